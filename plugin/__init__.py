@@ -1,0 +1,1 @@
+"""ArcGIS Offline Tiles: the plugin package (QGIS glue around the pure ``core``)."""

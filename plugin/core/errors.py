@@ -1,0 +1,139 @@
+"""Typed errors of the export engine and the package code.
+
+Every error carries a *user message* (English text that says what happened and what to do next)
+built from a template and parameters, and optional *details* for the log.  The template is kept
+apart from its parameters so the QGIS side can translate it (``QCoreApplication.translate`` with
+the context ``"errors"``); the core itself must not import Qt.  Secrets never go into either part:
+callers pass URLs through :func:`redact` before building an error.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# pylupdate extracts strings wrapped in QT_TRANSLATE_NOOP; in the pure core it is the identity.
+def QT_TRANSLATE_NOOP(context: str, text: str) -> str:  # noqa: N802 - Qt's name, on purpose
+    return text
+
+
+_SECRET_PARAMS = re.compile(r"(?i)([?&](?:token|password|api_?key|X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=)[^&#\s]*")
+
+
+def redact(text: str) -> str:
+    """Replace the values of token-like query parameters in ``text`` with ``***``."""
+    return _SECRET_PARAMS.sub(r"\1***", text or "")
+
+
+class ArcGISOfflineTilesError(Exception):
+    """Base of every error this plugin raises on purpose."""
+
+    template: str = QT_TRANSLATE_NOOP("errors", "Something went wrong. See the log for details.")
+
+    def __init__(self, template: str | None = None, details: str = "", **params: Any) -> None:
+        if template is not None:
+            self.template = template
+        self.params = params
+        self.details = redact(details)
+        super().__init__(self.user_message)
+
+    @property
+    def user_message(self) -> str:
+        try:
+            return redact(self.template.format(**self.params))
+        except (KeyError, IndexError, ValueError):
+            return redact(self.template)
+
+    def __str__(self) -> str:
+        return self.user_message
+
+
+# --- services ---------------------------------------------------------------------------------
+class ServiceError(ArcGISOfflineTilesError):
+    template = QT_TRANSLATE_NOOP("errors", "The service could not be used: {reason}")
+
+
+class ServiceNotFoundError(ServiceError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "No ArcGIS service was found at {url}. Check the address (it should end in "
+        "/MapServer, /ImageServer or /VectorTileServer).")
+
+
+class NotTiledServiceError(ServiceError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "{url} is not a tiled ArcGIS service ({reason}). Only cached map services, "
+        "tiled image services and vector tile services can export tiles.")
+
+
+class ExportNotAllowedError(ServiceError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The service {name} does not allow tile export (exportTilesAllowed is false). "
+        "Ask its administrator to enable it, or use an export-enabled copy of the service.")
+
+
+# --- authentication ---------------------------------------------------------------------------
+class AuthError(ArcGISOfflineTilesError):
+    template = QT_TRANSLATE_NOOP("errors", "Signing in failed: {reason}")
+
+
+class AuthRequiredError(AuthError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The service needs you to sign in. Choose an authentication configuration "
+        "with your ArcGIS user name and password, token or API key, then try again.")
+
+
+class AuthFailedError(AuthError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The server refused the credentials ({reason}). Check the user name and "
+        "password or the token in your authentication configuration, then try again.")
+
+
+# --- requests and jobs ------------------------------------------------------------------------
+class InvalidRequestError(ArcGISOfflineTilesError):
+    template = QT_TRANSLATE_NOOP("errors", "The export request is not valid: {reason}")
+
+
+class TooManyTilesError(ArcGISOfflineTilesError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The export needs {count} tiles but the server allows at most {limit} per "
+        "export. Choose fewer levels or a smaller area, or let the plugin split the export.")
+
+
+class JobError(ArcGISOfflineTilesError):
+    template = QT_TRANSLATE_NOOP("errors", "The export job failed on the server: {reason}")
+
+
+class JobFailedError(JobError):
+    pass
+
+
+class JobTimedOutError(JobError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The export job did not finish in time ({reason}). The server job is kept; "
+        "you can resume it later or retry with fewer tiles.")
+
+
+class CancelledError(ArcGISOfflineTilesError):
+    template = QT_TRANSLATE_NOOP("errors", "The export was cancelled.")
+
+
+# --- transport and disk -----------------------------------------------------------------------
+class NetworkError(ArcGISOfflineTilesError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The server could not be reached ({reason}). Check the network connection "
+        "and proxy settings, then retry; finished work is kept.")
+
+
+class ServerError(NetworkError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The server answered with an error ({reason}). Retry later; finished work is kept.")
+
+
+class DiskError(ArcGISOfflineTilesError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The file could not be written ({reason}). Free some disk space or choose "
+        "another folder, then retry; the partial download is kept.")
+
+
+class PackageError(ArcGISOfflineTilesError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The tile package {path} cannot be read: {reason}")

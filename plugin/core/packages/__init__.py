@@ -1,0 +1,1 @@
+"""Readers, converters and merge for Esri tile packages (pure Python)."""

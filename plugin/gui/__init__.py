@@ -1,0 +1,1 @@
+"""Widgets: the dock, map tools, models."""

@@ -1,0 +1,74 @@
+"""The plugin class: wires actions, the dock, the Processing provider and the log handler.
+
+``unload()`` is the exact mirror of ``initGui()``; tests load and unload twice and check that
+nothing is left behind.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction
+
+from .gui.dock import ArcGISOfflineTilesDockWidget
+from .processing.provider import ArcGISOfflineTilesProvider
+from .qgis_glue import log
+
+PLUGIN_NAME = "ArcGIS Offline Tiles"
+LOGGER_NAME = __package__  # "plugin" in a checkout, "arcgis_offline_tiles.plugin" when installed
+ICON = Path(__file__).resolve().parents[1] / "icons" / "icon.svg"
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("ArcGISOfflineTilesPlugin", text)
+
+
+class ArcGISOfflineTilesPlugin:
+    def __init__(self, iface) -> None:
+        self.iface = iface
+        self.provider: ArcGISOfflineTilesProvider | None = None
+        self.dock: ArcGISOfflineTilesDockWidget | None = None
+        self.dock_action: QAction | None = None
+        self._log_handler = None
+
+    # --- Processing (also called by QGIS without a GUI, e.g. qgis_process) -------------------
+    def initProcessing(self) -> None:
+        if self.provider is None:
+            self.provider = ArcGISOfflineTilesProvider()
+            QgsApplication.processingRegistry().addProvider(self.provider)
+
+    # --- GUI ---------------------------------------------------------------------------------
+    def initGui(self) -> None:
+        self._log_handler = log.install_handler(LOGGER_NAME)
+        self.initProcessing()
+
+        self.dock = ArcGISOfflineTilesDockWidget(self.iface, self.iface.mainWindow())
+        self.dock.hide()
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+
+        self.dock_action = QAction(QIcon(str(ICON)), tr("ArcGIS Offline Tiles"), self.iface.mainWindow())
+        self.dock_action.setObjectName("ArcGISOfflineTilesShowDock")
+        self.dock_action.setToolTip(tr("Export offline tiles from an ArcGIS service"))
+        self.dock_action.setCheckable(True)
+        self.dock_action.toggled.connect(self.dock.setUserVisible)
+        self.dock.visibilityChanged.connect(self.dock_action.setChecked)
+        self.iface.addPluginToWebMenu(PLUGIN_NAME, self.dock_action)
+        self.iface.addWebToolBarIcon(self.dock_action)
+
+    def unload(self) -> None:
+        if self.dock_action is not None:
+            self.iface.removeWebToolBarIcon(self.dock_action)
+            self.iface.removePluginWebMenu(PLUGIN_NAME, self.dock_action)
+            self.dock_action.deleteLater()
+            self.dock_action = None
+        if self.dock is not None:
+            self.iface.removeDockWidget(self.dock)
+            self.dock.deleteLater()
+            self.dock = None
+        if self.provider is not None:
+            QgsApplication.processingRegistry().removeProvider(self.provider)
+            self.provider = None
+        log.remove_handler(LOGGER_NAME, self._log_handler)
+        self._log_handler = None

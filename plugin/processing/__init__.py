@@ -1,0 +1,1 @@
+"""Processing provider and algorithms: another caller of the pure core."""

@@ -1,0 +1,1 @@
+"""QGIS glue without widgets: logging, settings, network session, CRS mapping, layer loading."""

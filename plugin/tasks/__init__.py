@@ -1,0 +1,1 @@
+"""QgsTask subclasses: background work that never touches widgets or the project in run()."""

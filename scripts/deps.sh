@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install what the tests, the demo and the tooling need; idempotent (a second run takes seconds).
+#   1. QGIS and friends from Debian's packages (apt, as root; sudo when not root)
+#   2. a virtual environment in .venv built from /usr/bin/python3 with --system-site-packages,
+#      because the `python3` first on PATH may be another interpreter that has no QGIS
+#   3. the pinned dev requirements, reinstalled only when requirements-dev.txt changes
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(python3-qgis qgis-providers qgis python3-venv python3-pip python3-requests
+              xvfb xauth qttools5-dev-tools pyqt5-dev-tools gdal-bin zip unzip curl)
+VENV=${VENV:-.venv}
+SYS_PY=/usr/bin/python3
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "deps: installing Debian packages: ${missing[*]}"
+    SUDO=""
+    if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "deps: creating $VENV from $SYS_PY (with system site packages, for QGIS)"
+    "$SYS_PY" -m venv --system-site-packages "$VENV"
+fi
+
+want=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
+have=$(cat "$VENV/.requirements-dev.sha256" 2>/dev/null || true)
+if [ "$want" != "$have" ]; then
+    echo "deps: installing pinned dev requirements"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+    echo "$want" > "$VENV/.requirements-dev.sha256"
+fi
+"$VENV/bin/python" -c "import qgis.core, pytest, pytestqt, werkzeug" \
+    || { echo "deps: the environment is incomplete; delete $VENV and run 'make deps' again" >&2; exit 1; }
+echo "deps: ready ($("$VENV/bin/python" -c 'from qgis.core import Qgis; print("QGIS", Qgis.QGIS_VERSION)'))"
