@@ -1,0 +1,1 @@
+"""Benchmarks: each module runs its subject side by side with a baseline in the same run."""
