@@ -1,7 +1,7 @@
 """QGIS entry point of ArcGIS Offline Tiles."""
 
 
-def classFactory(iface):  # noqa: N802 - the name QGIS looks for
+def classFactory(iface):
     from .plugin.plugin import ArcGISOfflineTilesPlugin
 
     return ArcGISOfflineTilesPlugin(iface)

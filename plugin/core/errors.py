@@ -11,12 +11,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+
 # pylupdate extracts strings wrapped in QT_TRANSLATE_NOOP; in the pure core it is the identity.
-def QT_TRANSLATE_NOOP(context: str, text: str) -> str:  # noqa: N802 - Qt's name, on purpose
+def QT_TRANSLATE_NOOP(context: str, text: str) -> str:
     return text
 
 
-_SECRET_PARAMS = re.compile(r"(?i)([?&](?:token|password|api_?key|X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=)[^&#\s]*")
+_SECRET_PARAMS = re.compile(
+    r"(?i)([?&](?:token|password|api_?key|X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=)[^&#\s]*")
 
 
 def redact(text: str) -> str:
