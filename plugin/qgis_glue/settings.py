@@ -1,0 +1,77 @@
+"""Typed accessors over ``QgsSettings`` under one prefix; never a secret (only auth config ids)."""
+from __future__ import annotations
+
+from qgis.core import QgsSettings
+
+PREFIX = "arcgis_offline_tiles/"
+MAX_RECENT_SERVICES = 15
+
+
+def _settings() -> QgsSettings:
+    return QgsSettings()
+
+
+def _get_bool(key: str, default: bool) -> bool:
+    value = _settings().value(PREFIX + key, default)
+    if isinstance(value, str):
+        return value.lower() in ("1", "true", "yes")
+    return bool(value)
+
+
+def _set(key: str, value) -> None:
+    _settings().setValue(PREFIX + key, value)
+
+
+def recent_services() -> list[str]:
+    value = _settings().value(PREFIX + "recent_services", [])
+    if isinstance(value, str):
+        value = [value] if value else []
+    return [str(url) for url in value or []]
+
+
+def remember_service(url: str) -> list[str]:
+    """Put ``url`` first in the recent-services history (deduplicated, bounded)."""
+    urls = [url] + [u for u in recent_services() if u != url]
+    urls = urls[:MAX_RECENT_SERVICES]
+    _set("recent_services", urls)
+    return urls
+
+
+def auth_config_for(url: str) -> str:
+    """The auth config id last used with ``url`` ("" = none)."""
+    return str(_settings().value(PREFIX + "authcfg/" + _key(url), ""))
+
+
+def set_auth_config_for(url: str, authcfg: str) -> None:
+    _set("authcfg/" + _key(url), authcfg or "")
+
+
+def output_folder() -> str:
+    return str(_settings().value(PREFIX + "output_folder", ""))
+
+
+def set_output_folder(path: str) -> None:
+    _set("output_folder", path)
+
+
+def option(name: str, default: bool) -> bool:
+    """Boolean options of the dock: split, merge, add_to_map, optimize …"""
+    return _get_bool("options/" + name, default)
+
+
+def set_option(name: str, value: bool) -> None:
+    _set("options/" + name, bool(value))
+
+
+def cache_folder() -> str:
+    """Where converted packages are kept ("" = next to the package)."""
+    return str(_settings().value(PREFIX + "conversion_cache_folder", ""))
+
+
+def set_cache_folder(path: str) -> None:
+    _set("conversion_cache_folder", path)
+
+
+def _key(url: str) -> str:
+    # QSettings treats "/" as a group separator; keep one flat key per service URL.
+    return url.replace("://", "_").replace("/", "|")
