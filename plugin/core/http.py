@@ -1,0 +1,485 @@
+"""The one HTTP session every request of the plugin goes through, and the ArcGIS JSON helper.
+
+* :func:`create_session` builds a :class:`Session` (a ``requests.Session``) with timeouts on every
+  request, retries with back-off (connection failures; 429/502/503/504 honouring ``Retry-After``),
+  TLS verification on (or a CA bundle), the caller's proxies (including ``no_proxy``) and a clear
+  User-Agent.  Authentication (``auth.py``) plugs in as ``session.auth`` and only ever reaches the
+  hosts it was bound to.
+* :func:`request_json` sends a request and *always* inspects the body for ArcGIS's
+  ``{"error": ...}`` envelope (servers answer HTTP 200 with it), maps HTML and invalid JSON to clear
+  errors, refreshes the token once on 498/499 and maps everything else to the typed errors of
+  ``errors.py``.
+* :class:`CancelToken` and :class:`Clock` are shared by the jobs and downloads: sleeping always
+  goes through the clock (fast fake clocks in tests) and wakes up at once on cancel.
+
+Nothing here logs a token: URLs are passed through :func:`errors.redact` and urllib3's own debug
+log lines are redacted by a logging filter installed at import time.
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .errors import (
+    QT_TRANSLATE_NOOP,
+    ArcGISOfflineTilesError,
+    AuthError,
+    AuthFailedError,
+    AuthRequiredError,
+    CancelledError,
+    InvalidRequestError,
+    NetworkError,
+    ServerError,
+    ServiceError,
+    ServiceNotFoundError,
+    redact,
+)
+
+LOG = logging.getLogger(__name__)
+
+PRODUCT = "ArcGIS-Offline-Tiles"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+AUTH_HEADERS = ("X-Esri-Authorization", "Authorization")
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+# --- logging hygiene ---------------------------------------------------------------------------
+class RedactingFilter(logging.Filter):
+    """Redact token-like query parameters in a record's message and arguments (urllib3 logs URLs)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if record.args:
+            if isinstance(record.args, tuple):
+                record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            elif isinstance(record.args, dict):
+                record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        return True
+
+
+_REDACTOR = RedactingFilter()
+for _name in ("urllib3", "urllib3.connectionpool", "urllib3.util.retry", "requests", __name__):
+    _logger = logging.getLogger(_name)
+    if _REDACTOR not in _logger.filters:
+        _logger.addFilter(_REDACTOR)
+
+
+# --- cancel and clock --------------------------------------------------------------------------
+class CancelToken:
+    """A thread-safe cancel flag; :meth:`wait` sleeps but wakes up at once when cancelled."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise CancelledError()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True when cancelled meanwhile."""
+        return self._event.wait(max(0.0, seconds))
+
+
+def check_cancel(cancel: CancelToken | None) -> None:
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+
+
+class Clock:
+    """Real time.  Tests pass a fake with the same two methods to make polling instant."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float, cancel: CancelToken | None = None) -> None:
+        """Sleep ``seconds``; raise :class:`CancelledError` as soon as ``cancel`` is set."""
+        if cancel is None:
+            time.sleep(max(0.0, seconds))
+        elif cancel.wait(seconds):
+            raise CancelledError()
+
+
+REAL_CLOCK = Clock()
+
+
+# --- configuration -----------------------------------------------------------------------------
+def user_agent(version: str = "") -> str:
+    """``ArcGIS-Offline-Tiles/<version> python-requests/<v>``; the caller passes the plugin version."""
+    product = f"{PRODUCT}/{version}" if version else PRODUCT
+    return f"{product} python-requests/{requests.__version__}"
+
+
+@dataclass
+class HttpConfig:
+    """Plain values the QGIS side fills from its settings (proxy, CA bundle) and the plugin version."""
+
+    version: str = ""  # plugin version for the User-Agent
+    connect_timeout: float = 15.0
+    read_timeout: float = 60.0
+    retries: int = 4  # extra attempts after the first, for connection failures and 429/5xx
+    backoff: float = 1.0  # first back-off in seconds; doubles each attempt
+    max_backoff: float = 30.0
+    max_retry_after: float = 300.0  # a longer Retry-After is reported instead of waited for
+    verify: bool | str = True  # False only on explicit user request; a str is a CA bundle path
+    proxies: dict = field(default_factory=dict)  # requests style, may hold "no_proxy"
+    pool_size: int = 8
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout, self.read_timeout)
+
+
+def host_key(url: str) -> str:
+    """``scheme://host:port`` (explicit default port) used to decide where credentials may go."""
+    parts = urlsplit(url)
+    scheme = (parts.scheme or "http").lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _no_proxy_match(url: str, no_proxy: list[str]) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    port = urlsplit(url).port
+    for raw in no_proxy:
+        entry = raw.strip().lower()
+        if not entry:
+            continue
+        if entry == "*":
+            return True
+        name, _, entry_port = entry.partition(":")
+        if entry_port and str(port) != entry_port:
+            continue
+        name = name.lstrip(".").lstrip("*").lstrip(".")
+        if host == name or host.endswith("." + name):
+            return True
+    return False
+
+
+def strip_query_params(url: str, names: tuple[str, ...] = ("token",)) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    lowered = {n.lower() for n in names}
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in lowered]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _retry_after(response: requests.Response, clock_now: float | None = None) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _is_connect_failure(exc: BaseException) -> bool:
+    """True when the request certainly never reached the server (safe to retry any method)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = repr(exc.args[0]) if exc.args else repr(exc)
+        return any(marker in text for marker in ("NewConnectionError", "ConnectTimeoutError",
+                                                  "Failed to establish", "Name or service not known"))
+    return False
+
+
+def _network_error(exc: BaseException, url: str) -> ArcGISOfflineTilesError:
+    """A typed error for a requests exception, without the (possibly token-bearing) original text."""
+    host = urlsplit(url).netloc or url
+    if isinstance(exc, requests.exceptions.SSLError):
+        return NetworkError(
+            QT_TRANSLATE_NOOP("errors", "The secure connection to {host} could not be verified "
+                              "({reason}). If your organisation uses its own certificate authority, "
+                              "add it in QGIS (Settings > Options > Authentication > Certificate "
+                              "Manager), then retry."),
+            details=redact(str(exc)), host=host, reason="TLS certificate check failed")
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return NetworkError(reason=f"the proxy refused the connection to {host}", details=redact(str(exc)))
+    if isinstance(exc, requests.exceptions.Timeout):
+        return NetworkError(reason=f"{host} did not answer in time", details=redact(str(exc)))
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema)):
+        return ServiceError(reason=f"the address {redact(url)} is not a valid http(s) URL")
+    return NetworkError(reason=f"connection to {host} failed", details=redact(str(exc)))
+
+
+# --- the session -------------------------------------------------------------------------------
+class Session(requests.Session):
+    """``requests.Session`` with the plugin's defaults and retry policy.
+
+    Extra keyword arguments of :meth:`request`: ``cancel`` (a :class:`CancelToken`, checked before
+    every attempt and during back-off) and ``retry`` (False disables retries for this call).
+    Transport failures come out as :class:`NetworkError` (never a raw ``requests`` exception).
+    """
+
+    def __init__(self, config: HttpConfig | None = None, auth: Any = None, clock: Clock | None = None) -> None:
+        super().__init__()
+        self.config = config or HttpConfig()
+        self.clock = clock or REAL_CLOCK
+        self.headers["User-Agent"] = user_agent(self.config.version)
+        self.headers["Accept-Encoding"] = "gzip, deflate"
+        self.verify = self.config.verify
+        proxies = dict(self.config.proxies or {})
+        no_proxy = proxies.pop("no_proxy", "") or proxies.pop("NO_PROXY", "")
+        self._no_proxy = [p for p in str(no_proxy).replace(";", ",").split(",") if p.strip()]
+        self.proxies.update(proxies)
+        adapter = HTTPAdapter(pool_connections=self.config.pool_size, pool_maxsize=self.config.pool_size,
+                              max_retries=0)
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+        self.auth = None
+        if auth is not None:
+            self.set_auth(auth)
+
+    def set_auth(self, auth: Any) -> None:
+        self.auth = auth
+        if hasattr(auth, "attach"):
+            auth.attach(self)
+
+    # requests calls this while following redirects: credentials never follow to another host.
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
+        had_auth = any(h in response.request.headers for h in AUTH_HEADERS)
+        for header in (*AUTH_HEADERS, "Referer"):
+            prepared_request.headers.pop(header, None)
+        if host_key(prepared_request.url) != host_key(response.request.url):
+            prepared_request.prepare_url(strip_query_params(prepared_request.url), None)
+        if had_auth and self.auth is not None:
+            self.auth(prepared_request)  # re-applied only if the new host is one the auth is bound to
+
+    def request(self, method: str, url: str, *args: Any, cancel: CancelToken | None = None,
+                retry: bool = True, **kwargs: Any) -> requests.Response:
+        method = method.upper()
+        kwargs.setdefault("timeout", self.config.timeout)
+        if self._no_proxy and _no_proxy_match(url, self._no_proxy):
+            kwargs["proxies"] = {"http": None, "https": None, **(kwargs.get("proxies") or {})}
+        attempts = 1 + (self.config.retries if retry else 0)
+        for attempt in range(attempts):
+            check_cancel(cancel)
+            last = attempt == attempts - 1
+            try:
+                response = super().request(method, url, *args, **kwargs)
+            except requests.exceptions.RequestException as exc:
+                retryable = (_is_connect_failure(exc) or (
+                    method in IDEMPOTENT_METHODS
+                    and isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
+                                         requests.exceptions.ChunkedEncodingError))
+                    and not isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError))))
+                if not retryable or last:
+                    raise _network_error(exc, url) from None
+                delay = self.backoff_delay(attempt)
+                LOG.info("%s %s failed (%s); retry %d/%d in %.1f s", method, redact(url),
+                         type(exc).__name__, attempt + 1, attempts - 1, delay)
+                self.clock.sleep(delay, cancel)
+                continue
+            LOG.debug("%s %s -> HTTP %s", method, redact(url), response.status_code)
+            if response.status_code in RETRY_STATUSES and not last:
+                delay = _retry_after(response)
+                if delay is not None and delay > self.config.max_retry_after:
+                    return response  # the caller reports "retry later"; waiting that long is not ours
+                delay = self.backoff_delay(attempt) if delay is None else delay
+                LOG.info("%s %s answered HTTP %s; retry %d/%d in %.1f s", method, redact(url),
+                         response.status_code, attempt + 1, attempts - 1, delay)
+                response.close()
+                self.clock.sleep(delay, cancel)
+                continue
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def backoff_delay(self, attempt: int) -> float:
+        base = min(self.config.max_backoff, self.config.backoff * (2 ** attempt))
+        return base * (1.0 + 0.25 * random.random())  # noqa: S311 - jitter, not crypto
+
+
+def create_session(config: HttpConfig | None = None, auth: Any = None, clock: Clock | None = None) -> Session:
+    """The session factory: every request of the plugin goes through a session made here."""
+    return Session(config, auth=auth, clock=clock)
+
+
+# --- ArcGIS JSON -------------------------------------------------------------------------------
+AUTH_MESSAGE_CODES = frozenset({"GWM_0003", "SB_0006"})
+BODY_RETRY_CODES = frozenset({429, 500, 502, 503, 504})
+
+
+def _error_text(error: dict) -> str:
+    message = str(error.get("message") or "").strip()
+    details = [str(d).strip() for d in (error.get("details") or []) if str(d).strip()]
+    details = [d for d in details if d != message]
+    text = "; ".join([message, *details]) if message else "; ".join(details)
+    return text or "no message"
+
+
+def arcgis_error(error: Any, url: str, http_status: int = 200) -> ArcGISOfflineTilesError:
+    """Map an ArcGIS ``{"error": {...}}`` body (or a bare HTTP status) to a typed error."""
+    if not isinstance(error, dict):
+        error = {"message": str(error)}
+    try:
+        code = int(error.get("code") or http_status or 0)
+    except (TypeError, ValueError):
+        code = http_status
+    text = redact(_error_text(error))
+    message_code = str(error.get("messageCode") or "")
+    safe_url = redact(url)
+    details = f"{safe_url}: code {code} {message_code} {text}".strip()
+    if code == 498:
+        exc: ArcGISOfflineTilesError = AuthFailedError(reason=f"invalid or expired token: {text}",
+                                                       details=details)
+    elif code == 499 or (message_code in AUTH_MESSAGE_CODES and code != 403):
+        exc = AuthRequiredError(details=details)
+    elif "unable to generate token" in text.lower():
+        exc = AuthFailedError(reason="wrong user name or password", details=details)
+    elif code in (401, 403):
+        exc = AuthFailedError(reason=f"access denied: {text}", details=details)
+    elif code == 404:
+        exc = ServiceNotFoundError(url=safe_url, details=details)
+    elif code in (400, 422):
+        exc = InvalidRequestError(reason=text, details=details)
+    elif code == 429:
+        exc = ServerError(reason=f"too many requests, the server asks to slow down: {text}", details=details)
+    elif code >= 500:
+        exc = ServerError(reason=f"HTTP {code}: {text}", details=details)
+    else:
+        exc = ServiceError(reason=f"error {code}: {text}" if code else text, details=details)
+    exc.code = code  # type: ignore[attr-defined]
+    exc.server_message = text  # type: ignore[attr-defined]
+    return exc
+
+
+def _looks_like_html(response: requests.Response, head: bytes) -> bool:
+    ctype = response.headers.get("Content-Type", "").lower()
+    start = head.lstrip()[:15].lower()
+    return "html" in ctype or start.startswith((b"<!doctype", b"<html", b"<head", b"<?xml"))
+
+
+def parse_json_response(response: requests.Response, url: str) -> Any:
+    """Decode an ArcGIS JSON response or raise a clear typed error; ``{"error"}`` is returned as is."""
+    body = response.content
+    status = response.status_code
+    try:
+        doc = json.loads(body.decode(response.encoding or "utf-8", errors="replace")) if body.strip() else None
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and "error" in doc:
+        return doc
+    if status >= 400 or (status >= 300 and doc is None):
+        if status == 404:
+            raise ServiceNotFoundError(url=redact(url), details=f"HTTP 404 from {redact(url)}")
+        raise arcgis_error({"code": status, "message": response.reason or f"HTTP {status}"}, url, status)
+    if doc is None:
+        if _looks_like_html(response, body[:200]):
+            err = ServiceError(
+                QT_TRANSLATE_NOOP("errors", "{url} answered with a web page instead of ArcGIS REST "
+                                  "JSON. Use the address of the service's REST endpoint (…/rest/services/"
+                                  "…/MapServer); if it is a sign-in page, choose an authentication "
+                                  "configuration."),
+                url=redact(url), details=f"HTTP {status}, Content-Type "
+                f"{response.headers.get('Content-Type', '')}")
+        else:
+            err = ServerError(reason=f"the server sent an invalid JSON answer for {redact(url)}",
+                              details=repr(body[:200]))
+        err.code = status  # type: ignore[attr-defined]
+        raise err
+    return doc
+
+
+def request_json(session: requests.Session, url: str, params: dict | None = None, *,
+                 method: str = "GET", data: dict | None = None, cancel: CancelToken | None = None,
+                 auth: Any = None) -> Any:
+    """Send a request and return the decoded JSON, raising typed errors for every failure mode.
+
+    ``f=json`` is added.  Errors in the body are honoured whatever the HTTP status; 498/499 make
+    the session's auth refresh (or fall back to the ``token`` parameter) and retry once; 429/5xx
+    error bodies and invalid JSON on idempotent requests are retried with the session's back-off.
+    """
+    params = dict(params or {})
+    method = method.upper()
+    if data is not None:
+        data = dict(data)
+        data.setdefault("f", "json")
+    else:
+        params.setdefault("f", "json")
+    config = getattr(session, "config", HttpConfig())
+    clock = getattr(session, "clock", REAL_CLOCK)
+    auth_obj = auth if auth is not None else getattr(session, "auth", None)
+    auth_retried = False
+    body_retries = 0
+    kwargs: dict[str, Any] = {"params": params or None, "data": data}
+    if auth is not None:
+        kwargs["auth"] = auth
+    if isinstance(session, Session):
+        kwargs["cancel"] = cancel
+    while True:
+        check_cancel(cancel)
+        response = session.request(method, url, **kwargs)
+        try:
+            doc = parse_json_response(response, url)
+            error = doc.get("error") if isinstance(doc, dict) else None
+            exc = arcgis_error(error, url, response.status_code) if error is not None else None
+        except ServerError as invalid:
+            exc = invalid
+        finally:
+            response.close()
+        if exc is None:
+            return doc
+        code = getattr(exc, "code", 0)
+        if isinstance(exc, AuthError) and not auth_retried and auth_obj is not None \
+                and hasattr(auth_obj, "handle_auth_error") and auth_obj.handle_auth_error(code, url):
+            auth_retried = True
+            LOG.info("Retrying %s after refreshing the sign-in", redact(url))
+            continue
+        if isinstance(exc, ServerError) and body_retries < config.retries and (
+                code in BODY_RETRY_CODES or (code < 300 and method in IDEMPOTENT_METHODS)):
+            delay = session.backoff_delay(body_retries) if hasattr(session, "backoff_delay") else 1.0
+            LOG.info("%s answered %s; retry %d/%d in %.1f s", redact(url), exc.details or code,
+                     body_retries + 1, config.retries, delay)
+            body_retries += 1
+            clock.sleep(delay, cancel)
+            continue
+        raise exc
+
+
+def get_json(session: requests.Session, url: str, params: dict | None = None, **kwargs: Any) -> Any:
+    return request_json(session, url, params, method="GET", **kwargs)
+
+
+def post_json(session: requests.Session, url: str, data: dict | None = None, **kwargs: Any) -> Any:
+    return request_json(session, url, None, method="POST", data=data or {}, **kwargs)
+
+
+def send_params(session: requests.Session, url: str, params: dict, *, max_get_length: int = 1800,
+                force_post: bool = False, **kwargs: Any) -> Any:
+    """GET when the encoded query is short, else POST form-encoded (ArcGIS clients' rule)."""
+    query = urlencode({**params, "f": "json"})
+    if force_post or len(url) + 1 + len(query) > max_get_length:
+        return post_json(session, url, params, **kwargs)
+    return get_json(session, url, params, **kwargs)
+
