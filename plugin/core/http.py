@@ -440,6 +440,7 @@ def request_json(session: requests.Session, url: str, params: dict | None = None
     while True:
         check_cancel(cancel)
         response = session.request(method, url, **kwargs)
+        http_status = response.status_code
         try:
             doc = parse_json_response(response, url)
             error = doc.get("error") if isinstance(doc, dict) else None
@@ -456,7 +457,8 @@ def request_json(session: requests.Session, url: str, params: dict | None = None
             auth_retried = True
             LOG.info("Retrying %s after refreshing the sign-in", redact(url))
             continue
-        if isinstance(exc, ServerError) and body_retries < config.retries and (
+        # HTTP 429/5xx were retried by the session already; here: errors inside HTTP 200 bodies
+        if isinstance(exc, ServerError) and body_retries < config.retries and http_status < 300 and (
                 code in BODY_RETRY_CODES or (code < 300 and method in IDEMPOTENT_METHODS)):
             delay = session.backoff_delay(body_retries) if hasattr(session, "backoff_delay") else 1.0
             LOG.info("%s answered %s; retry %d/%d in %.1f s", redact(url), exc.details or code,
