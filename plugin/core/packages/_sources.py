@@ -1,0 +1,555 @@
+"""Random access to the files of a package: a folder, a zip archive or a tar archive.
+
+A package is a little file system (``root.json``, ``conf.xml``, ``_alllayers/L00/*.bundle`` …).
+:class:`Source` gives the readers one view of it whatever the container: member names are
+``/``-separated and relative to the container, and :meth:`Source.open_range` returns a
+:class:`Range` that reads any byte span of one member **in place**:
+
+* folder: the file itself (``os.pread`` where the platform has it, otherwise seek + read);
+* zip, STORED member: the span of the archive file that holds the member's bytes, computed from
+  the member's *local* header (its name and extra field lengths may differ from the central
+  directory's);
+* zip, DEFLATED (or another codec zipfile knows): zipfile's own stream; small members are inflated
+  once into memory, big ones are read through the stream's forward seeks;
+* tar: the span of the archive holding the member (uncompressed tar); compressed tars go through
+  tarfile's stream like deflated zip members.
+
+Nothing is extracted to disk.  Hostile containers end in :class:`PackageError`: member names that
+climb out of the package (``../x``, ``/etc/x``, ``C:\\x``), encrypted members, declared sizes that do
+not fit in the archive or are impossible for the codec (zip bombs), truncated members.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import struct
+import tarfile
+import threading
+import zipfile
+import zlib
+from collections import OrderedDict
+from pathlib import Path
+
+from ..errors import PackageError
+
+log = logging.getLogger(__name__)
+
+MAX_TILE_BYTES = 64 * 1024 * 1024  # one tile, one record: never read more than this in one go
+MAX_META_BYTES = 64 * 1024 * 1024  # one JSON/XML/resource member
+INFLATE_IN_MEMORY = 128 * 1024 * 1024  # compressed members up to this size are inflated once
+DEFLATE_MAX_RATIO = 1100  # deflate cannot expand more than ~1032:1; more is a lie (a bomb)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_OPEN_FILES = 32
+
+
+def package_error(path: object, reason: str, details: str = "") -> PackageError:
+    return PackageError(path=str(path), reason=reason, details=details)
+
+
+def _normalise(name: str, container: Path) -> str | None:
+    """``a\\b/./c`` → ``a/b/c``; ``None`` for the root; raise on names that leave the package."""
+    name = name.replace("\\", "/")
+    if name.startswith("/") or _DRIVE.match(name):
+        raise package_error(container, f"it holds a member with an absolute path ({name!r})")
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if any(part == ".." for part in parts):
+        raise package_error(container, f"it holds a member whose path leaves the package ({name!r})")
+    if not parts:
+        return None
+    return "/".join(parts)
+
+
+def _decode_zip_name(info: zipfile.ZipInfo) -> str:
+    """Member names without the UTF-8 flag were decoded as cp437; real ones are often GBK or UTF-8."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    for encoding in ("utf-8", "gbk"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
+
+
+class Range:
+    """Read byte spans of one member."""
+
+    size: int
+    name: str
+
+    def read_at(self, offset: int, length: int) -> bytes:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _check(self, offset: int, length: int) -> None:
+        if offset < 0 or length < 0 or offset + length > self.size:
+            raise package_error(
+                self.name, f"a record at byte {offset} (+{length}) lies past the end of the file "
+                f"({self.size} bytes): the file is truncated or corrupted")
+
+
+class _FileRange(Range):
+    """A span ``[base, base + size)`` of a plain file (a folder's file, a STORED zip member…)."""
+
+    def __init__(self, handle: _Handle, base: int, size: int, name: str) -> None:
+        self._handle = handle
+        self._base = base
+        self.size = size
+        self.name = name
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        self._check(offset, length)
+        if length == 0:
+            return b""
+        data = self._handle.pread(self._base + offset, length)
+        if len(data) != length:
+            raise package_error(self.name, "the file is shorter than its header says (truncated)")
+        return data
+
+
+class _BytesRange(Range):
+    def __init__(self, data: bytes, name: str) -> None:
+        self._data = data
+        self.size = len(data)
+        self.name = name
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        self._check(offset, length)
+        return self._data[offset:offset + length]
+
+
+class _StreamRange(Range):
+    """A compressed member too big to inflate in memory: forward seeks in zipfile/tarfile's stream."""
+
+    def __init__(self, opener, size: int, name: str) -> None:
+        self._opener = opener
+        self._stream = None
+        self._lock = threading.Lock()
+        self.size = size
+        self.name = name
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        self._check(offset, length)
+        with self._lock:
+            if self._stream is None:
+                self._stream = self._opener()
+            self._stream.seek(offset)
+            data = self._stream.read(length)
+        if len(data) != length:
+            raise package_error(self.name, "the compressed member is shorter than declared (truncated)")
+        return data
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
+class _Handle:
+    """One open file shared by the ranges reading it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close()
+        self._fd = self._file.fileno()
+        self._lock = threading.Lock()
+        self.size = os.fstat(self._fd).st_size
+
+    def pread(self, offset: int, length: int) -> bytes:
+        if hasattr(os, "pread"):
+            chunks = []
+            while length > 0:
+                chunk = os.pread(self._fd, length, offset)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                offset += len(chunk)
+                length -= len(chunk)
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        with self._lock:  # Windows: no pread
+            self._file.seek(offset)
+            return self._file.read(length)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class Source:
+    """The files of a package, whatever holds them."""
+
+    container = ""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    # -- names -------------------------------------------------------------------------------
+    def listdir(self, dirname: str) -> list[tuple[str, bool]]:
+        """``(child name, is_dir)`` directly under ``dirname`` (``""`` = the top)."""
+        raise NotImplementedError
+
+    def isfile(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def size(self, name: str) -> int:
+        raise NotImplementedError
+
+    def child(self, dirname: str, wanted: str, want_dir: bool | None = None) -> str | None:
+        """The child of ``dirname`` called ``wanted``, compared case-insensitively."""
+        wanted = wanted.lower()
+        exact = None
+        for child, is_dir in self.listdir(dirname):
+            if want_dir is not None and is_dir != want_dir:
+                continue
+            if child.lower() == wanted:
+                full = f"{dirname}/{child}" if dirname else child
+                if child == wanted:
+                    return full
+                exact = exact or full
+        return exact
+
+    def find(self, basename: str, max_depth: int = 6, skip: tuple[str, ...] = ("_alllayers",)) -> list[str]:
+        """Members called ``basename`` (case-insensitive), shallowest first."""
+        found: list[str] = []
+        level = [""]
+        basename = basename.lower()
+        for _depth in range(max_depth + 1):
+            next_level = []
+            for dirname in level:
+                for child, is_dir in self.listdir(dirname):
+                    full = f"{dirname}/{child}" if dirname else child
+                    if is_dir:
+                        if child.lower() not in skip:
+                            next_level.append(full)
+                    elif child.lower() == basename:
+                        found.append(full)
+            if found or not next_level:
+                break
+            level = sorted(next_level)
+        return sorted(found)
+
+    # -- bytes -------------------------------------------------------------------------------
+    def open_range(self, name: str) -> Range:
+        raise NotImplementedError
+
+    def read(self, name: str, limit: int = MAX_META_BYTES) -> bytes:
+        size = self.size(name)
+        if size > limit:
+            raise package_error(self.path, f"{name} is {size} bytes, more than the {limit} allowed")
+        return self.open_range(name).read_at(0, size)
+
+    def close(self) -> None:
+        pass
+
+
+class DirSource(Source):
+    container = "dir"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._handles: OrderedDict[str, _Handle] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _fs(self, name: str) -> Path:
+        norm = _normalise(name, self.path) if name else None
+        return self.path if norm is None else self.path.joinpath(*norm.split("/"))
+
+    def listdir(self, dirname: str) -> list[tuple[str, bool]]:
+        try:
+            with os.scandir(self._fs(dirname)) as entries:
+                return sorted((entry.name, entry.is_dir()) for entry in entries)
+        except OSError:
+            return []
+
+    def isfile(self, name: str) -> bool:
+        return self._fs(name).is_file()
+
+    def size(self, name: str) -> int:
+        try:
+            return self._fs(name).stat().st_size
+        except OSError as exc:
+            raise package_error(self.path, f"{name} cannot be read ({exc.strerror or exc})") from exc
+
+    def open_range(self, name: str) -> Range:
+        return _DirRange(self, name, self.size(name), str(self._fs(name)))
+
+    def pread(self, name: str, offset: int, length: int) -> bytes:
+        with self._lock:  # a bounded set of open files, least recently used closed first
+            handle = self._handles.pop(name, None)
+            if handle is None:
+                try:
+                    handle = _Handle(self._fs(name))
+                except OSError as exc:
+                    raise package_error(self.path, f"{name} cannot be opened ({exc.strerror or exc})") from exc
+                while len(self._handles) >= _OPEN_FILES:
+                    self._handles.popitem(last=False)[1].close()
+            self._handles[name] = handle
+            return handle.pread(offset, length)
+
+    def close(self) -> None:
+        with self._lock:
+            for handle in self._handles.values():
+                handle.close()
+            self._handles.clear()
+
+
+class _DirRange(Range):
+    def __init__(self, source: DirSource, member: str, size: int, name: str) -> None:
+        self._source = source
+        self._member = member
+        self.size = size
+        self.name = name
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        self._check(offset, length)
+        if length == 0:
+            return b""
+        data = self._source.pread(self._member, offset, length)
+        if len(data) != length:
+            raise package_error(self.name, "the file is shorter than it was when opened (truncated)")
+        return data
+
+
+class _TreeSource(Source):
+    """Zip and tar: the member list is known up front and kept as a tree of names."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._children: dict[str, dict[str, bool]] = {"": {}}
+        self._files: dict[str, object] = {}
+
+    def _add(self, name: str, is_dir: bool, entry: object) -> None:
+        norm = _normalise(name, self.path)
+        if norm is None:
+            return
+        parts = norm.split("/")
+        for depth in range(len(parts)):
+            parent = "/".join(parts[:depth])
+            child_is_dir = is_dir or depth < len(parts) - 1
+            siblings = self._children.setdefault(parent, {})
+            siblings[parts[depth]] = siblings.get(parts[depth], False) or child_is_dir
+            if child_is_dir:
+                self._children.setdefault("/".join(parts[:depth + 1]), {})
+        if not is_dir and norm not in self._files:
+            self._files[norm] = entry
+
+    def listdir(self, dirname: str) -> list[tuple[str, bool]]:
+        return sorted(self._children.get(dirname, {}).items())
+
+    def isfile(self, name: str) -> bool:
+        return name in self._files
+
+    def _entry(self, name: str) -> object:
+        try:
+            return self._files[name]
+        except KeyError:
+            raise package_error(self.path, f"it has no member {name}") from None
+
+
+class ZipSource(_TreeSource):
+    container = "zip"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
+                struct.error, UnicodeDecodeError) as exc:
+            raise package_error(path, f"it is not a readable zip archive ({exc})") from exc
+        try:
+            self._handle = _Handle(path)
+            for info in self._zip.infolist():
+                self._add(_decode_zip_name(info), info.is_dir(), info)
+        except BaseException:
+            self.close()
+            raise
+        self._ranges: dict[str, Range] = {}
+        self._lock = threading.Lock()
+
+    def size(self, name: str) -> int:
+        return self._entry(name).file_size  # type: ignore[attr-defined]
+
+    def open_range(self, name: str) -> Range:
+        with self._lock:
+            rng = self._ranges.get(name)
+            if rng is None:
+                rng = self._ranges[name] = self._make_range(name, self._entry(name))  # type: ignore[arg-type]
+            return rng
+
+    def _make_range(self, name: str, info: zipfile.ZipInfo) -> Range:
+        label = f"{self.path}!{name}"
+        if info.flag_bits & 0x1:
+            raise package_error(self.path, f"{name} is encrypted")
+        if info.compress_type == zipfile.ZIP_STORED:
+            if info.compress_size != info.file_size:
+                raise package_error(self.path, f"{name} is stored uncompressed but its two declared "
+                                    f"sizes differ ({info.compress_size} and {info.file_size})")
+            head = self._handle.pread(info.header_offset, 30)
+            if len(head) != 30 or head[:4] != b"PK\x03\x04":
+                raise package_error(self.path, f"the local header of {name} is missing or damaged")
+            name_len, extra_len = struct.unpack_from("<HH", head, 26)
+            start = info.header_offset + 30 + name_len + extra_len
+            if start + info.file_size > self._handle.size:
+                raise package_error(self.path, f"{name} claims {info.file_size} bytes but the archive "
+                                    "ends before that (truncated download?)")
+            return _FileRange(self._handle, start, info.file_size, label)
+        # compressed: check the declared sizes before inflating anything
+        if info.header_offset + info.compress_size > self._handle.size:
+            raise package_error(self.path, f"{name} claims {info.compress_size} compressed bytes but "
+                                "the archive ends before that (truncated download?)")
+        if info.file_size > max(info.compress_size, 1) * DEFLATE_MAX_RATIO + 1024:
+            raise package_error(self.path, f"{name} declares {info.file_size} bytes from "
+                                f"{info.compress_size} compressed bytes, an impossible ratio (zip bomb?)")
+
+        def opener():
+            return self._zip.open(info)
+
+        if info.file_size <= INFLATE_IN_MEMORY:
+            data = _inflate(opener, info.file_size, self.path, name)
+            return _BytesRange(data, label)
+        return _StreamRange(opener, info.file_size, label)
+
+    def close(self) -> None:
+        for rng in getattr(self, "_ranges", {}).values():
+            if isinstance(rng, _StreamRange):
+                rng.close()
+        self._zip.close()
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.close()
+
+
+def _inflate(opener, size: int, path: Path, name: str) -> bytes:
+    try:
+        with opener() as stream:
+            data = stream.read(size + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError,
+            ValueError, tarfile.TarError) as exc:
+        raise package_error(path, f"{name} cannot be decompressed ({exc})") from exc
+    if len(data) != size:
+        raise package_error(path, f"{name} decompresses to {len(data)} bytes, not the {size} declared")
+    return data
+
+
+class TarSource(_TreeSource):
+    container = "tar"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._handle = _Handle(path)
+        head = self._handle.pread(0, 6)
+        self._compressed = head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00"
+        try:
+            self._tar = tarfile.open(path, mode="r:*")  # noqa: SIM115 - closed by close()
+            for member in self._tar.getmembers():
+                if member.isdir():
+                    self._add(member.name, True, member)
+                elif member.isreg():
+                    if member.sparse:
+                        continue
+                    self._add(member.name, False, member)
+        except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error, UnicodeError) as exc:
+            self.close()
+            raise package_error(path, f"it is not a readable tar archive ({exc})") from exc
+        except BaseException:
+            self.close()
+            raise
+        self._ranges: dict[str, Range] = {}
+        self._lock = threading.Lock()
+
+    def size(self, name: str) -> int:
+        return self._entry(name).size  # type: ignore[attr-defined]
+
+    def open_range(self, name: str) -> Range:
+        with self._lock:
+            rng = self._ranges.get(name)
+            if rng is None:
+                rng = self._ranges[name] = self._make_range(name, self._entry(name))  # type: ignore[arg-type]
+            return rng
+
+    def _make_range(self, name: str, member: tarfile.TarInfo) -> Range:
+        label = f"{self.path}!{name}"
+        if not self._compressed:
+            if member.offset_data + member.size > self._handle.size:
+                raise package_error(self.path, f"{name} claims {member.size} bytes but the archive ends "
+                                    "before that (truncated)")
+            return _FileRange(self._handle, member.offset_data, member.size, label)
+
+        def opener():
+            stream = self._tar.extractfile(member)
+            if stream is None:
+                raise package_error(self.path, f"{name} is not a regular file")
+            return stream
+
+        if member.size <= INFLATE_IN_MEMORY:
+            return _BytesRange(_inflate(opener, member.size, self.path, name), label)
+        return _StreamRange(opener, member.size, label)
+
+    def close(self) -> None:
+        for rng in getattr(self, "_ranges", {}).values():
+            if isinstance(rng, _StreamRange):
+                rng.close()
+        tar = getattr(self, "_tar", None)
+        if tar is not None:
+            tar.close()
+        self._handle.close()
+
+
+def open_source(path: Path) -> tuple[Source, str | None]:
+    """Open ``path`` as a container; also return the member the caller pointed at, if any.
+
+    ``path`` may be a folder, a zip (``.vtpk``, ``.tpkx``, ``.tpk``, ``.zip``), a tar, or a
+    ``conf.xml`` / ``root.json`` file inside an extracted folder.
+    """
+    if path.is_dir():
+        return DirSource(path), None
+    if not path.is_file():
+        raise package_error(path, "the file does not exist")
+    lower = path.name.lower()
+    if lower in ("conf.xml", "root.json"):
+        return DirSource(path.parent), path.name
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(512)
+    except OSError as exc:
+        raise package_error(path, f"it cannot be opened ({exc.strerror or exc})") from exc
+    if not head:
+        raise package_error(path, "the file is empty")
+    if zipfile.is_zipfile(path):
+        return ZipSource(path), None
+    if _looks_like_tar(head, path):
+        return TarSource(path), None
+    kind = "a PNG image" if head.startswith(b"\x89PNG") else (
+        "a JPEG image" if head.startswith(b"\xff\xd8") else
+        "an HTML or XML page (an error page from a server?)" if head.lstrip()[:1] == b"<" else
+        "JSON text (a server's error message?)" if head.lstrip()[:1] in (b"{", b"[") else
+        "neither a zip nor a tar archive")
+    raise package_error(path, f"it is not a tile package: the file is {kind}")
+
+
+def _looks_like_tar(head: bytes, path: Path) -> bool:
+    if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
+        return True
+    if len(head) >= 263 and head[257:262] == b"ustar":
+        return True
+    try:
+        return tarfile.is_tarfile(path)
+    except (OSError, tarfile.TarError, ValueError, EOFError):
+        return False
+
+
+def read_text(data: bytes) -> str:
+    """Decode JSON/XML bytes: UTF-8 (with or without BOM), UTF-16 with BOM, else latin-1."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
