@@ -108,6 +108,12 @@ class JobFailedError(JobError):
     pass
 
 
+class JobNotFoundError(JobError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The server no longer knows the export job {job_id} (jobs are deleted after a "
+        "while). Start the export again; the area and settings are kept.")
+
+
 class JobTimedOutError(JobError):
     template = QT_TRANSLATE_NOOP(
         "errors", "The export job did not finish in time ({reason}). The server job is kept; "
