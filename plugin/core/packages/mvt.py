@@ -140,8 +140,6 @@ def _layer(buf: bytes, start: int, stop: int) -> MvtLayer:
             name = keys[k]
             previous = layer.fields.get(name)
             layer.fields[name] = kind if previous in (None, kind) else "String"
-    for name in keys:  # keys no feature uses still exist in the schema
-        layer.fields.setdefault(name, "String")
     return layer
 
 

@@ -1,0 +1,497 @@
+"""Convert tile packages to MBTiles or GeoPackage, merge split exports, describe a package.
+
+* :func:`convert_package` — one package → MBTiles (Web Mercator schemes on the XYZ grid, raster or
+  vector) or GeoPackage tiles (any raster scheme: geographic, State Plane, non-halving levels).
+* :func:`merge_packages` — several packages of the same scheme (the pieces of a split export) → one
+  output; the first copy of a tile wins, later copies are counted as duplicates.
+* :func:`package_info` — a JSON-serialisable description (the Processing ``packageinfo`` output).
+
+Tile bytes are copied, never decoded.  The exceptions are exact: Esri's signature-less PNGs are
+repaired (:func:`.formats.repair_png`), vector tiles that are zlib-wrapped or raw are re-gzipped
+(QGIS draws gzip tiles only) and, only on request, paletted PNGs go through a caller-supplied
+codec (``palette_expander``: the QGIS side passes a Qt-based one; GDAL < 3.8 draws PNG8 tiles of
+ESRI caches wrong, see the reference §7.2).
+
+GDAL 3.6 and 512-pixel MBTiles: the raster driver reads the tile size from the tiles themselves
+(it opens one tile of the deepest zoom), so 512-px tiles need no extra metadata; ``bounds`` must be
+right (GDAL clips the raster to it) and ``minzoom``/``maxzoom`` match the zoom levels stored, where
+zoom = log2(world / (resolution · 512)).  QGIS' own WMS-mbtiles provider assumes 256 px, so the
+QGIS side should load raster MBTiles through GDAL.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from ..errors import CancelledError
+from . import formats
+from ._sources import package_error
+from .mvt import MvtError, decode_layers, merge_vector_layers
+from .reader import TilePackage, open_package, translating
+from .schemes import is_web_mercator, scheme_to_dict, schemes_compatible, zoom_for_level
+from .sinks import BUILTIN_WKT, GpkgLayout, GpkgSink, MBTilesSink, TileMatrix, TileSink
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], Optional[bool]]
+PaletteExpander = Callable[[bytes], bytes]
+BATCH = 1000
+FORMATS = ("auto", "mbtiles", "gpkg")
+
+_palette_expander: PaletteExpander | None = None
+
+
+def set_palette_expander(expander: PaletteExpander | None) -> None:
+    """Install the codec used by ``expand_palette=True`` (the QGIS side registers a Qt one)."""
+    global _palette_expander
+    _palette_expander = expander
+
+
+@dataclass
+class ConversionReport:
+    sources: list[str]
+    output: str
+    format: str  # mbtiles | gpkg
+    tiles_read: int = 0
+    tiles_written: int = 0
+    per_level: dict[int, int] = field(default_factory=dict)  # source level → tiles written
+    zooms: dict[int, int] = field(default_factory=dict)  # source level → output zoom level
+    repaired_png: int = 0
+    regzipped: int = 0
+    palette_expanded: int = 0
+    duplicates: int = 0
+    skipped_out_of_grid: int = 0
+    skipped_no_lod: int = 0
+    bytes_read: int = 0
+    bytes_written: int = 0  # tile bytes written
+    file_size: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["per_level"] = {str(k): v for k, v in self.per_level.items()}
+        out["zooms"] = {str(k): v for k, v in self.zooms.items()}
+        return out
+
+
+# -- planning ------------------------------------------------------------------------------------
+def _check_fmt(fmt: str) -> str:
+    fmt = (fmt or "auto").lower().lstrip(".")
+    if fmt == "geopackage":
+        fmt = "gpkg"
+    if fmt not in FORMATS:
+        raise ValueError(f"fmt must be one of {FORMATS}, not {fmt!r}")
+    return fmt
+
+
+def _mbtiles_zooms(pkg: TilePackage) -> dict[int, int] | None:
+    """Level → XYZ zoom for every level that has tiles, or ``None`` when MBTiles cannot hold them."""
+    zooms = {}
+    for level in pkg.levels:
+        zoom = zoom_for_level(pkg.scheme, level)
+        if zoom is None:
+            return None
+        zooms[level] = zoom
+    if len(set(zooms.values())) != len(zooms):
+        return None
+    return zooms
+
+
+def _resolve_format(pkgs: Sequence[TilePackage], fmt: str, dst: Path) -> str:
+    vector = any(p.is_vector for p in pkgs)
+    if vector and not all(p.is_vector for p in pkgs):
+        raise package_error(pkgs[0].path, "vector and raster packages cannot be merged into one file")
+    mbtiles_ok = all(_mbtiles_zooms(p) is not None for p in pkgs)
+    if vector and not mbtiles_ok:
+        raise package_error(pkgs[0].path, "it holds vector tiles in a tiling scheme other than Web Mercator "
+                            "on the XYZ grid: MBTiles needs Web Mercator and GeoPackage cannot hold vector "
+                            "tiles for QGIS; open the .vtpk directly (QGIS 3.26 or later)")
+    if fmt == "auto":
+        suffix = dst.suffix.lower()
+        fmt = "mbtiles" if suffix == ".mbtiles" else "gpkg" if suffix == ".gpkg" else (
+            "mbtiles" if mbtiles_ok else "gpkg")
+    if fmt == "mbtiles" and not mbtiles_ok:
+        raise package_error(pkgs[0].path, "its tiling scheme is not Web Mercator on the standard XYZ grid, "
+                            "so it cannot become MBTiles; convert it to GeoPackage instead")
+    if fmt == "gpkg" and vector:
+        raise package_error(pkgs[0].path, "GeoPackage cannot hold vector tiles for QGIS; convert to MBTiles")
+    return fmt
+
+
+def _check_same_scheme(pkgs: Sequence[TilePackage]) -> None:
+    first = pkgs[0]
+    for other in pkgs[1:]:
+        why = schemes_compatible(first.scheme, other.scheme)
+        if why is None:
+            continue
+        raise package_error(other.path, f"it cannot be merged with {first.path.name}: the tiling schemes "
+                            f"differ ({why})")
+
+
+def _progress(callback: ProgressCallback | None, done: int, total: int) -> None:
+    if callback is None:
+        return
+    if callback(done, total) is False:
+        raise CancelledError()
+
+
+# -- the copy loop -------------------------------------------------------------------------------
+class _Copier:
+    def __init__(self, report: ConversionReport, sink: TileSink, progress: ProgressCallback | None,
+                 total: int, *, vector: bool, expander: PaletteExpander | None) -> None:
+        self.report = report
+        self.sink = sink
+        self.progress = progress
+        self.total = total
+        self.vector = vector
+        self.expander = expander
+        self.done = 0
+
+    def copy_level(self, pkg: TilePackage, level: int, address: Callable[[int, int], tuple[int, int] | None],
+                   zoom: int) -> None:
+        report = self.report
+        batch: list[tuple] = []
+        attempted = written = 0
+        for tile in pkg.iter_tiles(level):
+            data = tile.data
+            report.tiles_read += 1
+            report.bytes_read += len(data)
+            self.done += 1
+            where = address(tile.row, tile.col)
+            if where is None:
+                report.skipped_out_of_grid += 1
+                continue
+            if self.vector:
+                data, rewritten = formats.ensure_gzip(data)
+                report.regzipped += rewritten
+            elif data[:4] == formats.HEADLESS_PNG:
+                fixed = formats.repair_png(data)
+                if fixed is not None:
+                    data = fixed
+                    report.repaired_png += 1
+            if self.expander is not None and formats.png_color_type(data) == 3:
+                data = self.expander(data)
+                report.palette_expanded += 1
+            batch.append((zoom, where[0], where[1], data))
+            report.bytes_written += len(data)
+            if len(batch) >= BATCH:
+                attempted += len(batch)
+                written += self.sink.add(batch)
+                batch = []
+                _progress(self.progress, self.done, self.total)
+        if batch:
+            attempted += len(batch)
+            written += self.sink.add(batch)
+        report.duplicates += attempted - written
+        report.tiles_written += written
+        report.per_level[level] = report.per_level.get(level, 0) + written
+        _progress(self.progress, self.done, self.total)
+
+
+def _vector_layers(pkgs: Sequence[TilePackage], zooms: list[dict[int, int]]) -> list[dict]:
+    decoded = []
+    for pkg, level_zoom in zip(pkgs, zooms):
+        for level, zoom in level_zoom.items():
+            where = pkg.largest_tile(level)
+            if where is None:
+                continue
+            data = pkg.tile(level, *where)
+            try:
+                decoded.append((zoom, decode_layers(data or b"")))
+            except MvtError as exc:
+                log.warning("%s: level %s tile %s is not a readable vector tile (%s)", pkg.path, level, where, exc)
+    return merge_vector_layers(decoded)
+
+
+def _mbtiles_metadata(pkgs: Sequence[TilePackage], zooms: list[dict[int, int]], fmt_name: str,
+                      vector_layers: list[dict] | None) -> dict[str, str]:
+    first = pkgs[0]
+    all_zooms = [z for level_zoom in zooms for z in level_zoom.values()]
+    minzoom, maxzoom = (min(all_zooms), max(all_zooms)) if all_zooms else (0, 0)
+    bounds = None
+    for pkg in pkgs:
+        b = pkg.wgs84_bounds()
+        if b is None:
+            continue
+        bounds = b if bounds is None else (min(bounds[0], b[0]), min(bounds[1], b[1]),
+                                           max(bounds[2], b[2]), max(bounds[3], b[3]))
+    bounds = bounds or (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
+    name = first.title if first.title not in ("", "Map", "Layers") else first.name
+    meta = {
+        "name": name,
+        "format": fmt_name,
+        "bounds": ",".join(f"{v:.10g}" for v in bounds),
+        "center": f"{(bounds[0] + bounds[2]) / 2:.10g},{(bounds[1] + bounds[3]) / 2:.10g},{minzoom}",
+        "minzoom": str(minzoom),
+        "maxzoom": str(maxzoom),
+        "type": "baselayer",
+        "version": "1",
+        "description": first.description or f"Converted from {first.path.name}",
+    }
+    if first.scheme.tile_cols != 256:
+        meta["tilesize"] = str(first.scheme.tile_cols)  # informative (GDAL reads the size from the tiles)
+    if vector_layers is not None:
+        import json
+
+        meta["json"] = json.dumps({"vector_layers": vector_layers}, separators=(",", ":"))
+    return meta
+
+
+def _raster_format_name(pkgs: Sequence[TilePackage]) -> str:
+    declared = {p.scheme.format.upper() for p in pkgs}
+    if declared and all(d.startswith("JPEG") or d == "JPG" for d in declared):
+        return "jpg"
+    if declared & {"PNG", "PNG8", "PNG24", "PNG32", "MIXED", ""}:
+        # MIXED or unknown: look at the bytes (GDAL decodes each tile by its own signature anyway)
+        sniffed: dict[str, int] = {}
+        for pkg in pkgs:
+            for kind, n in pkg.sniff_formats(sample=4).items():
+                sniffed[kind] = sniffed.get(kind, 0) + n
+        if sniffed and set(sniffed) <= {"jpg"}:
+            return "jpg"
+        if "webp" in sniffed and len(sniffed) == 1:
+            return "webp"
+    return "png"
+
+
+def _srs_for(pkg: TilePackage, crs_wkt: str | None) -> tuple[int, str, str, int, str]:
+    """``(srs_id, srs_name, organization, organization_coordsys_id, definition)`` for gpkg_spatial_ref_sys."""
+    sr = pkg.scheme.spatial_ref
+    code = sr.code
+    if code is not None:
+        organization = "ESRI" if code > 32767 else "EPSG"
+        srs_id, org_id = code, code
+    else:
+        organization, srs_id, org_id = "NONE", 99999, 99999
+    definition = crs_wkt or BUILTIN_WKT.get(code or 0) or sr.wkt or "undefined"
+    name = sr.authid() or "custom"
+    if sr.wkt and '"' in sr.wkt:
+        name = sr.wkt.split('"', 2)[1] or name
+    return srs_id, name, organization, org_id, definition
+
+
+def _gpkg_layout(pkgs: Sequence[TilePackage], table: str, crs_wkt: str | None) -> tuple[GpkgLayout, dict]:
+    """The tile matrix set and matrices covering every tile of every package."""
+    first = pkgs[0]
+    scheme = first.scheme
+    res: dict[int, float] = {}
+    max_col: dict[int, int] = {}
+    max_row: dict[int, int] = {}
+    for pkg in pkgs:
+        for level, info in pkg.levels_info().items():
+            try:
+                res[level] = pkg.scheme.lod(level).resolution
+            except KeyError:
+                continue
+            max_col[level] = max(max_col.get(level, 0), info.max_col)
+            max_row[level] = max(max_row.get(level, 0), info.max_row)
+    if not res:
+        raise package_error(first.path, "it has no tiles at the levels its tiling scheme defines")
+    by_res = {}
+    for level, r in res.items():
+        twin = next((lvl for lvl, rr in by_res.items() if math.isclose(rr, r, rel_tol=1e-9)), None)
+        if twin is not None:
+            raise package_error(first.path, f"levels {twin} and {level} have the same resolution")
+        by_res[level] = r
+    cols, rows = scheme.tile_cols, scheme.tile_rows
+    coarsest = max(res, key=res.__getitem__)
+    w0, h0 = res[coarsest] * cols, res[coarsest] * rows
+    need_w = max((max_col[lvl] + 1) * res[lvl] * cols for lvl in res)
+    need_h = max((max_row[lvl] + 1) * res[lvl] * rows for lvl in res)
+    box_w = math.ceil(need_w / w0 - 1e-9) * w0
+    box_h = math.ceil(need_h / h0 - 1e-9) * h0
+    matrices = []
+    for level in sorted(res):
+        w, h = res[level] * cols, res[level] * rows
+        mw, mh = box_w / w, box_h / h
+        matrices.append(TileMatrix(
+            level,
+            round(mw) if math.isclose(mw, round(mw), rel_tol=1e-9) else math.ceil(mw),
+            round(mh) if math.isclose(mh, round(mh), rel_tol=1e-9) else math.ceil(mh),
+            cols, rows, res[level], res[level]))
+    min_x, max_y = scheme.origin_x, scheme.origin_y
+    tms_box = (min_x, max_y - box_h, min_x + box_w, max_y)
+    extent = None
+    for pkg in pkgs:
+        ext = pkg.data_extent()
+        if ext is not None:
+            extent = ext if extent is None else extent.union(ext)
+    contents = tms_box if extent is None else (
+        max(extent.xmin, tms_box[0]), max(extent.ymin, tms_box[1]),
+        min(extent.xmax, tms_box[2]), min(extent.ymax, tms_box[3]))
+    if contents[0] >= contents[2] or contents[1] >= contents[3]:
+        contents = tms_box
+    srs_id, srs_name, org, org_id, definition = _srs_for(first, crs_wkt)
+    layout = GpkgLayout(table=table, identifier=first.title or table, description=first.description,
+                        srs_id=srs_id, srs_name=srs_name, organization=org, organization_coordsys_id=org_id,
+                        definition=definition, tms_box=tms_box, contents_box=contents, matrices=matrices)
+    return layout, {m.zoom_level: m for m in matrices}
+
+
+def _table_name(pkg: TilePackage) -> str:
+    base = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in (pkg.name or "tiles"))
+    if not base or base[0].isdigit() or base.lower().startswith(("gpkg", "sqlite", "rtree")):
+        base = f"tiles_{base}"
+    return base[:60]
+
+
+# -- public API ----------------------------------------------------------------------------------
+def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fmt: str = "auto", *,
+                   progress: ProgressCallback | None = None, crs_wkt: str | None = None,
+                   expand_palette: bool = False, palette_expander: PaletteExpander | None = None,
+                   overwrite: bool = True, fsync: bool = True) -> ConversionReport:
+    """Merge the tiles of several packages of one tiling scheme into one MBTiles or GeoPackage.
+
+    ``fmt``: ``"auto"`` (from ``dst``'s suffix, else MBTiles when the scheme allows it, else
+    GeoPackage), ``"mbtiles"`` or ``"gpkg"``.  ``progress(done, total)`` is called every batch;
+    returning ``False`` (or raising :class:`CancelledError`) cancels: the partial output is removed
+    and :class:`CancelledError` raised.  ``crs_wkt`` is the WKT the GeoPackage's CRS row gets (the QGIS
+    side passes ``QgsCoordinateReferenceSystem(...).toWkt()``); without it the built-in WKT of
+    EPSG:3857/4326 or the package's own WKT is used.  ``expand_palette`` sends paletted PNG tiles
+    through ``palette_expander`` (or the one set with :func:`set_palette_expander`).
+
+    Raises :class:`PackageError` (unreadable input, schemes that differ, impossible format),
+    :class:`DiskError` (output cannot be written) or :class:`CancelledError`.
+    """
+    started = time.perf_counter()
+    paths = [Path(s) for s in srcs]
+    dst = Path(dst)
+    fmt = _check_fmt(fmt)
+    if not paths:
+        raise ValueError("no package to convert")
+    for path in paths:
+        if path.exists() and dst.exists() and path.resolve() == dst.resolve():
+            raise package_error(path, "it is also the output file")
+    if dst.exists() and not overwrite:
+        raise package_error(dst, "the output file already exists")
+    expander = None
+    if expand_palette:
+        expander = palette_expander or _palette_expander
+        if expander is None:
+            raise ValueError("expand_palette needs a palette_expander (an image codec from the QGIS side)")
+    with ExitStack() as stack:
+        pkgs = [stack.enter_context(open_package(path)) for path in paths]
+        _check_same_scheme(pkgs)
+        with translating(paths[0]):
+            fmt = _resolve_format(pkgs, fmt, dst)
+            total = sum(p.tile_count for p in pkgs)
+        report = ConversionReport(sources=[str(p) for p in paths], output=str(dst), format=fmt)
+        for pkg in pkgs:
+            if pkg.duplicate_bundles:
+                report.warnings.append(f"{pkg.path.name}: {pkg.duplicate_bundles} duplicate bundle file(s) ignored")
+        vector = pkgs[0].is_vector
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        _progress(progress, 0, total)
+        if fmt == "mbtiles":
+            zooms = [_mbtiles_zooms(p) or {} for p in pkgs]
+            with translating(paths[0]):
+                layers = _vector_layers(pkgs, zooms) if vector else None
+                meta = _mbtiles_metadata(pkgs, zooms, "pbf" if vector else _raster_format_name(pkgs), layers)
+            sink: TileSink = MBTilesSink(dst, fsync=fsync)
+            sink.metadata.update(meta)  # type: ignore[attr-defined]
+        else:
+            with translating(paths[0]):
+                layout, matrices = _gpkg_layout(pkgs, _table_name(pkgs[0]), crs_wkt)
+            zooms = [{lvl: lvl for lvl in p.levels if lvl in matrices} for p in pkgs]
+            sink = GpkgSink(dst, layout, fsync=fsync)
+        try:
+            copier = _Copier(report, sink, progress, total, vector=vector, expander=expander)
+            for pkg, level_zoom in zip(pkgs, zooms):
+                for level in pkg.levels:
+                    zoom = level_zoom.get(level)
+                    if zoom is None:
+                        info = pkg.level_info(level)
+                        report.skipped_no_lod += info.tiles if info else 0
+                        copier.done += info.tiles if info else 0
+                        report.warnings.append(f"{pkg.path.name}: level {level} is not in the tiling scheme; "
+                                               "its tiles were skipped")
+                        continue
+                    report.zooms[level] = zoom
+                    if fmt == "mbtiles":
+                        top = (1 << zoom) - 1
+
+                        def address(row: int, col: int, top: int = top) -> tuple[int, int] | None:
+                            if row > top or col > top:
+                                return None
+                            return col, top - row
+                    else:
+                        m = matrices[level]
+
+                        def address(row: int, col: int, m: TileMatrix = m) -> tuple[int, int] | None:
+                            if row >= m.matrix_height or col >= m.matrix_width:
+                                return None
+                            return col, row
+                    copier.copy_level(pkg, level, address, zoom)
+            if report.skipped_out_of_grid:
+                report.warnings.append(f"{report.skipped_out_of_grid} tile(s) outside the output's grid were "
+                                       "skipped")
+            sink.finish()
+        except BaseException:
+            sink.abort()
+            raise
+    report.file_size = dst.stat().st_size
+    report.seconds = time.perf_counter() - started
+    log.info("converted %s → %s: %s tiles in %.2f s", ", ".join(p.name for p in paths), dst,
+             report.tiles_written, report.seconds)
+    return report
+
+
+def convert_package(src: str | os.PathLike, dst: str | os.PathLike, fmt: str = "auto", *,
+                    progress: ProgressCallback | None = None, crs_wkt: str | None = None,
+                    expand_palette: bool = False, palette_expander: PaletteExpander | None = None,
+                    overwrite: bool = True, fsync: bool = True) -> ConversionReport:
+    """Convert one package to MBTiles or GeoPackage (see :func:`merge_packages` for the arguments)."""
+    return merge_packages([src], dst, fmt, progress=progress, crs_wkt=crs_wkt, expand_palette=expand_palette,
+                          palette_expander=palette_expander, overwrite=overwrite, fsync=fsync)
+
+
+def package_info(path: str | os.PathLike, *, sniff_sample: int = 8) -> dict:
+    """Describe a package as a JSON-serialisable dict (what the ``packageinfo`` algorithm writes)."""
+    with open_package(path) as pkg, translating(path):
+        levels = []
+        for level, info in pkg.levels_info().items():
+            entry = info.to_dict()
+            entry["zoom"] = pkg.zoom_for_level(level)
+            try:
+                entry["resolution"] = pkg.scheme.lod(level).resolution
+            except KeyError:
+                entry["resolution"] = None
+            entry["formats"] = pkg.sniff_formats(level, sample=sniff_sample)
+            levels.append(entry)
+        sniffed: dict[str, int] = {}
+        for entry in levels:
+            for kind, n in entry["formats"].items():
+                sniffed[kind] = sniffed.get(kind, 0) + n
+        extent = pkg.data_extent()
+        mbtiles = _mbtiles_zooms(pkg) is not None
+        return {
+            "path": str(pkg.path),
+            "kind": pkg.kind,
+            "container": pkg.container,
+            "storage": pkg.storage,
+            "title": pkg.title,
+            "name": pkg.name,
+            "description": pkg.description,
+            "vector": pkg.is_vector,
+            "scheme": scheme_to_dict(pkg.scheme),
+            "web_mercator": is_web_mercator(pkg.scheme.spatial_ref),
+            "levels": levels,
+            "tile_count": pkg.tile_count,
+            "extent": None if extent is None else {
+                "xmin": extent.xmin, "ymin": extent.ymin, "xmax": extent.xmax, "ymax": extent.ymax,
+                "crs": extent.spatial_ref.authid() or None},
+            "wgs84_bounds": list(pkg.wgs84_bounds() or []) or None,
+            "format": {"declared": pkg.declared_format, "sniffed": sniffed},
+            "has_style": pkg.has_style,
+            "has_tilemap": pkg.tilemap is not None,
+            "resources": pkg.resources(),
+            "convertible_to": (["mbtiles"] if mbtiles else []) + ([] if pkg.is_vector else ["gpkg"]),
+        }

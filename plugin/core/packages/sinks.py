@@ -1,0 +1,251 @@
+"""MBTiles and GeoPackage tile writers (sqlite3, streaming, atomic).
+
+Both write into ``<dst>.part`` with ``journal_mode=OFF`` / ``synchronous=OFF`` inside one
+transaction (rows go in with ``executemany`` batches and ``INSERT OR IGNORE`` so the first copy of
+a tile wins and duplicates are counted), then commit, switch back to a normal journal, close,
+``fsync`` and rename onto ``<dst>``.  Nothing is ever left under the final name half-written; on
+error or cancel the ``.part`` file is removed.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import DiskError
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 8192
+
+# OGC WKT of the two CRSs the pure core knows by heart (the definitions GDAL writes into a GeoPackage)
+WKT_4326 = (
+    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],'
+    'AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",'
+    '0.0174532925199433,AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],AXIS["Longitude",EAST],'
+    'AUTHORITY["EPSG","4326"]]')
+WKT_3857 = (
+    'PROJCS["WGS 84 / Pseudo-Mercator",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,'
+    '298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
+    'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
+    'AUTHORITY["EPSG","4326"]],PROJECTION["Mercator_1SP"],PARAMETER["central_meridian",0],'
+    'PARAMETER["scale_factor",1],PARAMETER["false_easting",0],PARAMETER["false_northing",0],'
+    'UNIT["metre",1,AUTHORITY["EPSG","9001"]],AXIS["Easting",EAST],AXIS["Northing",NORTH],'
+    'EXTENSION["PROJ4","+proj=merc +a=6378137 +b=6378137 +lat_ts=0 +lon_0=0 +x_0=0 +y_0=0 +k=1 '
+    '+units=m +nadgrids=@null +wktext +no_defs"],AUTHORITY["EPSG","3857"]]')
+BUILTIN_WKT = {4326: WKT_4326, 3857: WKT_3857}
+ZOOM_OTHER = "gpkg_zoom_other"
+
+
+def _disk_error(exc: BaseException, path: Path) -> DiskError:
+    return DiskError(reason=f"{path}: {exc}", details=repr(exc))
+
+
+class TileSink:
+    """Common part: the ``.part`` file, pragmas, batches, atomic finish."""
+
+    insert_sql = ""
+
+    def __init__(self, dst: Path, *, fsync: bool = True) -> None:
+        self.dst = dst
+        self.part = dst.with_name(dst.name + ".part")
+        self.fsync = fsync
+        self.inserted = 0
+        try:
+            self.part.unlink(missing_ok=True)
+            self.conn = sqlite3.connect(str(self.part), isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise _disk_error(exc, self.part) from exc
+        try:
+            cur = self.conn.cursor()
+            cur.execute(f"PRAGMA page_size={PAGE_SIZE}")
+            cur.execute("PRAGMA journal_mode=OFF")
+            cur.execute("PRAGMA synchronous=OFF")
+            cur.execute("PRAGMA locking_mode=EXCLUSIVE")
+            cur.execute("PRAGMA temp_store=MEMORY")
+            cur.execute("PRAGMA cache_size=-32768")
+            self.create_schema(cur)
+            cur.execute("BEGIN")
+        except sqlite3.Error as exc:
+            self.abort()
+            raise _disk_error(exc, self.part) from exc
+        self._cur = self.conn.cursor()
+
+    def create_schema(self, cur: sqlite3.Cursor) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def add(self, rows: list[tuple]) -> int:
+        """Insert ``rows``; return how many were new (the others were duplicates)."""
+        try:
+            self._cur.executemany(self.insert_sql, rows)
+        except sqlite3.Error as exc:
+            raise _disk_error(exc, self.part) from exc
+        count = self._cur.rowcount
+        if count < 0:  # very old sqlite3 modules
+            count = len(rows)
+        self.inserted += count
+        return count
+
+    def write_metadata(self, cur: sqlite3.Cursor) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        try:
+            cur = self.conn.cursor()
+            self.write_metadata(cur)
+            cur.execute("COMMIT")
+            cur.execute("PRAGMA journal_mode=DELETE")
+            cur.execute("PRAGMA locking_mode=NORMAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("SELECT count(*) FROM sqlite_master")  # releases the exclusive lock
+            self.conn.close()
+        except sqlite3.Error as exc:
+            self.abort()
+            raise _disk_error(exc, self.part) from exc
+        try:
+            if self.fsync:
+                fd = os.open(self.part, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            os.replace(self.part, self.dst)
+        except OSError as exc:
+            self.abort()
+            raise _disk_error(exc, self.dst) from exc
+
+    def abort(self) -> None:
+        with contextlib.suppress(sqlite3.Error, AttributeError):
+            self.conn.close()
+        try:
+            self.part.unlink(missing_ok=True)
+        except OSError as exc:  # pragma: no cover - nothing more we can do
+            log.warning("could not remove %s: %s", self.part, exc)
+
+
+class MBTilesSink(TileSink):
+    """MBTiles 1.3: ``metadata`` + ``tiles`` (TMS rows) with the unique ``tile_index``."""
+
+    insert_sql = "INSERT OR IGNORE INTO tiles (zoom_level, tile_column, tile_row, tile_data) VALUES (?,?,?,?)"
+
+    def __init__(self, dst: Path, *, fsync: bool = True) -> None:
+        self.metadata: dict[str, str] = {}
+        super().__init__(dst, fsync=fsync)
+
+    def create_schema(self, cur: sqlite3.Cursor) -> None:
+        cur.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
+        cur.execute("CREATE UNIQUE INDEX name ON metadata (name)")
+        cur.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, "
+                    "tile_data BLOB)")
+        cur.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")
+
+    def write_metadata(self, cur: sqlite3.Cursor) -> None:
+        cur.executemany("INSERT OR REPLACE INTO metadata (name, value) VALUES (?, ?)",
+                        sorted(self.metadata.items()))
+
+
+@dataclass
+class TileMatrix:
+    zoom_level: int
+    matrix_width: int
+    matrix_height: int
+    tile_width: int
+    tile_height: int
+    pixel_x_size: float
+    pixel_y_size: float
+
+
+@dataclass
+class GpkgLayout:
+    table: str
+    identifier: str
+    description: str
+    srs_id: int
+    srs_name: str
+    organization: str
+    organization_coordsys_id: int
+    definition: str
+    tms_box: tuple[float, float, float, float]  # min_x, min_y, max_x, max_y of the tile matrix set
+    contents_box: tuple[float, float, float, float]
+    matrices: list[TileMatrix]
+
+
+class GpkgSink(TileSink):
+    """GeoPackage 1.2 tiles: one user tile table with a custom tile matrix set."""
+
+    def __init__(self, dst: Path, layout: GpkgLayout, *, fsync: bool = True) -> None:
+        self.layout = layout
+        # the table name is built from [A-Za-z0-9_] only (convert._table_name), never raw user text
+        self.insert_sql = (f'INSERT OR IGNORE INTO "{layout.table}" (zoom_level, tile_column, tile_row, '  # noqa: S608
+                           "tile_data) VALUES (?,?,?,?)")
+        super().__init__(dst, fsync=fsync)
+
+    def create_schema(self, cur: sqlite3.Cursor) -> None:
+        lay = self.layout
+        cur.execute("PRAGMA application_id=1196444487")  # 'GPKG'
+        cur.execute("PRAGMA user_version=10200")
+        cur.execute("""CREATE TABLE gpkg_spatial_ref_sys (
+            srs_name TEXT NOT NULL, srs_id INTEGER NOT NULL PRIMARY KEY, organization TEXT NOT NULL,
+            organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT)""")
+        cur.execute("""CREATE TABLE gpkg_contents (
+            table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE,
+            description TEXT DEFAULT '',
+            last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+            CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))""")
+        cur.execute("""CREATE TABLE gpkg_tile_matrix_set (
+            table_name TEXT NOT NULL PRIMARY KEY, srs_id INTEGER NOT NULL,
+            min_x DOUBLE NOT NULL, min_y DOUBLE NOT NULL, max_x DOUBLE NOT NULL, max_y DOUBLE NOT NULL,
+            CONSTRAINT fk_gtms_table_name FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+            CONSTRAINT fk_gtms_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))""")
+        cur.execute("""CREATE TABLE gpkg_tile_matrix (
+            table_name TEXT NOT NULL, zoom_level INTEGER NOT NULL, matrix_width INTEGER NOT NULL,
+            matrix_height INTEGER NOT NULL, tile_width INTEGER NOT NULL, tile_height INTEGER NOT NULL,
+            pixel_x_size DOUBLE NOT NULL, pixel_y_size DOUBLE NOT NULL,
+            CONSTRAINT pk_ttm PRIMARY KEY (table_name, zoom_level),
+            CONSTRAINT fk_tmm_table_name FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name))""")
+        cur.execute("""CREATE TABLE gpkg_extensions (
+            table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL, definition TEXT NOT NULL,
+            scope TEXT NOT NULL, CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""")
+        cur.execute(f"""CREATE TABLE "{lay.table}" (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, zoom_level INTEGER NOT NULL,
+            tile_column INTEGER NOT NULL, tile_row INTEGER NOT NULL, tile_data BLOB NOT NULL,
+            UNIQUE (zoom_level, tile_column, tile_row))""")
+
+    def write_metadata(self, cur: sqlite3.Cursor) -> None:
+        lay = self.layout
+        srs_rows = [
+            ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian coordinate reference system"),
+            ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinate reference system"),
+        ]
+        if lay.srs_id != 4326:
+            srs_rows.append(("WGS 84 geodetic", 4326, "EPSG", 4326, WKT_4326,
+                             "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"))
+        srs_rows.append((lay.srs_name, lay.srs_id, lay.organization, lay.organization_coordsys_id,
+                         lay.definition, None))
+        cur.executemany("INSERT OR REPLACE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", srs_rows)
+        cur.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, "
+                    "max_x, max_y, srs_id) VALUES (?, 'tiles', ?, ?, ?, ?, ?, ?, ?)",
+                    (lay.table, lay.identifier, lay.description, *lay.contents_box, lay.srs_id))
+        cur.execute("INSERT INTO gpkg_tile_matrix_set VALUES (?,?,?,?,?,?)", (lay.table, lay.srs_id, *lay.tms_box))
+        cur.executemany("INSERT INTO gpkg_tile_matrix VALUES (?,?,?,?,?,?,?,?)",
+                        [(lay.table, m.zoom_level, m.matrix_width, m.matrix_height, m.tile_width,
+                          m.tile_height, m.pixel_x_size, m.pixel_y_size) for m in lay.matrices])
+        if needs_zoom_other(lay.matrices):
+            cur.execute("INSERT INTO gpkg_extensions VALUES (?, 'tile_data', ?, ?, 'read-write')",
+                        (lay.table, ZOOM_OTHER, "http://www.geopackage.org/spec/#extension_zoom_other_intervals"))
+
+
+def needs_zoom_other(matrices: list[TileMatrix]) -> bool:
+    """True when some consecutive zoom levels are not exactly a factor 2^Δ apart in pixel size."""
+    ordered = sorted(matrices, key=lambda m: m.zoom_level)
+    for a, b in zip(ordered, ordered[1:]):
+        expected = 2.0 ** (b.zoom_level - a.zoom_level)
+        for ra, rb in ((a.pixel_x_size, b.pixel_x_size), (a.pixel_y_size, b.pixel_y_size)):
+            if not math.isclose(ra / rb, expected, rel_tol=1e-6):
+                return True
+    return False
