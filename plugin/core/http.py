@@ -21,6 +21,7 @@ import email.utils
 import json
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -82,8 +83,15 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self.paused = False
 
     def cancel(self) -> None:
+        """Stop now; server jobs that are still running are cancelled too."""
+        self._event.set()
+
+    def pause(self) -> None:
+        """Stop now but keep the server job and the partial download for a later resume."""
+        self.paused = True
         self._event.set()
 
     @property
@@ -374,6 +382,10 @@ def arcgis_error(error: Any, url: str, http_status: int = 200) -> ArcGISOfflineT
     return exc
 
 
+_TRANSIENT_PAGE = re.compile(r"bad gateway|service unavailable|gateway time-?out|too many requests|"
+                             r"\b50[234]\b")
+
+
 def _looks_like_html(response: requests.Response, head: bytes) -> bool:
     ctype = response.headers.get("Content-Type", "").lower()
     start = head.lstrip()[:15].lower()
@@ -395,6 +407,14 @@ def parse_json_response(response: requests.Response, url: str) -> Any:
             raise ServiceNotFoundError(url=redact(url), details=f"HTTP 404 from {redact(url)}")
         raise arcgis_error({"code": status, "message": response.reason or f"HTTP {status}"}, url, status)
     if doc is None:
+        head = body[:2000].decode("utf-8", errors="replace").lower()
+        transient = _TRANSIENT_PAGE.search(head)
+        if transient and _looks_like_html(response, body[:200]):
+            # a proxy's or load balancer's error page with HTTP 200: as retryable as the real status
+            err = ServerError(reason=f"a proxy answered with an error page ({transient.group(0)})",
+                              details=f"{redact(url)}: {head[:200]!r}")
+            err.code = 502  # type: ignore[attr-defined]
+            raise err
         if _looks_like_html(response, body[:200]):
             err = ServiceError(
                 QT_TRANSLATE_NOOP("errors", "{url} answered with a web page instead of ArcGIS REST "
