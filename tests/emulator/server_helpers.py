@@ -213,11 +213,12 @@ def poll(job_url: str, *, token: str | None = None, timeout: float = 60.0, key: 
     raise AssertionError(f"job did not finish: last {seen[-1] if seen else None}")
 
 
-def export_gp(service_url: str, token: str | None = None, **params) -> tuple[dict, list[dict]]:
+def export_gp(service_url: str, token: str | None = None, method: str = "POST",
+              **params) -> tuple[dict, list[dict]]:
     """Submit exportTiles (GP protocol), poll to the end; returns (submit answer, statuses)."""
     if token:
         params["token"] = token
-    answer = submit(f"{service_url}/exportTiles", **params)
+    answer = submit(f"{service_url}/exportTiles", method=method, **params)
     assert "jobId" in answer, answer
     statuses = poll(f"{service_url}/jobs/{answer['jobId']}", token=token)
     return answer, statuses
@@ -247,3 +248,57 @@ def envelope(xmin, ymin, xmax, ymax, wkid=None) -> str:
     if wkid:
         env["spatialReference"] = {"wkid": wkid}
     return json.dumps(env)
+
+
+# ----------------------------------------------------------------------------------------------
+# expected tiles, computed independently of arcgis_emulator.selection (GEOS via QgsGeometry)
+# ----------------------------------------------------------------------------------------------
+
+EPS = 1e-9  # tile widths, the documented edge tolerance
+
+
+def geometry_from_rings(polygons):
+    from qgis.core import QgsGeometry, QgsPointXY
+
+    parts = [[[QgsPointXY(x, y) for x, y in ring] + [QgsPointXY(*ring[0])] for ring in rings]
+             for rings in polygons]
+    return QgsGeometry.fromMultiPolygonXY(parts)
+
+
+def geometry_from_box(xmin, ymin, xmax, ymax):
+    from qgis.core import QgsGeometry, QgsRectangle
+
+    return QgsGeometry.fromRect(QgsRectangle(xmin, ymin, xmax, ymax))
+
+
+def transformed(geometry, source: str, target: str):
+    from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsGeometry, QgsProject
+
+    copy = QgsGeometry(geometry)
+    copy.transform(QgsCoordinateTransform(QgsCoordinateReferenceSystem(source),
+                                          QgsCoordinateReferenceSystem(target), QgsProject.instance()))
+    return copy
+
+
+def expected_tiles(sample, levels, geometry, only_existing: bool = True) -> dict[tuple[int, int, int], bytes]:
+    """Tiles of ``levels`` whose box, shrunk by EPS tile widths, intersects ``geometry`` and that exist
+    (``only_existing=False``: also the absent ones, with ``None``)."""
+    from qgis.core import QgsGeometry, QgsRectangle
+
+    tile_info = sample.document["tileInfo"]
+    ox, oy = tile_info["origin"]["x"], tile_info["origin"]["y"]
+    resolutions = {lod["level"]: lod["resolution"] for lod in tile_info["lods"]}
+    box = geometry.boundingBox()
+    out = {}
+    for level in levels:
+        w = resolutions[level] * tile_info["cols"]
+        h = resolutions[level] * tile_info["rows"]
+        for row in range(max(0, int((oy - box.yMaximum()) // h) - 1), int((oy - box.yMinimum()) // h) + 2):
+            for col in range(max(0, int((box.xMinimum() - ox) // w) - 1), int((box.xMaximum() - ox) // w) + 2):
+                x0, y1 = ox + col * w, oy - row * h
+                rect = QgsRectangle(x0 + EPS * w, y1 - h + EPS * h, x0 + w - EPS * w, y1 - EPS * h)
+                if QgsGeometry.fromRect(rect).intersects(geometry):
+                    data = sample.get_tile(level, row, col)
+                    if data is not None or not only_existing:
+                        out[(level, row, col)] = data
+    return out
