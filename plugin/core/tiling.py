@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 EDGE_EPSILON = 1e-9  # in tile widths: float noise below this never adds a row or column
 WEB_MERCATOR_HALF = 20037508.342787  # Esri's origin for Web Mercator caches
@@ -51,6 +52,97 @@ class SpatialRef:
     def is_web_mercator(self) -> bool:
         return self.code == 3857
 
+    @classmethod
+    def from_json(cls, doc: Any) -> SpatialRef:
+        """Parse an Esri ``spatialReference`` object; anything unusable gives an empty ``SpatialRef``.
+
+        Codes may arrive as numbers or numeric strings; ``vcsWkid``/``latestVcsWkid`` and ``wkt`` are kept.
+        """
+        if not isinstance(doc, dict):
+            return cls()
+        wkt = doc.get("wkt")
+        return cls(
+            wkid=_int_or_none(doc.get("wkid")),
+            latest_wkid=_int_or_none(doc.get("latestWkid")),
+            vcs_wkid=_int_or_none(doc.get("latestVcsWkid")) or _int_or_none(doc.get("vcsWkid")),
+            wkt=wkt if isinstance(wkt, str) and wkt.strip() else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Esri JSON for requests: ``{"wkid": ..., "latestWkid": ...}`` or ``{"wkt": ...}``."""
+        out: dict[str, Any] = {}
+        if self.wkid is not None:
+            out["wkid"] = self.wkid
+        if self.latest_wkid is not None:
+            out["latestWkid"] = self.latest_wkid
+        if not out and self.wkt:
+            out["wkt"] = self.wkt
+        if self.vcs_wkid is not None:
+            out["vcsWkid"] = self.vcs_wkid
+        return out
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or number != int(number):
+        return None
+    return int(number)
+
+
+@dataclass(frozen=True)
+class Extent:
+    """An envelope in ``spatial_ref`` (Esri ``{xmin, ymin, xmax, ymax, spatialReference}``)."""
+
+    xmin: float
+    ymin: float
+    xmax: float
+    ymax: float
+    spatial_ref: SpatialRef = field(default_factory=SpatialRef)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        return self.xmin, self.ymin, self.xmax, self.ymax
+
+    @property
+    def width(self) -> float:
+        return self.xmax - self.xmin
+
+    @property
+    def height(self) -> float:
+        return self.ymax - self.ymin
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.width > 0 and self.height > 0)
+
+    @classmethod
+    def from_json(cls, doc: Any, default_sr: SpatialRef | None = None) -> Extent | None:
+        """Parse an Esri envelope; ``None`` when a coordinate is missing, non-numeric or not finite."""
+        if not isinstance(doc, dict):
+            return None
+        try:
+            values = [float(doc[key]) for key in ("xmin", "ymin", "xmax", "ymax")]
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not all(math.isfinite(v) for v in values):
+            return None
+        sr = SpatialRef.from_json(doc.get("spatialReference"))
+        if sr == SpatialRef() and default_sr is not None:
+            sr = default_sr
+        return cls(*values, spatial_ref=sr)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"xmin": self.xmin, "ymin": self.ymin, "xmax": self.xmax, "ymax": self.ymax}
+        sr = self.spatial_ref.to_json()
+        if sr:
+            out["spatialReference"] = sr
+        return out
+
 
 @dataclass(frozen=True)
 class TilingScheme:
@@ -69,6 +161,8 @@ class TilingScheme:
             raise ValueError("tile size must be positive")
         if any(lod.resolution <= 0 or not math.isfinite(lod.resolution) for lod in self.lods):
             raise ValueError("every LOD needs a positive resolution")
+        if not (math.isfinite(self.origin_x) and math.isfinite(self.origin_y)):
+            raise ValueError("the tiling origin must be finite")
 
     @property
     def levels(self) -> list[int]:
@@ -79,6 +173,97 @@ class TilingScheme:
             if lod.level == level:
                 return lod
         raise KeyError(level)
+
+    def has_level(self, level: int) -> bool:
+        return any(lod.level == level for lod in self.lods)
+
+    @classmethod
+    def from_json(cls, tile_info: dict[str, Any], spatial_ref: SpatialRef | None = None,
+                  tile_format: str | None = None) -> TilingScheme:
+        """Build a scheme from an Esri ``tileInfo`` object (service JSON, ``root.json``, ``conf.xml`` as dict).
+
+        ``spatial_ref`` is used when ``tileInfo`` has no ``spatialReference``; ``tile_format`` when it has no
+        ``format`` (a ``.tpkx`` ``root.json`` keeps the format in ``tileImageInfo``).  LODs are sorted by level;
+        a duplicated level keeps its first entry.  Raises ``ValueError`` (with the reason) on unusable input.
+        """
+        if not isinstance(tile_info, dict):
+            raise ValueError("tileInfo is not an object")
+        rows = _int_or_none(tile_info.get("rows"))
+        cols = _int_or_none(tile_info.get("cols"))
+        if rows is None or cols is None or rows <= 0 or cols <= 0:
+            raise ValueError(f"tileInfo has no valid tile size (rows={tile_info.get('rows')!r}, "
+                             f"cols={tile_info.get('cols')!r})")
+        origin = tile_info.get("origin")
+        try:
+            origin_x, origin_y = float(origin["x"]), float(origin["y"])  # type: ignore[index]
+        except (KeyError, TypeError, ValueError):
+            raise ValueError("tileInfo has no valid origin") from None
+        lods: dict[int, LOD] = {}
+        for raw in tile_info.get("lods") or ():
+            if not isinstance(raw, dict):
+                continue
+            level = _int_or_none(raw.get("level"))
+            try:
+                resolution = float(raw.get("resolution"))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                continue
+            try:
+                scale = float(raw.get("scale") or 0.0)
+            except (TypeError, ValueError):
+                scale = 0.0
+            if level is None or level < 0 or not (math.isfinite(resolution) and resolution > 0):
+                continue
+            lods.setdefault(level, LOD(level, resolution, scale if math.isfinite(scale) else 0.0))
+        if not lods:
+            raise ValueError("tileInfo has no usable levels of detail (lods)")
+        sr = SpatialRef.from_json(tile_info.get("spatialReference"))
+        if sr == SpatialRef() and spatial_ref is not None:
+            sr = spatial_ref
+        fmt = tile_info.get("format")
+        if not isinstance(fmt, str) or not fmt:
+            fmt = tile_format or ""
+        dpi = _int_or_none(tile_info.get("dpi")) or 96
+        quality = _int_or_none(tile_info.get("compressionQuality")) or 0
+        return cls(origin_x=origin_x, origin_y=origin_y, tile_cols=cols, tile_rows=rows,
+                   lods=tuple(lods[level] for level in sorted(lods)), spatial_ref=sr, dpi=dpi,
+                   format=fmt, compression_quality=quality)
+
+    def to_json(self) -> dict[str, Any]:
+        """The scheme as an Esri ``tileInfo`` object."""
+        return {
+            "rows": self.tile_rows, "cols": self.tile_cols, "dpi": self.dpi, "format": self.format,
+            "compressionQuality": self.compression_quality,
+            "origin": {"x": self.origin_x, "y": self.origin_y},
+            "spatialReference": self.spatial_ref.to_json(),
+            "lods": [{"level": lod.level, "resolution": lod.resolution, "scale": lod.scale} for lod in self.lods],
+        }
+
+    def with_lods(self, lods: tuple[LOD, ...]) -> TilingScheme:
+        """The same grid restricted to ``lods`` (e.g. the service's minLOD..maxLOD)."""
+        return TilingScheme(self.origin_x, self.origin_y, self.tile_cols, self.tile_rows, tuple(lods),
+                            self.spatial_ref, self.dpi, self.format, self.compression_quality)
+
+    def xyz_zoom(self, level: int) -> int | None:
+        """The XYZ/Web Mercator zoom of ``level`` when the grid *is* the XYZ grid, else ``None``.
+
+        Derived from the resolution (never from the level id): ``z = log2(C / (res * tile_px))`` must be an
+        integer within 1e-3 and the origin must be Esri's Web Mercator corner (reference §6.7).
+        """
+        if self.tile_cols != self.tile_rows or not self.is_web_mercator_origin:
+            return None
+        exact = math.log2(2 * WEB_MERCATOR_HALF / (self.lod(level).resolution * self.tile_cols))
+        zoom = round(exact)
+        return zoom if abs(zoom - exact) < 1e-3 and zoom >= 0 else None
+
+    @property
+    def is_web_mercator_origin(self) -> bool:
+        return (self.spatial_ref.is_web_mercator or self.spatial_ref == SpatialRef()) and \
+            abs(self.origin_x + WEB_MERCATOR_HALF) < 1.0 and abs(self.origin_y - WEB_MERCATOR_HALF) < 1.0
+
+    def tile_at(self, level: int, x: float, y: float) -> tuple[int, int]:
+        """``(row, col)`` of the tile holding the point (half-open tiles: a point on an edge goes right/down)."""
+        w, h = self.tile_size(level)
+        return math.floor((self.origin_y - y) / h), math.floor((x - self.origin_x) / w)
 
     def tile_size(self, level: int) -> tuple[float, float]:
         """Width and height of one tile at ``level`` in CRS units."""

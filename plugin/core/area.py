@@ -1,0 +1,396 @@
+"""Export areas: a rectangle, or a polygon with several parts and holes, in the service CRS.
+
+An :class:`Area` is a set of rings (Esri style: lists of ``(x, y)``; the closing point is optional).
+Its *fill* is the **even-odd rule over all rings**: a point is inside when a ray from it crosses the
+rings an odd number of times.  For a valid Esri polygon (clockwise outer rings, counter-clockwise holes,
+no crossings) this is exactly the polygon; for anything else it is still a well-defined region, and it is
+the rule Esri's geometry engine applies when it simplifies a polygon (its default fill rule is
+odd-even).  So self-intersecting input is *repaired by interpretation*, consistently everywhere in the
+plugin (tile counts, splitting, the polygon sent to the server): a bow tie is two triangles, a ring
+drawn twice cancels out.  :attr:`Area.is_simple` tells whether rings cross, so the UI can warn.
+
+Normalisation on construction: coordinates must be finite numbers; the closing point and consecutive
+duplicate points are dropped; rings with fewer than three distinct points or whose points are all on
+one line are dropped (they enclose nothing).  No ring left, or a bounding box without width or height,
+raises :class:`~.errors.InvalidRequestError`.
+
+The *closed* area (fill plus ring edges) is what touches tiles: see :mod:`.tilecount`.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from .errors import InvalidRequestError
+from .tiling import Extent, SpatialRef
+
+Point = tuple[float, float]
+Ring = tuple[Point, ...]
+SpatialRefLike = Union[int, SpatialRef, dict, None]
+
+
+def _sr_json(spatial_ref: SpatialRefLike) -> dict[str, Any] | None:
+    if spatial_ref is None:
+        return None
+    if isinstance(spatial_ref, SpatialRef):
+        return spatial_ref.to_json() or None
+    if isinstance(spatial_ref, dict):
+        return dict(spatial_ref)
+    if isinstance(spatial_ref, bool) or not isinstance(spatial_ref, int):
+        raise TypeError("spatial_ref must be a wkid, a SpatialRef, an Esri spatialReference dict or None")
+    return {"wkid": spatial_ref}
+
+
+def _invalid(reason: str) -> InvalidRequestError:
+    return InvalidRequestError(reason=reason)
+
+
+def _coord(value: Any, where: str) -> float:
+    if isinstance(value, bool):
+        raise _invalid(f"{where} is not a number ({value!r})")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _invalid(f"{where} is not a number ({value!r})") from None
+    if not math.isfinite(number):
+        raise _invalid(f"{where} is not a finite number ({value!r}); check the area's coordinate transformation")
+    return number
+
+
+def _signed_area2(ring: Sequence[Point]) -> float:
+    """Twice the signed area (shoelace), positive for counter-clockwise rings (y up)."""
+    total = 0.0
+    n = len(ring)
+    for i in range(n):
+        x0, y0 = ring[i - 1]
+        x1, y1 = ring[i]
+        total += x0 * y1 - x1 * y0
+    return total
+
+
+def _collinear(ring: Sequence[Point]) -> bool:
+    """All points on one line (within a relative tolerance): the ring encloses nothing."""
+    x0, y0 = ring[0]
+    # farthest point from the first one gives a stable direction
+    far = max(ring, key=lambda p: abs(p[0] - x0) + abs(p[1] - y0))
+    dx, dy = far[0] - x0, far[1] - y0
+    length = math.hypot(dx, dy)
+    if length == 0.0:
+        return True
+    tolerance = 1e-12 * length * length
+    return all(abs(dx * (y - y0) - dy * (x - x0)) <= tolerance for x, y in ring)
+
+
+def _point_in_ring(x: float, y: float, ring: Sequence[Point]) -> bool:
+    """Even-odd ray test against one ring (points on the ring give an unspecified answer)."""
+    inside = False
+    n = len(ring)
+    xj, yj = ring[n - 1]
+    for i in range(n):
+        xi, yi = ring[i]
+        if (yi > y) != (yj > y) and x < xj + (y - yj) * (xi - xj) / (yi - yj):
+            inside = not inside
+        xj, yj = xi, yi
+    return inside
+
+
+def _on_segment(px: float, py: float, ax: float, ay: float, bx: float, by: float) -> bool:
+    cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+    scale = max(abs(bx - ax), abs(by - ay), 1e-300)
+    if abs(cross) > 1e-12 * scale * scale:
+        return False
+    return min(ax, bx) <= px <= max(ax, bx) and min(ay, by) <= py <= max(ay, by)
+
+
+def _on_ring(x: float, y: float, ring: Sequence[Point]) -> bool:
+    n = len(ring)
+    return any(_on_segment(x, y, *ring[i - 1], *ring[i]) for i in range(n))
+
+
+@dataclass(frozen=True, eq=True)
+class Area:
+    """A rectangle or an even-odd filled set of rings in the service CRS (see the module doc)."""
+
+    rings: tuple[Ring, ...]
+    _rectangle: bool = field(default=False, repr=False)
+    _bbox: tuple[float, float, float, float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Build areas with the factories (they validate and normalise); this only derives the box.
+        xs = [x for ring in self.rings for x, _ in ring]
+        ys = [y for ring in self.rings for _, y in ring]
+        if not xs:
+            raise _invalid("the area has no rings")
+        object.__setattr__(self, "_bbox", (min(xs), min(ys), max(xs), max(ys)))
+
+    # --- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_extent(cls, xmin: float, ymin: float, xmax: float, ymax: float) -> Area:
+        """A rectangle; corners may come in any order.  Zero width or height is refused."""
+        x0, y0 = _coord(xmin, "xmin"), _coord(ymin, "ymin")
+        x1, y1 = _coord(xmax, "xmax"), _coord(ymax, "ymax")
+        x0, x1 = min(x0, x1), max(x0, x1)
+        y0, y1 = min(y0, y1), max(y0, y1)
+        if not (x1 > x0 and y1 > y0):
+            raise _invalid(f"the rectangle ({x0}, {y0}, {x1}, {y1}) has no area; draw a larger one")
+        ring = ((x0, y0), (x0, y1), (x1, y1), (x1, y0))  # clockwise, as Esri wants outer rings
+        return cls((ring,), True)
+
+    @classmethod
+    def from_bounds(cls, extent: Extent) -> Area:
+        """A rectangle from an :class:`~.tiling.Extent` (its spatial reference is not checked)."""
+        return cls.from_extent(*extent.bounds)
+
+    @classmethod
+    def from_rings(cls, rings: Iterable[Iterable[Sequence[float]]]) -> Area:
+        """A polygon from Esri-style rings ``[[(x, y), ...], ...]`` (z/m values after x, y are ignored).
+
+        A single axis-aligned four-corner ring becomes a rectangle (``is_rectangle``), counted in O(1).
+        """
+        if isinstance(rings, (str, bytes)) or not isinstance(rings, Iterable):
+            raise _invalid("the polygon must be a list of rings, each a list of (x, y) points")
+        clean: list[Ring] = []
+        for r_index, raw_ring in enumerate(rings):
+            if isinstance(raw_ring, (str, bytes)) or not isinstance(raw_ring, Iterable):
+                raise _invalid(f"ring {r_index} is not a list of points")
+            points: list[Point] = []
+            for p_index, raw_point in enumerate(raw_ring):
+                if isinstance(raw_point, (int, float)):
+                    raise _invalid("the polygon must be a list of rings, each a list of (x, y) points "
+                                   "(got a list of numbers)")
+                try:
+                    rx, ry = raw_point[0], raw_point[1]
+                except (TypeError, IndexError, KeyError):
+                    raise _invalid(f"point {p_index} of ring {r_index} is not an (x, y) pair") from None
+                x = _coord(rx, f"x of point {p_index} of ring {r_index}")
+                y = _coord(ry, f"y of point {p_index} of ring {r_index}")
+                if not points or points[-1] != (x, y):
+                    points.append((x, y))
+            while len(points) > 1 and points[-1] == points[0]:
+                points.pop()
+            if len(set(points)) < 3 or _collinear(points):
+                continue  # encloses nothing
+            clean.append(tuple(points))
+        if not clean:
+            raise _invalid("the polygon is empty or degenerate (no ring encloses any area); draw a larger one")
+        xs = [x for ring in clean for x, _ in ring]
+        ys = [y for ring in clean for _, y in ring]
+        bbox = (min(xs), min(ys), max(xs), max(ys))
+        rectangle = False
+        if len(clean) == 1 and len(clean[0]) == 4:
+            corners = set(clean[0])
+            x0, y0, x1, y1 = bbox
+            rectangle = corners == {(x0, y0), (x0, y1), (x1, y1), (x1, y0)}
+        if rectangle:
+            return cls.from_extent(*bbox)
+        return cls(tuple(clean), False)
+
+    @classmethod
+    def from_esri_json(cls, geometry: dict[str, Any]) -> Area:
+        """From an Esri envelope ``{xmin, ymin, xmax, ymax}`` or polygon ``{"rings": [...]}`` (SR ignored)."""
+        if not isinstance(geometry, dict):
+            raise _invalid("the area must be an Esri envelope or polygon object")
+        if "rings" in geometry:
+            return cls.from_rings(geometry["rings"])
+        if all(key in geometry for key in ("xmin", "ymin", "xmax", "ymax")):
+            return cls.from_extent(geometry["xmin"], geometry["ymin"], geometry["xmax"], geometry["ymax"])
+        raise _invalid("the area is neither an Esri envelope (xmin, ymin, xmax, ymax) nor a polygon (rings)")
+
+    # --- properties -----------------------------------------------------------------------------
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """``(xmin, ymin, xmax, ymax)``."""
+        return self._bbox
+
+    @property
+    def is_rectangle(self) -> bool:
+        return self._rectangle
+
+    @property
+    def vertex_count(self) -> int:
+        return sum(len(ring) for ring in self.rings)
+
+    def to_extent(self, spatial_ref: SpatialRef | None = None) -> Extent:
+        return Extent(*self._bbox, spatial_ref=spatial_ref or SpatialRef())
+
+    @property
+    def area(self) -> float:
+        """The even-odd filled area, exact for rings that do not cross each other or themselves."""
+        if self._rectangle:
+            x0, y0, x1, y1 = self._bbox
+            return (x1 - x0) * (y1 - y0)
+        total = 0.0
+        for ring, depth in zip(self.rings, self._depths()):
+            a = abs(_signed_area2(ring)) / 2
+            total += -a if depth % 2 else a
+        return total
+
+    @property
+    def is_simple(self) -> bool:
+        """True when no two edges cross or overlap (rings may still touch at single points)."""
+        return self.find_crossing() is None
+
+    def find_crossing(self) -> Point | None:
+        """A point where two edges cross or overlap, or ``None`` (grid-bucketed, ~linear for real outlines)."""
+        cached = self.__dict__.get("_crossing_cache", False)
+        if cached is not False:
+            return cached
+        result = _find_crossing(self.rings)
+        object.__setattr__(self, "_crossing_cache", result)
+        return result
+
+    # --- Esri JSON ------------------------------------------------------------------------------
+    def to_esri_envelope(self, spatial_ref: SpatialRefLike = None) -> dict[str, Any]:
+        """The bounding box as an Esri envelope (``exportExtent``)."""
+        x0, y0, x1, y1 = self._bbox
+        out: dict[str, Any] = {"xmin": x0, "ymin": y0, "xmax": x1, "ymax": y1}
+        sr = _sr_json(spatial_ref)
+        if sr:
+            out["spatialReference"] = sr
+        return out
+
+    def to_esri_polygon(self, spatial_ref: SpatialRefLike = None) -> dict[str, Any]:
+        """An Esri polygon (``polygon`` / ``areaOfInterest`` geometry) with closed rings.
+
+        Rings are oriented by their even-odd nesting depth: depth 0, 2, ... (outer boundaries) clockwise,
+        depth 1, 3, ... (holes) counter-clockwise, which is what Esri expects of a valid polygon.
+        """
+        rings_out = []
+        for ring, depth in zip(self.rings, self._depths()):
+            clockwise = _signed_area2(ring) < 0
+            want_clockwise = depth % 2 == 0
+            points = list(ring) if clockwise == want_clockwise else list(reversed(ring))
+            points.append(points[0])
+            rings_out.append([[x, y] for x, y in points])
+        out: dict[str, Any] = {"rings": rings_out}
+        sr = _sr_json(spatial_ref)
+        if sr:
+            out["spatialReference"] = sr
+        return out
+
+    def to_feature_set(self, spatial_ref: SpatialRefLike = None) -> dict[str, Any]:
+        """``areaOfInterest`` for Map/Image ``exportTiles``: a FeatureSet holding the polygon."""
+        geometry = self.to_esri_polygon(spatial_ref)
+        out: dict[str, Any] = {"geometryType": "esriGeometryPolygon", "features": [{"geometry": geometry}]}
+        if "spatialReference" in geometry:
+            out["spatialReference"] = geometry["spatialReference"]
+        return out
+
+    def _depths(self) -> list[int]:
+        """For each ring, how many other rings contain it (even-odd nesting; used for orientation)."""
+        cached = self.__dict__.get("_depth_cache")
+        if cached is not None:
+            return cached
+        boxes = []
+        for ring in self.rings:
+            xs = [p[0] for p in ring]
+            ys = [p[1] for p in ring]
+            boxes.append((min(xs), min(ys), max(xs), max(ys)))
+        depths = []
+        for i, ring in enumerate(self.rings):
+            bx0, by0, bx1, by1 = boxes[i]
+            depth = 0
+            for j, other in enumerate(self.rings):
+                if i == j:
+                    continue
+                ox0, oy0, ox1, oy1 = boxes[j]
+                if bx0 < ox0 or by0 < oy0 or bx1 > ox1 or by1 > oy1:
+                    continue  # not inside other's box: cannot be nested in it
+                probe = next((p for p in ring if not _on_ring(p[0], p[1], other)), None)
+                if probe is None:
+                    # every vertex lies on the other ring: use an edge midpoint
+                    probe = ((ring[0][0] + ring[1][0]) / 2, (ring[0][1] + ring[1][1]) / 2)
+                if _point_in_ring(probe[0], probe[1], other):
+                    depth += 1
+            depths.append(depth)
+        object.__setattr__(self, "_depth_cache", depths)
+        return depths
+
+    def contains_point(self, x: float, y: float) -> bool:
+        """Even-odd point test over all rings (boundary points give an unspecified answer)."""
+        inside = False
+        for ring in self.rings:
+            if _point_in_ring(x, y, ring):
+                inside = not inside
+        return inside
+
+
+# --- self-intersection search --------------------------------------------------------------------
+def _orient(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> float:
+    return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+
+
+def _segments_conflict(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> Point | None:
+    """A point where two segments cross or overlap; touching at a single point is allowed."""
+    ax, ay, bx, by = a
+    cx, cy, dx, dy = b
+    d1 = _orient(cx, cy, dx, dy, ax, ay)
+    d2 = _orient(cx, cy, dx, dy, bx, by)
+    d3 = _orient(ax, ay, bx, by, cx, cy)
+    d4 = _orient(ax, ay, bx, by, dx, dy)
+    if ((d1 > 0 > d2) or (d1 < 0 < d2)) and ((d3 > 0 > d4) or (d3 < 0 < d4)):
+        t = d1 / (d1 - d2)
+        return ax + t * (bx - ax), ay + t * (by - ay)
+    if d1 == 0 and d2 == 0:  # collinear: overlap of positive length?
+        horizontal = abs(bx - ax) >= abs(by - ay)
+        lo1, hi1 = sorted((ax, bx) if horizontal else (ay, by))
+        lo2, hi2 = sorted((cx, dx) if horizontal else (cy, dy))
+        lo, hi = max(lo1, lo2), min(hi1, hi2)
+        if hi > lo:
+            mid = (lo + hi) / 2
+            if horizontal:
+                t = (mid - ax) / (bx - ax)
+                return mid, ay + t * (by - ay)
+            t = (mid - ay) / (by - ay)
+            return ax + t * (bx - ax), mid
+        return None
+    return None
+
+
+def _find_crossing(rings: tuple[Ring, ...]) -> Point | None:
+    segments: list[tuple[float, float, float, float]] = []
+    for ring in rings:
+        n = len(ring)
+        for i in range(n):
+            x0, y0 = ring[i - 1]
+            x1, y1 = ring[i]
+            segments.append((x0, y0, x1, y1))
+    if len(segments) < 2:
+        return None
+    xs = [s[0] for s in segments]
+    ys = [s[1] for s in segments]
+    xmin, ymin = min(xs), min(ys)
+    span = max(max(xs) - xmin, max(ys) - ymin) or 1.0
+    cells_per_side = max(1, int(math.sqrt(len(segments))))
+    cell = span / cells_per_side
+    grid: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for k, (x0, y0, x1, y1) in enumerate(segments):
+        c0 = int((min(x0, x1) - xmin) / cell)
+        c1 = int((max(x0, x1) - xmin) / cell)
+        r0 = int((min(y0, y1) - ymin) / cell)
+        r1 = int((max(y0, y1) - ymin) / cell)
+        for cx in range(c0, c1 + 1):
+            for cy in range(r0, r1 + 1):
+                grid[(cx, cy)].append(k)
+    seen: set[tuple[int, int]] = set()
+    for members in grid.values():
+        m = len(members)
+        for ii in range(m):
+            a = members[ii]
+            sa = segments[a]
+            for jj in range(ii + 1, m):
+                b = members[jj]
+                if (a, b) in seen:
+                    continue
+                sb = segments[b]
+                if max(sa[0], sa[2]) < min(sb[0], sb[2]) or max(sb[0], sb[2]) < min(sa[0], sa[2]) \
+                        or max(sa[1], sa[3]) < min(sb[1], sb[3]) or max(sb[1], sb[3]) < min(sa[1], sa[3]):
+                    continue
+                seen.add((a, b))
+                hit = _segments_conflict(sa, sb)
+                if hit is not None:
+                    return hit
+    return None

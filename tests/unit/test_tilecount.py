@@ -1,0 +1,317 @@
+"""Exact tile counts: hand-checked cases and a brute force over random polygons (Hypothesis)."""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pytest
+from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import strategies as st
+
+from plugin.core.area import Area
+from plugin.core.errors import InvalidRequestError
+from plugin.core.tilecount import (
+    box_bounds,
+    count_tiles,
+    iter_tiles,
+    row_spans,
+    span_boxes,
+    tile_ranges,
+    total_tiles,
+)
+from plugin.core.tiling import LOD, SpatialRef, TilingScheme
+
+H = 20037508.342787
+WEB_MERCATOR = TilingScheme(-H, H, 256, 256, tuple(LOD(z, 156543.03392800014 / 2**z, 0.0) for z in range(24)),
+                            SpatialRef(102100, 3857))
+
+# A scheme where tile units are exact binary fractions: tiles are 64 x 32 CRS units.
+OX, OY, TW, TH = -1000.0, 2000.0, 64.0, 32.0
+EXACT = TilingScheme(OX, OY, 256, 128, (LOD(0, 0.25, 1000.0),))
+# Same grid shape but with a resolution that is not a binary fraction: float noise at every tile edge.
+NOISY_RES = 0.1 + 0.2  # 0.30000000000000004
+NOISY = TilingScheme(OX, OY, 256, 256, (LOD(3, NOISY_RES, 1000.0),))
+
+
+def rings_in_tile_units(scheme: TilingScheme, level: int, rings_uv):
+    """Tile-unit rings (u right, v down, from the origin) to CRS rings."""
+    w, h = scheme.tile_size(level)
+    return [[(scheme.origin_x + u * w, scheme.origin_y - v * h) for u, v in ring] for ring in rings_uv]
+
+
+# --- brute force (exact rational arithmetic, independent of the scanline) -------------------------
+def _segment_meets_open_box(a, b, box) -> bool:
+    """Does segment ab (closed) meet the open box (x0, x1) x (y0, y1)?  Exact for Fractions."""
+    x0, y0, x1, y1 = box
+    (ax, ay), (bx, by) = a, b
+    t0, t1 = Fraction(0), Fraction(1)
+    dx, dy = bx - ax, by - ay
+    for p, q in ((-dx, ax - x0), (dx, x1 - ax), (-dy, ay - y0), (dy, y1 - ay)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = Fraction(q) / p
+        if p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return False
+    # the clipped piece lies in the closed box; it meets the open box unless it runs along one side
+    px, py = ax + t0 * dx, ay + t0 * dy
+    qx, qy = ax + t1 * dx, ay + t1 * dy
+    mx, my = (px + qx) / 2, (py + qy) / 2
+    return x0 < mx < x1 and y0 < my < y1
+
+
+def _inside_even_odd(x, y, rings) -> bool:
+    inside = False
+    for ring in rings:
+        n = len(ring)
+        for i in range(n):
+            (xa, ya), (xb, yb) = ring[i - 1], ring[i]
+            if (ya > y) != (yb > y) and x < xa + (y - ya) * (xb - xa) / (yb - ya):
+                inside = not inside
+    return inside
+
+
+def brute_force_tiles(rings_uv) -> set[tuple[int, int]]:
+    """Tiles (row, col) whose open square meets the closed even-odd area, in exact tile units."""
+    rings = [[(Fraction(u), Fraction(v)) for u, v in ring] for ring in rings_uv]
+    us = [u for ring in rings for u, _ in ring]
+    vs = [v for ring in rings for _, v in ring]
+    tiles = set()
+    for row in range(math.floor(min(vs)) - 1, math.ceil(max(vs)) + 1):
+        for col in range(math.floor(min(us)) - 1, math.ceil(max(us)) + 1):
+            box = (col, row, col + 1, row + 1)
+            hit = any(_segment_meets_open_box(ring[i - 1], ring[i], box) for ring in rings for i in range(len(ring)))
+            if not hit:
+                hit = _inside_even_odd(Fraction(2 * col + 1, 2), Fraction(2 * row + 1, 2), rings)
+            if hit:
+                tiles.add((row, col))
+    return tiles
+
+
+def fast_tiles(scheme, level, area) -> set[tuple[int, int]]:
+    return {(row, col) for row, spans in row_spans(scheme, area, level).items()
+            for c0, c1 in spans for col in range(c0, c1 + 1)}
+
+
+def check_spans_shape(spans):
+    assert list(spans) == sorted(spans)
+    for intervals in spans.values():
+        assert intervals, "rows without tiles must be absent"
+        for (a0, a1), (b0, b1) in zip(intervals, intervals[1:]):
+            assert a0 <= a1 < b0 - 1 <= b1 - 1, intervals
+        assert intervals[-1][0] <= intervals[-1][1]
+
+
+# quarter-tile grid, so vertices and edges land exactly on tile edges and corners often
+coord = st.integers(min_value=-6, max_value=22).map(lambda k: Fraction(k, 4))
+ring_st = st.lists(st.tuples(coord, coord), min_size=3, max_size=9)
+rings_st = st.lists(ring_st, min_size=1, max_size=4)
+
+
+def _axis_rect(u0, v0, u1, v1):
+    return [(u0, v0), (u1, v0), (u1, v1), (u0, v1)]
+
+
+rect_ring_st = st.builds(lambda a, b, c, d: _axis_rect(min(a, c), min(b, d), max(a, c), max(b, d)),
+                         coord, coord, coord, coord)
+mixed_rings_st = st.lists(st.one_of(ring_st, rect_ring_st), min_size=1, max_size=4)
+
+
+def _area_or_skip(scheme, level, rings_uv) -> Area:
+    crs_rings = rings_in_tile_units(scheme, level, [[(float(u), float(v)) for u, v in r] for r in rings_uv])
+    try:
+        return Area.from_rings(crs_rings)
+    except InvalidRequestError:
+        assume(False)
+        raise
+
+
+def _area_rings_in_units(scheme, level, area):
+    """The normalised rings of ``area`` back in exact tile units (they are exact quarters by design)."""
+    w, h = scheme.tile_size(level)
+    return [[(Fraction((x - scheme.origin_x) / w).limit_denominator(64),
+              Fraction((scheme.origin_y - y) / h).limit_denominator(64)) for x, y in ring] for ring in area.rings]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed_rings_st)
+@example([[(0, 0), (4, 0), (0, 4)]])
+@example([_axis_rect(0, 0, 3, 3), _axis_rect(1, 1, 2, 2)])  # a hole that is exactly one tile
+@example([[(0, 0), (2, 2), (2, 0), (0, 2)]])  # bow tie through a tile corner
+@example([[(Fraction(1, 2), 0), (Fraction(1, 2), 3), (Fraction(5, 2), 3), (Fraction(5, 2), 0)],
+          [(Fraction(1, 2), 0), (Fraction(1, 2), 3), (Fraction(5, 2), 3)]])
+@example([[(0, Fraction(1, 2)), (3, Fraction(1, 2)), (1, Fraction(3, 4)), (3, Fraction(3, 2)), (0, 2)]])
+def test_scanline_matches_brute_force_exact_grid(rings_uv):
+    area = _area_or_skip(EXACT, 0, rings_uv)
+    expected = brute_force_tiles(_area_rings_in_units(EXACT, 0, area))
+    spans = row_spans(EXACT, area, 0)
+    check_spans_shape(spans)
+    assert fast_tiles(EXACT, 0, area) == expected
+    assert count_tiles(EXACT, area, [0]) == {0: len(expected)}
+    rng = tile_ranges(EXACT, area, 0)
+    assert all(rng.row_min <= r <= rng.row_max and rng.col_min <= c <= rng.col_max for r, c in expected)
+    if expected and area.area > 0 and area.is_simple:
+        # tight for regular areas (a zero-width spike along a tile edge may widen the box, nothing else)
+        spikes = any(len(set(ring)) < len(ring) for ring in area.rings)
+        if not spikes:
+            assert min(r for r, _ in expected) == rng.row_min and max(r for r, _ in expected) == rng.row_max
+            assert min(c for _, c in expected) == rng.col_min and max(c for _, c in expected) == rng.col_max
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rings_st)
+def test_scanline_absorbs_float_noise_on_tile_edges(rings_uv):
+    """With a non-binary resolution every on-edge vertex is off by an ulp: EDGE_EPSILON absorbs it."""
+    area = _area_or_skip(NOISY, 3, rings_uv)
+    expected = brute_force_tiles(_area_rings_in_units(NOISY, 3, area))
+    assert fast_tiles(NOISY, 3, area) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(-50, 50), st.floats(-50, 50)), min_size=3, max_size=30))
+def test_scanline_matches_brute_force_on_arbitrary_floats(points):
+    """Arbitrary float vertices (no exact tile-edge contact by construction)."""
+    scheme = TilingScheme(0.0, 0.0, 256, 256, (LOD(0, 10.0 / 256, 1.0),))  # tiles 10 x 10 units
+    try:
+        area = Area.from_rings([points])
+    except InvalidRequestError:
+        assume(False)
+        return
+    rings_uv = [[(Fraction(x) / 10, -Fraction(y) / 10) for x, y in ring] for ring in area.rings]
+    expected = brute_force_tiles(rings_uv)
+    # tolerance: a true overlap thinner than EDGE_EPSILON is ignored by design; avoid those cases
+    got = fast_tiles(scheme, 0, area)
+    if got != expected:
+        near = [v for ring in rings_uv for p in ring for v in p if abs(v - round(v)) < Fraction(1, 10**6)]
+        assume(not near)
+    assert got == expected
+
+
+# --- hand-checked cases ---------------------------------------------------------------------------
+def units(rings_uv, scheme=EXACT, level=0):
+    return Area.from_rings(rings_in_tile_units(scheme, level, rings_uv))
+
+
+def test_rectangle_aligned_on_tile_edges_touches_no_neighbour():
+    area = Area.from_extent(OX, OY - 2 * TH, OX + 2 * TW, OY)  # exactly tiles (0..1, 0..1)
+    assert count_tiles(EXACT, area, [0]) == {0: 4}
+    assert row_spans(EXACT, area, 0) == {0: [(0, 1)], 1: [(0, 1)]}
+    assert area.is_rectangle
+
+
+def test_rectangle_counts_agree_with_polygon_path():
+    rect = Area.from_extent(OX + 10, OY - 100, OX + 300, OY - 5)
+    poly = Area.from_rings([[(OX + 10, OY - 100), (OX + 10, OY - 5), (OX + 155, OY - 5), (OX + 300, OY - 5),
+                             (OX + 300, OY - 100)]])  # a fifth, collinear vertex: not a rectangle any more
+    assert not poly.is_rectangle
+    assert count_tiles(EXACT, rect, 0) == count_tiles(EXACT, poly, 0) == {0: 5 * 4}
+    assert row_spans(EXACT, rect, 0) == row_spans(EXACT, poly, 0)
+
+
+def test_triangle_counts_the_diagonal_tiles_once():
+    # u >= 0, v >= 0, u + v <= 4: tile (r, c) is touched iff r + c <= 3
+    assert count_tiles(EXACT, units([[(0, 0), (4, 0), (0, 4)]]), 0) == {0: 10}
+
+
+def test_hole_of_exactly_one_tile_removes_it_and_a_smaller_hole_does_not():
+    outer = _axis_rect(0, 0, 3, 3)
+    assert count_tiles(EXACT, units([outer, _axis_rect(1, 1, 2, 2)]), 0) == {0: 8}
+    assert row_spans(EXACT, units([outer, _axis_rect(1, 1, 2, 2)]), 0)[1] == [(0, 0), (2, 2)]
+    smaller = _axis_rect(1.25, 1.25, 1.75, 1.75)
+    assert count_tiles(EXACT, units([outer, smaller]), 0) == {0: 9}
+
+
+def test_vertex_on_a_tile_corner_does_not_touch_the_diagonal_neighbour():
+    # a diamond whose corners sit on tile corners: the 4 tiles around its centre, nothing else
+    diamond = [(1, 0), (2, 1), (1, 2), (0, 1)]
+    assert fast_tiles(EXACT, 0, units([diamond])) == {(0, 0), (0, 1), (1, 0), (1, 1)}
+
+
+def test_spike_into_a_tile_counts_that_tile():
+    # a zero-width spike is boundary: the closed area meets the open tile (1, 3)
+    shape = [(0, 0), (2, 0), (2, 1.5), (3.5, 1.5), (2, 1.5), (2, 2), (0, 2)]
+    assert (1, 3) in fast_tiles(EXACT, 0, units([shape]))
+
+
+def test_tiles_beyond_the_nominal_grid_are_counted_not_clipped():
+    area = Area.from_extent(-2.5 * H, -0.5 * H, -0.5 * H, 1.5 * H)  # left of and above the world
+    rng = tile_ranges(WEB_MERCATOR, area, 1)
+    assert (rng.col_min, rng.col_max, rng.row_min, rng.row_max) == (-2, 0, -1, 1)
+    assert count_tiles(WEB_MERCATOR, area, [1]) == {1: 9}
+
+
+def test_world_extent_at_web_mercator_levels():
+    world = Area.from_extent(-H, -H, H, H)
+    assert count_tiles(WEB_MERCATOR, world, range(5)) == {z: 4**z for z in range(5)}
+    assert total_tiles(WEB_MERCATOR, world, [0, 1, 2]) == 21
+
+
+def test_geographic_scheme_with_512_px_tiles():
+    scheme = TilingScheme(-180.0, 90.0, 512, 512,
+                          tuple(LOD(z, 0.703125 / 2**z, 0.0) for z in range(6)), SpatialRef(4326, 4326))
+    world = Area.from_extent(-180, -90, 180.00000000000006, 90)  # xmax noise as in a real package
+    assert count_tiles(scheme, world, range(4)) == {0: 1, 1: 2, 2: 8, 3: 32}
+
+
+def test_non_halving_levels_and_far_origin():
+    # Jinnan CGCS2000 scheme: origin (450000, 4500000), non-halving scales
+    lods = (LOD(0, 66.1459656252646, 250000), LOD(1, 33.0729828126323, 125000),
+            LOD(2, 16.933367200067735, 64000), LOD(3, 8.466683600033868, 32000))
+    scheme = TilingScheme(450000, 4500000, 256, 256, lods, SpatialRef(4548, 4548))
+    area = Area.from_rings([[(522236.77, 4302924.94), (547978.50, 4302924.94), (535000, 4326264.56)]])
+    counts = count_tiles(scheme, area, [0, 1, 2, 3])
+    for level, n in counts.items():
+        assert 0 < n <= tile_ranges(scheme, area, level).count
+    # brute force in CRS units with exact fractions of the float inputs
+    for level in (2, 3):
+        w, h = scheme.tile_size(level)
+        rings_uv = [[((Fraction(x) - Fraction(scheme.origin_x)) / Fraction(w),
+                      (Fraction(scheme.origin_y) - Fraction(y)) / Fraction(h)) for x, y in ring] for ring in area.rings]
+        assert counts[level] == len(brute_force_tiles(rings_uv))
+
+
+def test_levels_zoom_3_start_and_unknown_level():
+    scheme = TilingScheme(-H, H, 256, 256, tuple(LOD(z - 3, 156543.03392800014 / 2**z, 0.0) for z in range(3, 8)))
+    area = Area.from_extent(-H, -H, H, H)
+    assert count_tiles(scheme, area, [0]) == {0: 64}
+    with pytest.raises(InvalidRequestError, match="level 7 is not in the tiling scheme"):
+        count_tiles(scheme, area, [7])
+
+
+def test_iter_tiles_and_span_boxes_cover_the_same_tiles():
+    area = units([[(0, 0), (5, 0), (5, 1.5), (2.5, 1.5), (2.5, 4), (0, 4)], _axis_rect(0.5, 0.5, 1.5, 3.5)])
+    tiles = set(iter_tiles(EXACT, area, 0))
+    spans = row_spans(EXACT, area, 0)
+    boxes = span_boxes(spans)
+    covered = {(r, c) for r0, r1, c0, c1 in boxes for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)}
+    assert covered == tiles
+    assert sum((r1 - r0 + 1) * (c1 - c0 + 1) for r0, r1, c0, c1 in boxes) == len(tiles)
+    xmin, ymin, xmax, ymax = box_bounds(EXACT, 0, boxes[0])
+    assert xmax - xmin == TW * (boxes[0][3] - boxes[0][2] + 1)
+    assert ymax - ymin == TH * (boxes[0][1] - boxes[0][0] + 1)
+
+
+def test_deep_level_polygon_is_fast_enough_for_the_ui():
+    """A 10,000-vertex star at a level with > 10^7 candidate tiles: generous bound (shared CI CPUs)."""
+    import time
+
+    n = 10_000
+    cx, cy = 1_000_000.0, 5_000_000.0
+    ring = []
+    for i in range(n):
+        angle = 2 * math.pi * i / n
+        radius = 300_000 * (1.0 + 0.3 * math.sin(37 * angle) + 0.05 * math.sin(997 * angle))
+        ring.append((cx + radius * math.cos(angle), cy + radius * math.sin(angle)))
+    area = Area.from_rings([ring])
+    level = 18
+    assert tile_ranges(WEB_MERCATOR, area, level).count >= 10**7
+    started = time.process_time()
+    count = count_tiles(WEB_MERCATOR, area, [level])[level]
+    elapsed = time.process_time() - started
+    assert 0 < count < tile_ranges(WEB_MERCATOR, area, level).count
+    assert elapsed < 1.0, f"{elapsed:.3f} s"
