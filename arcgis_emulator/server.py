@@ -663,10 +663,10 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
     if m.group(1):
         start = int(m.group(1))
         end = int(m.group(2)) if m.group(2) else size - 1
-        if end < start:
-            return None
         if start >= size:
             return "unsatisfiable"
+        if end < start:
+            return None  # syntactically invalid: ignored
         return start, min(end, size - 1)
     suffix = int(m.group(2))
     if suffix == 0:
