@@ -29,7 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
     emu.start()
     try:
         if args.max_export_tiles is not None:
-            emu.configure_all(max_export_tiles=args.max_export_tiles)
+            emu.configure_defaults(max_export_tiles=args.max_export_tiles)
         out.write(f"ArcGIS emulator: {emu.base_url}\n")
         out.write(f"  catalog   {emu.services_url}?f=pjson\n")
         out.write(f"  tokens    {emu.token_url} (POST; user analyst / field-work-2026)\n")

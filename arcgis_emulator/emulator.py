@@ -343,6 +343,16 @@ class Emulator:
         for key in list(self.services):
             self.configure(key, **options)
 
+    def configure_defaults(self, service_key: str | None = None, **options: Any) -> None:
+        """Change the *defaults* (what :meth:`reset` returns to) of one service or, with None, of
+        every service; the current configuration changes too.  Used by ``serve --max-export-tiles``."""
+        keys = [self.service(service_key).key] if service_key else list(self.services)
+        for key in keys:
+            self.configure(key, **options)
+            entry = self.services[key]
+            with self._lock:
+                entry.defaults = replace(entry.defaults, **{k: _coerce(k, v) for k, v in options.items()})
+
     def configure_server(self, **options: Any) -> ServerConfig:
         """Server-wide options: ``token_lifetime_s`` (cap for new tokens), ``http_errors_as_status``
         (routes outside services), ``presigned_expires_s``, ``version``."""

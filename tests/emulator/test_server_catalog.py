@@ -195,3 +195,15 @@ def test_vector_service_has_no_estimate_operation(emulator):
     body = requests.get(f"{url}/estimateExportTilesSize", params={"f": "json", "levels": "0"},
                         timeout=TIMEOUT).json()
     assert body["error"]["code"] == 404
+
+
+def test_configure_defaults_survive_reset(emulator):
+    key = "World_Geographic/MapServer"
+    original = emulator.service(key).defaults.max_export_tiles
+    try:
+        emulator.configure_defaults(key, max_export_tiles=1234)
+        emulator.reset()
+        assert get_json(emulator.service_url("World_Geographic", "MapServer"))["maxExportTilesCount"] == 1234
+    finally:
+        emulator.configure_defaults(key, max_export_tiles=original)
+    assert emulator.config(key).max_export_tiles == original
