@@ -18,6 +18,8 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import compress
+from operator import ne
 
 from ._sources import MAX_TILE_BYTES, Range, package_error
 
@@ -32,6 +34,8 @@ V1_PLACEHOLDERS = V1_HEADER + SLOTS * 4  # 65596: first byte after the empty-slo
 _OFFSET_MASK = (1 << 40) - 1
 _COALESCE_GAP = 64 * 1024
 _COALESCE_SPAN = 8 * 1024 * 1024
+_PREFIX_SPAN = 1024 * 1024  # V1 index scan: small reads stay cheap (no fresh pages to fault in)
+_PLACEHOLDERS = range(60, 60 + 4 * 128 * 128, 4)
 
 BUNDLE_NAME = re.compile(r"^R([0-9a-fA-F]{1,8})C([0-9a-fA-F]{1,8})\.bundle$", re.IGNORECASE)
 LEVEL_NAME = re.compile(r"^L(\d{1,3})$", re.IGNORECASE)
@@ -55,14 +59,26 @@ class BundleRef:
 class BundleIndex:
     """The non-empty slots of one bundle: ``slot = 128·(row % 128) + col % 128`` ascending."""
 
-    __slots__ = ("data", "offsets", "ref", "sizes", "slots")
+    __slots__ = ("data", "offsets", "prefixed", "ref", "sizes", "slots")
 
-    def __init__(self, ref: BundleRef, data: Range, slots: array, offsets: array, sizes: array) -> None:
+    def __init__(self, ref: BundleRef, data: Range, slots: array, offsets: array, sizes: array,
+                 prefixed: bool = False) -> None:
         self.ref = ref
         self.data = data
         self.slots = slots
         self.offsets = offsets  # offset of the first tile byte in the .bundle
         self.sizes = sizes
+        # V1 sizes inferred from the distance to the next record: each read checks the record's own
+        # 4-byte length prefix (just before the data) and trusts it when it is smaller
+        self.prefixed = prefixed
+
+    def _checked(self, prefix: int, size: int, offset: int) -> int:
+        if prefix == size:
+            return size
+        if prefix > size or prefix > MAX_TILE_BYTES:
+            raise package_error(self.data.name, f"the tile record at byte {offset - 4} claims {prefix} "
+                                "bytes and overlaps the next record (corrupted bundle)")
+        return prefix
 
     def __len__(self) -> int:
         return len(self.slots)
@@ -74,8 +90,13 @@ class BundleIndex:
             return i
         return -1
 
-    def read(self, i: int) -> bytes:
-        return self.data.read_at(self.offsets[i], self.sizes[i])
+    def read(self, i: int) -> bytes | None:
+        offset, size = self.offsets[i], self.sizes[i]
+        if not self.prefixed:
+            return self.data.read_at(offset, size)
+        record = self.data.read_at(offset - 4, size + 4)
+        size = self._checked(struct.unpack_from("<I", record)[0], size, offset)
+        return record[4:4 + size] if size else None
 
     def address(self, i: int) -> tuple[int, int]:
         slot = self.slots[i]
@@ -87,16 +108,22 @@ class BundleIndex:
         for slot, size in zip(self.slots, self.sizes):
             yield row0 + slot // PACKET, col0 + slot % PACKET, size
 
-    def iter_tiles(self) -> Iterator[tuple[int, int, bytes]]:
-        """``(row, col, bytes)`` of every tile, read in file order with coalesced reads."""
+    def iter_tiles(self, views: bool = False) -> Iterator[tuple[int, int, bytes]]:
+        """``(row, col, bytes)`` of every tile, read in file order with coalesced reads.
+
+        ``views=True`` yields ``memoryview`` slices of the read buffer instead of copies (for the
+        converters, which hand them straight to sqlite3).
+        """
         order = sorted(range(len(self.slots)), key=self.offsets.__getitem__)
         offsets, sizes, slots = self.offsets, self.sizes, self.slots
         row0, col0 = self.ref.row0, self.ref.col0
         n = len(order)
+        lead = 4 if self.prefixed else 0
+        unpack = struct.unpack_from
         i = 0
         while i < n:
-            start = offsets[order[i]]
-            end = start + sizes[order[i]]
+            start = offsets[order[i]] - lead
+            end = start + lead + sizes[order[i]]
             j = i + 1
             while j < n:
                 nxt = offsets[order[j]]
@@ -110,8 +137,14 @@ class BundleIndex:
             for k in range(i, j):
                 idx = order[k]
                 off = offsets[idx] - start
+                size = sizes[idx]
+                if lead:
+                    size = self._checked(unpack("<I", view, off - 4)[0], size, offsets[idx])
+                    if not size:
+                        continue
                 slot = slots[idx]
-                yield row0 + slot // PACKET, col0 + slot % PACKET, bytes(view[off:off + sizes[idx]])
+                piece = view[off:off + size]
+                yield row0 + slot // PACKET, col0 + slot % PACKET, piece if views else bytes(piece)
             i = j
 
 
@@ -152,28 +185,80 @@ def load_v1(ref: BundleRef, data: Range, bundlx: Range) -> BundleIndex:
                             f"index has {V1_BUNDLX_MIN} or {V1_BUNDLX_MIN + 16}")
     raw = bundlx.read_at(16, SLOTS * 5)
     pairs = struct.unpack("<" + "IB" * SLOTS, raw)
+    low, high = pairs[0::2], pairs[1::2]
+    offsets_all = [lo | (hi << 32) for lo, hi in zip(low, high)] if any(high) else low
     limit = data.size
-    head_len = min(limit, V1_PLACEHOLDERS)
-    head = data.read_at(0, head_len)
-    found: list[tuple[int, int, int]] = []
-    for i in range(SLOTS):
-        offset = pairs[2 * i] | (pairs[2 * i + 1] << 32)
-        if offset + 4 <= head_len:
-            (size,) = struct.unpack_from("<I", head, offset)
-        elif offset + 4 <= limit:
-            (size,) = struct.unpack("<I", data.read_at(offset, 4))
-        else:
-            raise package_error(data.name, f"the .bundlx entry {i} points at byte {offset}, past the "
-                                f"end of the bundle ({limit} bytes; truncated or corrupted)")
-        if size == 0:
-            continue
-        if size > MAX_TILE_BYTES or offset + 4 + size > limit:
-            raise package_error(data.name, f"the tile record at byte {offset} claims {size} bytes, "
-                                f"beyond the bundle's {limit} bytes (truncated or corrupted)")
-        row, col = i % PACKET, i // PACKET  # column-major
-        found.append((PACKET * row + col, offset + 4, size))
-    found.sort()
-    slots = array("H", (slot for slot, _, _ in found))
-    offsets = array("Q", (off for _, off, _ in found))
-    sizes = array("L", (size for _, _, size in found))
+    # Esri points empty slot i at its own zero placeholder 60 + 4·i: skip those without reading
+    used = list(compress(range(SLOTS), map(ne, offsets_all, _PLACEHOLDERS)))
+    candidates = sorted(zip([offsets_all[i] for i in used], used))
+    head = data.read_at(0, min(limit, V1_PLACEHOLDERS))
+    entries: list[tuple[int, int, int]] = []
+    # slots pointing inside the placeholder area: their size is read there (normally 0 = empty)
+    k = 0
+    n = len(candidates)
+    while k < n and candidates[k][0] + 4 <= len(head):
+        off, i = candidates[k]
+        (size,) = struct.unpack_from("<I", head, off)
+        if size:
+            entries.append(((i % PACKET) * PACKET + i // PACKET, off + 4, size))
+        k += 1
+    records = candidates[k:]
+    if records:
+        offs = [off for off, _ in records]
+        if offs[-1] + 4 > limit or offs[0] < V1_HEADER:
+            bad = offs[-1] if offs[-1] + 4 > limit else offs[0]
+            raise package_error(data.name, f"the .bundlx points at byte {bad}, outside the bundle "
+                                f"({limit} bytes; truncated or corrupted)")
+        # records are contiguous: size = distance to the next record − its 4-byte prefix; the last
+        # one's prefix is read.  Reads check each prefix (see BundleIndex.prefixed).
+        (last,) = struct.unpack("<I", data.read_at(offs[-1], 4))
+        inferred = [b - a - 4 for a, b in zip(offs, offs[1:])]
+        inferred.append(min(last, limit - offs[-1] - 4))
+        if min(inferred) < 0:  # two slots share a record, or records overlap: read every prefix
+            return _load_v1_slow(ref, data, candidates, limit)
+        for (off, i), size in zip(records, inferred):
+            if size:
+                entries.append(((i % PACKET) * PACKET + i // PACKET, off + 4, min(size, MAX_TILE_BYTES)))
+    entries.sort()
+    slots = array("H", [e[0] for e in entries])
+    offsets = array("Q", [e[1] for e in entries])
+    sizes = array("L", [e[2] for e in entries])
+    return BundleIndex(ref, data, slots, offsets, sizes, prefixed=True)
+
+
+def _load_v1_slow(ref: BundleRef, data: Range, candidates: list[tuple[int, int]], limit: int) -> BundleIndex:
+    """V1 index with every record's length prefix read (odd files: shared or overlapping records)."""
+    entries: list[tuple[int, int, int]] = []
+    n = len(candidates)
+    k = 0
+    unpack = struct.unpack_from
+    while k < n:
+        # read the length prefixes of neighbouring records in one go (records are usually contiguous)
+        start = candidates[k][0]
+        j = k + 1
+        while j < n and candidates[j][0] - candidates[j - 1][0] <= _COALESCE_GAP \
+                and candidates[j][0] + 4 - start <= _PREFIX_SPAN:
+            j += 1
+        group = candidates[k:j]
+        last = group[-1][0]
+        if last + 4 > limit:
+            raise package_error(data.name, f"the .bundlx entry {group[-1][1]} points at byte {last}, "
+                                f"past the end of the bundle ({limit} bytes; truncated or corrupted)")
+        chunk = data.read_at(start, last + 4 - start)
+        sizes_ = [unpack("<I", chunk, off - start)[0] for off, _ in group]
+        for (off, i), size in zip(group, sizes_):
+            if size:
+                # column-major slot i → row-major slot
+                entries.append(((i % PACKET) * PACKET + i // PACKET, off + 4, size))
+        k = j
+    if entries:
+        worst = max(entries, key=lambda e: e[1] + e[2])
+        if worst[1] + worst[2] > limit or max(e[2] for e in entries) > MAX_TILE_BYTES:
+            raise package_error(data.name, f"a tile record at byte {worst[1] - 4} claims {worst[2]} bytes, "
+                                f"beyond the bundle's {limit} bytes or the {MAX_TILE_BYTES}-byte limit "
+                                "(truncated or corrupted)")
+    entries.sort()
+    slots = array("H", [e[0] for e in entries])
+    offsets = array("Q", [e[1] for e in entries])
+    sizes = array("L", [e[2] for e in entries])
     return BundleIndex(ref, data, slots, offsets, sizes)

@@ -155,41 +155,56 @@ class _Copier:
         self.expander = expander
         self.done = 0
 
-    def copy_level(self, pkg: TilePackage, level: int, address: Callable[[int, int], tuple[int, int] | None],
-                   zoom: int) -> None:
-        report = self.report
+    def copy_level(self, pkg: TilePackage, level: int, zoom: int, max_row: int, max_col: int,
+                   tms_top: int | None) -> None:
+        """Copy the tiles of ``level`` as zoom ``zoom``; rows flip to TMS when ``tms_top`` is given.
+
+        Tiles beyond ``max_row``/``max_col`` (outside the output's grid) are skipped and counted.
+        """
+        report, sink, expander, vector = self.report, self.sink, self.expander, self.vector
+        headless, gzip_magic = formats.HEADLESS_PNG, b"\x1f\x8b"
         batch: list[tuple] = []
-        attempted = written = 0
-        for tile in pkg.iter_tiles(level):
-            data = tile.data
-            report.tiles_read += 1
-            report.bytes_read += len(data)
-            self.done += 1
-            where = address(tile.row, tile.col)
-            if where is None:
-                report.skipped_out_of_grid += 1
+        append = batch.append
+        read = attempted = written = nbytes_in = nbytes_out = skipped = 0
+        for row, col, view in pkg.iter_level_views(level):
+            data = view
+            read += 1
+            size = len(data)
+            nbytes_in += size
+            if row > max_row or col > max_col:
+                skipped += 1
                 continue
-            if self.vector:
-                data, rewritten = formats.ensure_gzip(data)
-                report.regzipped += rewritten
-            elif data[:4] == formats.HEADLESS_PNG:
-                fixed = formats.repair_png(data)
+            if vector:
+                if data[:2] != gzip_magic:
+                    data, rewritten = formats.ensure_gzip(bytes(data))
+                    report.regzipped += rewritten
+                    size = len(data)
+            elif data[:4] == headless:
+                fixed = formats.repair_png(bytes(data))
                 if fixed is not None:
                     data = fixed
+                    size = len(data)
                     report.repaired_png += 1
-            if self.expander is not None and formats.png_color_type(data) == 3:
-                data = self.expander(data)
+            if expander is not None and formats.png_color_type(bytes(data[:26])) == 3:
+                data = expander(bytes(data))
+                size = len(data)
                 report.palette_expanded += 1
-            batch.append((zoom, where[0], where[1], data))
-            report.bytes_written += len(data)
+            append((zoom, col, row if tms_top is None else tms_top - row, data))
+            nbytes_out += size
             if len(batch) >= BATCH:
                 attempted += len(batch)
-                written += self.sink.add(batch)
-                batch = []
-                _progress(self.progress, self.done, self.total)
+                written += sink.add(batch)
+                batch.clear()
+                _progress(self.progress, self.done + read, self.total)
         if batch:
             attempted += len(batch)
-            written += self.sink.add(batch)
+            written += sink.add(batch)
+            batch.clear()
+        self.done += read
+        report.tiles_read += read
+        report.bytes_read += nbytes_in
+        report.bytes_written += nbytes_out
+        report.skipped_out_of_grid += skipped
         report.duplicates += attempted - written
         report.tiles_written += written
         report.per_level[level] = report.per_level.get(level, 0) + written
@@ -404,11 +419,13 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
             sink = GpkgSink(dst, layout, fsync=fsync)
         try:
             copier = _Copier(report, sink, progress, total, vector=vector, expander=expander)
-            for pkg, level_zoom in zip(pkgs, zooms):
+            for number, (pkg, level_zoom) in enumerate(zip(pkgs, zooms)):
+                if number:
+                    sink.dedupe()
                 for level in pkg.levels:
                     zoom = level_zoom.get(level)
+                    info = pkg.level_info(level)
                     if zoom is None:
-                        info = pkg.level_info(level)
                         report.skipped_no_lod += info.tiles if info else 0
                         copier.done += info.tiles if info else 0
                         report.warnings.append(f"{pkg.path.name}: level {level} is not in the tiling scheme; "
@@ -417,19 +434,10 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
                     report.zooms[level] = zoom
                     if fmt == "mbtiles":
                         top = (1 << zoom) - 1
-
-                        def address(row: int, col: int, top: int = top) -> tuple[int, int] | None:
-                            if row > top or col > top:
-                                return None
-                            return col, top - row
+                        copier.copy_level(pkg, level, zoom, top, top, top)
                     else:
                         m = matrices[level]
-
-                        def address(row: int, col: int, m: TileMatrix = m) -> tuple[int, int] | None:
-                            if row >= m.matrix_height or col >= m.matrix_width:
-                                return None
-                            return col, row
-                    copier.copy_level(pkg, level, address, zoom)
+                        copier.copy_level(pkg, level, zoom, m.matrix_height - 1, m.matrix_width - 1, None)
             if report.skipped_out_of_grid:
                 report.warnings.append(f"{report.skipped_out_of_grid} tile(s) outside the output's grid were "
                                        "skipped")

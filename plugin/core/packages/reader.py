@@ -402,6 +402,13 @@ class TilePackage:
                 for row, col, data in index.iter_tiles():
                     yield Tile(key[0], row, col, data)
 
+    def iter_level_views(self, level: int) -> Iterator[tuple[int, int, memoryview]]:
+        """``(row, col, memoryview)`` of every tile of ``level``, zero-copy (for the converters)."""
+        for key in self._keys(level):
+            index = self._index(key)
+            with translating(f"{self.path}!{index.ref.name}"):
+                yield from index.iter_tiles(views=True)
+
     def largest_tile(self, level: int) -> tuple[int, int] | None:
         """``(row, col)`` of the biggest tile of ``level`` (the likeliest to hold every vector layer)."""
         best: tuple[int, int, int] | None = None

@@ -20,7 +20,7 @@ from ..errors import DiskError
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 8192
+PAGE_SIZE = 65536  # fewer, fuller pages: tiles of a few KB pack several to a page
 
 # OGC WKT of the two CRSs the pure core knows by heart (the definitions GDAL writes into a GeoPackage)
 WKT_4326 = (
@@ -67,7 +67,7 @@ class TileSink:
             cur.execute("PRAGMA synchronous=OFF")
             cur.execute("PRAGMA locking_mode=EXCLUSIVE")
             cur.execute("PRAGMA temp_store=MEMORY")
-            cur.execute("PRAGMA cache_size=-32768")
+            cur.execute("PRAGMA cache_size=-8192")
             self.create_schema(cur)
             cur.execute("BEGIN")
         except sqlite3.Error as exc:
@@ -77,6 +77,9 @@ class TileSink:
 
     def create_schema(self, cur: sqlite3.Cursor) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def dedupe(self) -> None:
+        """Make later :meth:`add` calls skip tiles already written (GeoPackage: always the case)."""
 
     def add(self, rows: list[tuple]) -> int:
         """Insert ``rows``; return how many were new (the others were duplicates)."""
@@ -128,12 +131,19 @@ class TileSink:
 
 
 class MBTilesSink(TileSink):
-    """MBTiles 1.3: ``metadata`` + ``tiles`` (TMS rows) with the unique ``tile_index``."""
+    """MBTiles 1.3: ``metadata`` + ``tiles`` (TMS rows) with the unique ``tile_index``.
 
-    insert_sql = "INSERT OR IGNORE INTO tiles (zoom_level, tile_column, tile_row, tile_data) VALUES (?,?,?,?)"
+    The unique index is built after the first package's tiles are in (one package cannot hold the
+    same tile twice, and building the index once is much cheaper than keeping it up to date);
+    :meth:`dedupe` builds it earlier when more packages follow, whose rows then go in with
+    ``INSERT OR IGNORE``.
+    """
+
+    insert_sql = "INSERT INTO tiles (zoom_level, tile_column, tile_row, tile_data) VALUES (?,?,?,?)"
 
     def __init__(self, dst: Path, *, fsync: bool = True) -> None:
         self.metadata: dict[str, str] = {}
+        self._indexed = False
         super().__init__(dst, fsync=fsync)
 
     def create_schema(self, cur: sqlite3.Cursor) -> None:
@@ -141,9 +151,20 @@ class MBTilesSink(TileSink):
         cur.execute("CREATE UNIQUE INDEX name ON metadata (name)")
         cur.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, "
                     "tile_data BLOB)")
-        cur.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")
+
+    def dedupe(self) -> None:
+        """From now on a tile already present is kept and the new copy ignored (and counted)."""
+        if not self._indexed:
+            try:
+                self._cur.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")
+            except sqlite3.Error as exc:
+                raise _disk_error(exc, self.part) from exc
+            self._indexed = True
+            self.insert_sql = ("INSERT OR IGNORE INTO tiles (zoom_level, tile_column, tile_row, tile_data) "
+                               "VALUES (?,?,?,?)")
 
     def write_metadata(self, cur: sqlite3.Cursor) -> None:
+        self.dedupe()
         cur.executemany("INSERT OR REPLACE INTO metadata (name, value) VALUES (?, ?)",
                         sorted(self.metadata.items()))
 
