@@ -159,7 +159,7 @@ class TilePackage:
         if p12 and src.child(p12, "root.json", want_dir=False):
             return self._use_root_json(_join(p12, src.child(p12, "root.json").rsplit("/", 1)[-1]))
         top = src.child("", "root.json", want_dir=False)
-        if top and self._has_tile_info(top):
+        if top and self._has_tile_info(top, strict=True):
             return self._use_root_json(top)
         confs = src.find("conf.xml")
         if confs:
@@ -170,12 +170,15 @@ class TilePackage:
         raise package_error(self.path, "it contains neither conf.xml nor a root.json with a tiling "
                             "scheme, so it is not an Esri tile package or cache")
 
-    def _has_tile_info(self, name: str) -> bool:
-        if self._source.size(name) > MAX_META_BYTES:
+    def _has_tile_info(self, name: str, strict: bool = False) -> bool:
+        """Whether ``name`` is a root.json with a tiling scheme; ``strict``: malformed JSON raises."""
+        if self._source.size(name) > MAX_META_BYTES and not strict:
             return False
         try:
             doc = self._json(name)
         except PackageError:
+            if strict:
+                raise
             return False
         return isinstance(doc, dict) and isinstance(doc.get("tileInfo"), dict)
 

@@ -1,0 +1,219 @@
+"""Builders for package tests: small valid tiles, MVT bytes, service documents, crafted zips.
+
+Bundle bytes come from the emulator's writers (``arcgis_emulator.writers``); the helpers here add
+what real files do and writers do not (Esri's header dialect, gaps, GBK names, deflate…).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+from arcgis_emulator.writers import cache_conf_xml, v1_bundle, v2_bundle
+
+WM_HALF = 20037508.342787
+WM_RES0_256 = 156543.03392800014
+WM_RES0_512 = 78271.51696400007
+
+
+def png(width: int = 8, height: int = 8, seed: int = 0, palette: bool = False) -> bytes:
+    """A valid PNG (truecolour, or paletted when ``palette``) with content depending on ``seed``."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    if palette:
+        raw = b"".join(b"\x00" + bytes((x + y + seed) % 4 for x in range(width)) for y in range(height))
+        plte = bytes([seed % 256, 40, 80, 200, 10, 10, 10, 200, 30, 90, 90, 90])
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0))
+                + chunk(b"PLTE", plte) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    raw = b"".join(
+        b"\x00" + b"".join(bytes(((x * 7 + seed) % 256, (y * 11 + seed) % 256, (seed * 13) % 256))
+                           for x in range(width))
+        for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+# -- a tiny protobuf / MVT encoder ---------------------------------------------------------------
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _field(number: int, wire: int, payload: bytes | int) -> bytes:
+    key = _varint(number << 3 | wire)
+    if wire == 0:
+        return key + _varint(payload)  # type: ignore[arg-type]
+    if wire == 2:
+        return key + _varint(len(payload)) + payload  # type: ignore[arg-type]
+    return key + payload  # type: ignore[operator]
+
+
+def _value(v) -> bytes:
+    if isinstance(v, bool):
+        return _field(7, 0, int(v))
+    if isinstance(v, int):
+        return _field(6, 0, (v << 1) ^ (v >> 63))
+    if isinstance(v, float):
+        return _field(3, 1, struct.pack("<d", v))
+    return _field(1, 2, str(v).encode())
+
+
+def mvt(layers: dict[str, list[dict]], extent: int = 4096) -> bytes:
+    """Raw MVT bytes: ``{layer name: [feature properties, …]}``; every feature is a point."""
+    out = b""
+    for name, features in layers.items():
+        keys: list[str] = []
+        values: list = []
+        body = _field(15, 0, 2) + _field(1, 2, name.encode())
+        for i, props in enumerate(features):
+            tags = []
+            for k, v in props.items():
+                if k not in keys:
+                    keys.append(k)
+                if (type(v), v) not in [(type(x), x) for x in values]:
+                    values.append(v)
+                tags += [keys.index(k), [(type(x), x) for x in values].index((type(v), v))]
+            geom = [9, 2 * (i % 100), 2 * (i % 50)]  # MoveTo(1) zigzag x, y
+            feat = _field(1, 0, i + 1) + _field(3, 0, 1)
+            if tags:
+                feat += _field(2, 2, b"".join(_varint(t) for t in tags))
+            feat += _field(4, 2, b"".join(_varint(g) for g in geom))
+            body += _field(2, 2, feat)
+        for k in keys:
+            body += _field(3, 2, k.encode())
+        for v in values:
+            body += _field(4, 2, _value(v))
+        body += _field(5, 0, extent)
+        out += _field(3, 2, body)
+    return out
+
+
+def mvt_gz(layers: dict[str, list[dict]], extent: int = 4096) -> bytes:
+    return gzip.compress(mvt(layers, extent), mtime=0)
+
+
+# -- service documents ---------------------------------------------------------------------------
+def wm_doc(name: str = "Test", tile: int = 256, levels: int = 20, fmt: str = "PNG", first_zoom: int = 0) -> dict:
+    """A Web Mercator ``?f=json`` document; LevelID 0 is web zoom ``first_zoom``."""
+    res0 = (WM_RES0_256 if tile == 256 else WM_RES0_512) / 2 ** first_zoom
+    sr = {"wkid": 102100, "latestWkid": 3857}
+    return {
+        "name": name, "spatialReference": sr,
+        "tileInfo": {"rows": tile, "cols": tile, "dpi": 96, "format": fmt, "compressionQuality": 0,
+                     "origin": {"x": -WM_HALF, "y": WM_HALF}, "spatialReference": sr,
+                     "lods": [{"level": i, "resolution": res0 / 2 ** i,
+                               "scale": 591657527.591555 / 2 ** (i + first_zoom)} for i in range(levels)]},
+        "fullExtent": {"xmin": -WM_HALF, "ymin": -WM_HALF, "xmax": WM_HALF, "ymax": WM_HALF, "spatialReference": sr},
+    }
+
+
+def geo_doc(name: str = "Geo", tile: int = 512, levels: int = 6) -> dict:
+    sr = {"wkid": 4326, "latestWkid": 4326}
+    return {
+        "name": name, "spatialReference": sr,
+        "tileInfo": {"rows": tile, "cols": tile, "dpi": 96, "format": "PNG", "compressionQuality": 0,
+                     "origin": {"x": -180, "y": 90}, "spatialReference": sr,
+                     "lods": [{"level": i, "resolution": 0.703125 / 2 ** i, "scale": 295829355.45 / 2 ** i}
+                              for i in range(levels)]},
+        "fullExtent": {"xmin": -180, "ymin": -90, "xmax": 180, "ymax": 90, "spatialReference": sr},
+    }
+
+
+def stateplane_doc(resolutions: list[float]) -> dict:
+    """A State Plane (EPSG:2234, feet) scheme with non-halving levels (like the pairwinter CT service)."""
+    sr = {"wkid": 2234, "latestWkid": 2234}
+    return {
+        "name": "CT", "spatialReference": sr,
+        "tileInfo": {"rows": 256, "cols": 256, "dpi": 96, "format": "PNG", "compressionQuality": 0,
+                     "origin": {"x": -1.21e8, "y": 1.21e8}, "spatialReference": sr,
+                     "lods": [{"level": i, "resolution": r, "scale": r * 96 / 0.0254 / 3.28}
+                              for i, r in enumerate(resolutions)]},
+        "fullExtent": {"xmin": 700000, "ymin": 500000, "xmax": 1300000, "ymax": 1000000, "spatialReference": sr},
+    }
+
+
+# -- crafted packages -----------------------------------------------------------------------------
+def esri_dialect(bundle: bytes) -> bytes:
+    """Rewrite a spec V2 header the way ArcGIS Server does (record count 0, junk max size, legacy 0)."""
+    head = bytearray(bundle[:64])
+    struct.pack_into("<I", head, 4, 0)
+    struct.pack_into("<I", head, 8, 131092)
+    struct.pack_into("<I", head, 48, 0)
+    return bytes(head) + bundle[64:]
+
+
+def v2_with_gap(tiles: dict[tuple[int, int], bytes], gap: int = 1000) -> bytes:
+    """A V2 bundle whose records start ``gap`` junk bytes after the index (offsets shifted)."""
+    plain = v2_bundle(tiles)
+    index = list(struct.unpack_from("<16384Q", plain, 64))
+    shifted = [(v & ((1 << 40) - 1)) + gap | (v >> 40) << 40 if v >> 40 else v for v in index]
+    return plain[:64] + struct.pack("<16384Q", *shifted) + b"\xAB" * gap + plain[131136:]
+
+
+def write_zip(path: Path, members: dict[str, bytes], *, deflate: bool = False,
+              raw_names: dict[str, bytes] | None = None) -> Path:
+    """A zip with ``members``; ``raw_names`` maps a member to the raw bytes of its name (no UTF-8 flag)."""
+    compression = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", compression) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    if raw_names:
+        blob = path.read_bytes()
+        for name, raw in raw_names.items():
+            encoded = name.encode("utf-8")
+            assert len(encoded) == len(raw), "raw name must have the same length"
+            blob = blob.replace(encoded, raw)
+        # clear the UTF-8 flag (bit 11) zipfile sets for non-ASCII names
+        blob = bytearray(blob)
+        for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+            start = 0
+            while (pos := blob.find(sig, start)) >= 0:
+                (flags,) = struct.unpack_from("<H", blob, pos + flag_at)
+                struct.pack_into("<H", blob, pos + flag_at, flags & ~0x800)
+                start = pos + 4
+        path.write_bytes(bytes(blob))
+    return path
+
+
+def tpkx_members(doc: dict, bundles: dict[str, bytes], *, root_extra: dict | None = None) -> dict[str, bytes]:
+    """Members of a minimal tpkx: ``bundles`` maps ``Lxx/RrrrrCcccc.bundle`` to bytes."""
+    ti = doc["tileInfo"]
+    root = {"name": doc["name"], "tileBundlesPath": "./tile", "spatialReference": doc["spatialReference"],
+            "tileInfo": {k: ti[k] for k in ("rows", "cols", "dpi", "origin", "spatialReference", "lods")},
+            "tileImageInfo": {"format": ti.get("format", "PNG"), "compressionQuality": 0},
+            "storageInfo": {"storageFormat": "esriMapCacheStorageModeCompactV2", "packetSize": 128},
+            "fullExtent": doc["fullExtent"]}
+    root.update(root_extra or {})
+    members = {"root.json": json.dumps(root).encode(),
+               "iteminfo.json": json.dumps({"name": doc["name"], "title": doc["name"] + " title"}).encode()}
+    for name, data in bundles.items():
+        members[f"tile/{name}"] = data
+    return members
+
+
+def tpk_members(doc: dict, bundles: dict[str, tuple[bytes, bytes]], root: str = "v101/Layers") -> dict[str, bytes]:
+    members = {f"{root}/conf.xml": cache_conf_xml(doc, storage_format="esriMapCacheStorageModeCompact").encode()}
+    for name, (bundle, bundlx) in bundles.items():
+        members[f"{root}/_alllayers/{name}"] = bundle
+        members[f"{root}/_alllayers/{name[:-7]}.bundlx"] = bundlx
+    return members
+
+
+def one_bundle_tiles(level_tiles: dict[tuple[int, int], bytes]) -> bytes:
+    return v2_bundle(level_tiles)
+
+
+def v1(tiles: dict[tuple[int, int], bytes], footer: bool = True) -> tuple[bytes, bytes]:
+    bundle, bundlx = v1_bundle(tiles)
+    return bundle, bundlx if footer else bundlx[:-16]
