@@ -181,9 +181,11 @@ class Area:
         bbox = (min(xs), min(ys), max(xs), max(ys))
         rectangle = False
         if len(clean) == 1 and len(clean[0]) == 4:
-            corners = set(clean[0])
+            ring = clean[0]
             x0, y0, x1, y1 = bbox
-            rectangle = corners == {(x0, y0), (x0, y1), (x1, y1), (x1, y0)}
+            # the four bbox corners, walked along axis-aligned edges (not a bow tie through them)
+            rectangle = set(ring) == {(x0, y0), (x0, y1), (x1, y1), (x1, y0)} and all(
+                (ring[i - 1][0] == ring[i][0]) != (ring[i - 1][1] == ring[i][1]) for i in range(4))
         if rectangle:
             return cls.from_extent(*bbox)
         return cls(tuple(clean), False)
