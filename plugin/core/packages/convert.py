@@ -20,6 +20,7 @@ QGIS side should load raster MBTiles through GDAL.
 """
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import os
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], Optional[bool]]
 PaletteExpander = Callable[[bytes], bytes]
 BATCH = 1000
+LAYER_SAMPLES = 4  # vector tiles decoded per level for MBTiles' vector_layers
 FORMATS = ("auto", "mbtiles", "gpkg")
 
 _palette_expander: PaletteExpander | None = None
@@ -212,17 +214,19 @@ class _Copier:
 
 
 def _vector_layers(pkgs: Sequence[TilePackage], zooms: list[dict[int, int]]) -> list[dict]:
+    """``vector_layers`` from the :data:`LAYER_SAMPLES` biggest tiles of each level (the likeliest to
+    hold every layer; one tile per level can miss layers that only exist elsewhere)."""
     decoded = []
     for pkg, level_zoom in zip(pkgs, zooms):
         for level, zoom in level_zoom.items():
-            where = pkg.largest_tile(level)
-            if where is None:
-                continue
-            data = pkg.tile(level, *where)
-            try:
-                decoded.append((zoom, decode_layers(data or b"")))
-            except MvtError as exc:
-                log.warning("%s: level %s tile %s is not a readable vector tile (%s)", pkg.path, level, where, exc)
+            sizes = [(size, row, col) for _lvl, row, col, size in pkg.iter_index(level)]
+            for _size, row, col in heapq.nlargest(LAYER_SAMPLES, sizes):
+                data = pkg.tile(level, row, col)
+                try:
+                    decoded.append((zoom, decode_layers(data or b"")))
+                except MvtError as exc:
+                    log.warning("%s: tile %s/%s/%s is not a readable vector tile (%s)", pkg.path, level, row,
+                                col, exc)
     return merge_vector_layers(decoded)
 
 
