@@ -77,7 +77,7 @@ class DownloadState:
         return part_path(self.target)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "part_path": str(self.part)}
 
     @classmethod
     def from_dict(cls, data: dict) -> DownloadState:
@@ -232,6 +232,9 @@ def download(session: Any, url: str, target: str | os.PathLike, *, state: Downlo
             kwargs["cancel"] = cancel
         try:
             response = session.get(url, **kwargs)
+        except NetworkError:
+            save_state()
+            raise  # the session has retried already: the server is unreachable
         except _DROP_ERRORS as exc:
             stalled += 1
             if stalled > MAX_STALLED_RECONNECTS:

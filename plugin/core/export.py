@@ -431,8 +431,13 @@ class Exporter:
             if record.state == DOWNLOADING and record.result_urls:
                 try:
                     return self._download_all(record, tracker, i, cancel)
-                except PackageError:
-                    raise
+                except PackageError as exc:
+                    if job is None:
+                        raise
+                    LOG.warning("The package of job %s is damaged on the server (%s); exporting it again",
+                                job.job_id, exc)
+                    tracker.message(i, "The package on the server is damaged; exporting it again")
+                    job = None
                 except ArcGISOfflineTilesError as exc:
                     if job is None or getattr(exc, "code", 0) not in (401, 403, 404, 410):
                         raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -106,12 +107,17 @@ def fake_server():
 
 
 class FakeClock:
-    """Instant sleeps on a virtual timeline (records every sleep); honours cancel."""
+    """Fast sleeps on a virtual timeline (records every sleep); honours cancel.
 
-    def __init__(self, real_pause: float = 0.0) -> None:
+    Each sleep of ``s`` virtual seconds really waits ``s * real_per_second`` (1 ms per second by
+    default): polling stays fast, yet the emulator's job threads (same process, same GIL) get time
+    to build packages even on a loaded machine, so a generous virtual timeout never fires spuriously.
+    """
+
+    def __init__(self, real_per_second: float = 0.001) -> None:
         self.t = 1000.0
         self.sleeps: list[float] = []
-        self.real_pause = real_pause
+        self.real_per_second = real_per_second
         self.on_sleep: Callable[[float], None] | None = None
 
     def now(self) -> float:
@@ -122,13 +128,12 @@ class FakeClock:
         self.t += max(0.0, seconds)
         if self.on_sleep is not None:
             self.on_sleep(seconds)
+        pause = max(0.0, seconds) * self.real_per_second
         if cancel is not None:
-            if cancel.wait(self.real_pause):
+            if cancel.wait(pause):
                 raise CancelledError()
-        elif self.real_pause:
-            import time
-
-            time.sleep(self.real_pause)
+        elif pause:
+            time.sleep(pause)
 
 
 @pytest.fixture

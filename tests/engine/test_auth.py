@@ -64,7 +64,7 @@ def test_full_secured_export_and_token_expiring_mid_job(emu, fake_clock, tmp_pat
     job = jobs.submit(session, url, map_params())
     first = auth.current_token()
     fake_clock.on_sleep = lambda s: emu.expire_tokens() if len(fake_clock.sleeps) == 2 else None
-    status = jobs.wait(session, job, policy=PollPolicy(timeout=600), clock=fake_clock)
+    status = jobs.wait(session, job, policy=PollPolicy(timeout=3600), clock=fake_clock)
     assert status.state == jobs.SUCCEEDED
     second = auth.current_token()
     assert second != first

@@ -34,7 +34,7 @@ TRIANGLE = Area.from_rings([[(-3e6, -2e6), (0, 3e6), (3.5e6, -1.5e6)]])
 
 @pytest.fixture
 def exporter(fast_session, fake_clock, tmp_path):
-    return Exporter(fast_session, store=JobStore(tmp_path / "jobs"), poll=PollPolicy(timeout=600), clock=fake_clock)
+    return Exporter(fast_session, store=JobStore(tmp_path / "jobs"), poll=PollPolicy(timeout=3600), clock=fake_clock)
 
 
 def fetch(exporter, emu, name, kind, folder=None):
@@ -192,7 +192,7 @@ def test_split_export_covers_exactly_what_one_export_would(emu, exporter, tmp_pa
 
 def test_parallel_split_export(emu, fast_session, fake_clock, tmp_path):
     emu.configure("World_Vector/VectorTileServer", max_export_tiles=30)
-    exporter = Exporter(fast_session, poll=PollPolicy(timeout=600), clock=fake_clock, max_parallel=3)
+    exporter = Exporter(fast_session, poll=PollPolicy(timeout=3600), clock=fake_clock, max_parallel=3)
     info = exporter.fetch(emu.service_url("World_Vector", "VectorTileServer"))
     plan = exporter.prepare(info, SMALL, range(6))
     result = exporter.run(plan, tmp_path / "v.vtpk")
@@ -241,6 +241,17 @@ def test_transient_faults_are_survived(emu, exporter, tmp_path, fault):
     assert result.paths[0].exists() and result.records[0].state == DONE
 
 
+def test_response_slower_than_the_read_timeout_is_retried(emu, fake_clock, tmp_path):
+    from plugin.core.http import HttpConfig, create_session
+
+    session = create_session(HttpConfig(read_timeout=0.3, retries=2), clock=fake_clock)
+    exporter = Exporter(session, poll=PollPolicy(timeout=3600), clock=fake_clock)
+    emu.inject("slow", delay=1.0, count=1, path="/jobs/")
+    _, result = _run(exporter, emu, tmp_path)
+    assert result.paths[0].exists()
+    assert any(s > 0 for s in fake_clock.sleeps)
+
+
 def test_dropped_download_is_resumed_with_range(emu, exporter, tmp_path):
     emu.inject("drop_download", after_bytes=3000, count=2)
     _, result = _run(exporter, emu, tmp_path)
@@ -267,6 +278,10 @@ def test_damaged_package_is_detected_and_nothing_is_lost(emu, exporter, tmp_path
     (record,) = exporter.store.records()
     assert record.state == DOWNLOADING and record.job_id and record.result_urls and record.error
     assert record.params == plan.requests[0].params and record.area and record.levels == list(range(5))
+    # resuming downloads the damaged package again, sees it is damaged and exports it again
+    result = exporter.resume(record)
+    assert read_package_tiles(result.paths[0]) and result.records[0].job_id != record.job
+    assert len([r for r in emu.requests if r.path.endswith("/exportTiles")]) == 2
 
 
 @pytest.mark.parametrize(("fault", "message"), [("job_fail", "999999"), ("job_timeout", "too long")])
@@ -281,7 +296,7 @@ def test_failed_jobs_keep_the_record(emu, exporter, tmp_path, fault, message):
 
 def test_too_many_tiles_without_splitting_is_typed(emu, fast_session, fake_clock, tmp_path):
     emu.configure("World_Map/MapServer", max_export_tiles=5)
-    exporter = Exporter(fast_session, poll=PollPolicy(timeout=600), clock=fake_clock, resplit=False)
+    exporter = Exporter(fast_session, poll=PollPolicy(timeout=3600), clock=fake_clock, resplit=False)
     info = exporter.fetch(emu.service_url("World_Map", "MapServer"))
     optimistic = type(info)(**{**info.__dict__, "max_export_tiles": 1000})
     with pytest.raises(TooManyTilesError) as e:
@@ -294,7 +309,7 @@ def test_token_expiring_mid_export(emu, fake_clock, tmp_path):
     from plugin.core.http import HttpConfig, create_session
 
     session = create_session(HttpConfig(retries=1), auth=PasswordAuth("analyst", "field-work-2026"), clock=fake_clock)
-    exporter = Exporter(session, poll=PollPolicy(timeout=600), clock=fake_clock)
+    exporter = Exporter(session, poll=PollPolicy(timeout=3600), clock=fake_clock)
     emu.configure("Secured/World_Map/MapServer", job_steps=4)
     info = exporter.fetch(emu.service_url("World_Map", "MapServer", folder="Secured"))
     fake_clock.on_sleep = lambda s: emu.expire_tokens() if len(fake_clock.sleeps) == 2 else None
@@ -365,7 +380,7 @@ def test_timeout_keeps_the_job_and_resume_polls_it_again(emu, fast_session, fake
         _run(exporter, emu, tmp_path)
     (record,) = store.records()
     assert record.state == TIMED_OUT and record.job_id
-    patient = Exporter(fast_session, store=store, poll=PollPolicy(timeout=600), clock=fake_clock)
+    patient = Exporter(fast_session, store=store, poll=PollPolicy(timeout=3600), clock=fake_clock)
     result = patient.resume(record)
     assert result.paths[0].exists() and result.records[0].job_id == record.job_id
     assert len(emu.requests_to("/exportTiles")) == 1
@@ -379,7 +394,7 @@ def test_resume_resubmits_when_the_server_forgot_the_job(emu, fast_session, fake
     (record,) = store.records()
     old_job = record.job_id
     emu.reset()  # the server restarted: its jobs are gone
-    result = Exporter(fast_session, store=store, poll=PollPolicy(timeout=600), clock=fake_clock).resume(record)
+    result = Exporter(fast_session, store=store, poll=PollPolicy(timeout=3600), clock=fake_clock).resume(record)
     assert result.paths[0].exists()
     assert result.records[0].job_id != old_job
     assert "no longer knows" in caplog.text

@@ -32,7 +32,7 @@ def vector_params(levels="0-2", extent=SMALL):
             "extent": json.dumps(extent)}
 
 
-FAST = PollPolicy(first=1, factor=1.5, max=10, timeout=600)
+FAST = PollPolicy(first=1, factor=1.5, max=10, timeout=3600)
 
 
 def run_job(session, service_url, params, clock, **kw):
