@@ -34,7 +34,7 @@ from typing import Any, Callable
 from . import jobs as jobs_mod
 from .area import Area
 from .auth import bind_auth
-from .client import fetch_service
+from .client import fetch_exportable_service, fetch_service
 from .download import CHUNK_SIZE, DownloadProgress, DownloadState, download, looks_presigned
 from .errors import (
     QT_TRANSLATE_NOOP,
@@ -320,7 +320,11 @@ class Exporter:
         self._lock = threading.Lock()
 
     # -- services ---------------------------------------------------------------------------
-    def fetch(self, url: str, cancel: CancelToken | None = None) -> Any:
+    def fetch(self, url: str, cancel: CancelToken | None = None, use_export_twin: bool = False) -> Any:
+        """The service's :class:`~.service.ServiceInfo`; with ``use_export_twin``, Esri's export-enabled
+        copy when the service itself does not allow export."""
+        if use_export_twin:
+            return fetch_exportable_service(self.session, url, cancel=cancel)
         return fetch_service(self.session, url, cancel=cancel)
 
     # -- planning ---------------------------------------------------------------------------

@@ -422,3 +422,13 @@ def test_html_error_page_from_a_proxy_on_submit_is_retried(emu, exporter, tmp_pa
     emu.inject("invalid_json", count=1, path="/exportTiles")
     _, result = _run(exporter, emu, tmp_path)
     assert result.paths[0].exists()
+
+
+def test_export_enabled_twin_is_used_on_request(emu, exporter, monkeypatch):
+    emu.configure("World_Imagery/ImageServer", export_allowed=False)
+    twin = emu.service_url("World_Map", "MapServer")
+    monkeypatch.setattr("plugin.core.client.export_enabled_twin", lambda url: twin)
+    url = emu.service_url("World_Imagery", "ImageServer")
+    assert not exporter.fetch(url).export_allowed
+    info = exporter.fetch(url, use_export_twin=True)
+    assert info.url == twin and info.export_allowed
