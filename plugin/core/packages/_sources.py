@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 MAX_TILE_BYTES = 64 * 1024 * 1024  # one tile, one record: never read more than this in one go
 MAX_META_BYTES = 64 * 1024 * 1024  # one JSON/XML/resource member
-INFLATE_IN_MEMORY = 128 * 1024 * 1024  # compressed members up to this size are inflated once
+INFLATE_IN_MEMORY = 128 * 1024 * 1024  # compressed members up to this size are inflated in memory…
+INFLATED_BUDGET = 256 * 1024 * 1024  # …and at most this much of them is kept at a time (LRU)
 DEFLATE_MAX_RATIO = 1100  # deflate cannot expand more than ~1032:1; more is a lie (a bomb)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _OPEN_FILES = 32
@@ -111,15 +112,51 @@ class _FileRange(Range):
         return data
 
 
-class _BytesRange(Range):
-    def __init__(self, data: bytes, name: str) -> None:
-        self._data = data
-        self.size = len(data)
+class _Inflated:
+    """A least-recently-used set of inflated members, bounded by :data:`INFLATED_BUDGET` bytes."""
+
+    def __init__(self) -> None:
+        self._data: OrderedDict[str, bytes] = OrderedDict()
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str, inflate) -> bytes:
+        with self._lock:
+            data = self._data.pop(key, None)
+            if data is not None:
+                self._data[key] = data
+                return data
+        data = inflate()
+        with self._lock:
+            if key not in self._data:
+                self._data[key] = data
+                self._total += len(data)
+            while self._total > INFLATED_BUDGET and len(self._data) > 1:
+                _, old = self._data.popitem(last=False)
+                self._total -= len(old)
+        return data
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._total = 0
+
+
+class _InflatedRange(Range):
+    """A compressed member read from its inflated bytes (inflated again if evicted meanwhile)."""
+
+    def __init__(self, cache: _Inflated, opener, size: int, path: Path, member: str, name: str) -> None:
+        self._cache = cache
+        self._opener = opener
+        self._path = path
+        self._member = member
+        self.size = size
         self.name = name
 
     def read_at(self, offset: int, length: int) -> bytes:
         self._check(offset, length)
-        return self._data[offset:offset + length]
+        data = self._cache.get(self.name, lambda: _inflate(self._opener, self.size, self._path, self._member))
+        return data[offset:offset + length]
 
 
 class _StreamRange(Range):
@@ -320,6 +357,7 @@ class _TreeSource(Source):
         super().__init__(path)
         self._children: dict[str, dict[str, bool]] = {"": {}}
         self._files: dict[str, object] = {}
+        self._inflated = _Inflated()
 
     def _add(self, name: str, is_dir: bool, entry: object) -> None:
         norm = _normalise(name, self.path)
@@ -408,14 +446,14 @@ class ZipSource(_TreeSource):
             return self._zip.open(info)
 
         if info.file_size <= INFLATE_IN_MEMORY:
-            data = _inflate(opener, info.file_size, self.path, name)
-            return _BytesRange(data, label)
+            return _InflatedRange(self._inflated, opener, info.file_size, self.path, name, label)
         return _StreamRange(opener, info.file_size, label)
 
     def close(self) -> None:
         for rng in getattr(self, "_ranges", {}).values():
             if isinstance(rng, _StreamRange):
                 rng.close()
+        self._inflated.clear()
         self._zip.close()
         handle = getattr(self, "_handle", None)
         if handle is not None:
@@ -485,13 +523,14 @@ class TarSource(_TreeSource):
             return stream
 
         if member.size <= INFLATE_IN_MEMORY:
-            return _BytesRange(_inflate(opener, member.size, self.path, name), label)
+            return _InflatedRange(self._inflated, opener, member.size, self.path, name, label)
         return _StreamRange(opener, member.size, label)
 
     def close(self) -> None:
         for rng in getattr(self, "_ranges", {}).values():
             if isinstance(rng, _StreamRange):
                 rng.close()
+        self._inflated.clear()
         tar = getattr(self, "_tar", None)
         if tar is not None:
             tar.close()
