@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import socket
 import struct
 import zipfile
 import zlib
@@ -209,6 +210,7 @@ def download(session: Any, url: str, target: str | os.PathLike, *, state: Downlo
         if on_state is not None:
             on_state(state)
 
+    handle: int | None = None  # cancel callback of the response being read
     while True:
         check_cancel(cancel)
         offset = part.stat().st_size if part.exists() else 0
@@ -242,6 +244,10 @@ def download(session: Any, url: str, target: str | os.PathLike, *, state: Downlo
             save_state()
             clock.sleep(backoff(stalled - 1), cancel)
             continue
+        if cancel is not None:  # a stalled read must not delay a cancel: shut the socket down
+            if handle is not None:
+                cancel.remove_callback(handle)
+            handle = cancel.on_cancel(lambda response=response: _abort(response))
         with response:
             status = response.status_code
             if status == 416:
@@ -299,8 +305,13 @@ def download(session: Any, url: str, target: str | os.PathLike, *, state: Downlo
                             break
             except OSError as exc:
                 save_state()
+                if cancel is not None and cancel.cancelled:
+                    raise CancelledError(details=f"download paused at {state.bytes_done} bytes") from None
                 raise DiskError(reason=f"writing {part.name} failed: {exc.strerror or exc}") from None
             except _DROP_ERRORS as exc:
+                if cancel is not None and cancel.cancelled:  # our own abort of a stalled read
+                    save_state()
+                    raise CancelledError(details=f"download paused at {state.bytes_done} bytes") from None
                 stalled += 1
                 LOG.info("Download of %s interrupted at %d bytes (%s)", redact(url), state.bytes_done,
                          type(exc).__name__)
@@ -326,6 +337,8 @@ def download(session: Any, url: str, target: str | os.PathLike, *, state: Downlo
                 continue
             break
 
+    if cancel is not None and handle is not None:
+        cancel.remove_callback(handle)
     size = part.stat().st_size
     if state.total is not None and size != state.total:
         _remove(part)
@@ -346,6 +359,18 @@ def download(session: Any, url: str, target: str | os.PathLike, *, state: Downlo
     save_state()
     LOG.info("Downloaded %s (%d bytes)", target.name, size)
     return target
+
+
+def _abort(response: requests.Response) -> None:
+    """Wake a read blocked on ``response`` (called from the cancelling thread)."""
+    raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is None:  # the connection let go of its socket ("Connection: close"): the reader still has it
+        reader = getattr(getattr(raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    if sock is not None:  # only shut down: closing from this thread would race the reading thread
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _remove(path: Path) -> None:

@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -83,16 +83,45 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._callbacks: dict[int, Callable[[], None]] = {}
+        self._lock = threading.Lock()
+        self._next = 0
         self.paused = False
 
     def cancel(self) -> None:
         """Stop now; server jobs that are still running are cancelled too."""
         self._event.set()
+        self._fire()
 
     def pause(self) -> None:
         """Stop now but keep the server job and the partial download for a later resume."""
         self.paused = True
         self._event.set()
+        self._fire()
+
+    def on_cancel(self, callback: Callable[[], None]) -> int:
+        """Call ``callback`` (from the cancelling thread) when cancelled; returns a handle."""
+        with self._lock:
+            self._next += 1
+            self._callbacks[self._next] = callback
+            handle = self._next
+        if self._event.is_set():
+            self._fire()
+        return handle
+
+    def remove_callback(self, handle: int) -> None:
+        with self._lock:
+            self._callbacks.pop(handle, None)
+
+    def _fire(self) -> None:
+        with self._lock:
+            callbacks = list(self._callbacks.values())
+            self._callbacks.clear()
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - a failing abort must not break cancelling
+                LOG.debug("cancel callback failed", exc_info=True)
 
     @property
     def cancelled(self) -> bool:

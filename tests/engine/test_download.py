@@ -222,3 +222,44 @@ def test_download_in_a_thread_can_be_cancelled_quickly(fake_server, tmp_path):
     thread.join(3)
     assert not thread.is_alive() and errors
     assert part_path(tmp_path / "a.tpkx").exists()
+
+
+def test_cancel_wakes_a_stalled_read(fake_server, tmp_path):
+    import time
+
+    data = make_package(entries=2, size=200_000)
+    release = threading.Event()
+
+    def stalled(request):
+        def body():
+            yield data[:50_000]
+            release.wait(20)  # the server stops sending without closing
+            yield data[50_000:]
+        resp = Response(body(), status=200, mimetype="application/zip",
+                        headers={"Content-Length": str(len(data)), "ETag": '"s"'})
+        resp.automatically_set_content_length = False
+        return resp
+
+    fake_server.route("/pkg", stalled)
+    session = create_session(HttpConfig(retries=0, read_timeout=60))
+    cancel = CancelToken()
+    outcome = []
+    state = DownloadState(url=fake_server.url("/pkg"), target=str(tmp_path / "a.tpkx"))
+
+    def run():
+        try:
+            download(session, fake_server.url("/pkg"), tmp_path / "a.tpkx", state=state, cancel=cancel,
+                     chunk_size=10_000)
+        except CancelledError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.5)
+    started = time.monotonic()
+    cancel.pause()
+    thread.join(5)
+    release.set()
+    assert not thread.is_alive() and outcome
+    assert time.monotonic() - started < 2
+    assert part_path(tmp_path / "a.tpkx").stat().st_size == state.bytes_done == 50_000
