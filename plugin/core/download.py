@@ -353,7 +353,12 @@ def download(session: Any, url: str, target: str | os.PathLike, *, state: Downlo
             state.bytes_done, state.etag, state.last_modified = 0, None, None
             save_state()
             raise
-    os.replace(part, target)
+    try:
+        os.replace(part, target)
+    except OSError as exc:  # e.g. the old package is open in another program (Windows)
+        save_state()
+        raise DiskError(reason=f"{target.name} could not be replaced ({exc.strerror or exc}); close programs "
+                        "that use it") from None
     state.bytes_done = size
     state.complete = True
     save_state()
