@@ -432,3 +432,27 @@ def test_export_enabled_twin_is_used_on_request(emu, exporter, monkeypatch):
     assert not exporter.fetch(url).export_allowed
     info = exporter.fetch(url, use_export_twin=True)
     assert info.url == twin and info.export_allowed
+
+
+def test_errors_sent_with_real_http_statuses(emu, exporter, fake_clock, tmp_path):
+    from plugin.core import jobs as jobs_mod
+    from plugin.core.auth import PasswordAuth
+    from plugin.core.errors import JobNotFoundError
+    from plugin.core.http import HttpConfig, create_session
+
+    emu.configure("World_Map/MapServer", http_errors_as_status=True)
+    emu.configure("Secured/World_Map/MapServer", http_errors_as_status=True, job_steps=3)
+    emu.configure_server(http_errors_as_status=True)
+    with pytest.raises(JobNotFoundError):
+        jobs_mod.fetch_status(exporter.session, jobs_mod.Job(emu.service_url("World_Map", "MapServer"), "jnope_et"))
+    with pytest.raises(InvalidRequestError):
+        jobs_mod.submit(exporter.session, emu.service_url("World_Map", "MapServer"), {"levels": "0-99"})
+    with pytest.raises(ServiceNotFoundError):
+        exporter.fetch(emu.service_url("Nope", "MapServer"))
+    session = create_session(HttpConfig(retries=1), auth=PasswordAuth("analyst", "field-work-2026"), clock=fake_clock)
+    secured = Exporter(session, poll=PollPolicy(timeout=3600), clock=fake_clock)
+    info = secured.fetch(emu.service_url("World_Map", "MapServer", folder="Secured"))
+    fake_clock.on_sleep = lambda s: emu.expire_tokens() if len(fake_clock.sleeps) == 1 else None
+    result = secured.run(secured.prepare(info, SMALL, range(3)), tmp_path / "h.tpkx")
+    assert result.paths[0].exists()
+    assert any(r.status == 498 for r in emu.requests)
