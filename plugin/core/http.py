@@ -425,10 +425,15 @@ def parse_json_response(response: requests.Response, url: str) -> Any:
     """Decode an ArcGIS JSON response or raise a clear typed error; ``{"error"}`` is returned as is."""
     body = response.content
     status = response.status_code
-    try:
-        doc = json.loads(body.decode(response.encoding or "utf-8", errors="replace")) if body.strip() else None
-    except ValueError:
-        doc = None
+    doc = None
+    if body.strip():
+        try:
+            doc = json.loads(body)  # bytes: UTF-8/16/32 detected (servers often omit the charset)
+        except ValueError:
+            try:
+                doc = json.loads(body.decode(response.encoding or "utf-8"))
+            except (ValueError, LookupError):
+                doc = None
     if isinstance(doc, dict) and "error" in doc:
         return doc
     if status >= 400 or (status >= 300 and doc is None):

@@ -210,3 +210,10 @@ def test_no_proxy_bypasses_the_proxy(fake_server):
 def test_host_key_normalises_ports():
     assert host_key("https://Example.com/a") == host_key("https://example.com:443/b")
     assert host_key("http://example.com/a") != host_key("https://example.com/a")
+
+
+def test_utf8_json_without_charset(fake_server, session, real_fixtures):
+    raw = (real_fixtures / "json" / "JN_SYSTEM1_Jinnan_JNKG_MapServer_10.4_CGCS2000_4548_compact.json").read_bytes()
+    fake_server.route("/arcgis/rest/services/JN/MapServer", Response(raw, content_type="text/plain"))
+    doc = get_json(session, fake_server.url("/arcgis/rest/services/JN/MapServer"))
+    assert doc["mapName"] == "图层"
