@@ -253,9 +253,13 @@ class Source:
         found: list[str] = []
         level = [""]
         basename = basename.lower()
+        visited = 0
         for _depth in range(max_depth + 1):
             next_level = []
             for dirname in level:
+                visited += 1
+                if visited > 5000:  # a folder that is not a package (a home directory…): stop looking
+                    return sorted(found)
                 for child, is_dir in self.listdir(dirname):
                     full = f"{dirname}/{child}" if dirname else child
                     if is_dir:

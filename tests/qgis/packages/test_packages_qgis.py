@@ -1,0 +1,184 @@
+"""Packages with the real consumers: tiles decode in Qt, outputs open in GDAL 3.6 and QGIS 3.22.
+
+Every real package of ../shared/fixtures/real/packages is converted and opened; synthetic packages
+cover what the real ones do not (512-px raster MBTiles, State Plane with non-halving levels, PNG8).
+"""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+from osgeo import gdal
+from qgis.core import QgsCoordinateReferenceSystem, QgsVectorTileLayer
+from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice
+from qgis.PyQt.QtGui import QImage
+
+from arcgis_emulator.writers import v2_bundle, write_package
+from plugin.core.packages import convert_package, formats, mvt, open_package
+from tests.conftest import REAL_FIXTURES, require_shared
+from tests.unit.packages.helpers import png, stateplane_doc, tpkx_members, wm_doc, write_zip
+
+gdal.UseExceptions()
+
+NAMES = sorted(json.loads((REAL_FIXTURES / "expected.json").read_text())) if REAL_FIXTURES.is_dir() else [
+    "(../shared absent)"]
+
+
+def _path(name: str) -> Path:
+    return require_shared() / "packages" / name
+
+
+def _qimage(data: bytes) -> QImage:
+    return QImage.fromData(QByteArray(data))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_random_tiles_decode(name):
+    rng = random.Random(name)
+    with open_package(_path(name)) as pkg:
+        tiles = list(pkg.iter_tiles())
+        for tile in rng.sample(tiles, min(12, len(tiles))):
+            if pkg.is_vector:
+                layers = mvt.decode_layers(formats.inflate(tile.data))
+                assert layers and all(layer.name for layer in layers)
+                continue
+            data = tile.data
+            if formats.sniff(data) == "png-headless":
+                assert _qimage(data).isNull()  # as stored, Qt cannot read it…
+                data = formats.repair_png(data)  # …repaired, it can
+            image = _qimage(data)
+            assert not image.isNull(), (tile.level, tile.row, tile.col)
+            assert (image.width(), image.height()) == (pkg.scheme.tile_cols, pkg.scheme.tile_rows)
+
+
+def test_usa_repaired_pngs_decode_in_qt_and_gdal():
+    with open_package(_path("esri_tilepackagespec_Usa.tpkx")) as pkg:
+        for level in (0, 1):
+            (tile,) = list(pkg.iter_tiles(level))
+            fixed = formats.repair_png(tile.data)
+            assert fixed == b"\x89PNG" + tile.data[:-4]
+            with_surplus = b"\x89PNG" + tile.data  # signature only, surplus kept: strict decoders may balk
+            image = _qimage(fixed)
+            assert not image.isNull() and image.width() == 256
+            gdal.FileFromMemBuffer("/vsimem/usa.png", fixed)
+            try:
+                ds = gdal.Open("/vsimem/usa.png")
+                assert (ds.RasterXSize, ds.RasterYSize) == (256, 256)
+                assert max(ds.GetRasterBand(b).ComputeRasterMinMax(False)[1] for b in range(1, ds.RasterCount + 1)) > 0
+                ds = None
+            finally:
+                gdal.Unlink("/vsimem/usa.png")
+            assert formats.is_valid_png(fixed) and not formats.is_valid_png(with_surplus)
+
+
+def _tile_window(ds, bounds) -> tuple[int, int, int, int]:
+    gt = ds.GetGeoTransform()
+    xmin, ymin, xmax, ymax = bounds
+    x0 = max(0, int((xmin - gt[0]) / gt[1]))
+    y0 = max(0, int((ymax - gt[3]) / gt[5]))
+    x1 = min(ds.RasterXSize, round((xmax - gt[0]) / gt[1]))
+    y1 = min(ds.RasterYSize, round((ymin - gt[3]) / gt[5]))
+    return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
+
+
+def _has_pixels(ds, window) -> bool:
+    x, y, w, h = window
+    for band in range(1, ds.RasterCount + 1):
+        data = ds.GetRasterBand(band).ReadRaster(x, y, w, h)
+        if any(data):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_conversion_opens_in_gdal_and_qgis(name, tmp_path):
+    src = _path(name)
+    with open_package(src) as pkg:
+        vector = pkg.is_vector
+        top = max(pkg.levels)
+        row, col = pkg.largest_tile(top)  # the one most surely not blank
+        bounds = pkg.scheme.tile_bounds(top, row, col)
+        code = pkg.scheme.spatial_ref.code
+        total = pkg.tile_count
+    crs_wkt = QgsCoordinateReferenceSystem(f"EPSG:{code}").toWkt() if code else None
+    out = tmp_path / "out.auto"
+    report = convert_package(src, out, crs_wkt=crs_wkt)
+    assert report.tiles_written == total
+    final = out.with_suffix(".mbtiles" if report.format == "mbtiles" else ".gpkg")
+    out.rename(final)  # GDAL's drivers go by extension
+    if vector:
+        ds = gdal.OpenEx(str(final), gdal.OF_VECTOR)
+        names = {ds.GetLayer(i).GetName() for i in range(ds.GetLayerCount())}
+        assert names == {"Dodge_city_planet_osm_polygon_polygons", "Dodge_city_planet_osm_line_lines",
+                         "Dodge_city_planet_osm_point_points"}
+        assert sum(ds.GetLayer(i).GetFeatureCount() for i in range(ds.GetLayerCount())) > 0
+        ds = None
+        layer = QgsVectorTileLayer(f"type=mbtiles&url={final}", "converted")
+        assert layer.isValid()
+        assert layer.sourceMinZoom() == 0 and layer.sourceMaxZoom() == 11
+        assert layer.crs().authid() == "EPSG:3857"
+        return
+    ds = gdal.OpenEx(str(final), gdal.OF_RASTER)
+    assert ds is not None and ds.RasterCount in (3, 4)
+    srs = ds.GetSpatialRef()
+    assert srs is not None and srs.GetAuthorityCode(None) == str(code)
+    gt = ds.GetGeoTransform()
+    res = None
+    with open_package(src) as pkg:
+        res = pkg.scheme.lod(top).resolution
+    assert gt[1] == pytest.approx(res, rel=1e-6)
+    with open_package(src) as pkg:
+        cover = pkg.coverage()
+    # raster size: the data extent at the finest level, never more than the tiles' coverage
+    assert 0 < ds.RasterXSize <= (cover.xmax - cover.xmin) / res + 2
+    assert 0 < ds.RasterYSize <= (cover.ymax - cover.ymin) / res + 2
+    assert _has_pixels(ds, _tile_window(ds, bounds)), "no pixels where the package has a tile"
+    ds = None
+
+
+def test_512px_raster_mbtiles_in_gdal(tmp_path):
+    tiles = [(0, 0, 0, png(512, 512, seed=1)), (1, 0, 1, png(512, 512, seed=2)), (1, 1, 0, png(512, 512, seed=3))]
+    src = tmp_path / "big.tpkx"
+    write_package("tpkx", src, wm_doc(tile=512), tiles)
+    out = tmp_path / "big.mbtiles"
+    report = convert_package(src, out)
+    assert report.zooms == {0: 0, 1: 1}
+    ds = gdal.Open(str(out))
+    assert ds.GetRasterBand(1).GetBlockSize() == [512, 512]
+    assert ds.GetGeoTransform()[1] == pytest.approx(78271.516964 / 2, rel=1e-6)
+    assert ds.RasterXSize == ds.RasterYSize == 1024
+    assert _has_pixels(ds, (512, 0, 512, 512))
+
+
+def test_state_plane_geopackage_with_non_halving_levels(tmp_path):
+    doc = stateplane_doc([1000.0, 333.3333333333333, 100.0])
+    tiles = {(0, 0): png(256, 256, seed=1), (3, 4): png(256, 256, seed=2)}
+    members = tpkx_members(doc, {f"L0{i}/R0000C0000.bundle": v2_bundle(tiles) for i in range(3)})
+    src = write_zip(tmp_path / "sp.tpkx", members)
+    out = tmp_path / "sp.gpkg"
+    convert_package(src, out, crs_wkt=QgsCoordinateReferenceSystem("EPSG:2234").toWkt())
+    ds = gdal.Open(str(out))
+    assert ds.GetSpatialRef().GetAuthorityCode(None) == "2234"
+    assert ds.GetGeoTransform()[1] == pytest.approx(100.0)
+    assert ds.GetRasterBand(1).GetOverviewCount() == 2
+
+
+def _qt_palette_expander(data: bytes) -> bytes:
+    image = _qimage(data).convertToFormat(QImage.Format_ARGB32)
+    buffer = QBuffer()
+    buffer.open(QIODevice.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(buffer.data())
+
+
+def test_png8_expansion_hook_with_qt(tmp_path):
+    with open_package(_path("tpkutils_states_filled.tpk")) as pkg:
+        paletted = sum(formats.png_color_type(t.data) == 3 for t in pkg.iter_tiles())
+    out = tmp_path / "states.mbtiles"
+    report = convert_package(_path("tpkutils_states_filled.tpk"), out, expand_palette=True,
+                             palette_expander=_qt_palette_expander)
+    assert report.palette_expanded == paletted
+    ds = gdal.Open(str(out))
+    assert ds.RasterCount == 4
