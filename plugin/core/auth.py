@@ -215,15 +215,15 @@ class PasswordAuth(ArcGISAuth):
             self._token = None
 
     def handle_auth_error(self, code: int, url: str) -> bool:
+        """498 (invalid/expired token) → get a new token; 499 (token required although one was sent)
+        → the host ignores the header: send the token as a parameter."""
         if not self.applies_to(url):
             return False
-        if code in (498, 499):
-            with self._lock:
-                fresh = self._token is not None and self._wall() - self._issued < 2.0
-                if code == 499 and fresh:  # a brand-new token "missing": the header was dropped
-                    return super().handle_auth_error(code, url)
-                self.invalidate()
-                return True
+        if code == 499:
+            return super().handle_auth_error(code, url)
+        if code == 498:
+            self.invalidate()
+            return True
         return False
 
     def token_url(self) -> str:
