@@ -589,18 +589,16 @@ class Exporter:
     # -- resume and cancel ------------------------------------------------------------------
     def resume(self, record: JobRecord, progress: ProgressCb | None = None, cancel: CancelToken | None = None,
                service: Any = None) -> ExportResult:
-        """Continue ``record``: poll its server job again, finish its download, or resubmit it."""
+        """Continue ``record``: poll its server job again, finish its download, or resubmit it.
+
+        Pass ``service`` (its :class:`~.service.ServiceInfo`) to allow splitting it again should the
+        server refuse it as too big."""
         bind_auth(self.session, record.service_url)
         if record.state == DONE and record.output_paths and all(Path(p).exists() for p in record.output_paths):
             return ExportResult([Path(p) for p in record.output_paths], record.tiles, 1, [record])
         if record.state == DONE:
             record.state = DOWNLOADING if record.result_urls else SUBMITTED
-        plan = None
-        if service is not None:
-            plan = ExportPlan(service, Area.from_esri_json(record.area), tuple(record.levels), record.format,
-                              record.params.get("optimizeTilesForSize") == "true",
-                              _to_int(record.params.get("compressionQuality")) or None, {}, SplitPlan(
-                                  (), int(getattr(service, "max_export_tiles", 0) or 100_000), record.tiles), [])
+        plan = _plan_for_record(service, record) if service is not None else None
         if record.state in (FAILED, CANCELLED) and not record.result_urls:
             record.job = None  # a failed or cancelled server job cannot finish: submit again
         tracker = _ProgressTracker(progress, [record.tiles or 1])
@@ -619,6 +617,15 @@ class Exporter:
                     state.part.unlink()
         record.state = CANCELLED
         self._save(record)
+
+
+def _plan_for_record(service: Any, record: JobRecord) -> ExportPlan:
+    """What a resumed record needs to be split again if the server refuses it as too big."""
+    limit = int(getattr(service, "max_export_tiles", 0) or 100_000)
+    return ExportPlan(service, Area.from_esri_json(record.area), tuple(record.levels), record.format,
+                      record.params.get("optimizeTilesForSize") == "true",
+                      _to_int(record.params.get("compressionQuality")) or None, {},
+                      SplitPlan((), limit, record.tiles), [])
 
 
 def _to_int(value: Any) -> int:
