@@ -31,7 +31,6 @@ plus a sort per row; no row × edge product.  The mid-line crossings use the hal
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -103,8 +102,7 @@ def count_tiles(scheme: TilingScheme, area: Area, levels: int | Iterable[int]) -
             out[level] = tile_ranges(scheme, area, level).count
         else:
             _check_level(scheme, level)
-            out[level] = sum(c1 - c0 + 1 for spans in _polygon_spans(scheme, area, level).values()
-                             for c0, c1 in spans)
+            out[level] = sum(c1 - c0 + 1 for _, spans in _polygon_rows(scheme, area, level) for c0, c1 in spans)
     return out
 
 
@@ -124,7 +122,7 @@ def row_spans(scheme: TilingScheme, area: Area, level: int) -> dict[int, list[Sp
         span = [(rng.col_min, rng.col_max)]
         return {row: list(span) for row in range(rng.row_min, rng.row_max + 1)}
     _check_level(scheme, level)
-    return _polygon_spans(scheme, area, level)
+    return dict(_polygon_rows(scheme, area, level))
 
 
 def iter_tiles(scheme: TilingScheme, area: Area, level: int) -> Iterator[tuple[int, int]]:
@@ -171,39 +169,57 @@ def box_bounds(scheme: TilingScheme, level: int, box: tuple[int, int, int, int])
 
 
 # --- the scanline ---------------------------------------------------------------------------------
-def _polygon_spans(scheme: TilingScheme, area: Area, level: int) -> dict[int, list[Span]]:
+CHUNK_ROWS = 1 << 14  # rows per pass: bounds the memory of very deep levels (a pass re-reads the vertices)
+
+
+def _polygon_rows(scheme: TilingScheme, area: Area, level: int) -> Iterator[tuple[int, list[Span]]]:
+    """``(row, spans)`` for every touched row, ascending (see the module doc for the algorithm)."""
     w, h = scheme.tile_size(level)
     ox, oy = scheme.origin_x, scheme.origin_y
     eps = EDGE_EPSILON
     floor, ceil = math.floor, math.ceil
-    # row -> [lo + eps, hi - eps, ...]: u-ranges of boundary pieces inside the row band, shifted by the
-    # tolerance so that columns floor(lo') .. ceil(hi') - 1 are the ones a piece touches.
-    pieces: defaultdict[int, list[float]] = defaultdict(list)
-    # row -> [(u, lo, hi), ...]: where the boundary crosses the row's mid-line, and the u-range of the
-    # boundary piece around that crossing that is *not* already recorded in ``pieces`` (lo = hi = u when
-    # it is).  Paired crossings give the inside spans; a pair's span together with both pieces is the
-    # single interval [min(lo), max(hi)] because each piece contains its crossing.
-    crossings: defaultdict[int, list[tuple[float, float, float]]] = defaultdict(list)
-
+    xmin, ymin, xmax, ymax = area.bbox
+    row_min = floor((oy - ymax) / h + eps)
+    row_max = ceil((oy - ymin) / h - eps) - 1
+    # Vertices in tile units (u right, v down) and the first/last row band an edge can reach from them:
+    # an edge going down from vertex a to b touches the open bands first(a) .. last(b).
+    rings = []
     for ring in area.rings:
-        px, py = ring[-1]
-        pu = (px - ox) / w
-        pv = (oy - py) / h
-        p_first = floor(pv + eps)  # first row band an edge leaving this vertex downwards can touch
-        p_last = ceil(pv - eps) - 1  # last row band an edge arriving at this vertex from above can touch
-        # A run: consecutive boundary pieces that stay in one row band form a connected path there, so
-        # they merge into one u-interval [run_lo, run_hi] of row run_row.
+        us = [(x - ox) / w for x, _ in ring]
+        vs = [(oy - y) / h for _, y in ring]
+        rings.append((us, vs, [floor(v + eps) for v in vs], [ceil(v - eps) - 1 for v in vs]))
+    for lo in range(row_min, row_max + 1, CHUNK_ROWS):
+        yield from _scan_rows(rings, lo, min(lo + CHUNK_ROWS - 1, row_max))
+
+
+def _scan_rows(rings: list[tuple[list[float], list[float], list[int], list[int]]], lo: int, hi: int,
+               ) -> Iterator[tuple[int, list[Span]]]:
+    eps = EDGE_EPSILON
+    floor, ceil = math.floor, math.ceil
+    n = hi - lo + 1
+    # pieces[i]: [lo + eps, hi - eps, ...] u-ranges of boundary pieces in row lo + i, shifted by the
+    # tolerance so that columns floor(lo') .. ceil(hi') - 1 are the ones a piece touches.
+    pieces: list[list[float]] = [[] for _ in range(n)]
+    # crossings[i]: (u, lo + eps, hi - eps) where the boundary crosses the top line v = lo + i of the row,
+    # counted with the half-open rule v0 <= line < v1 (so: the parity just below the line), with the
+    # u-range of the boundary piece below the crossing that is not already in ``pieces`` (an empty range
+    # u+eps .. u-eps when it is).  Paired crossings bound the inside spans; a pair's span together with
+    # both pieces is the one interval [min lo, max hi] because each piece contains its crossing.
+    crossings: list[list[tuple[float, float, float]]] = [[] for _ in range(n)]
+
+    for us, vs, firsts, lasts in rings:
+        pu, pv, p_first, p_last = us[-1], vs[-1], firsts[-1], lasts[-1]
+        # A run: consecutive boundary pieces inside one row band form a connected path there, so they
+        # merge into one u-interval [run_lo, run_hi] of row run_row (always a row of this chunk).
         run_row = None
         run_lo = run_hi = 0.0
-        for x, y in ring:
-            u = (x - ox) / w
-            v = (oy - y) / h
-            first = floor(v + eps)
-            last = ceil(v - eps) - 1
+        for u, v, first, last in zip(us, vs, firsts, lasts):
+            # orient the edge downwards; on_line: its top vertex lies on a row line (within the tolerance,
+            # i.e. snapped to it: then first = last + 1), so the edge crosses that line by the half-open rule
             if pv <= v:
-                r0, r1, u0, v0, u1, v1 = p_first, last, pu, pv, u, v
+                r0, r1, u0, v0, u1, v1, on_line = p_first, last, pu, pv, u, v, p_first != p_last
             else:
-                r0, r1, u0, v0, u1, v1 = first, p_last, u, v, pu, pv
+                r0, r1, u0, v0, u1, v1, on_line = first, p_last, u, v, pu, pv, first != last
             if r0 == r1:  # the edge stays inside one row band (the common case)
                 if r0 == run_row:
                     if u < run_lo:
@@ -212,25 +228,26 @@ def _polygon_spans(scheme: TilingScheme, area: Area, level: int) -> dict[int, li
                         run_hi = u
                 else:
                     if run_row is not None:
-                        lst = pieces[run_row]
+                        lst = pieces[run_row - lo]
                         lst.append(run_lo + eps)
                         lst.append(run_hi - eps)
-                    run_row = r0
-                    if pu <= u:
-                        run_lo, run_hi = pu, u
+                    if lo <= r0 <= hi:
+                        run_row = r0
+                        if pu <= u:
+                            run_lo, run_hi = pu, u
+                        else:
+                            run_lo, run_hi = u, pu
                     else:
-                        run_lo, run_hi = u, pu
-                m = r0 + 0.5
-                if v0 <= m < v1:
-                    c = u0 + (m - v0) * (u1 - u0) / (v1 - v0)
-                    crossings[r0].append((c, c, c))
+                        run_row = None
+                if on_line and run_row is not None:  # starts on the row's top line
+                    c = u0 + (r0 - v0) * (u1 - u0) / (v1 - v0)
+                    crossings[r0 - lo].append((c, c + eps, c - eps))
             elif r0 < r1:  # the edge crosses row boundaries
                 slope = (u1 - u0) / (v1 - v0)
-                # the pieces in rows r0 and r1 hold the edge's end points: they join runs; the pieces of
-                # the rows in between are complete crossings of the band, recorded with their crossing
                 top = u0 + (r0 + 1 - v0) * slope  # u where the edge leaves row r0
                 bottom = u0 + (r1 - v0) * slope  # u where it enters row r1
-                if pv <= v:  # walking downwards: the previous vertex is in row r0
+                # the pieces in rows r0 and r1 hold the edge's end points, so they join runs
+                if pv <= v:  # walking down: the previous vertex is in row r0
                     near_row, near, far_row, far = r0, top, r1, bottom
                 else:
                     near_row, near, far_row, far = r1, bottom, r0, top
@@ -239,65 +256,75 @@ def _polygon_spans(scheme: TilingScheme, area: Area, level: int) -> dict[int, li
                         run_lo = near
                     elif near > run_hi:
                         run_hi = near
-                    lst = pieces[run_row]
+                    lst = pieces[run_row - lo]
                     lst.append(run_lo + eps)
                     lst.append(run_hi - eps)
                 else:
                     if run_row is not None:
-                        lst = pieces[run_row]
+                        lst = pieces[run_row - lo]
                         lst.append(run_lo + eps)
                         lst.append(run_hi - eps)
-                    lst = pieces[near_row]
-                    if pu <= near:
-                        lst.append(pu + eps)
-                        lst.append(near - eps)
+                    if lo <= near_row <= hi:
+                        lst = pieces[near_row - lo]
+                        if pu <= near:
+                            lst.append(pu + eps)
+                            lst.append(near - eps)
+                        else:
+                            lst.append(near + eps)
+                            lst.append(pu - eps)
+                if lo <= far_row <= hi:
+                    run_row = far_row
+                    if u <= far:
+                        run_lo, run_hi = u, far
                     else:
-                        lst.append(near + eps)
-                        lst.append(pu - eps)
-                run_row = far_row
-                if u <= far:
-                    run_lo, run_hi = u, far
+                        run_lo, run_hi = far, u
                 else:
-                    run_lo, run_hi = far, u
-                if v0 <= r0 + 0.5:
-                    c = u0 + (r0 + 0.5 - v0) * slope
-                    crossings[r0].append((c, c, c))
-                if r1 + 0.5 < v1:
-                    c = u0 + (r1 + 0.5 - v0) * slope
-                    crossings[r1].append((c, c, c))
-                start = top
-                for r in range(r0 + 1, r1):
-                    end = u0 + (r + 1 - v0) * slope
-                    if start <= end:
-                        crossings[r].append(((start + end) * 0.5, start, end))
-                    else:
-                        crossings[r].append(((start + end) * 0.5, end, start))
-                    start = end
-            elif run_row is not None:
-                lst = pieces[run_row]
+                    run_row = None
+                if on_line and lo <= r0 <= hi:  # starts on the top line of row r0
+                    c = u0 + (r0 - v0) * slope
+                    crossings[r0 - lo].append((c, c + eps, c - eps))
+                if lo <= r1 <= hi:  # it always crosses the top line of row r1
+                    crossings[r1 - lo].append((bottom, bottom + eps, bottom - eps))
+                # rows crossed from top to bottom: the crossing is the top end of the piece
+                a = r0 + 1 if r0 + 1 > lo else lo
+                b = r1 - 1 if r1 - 1 < hi else hi
+                if a <= b:
+                    start = u0 + (a - v0) * slope
+                    for r in range(a, b + 1):
+                        end = u0 + (r + 1 - v0) * slope
+                        if start <= end:
+                            crossings[r - lo].append((start, start + eps, end - eps))
+                        else:
+                            crossings[r - lo].append((start, end + eps, start - eps))
+                        start = end
+            elif run_row is not None:  # r1 < r0: flat on a row boundary, touches no open tile
+                lst = pieces[run_row - lo]
                 lst.append(run_lo + eps)
                 lst.append(run_hi - eps)
                 run_row = None
             pu, pv, p_first, p_last = u, v, first, last
         if run_row is not None:
-            lst = pieces[run_row]
+            lst = pieces[run_row - lo]
             lst.append(run_lo + eps)
             lst.append(run_hi - eps)
 
-    out: dict[int, list[Span]] = {}
-    for r in sorted(pieces.keys() | crossings.keys()):
-        lst = pieces.get(r)
-        # half-open column intervals [first, end)
-        cols = list(zip(map(floor, lst[0::2]), map(ceil, lst[1::2]))) if lst else []
-        cross = crossings.get(r)
+    for i in range(n):
+        cross = crossings[i]
+        piece = pieces[i]
         if cross:
             cross.sort()
-            append = cols.append
-            for i in range(0, len(cross) - 1, 2):
-                _, la, ha = cross[i]
-                _, lb, hb = cross[i + 1]
-                append((floor((la if la < lb else lb) + eps), ceil((ha if ha > hb else hb) - eps)))
-        cols.sort()
+            pairs = iter(cross)
+            cols = [(floor(la if la < lb else lb), ceil(ha if ha > hb else hb))
+                    for (_, la, ha), (_, lb, hb) in zip(pairs, pairs)]
+            if piece:
+                cols += zip(map(floor, piece[0::2]), map(ceil, piece[1::2]))
+        elif piece:
+            cols = list(zip(map(floor, piece[0::2]), map(ceil, piece[1::2])))
+        else:
+            continue
+        # half-open column intervals [first, end): merge overlapping and adjacent ones
+        if len(cols) > 1:
+            cols.sort()
         merged: list[Span] = []
         cur0 = cur1 = None
         for c0, c1 in cols:
@@ -311,5 +338,4 @@ def _polygon_spans(scheme: TilingScheme, area: Area, level: int) -> dict[int, li
                 cur0, cur1 = c0, c1
         if cur1 is not None:
             merged.append((cur0, cur1 - 1))
-            out[r] = merged
-    return out
+            yield lo + i, merged
