@@ -157,7 +157,7 @@ def test_export_by_scale_and_resolution_pick_the_same_levels(emulator):
 
 
 @pytest.mark.parametrize(("params", "needle"), [
-    ({"levels": "0-99"}, "Level 20"),
+    ({"levels": "0-99"}, "is not a level of the service"),
     ({"levels": ""}, "levels"),
     ({"levels": "a-b"}, "Invalid levels"),
     ({"levels": "1", "exportBy": "zoom"}, "exportBy"),
@@ -274,6 +274,7 @@ def test_status_sequence_progress_and_messages(emulator):
     emulator.configure("World_Map/MapServer", job_steps=3)
     url = emulator.service_url("World_Map", "MapServer")
     answer = submit(f"{url}/exportTiles", tilePackage="true", levels="0-1")
+    emulator.wait_for_job(answer['jobId'])  # exact sequence: the build is done first
     statuses = poll(f"{url}/jobs/{answer['jobId']}")
     assert [s["jobStatus"] for s in statuses] == ["esriJobSubmitted", "esriJobExecuting", "esriJobExecuting",
                                                   "esriJobSucceeded"]
@@ -290,6 +291,7 @@ def test_submit_status_new_then_submitted(emulator):
     url = emulator.service_url("World_Map", "MapServer")
     answer = submit(f"{url}/exportTiles", tilePackage="true", levels="0")
     assert answer["jobStatus"] == "esriJobNew"
+    emulator.wait_for_job(answer['jobId'])  # exact sequence: the build is done first
     statuses = [s["jobStatus"] for s in poll(f"{url}/jobs/{answer['jobId']}")]
     assert statuses == ["esriJobSubmitted", "esriJobExecuting", "esriJobSucceeded"]
 
@@ -408,6 +410,7 @@ def test_online_protocol_end_to_end(emulator, tmp_path):
     assert answer["status"] == "success" and answer["type"] == "Vector Tile Service"
     assert answer["name"] == "World_Basemap_Export_v2" and answer["url"] is None
     assert len(answer["jobId"]) == 16 and answer["id"] == answer["jobId"]
+    emulator.wait_for_job(answer['jobId'])  # exact sequence: the build is done first
     statuses = poll(f"{url}/jobs/{answer['jobId']}")
     final = statuses[-1]
     assert [s["jobStatus"] for s in statuses] == ["esriJobSubmitted", "esriJobExecuting", "esriJobSucceeded"]
@@ -435,6 +438,7 @@ def test_online_style_statuses_and_failure(emulator):
                        max_export_tiles=3)
     url = emulator.online_service_url
     ok = submit(f"{url}/exportTiles", levels="0")
+    emulator.wait_for_job(ok['jobId'])  # exact sequence: the build is done first
     statuses = poll(f"{url}/jobs/{ok['jobId']}", key="status", done=("DONE", "FAILED", "CANCELED"))
     assert [s["status"] for s in statuses] == ["SUBMITTED", "INPROGRESS", "DONE"]
     assert "jobStatus" not in statuses[-1] and statuses[-1]["output"]["outputUrl"]
