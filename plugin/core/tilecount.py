@@ -20,13 +20,20 @@ Algorithm for polygons (scanline over tile rows)
 Coordinates are converted to tile units (u to the right, v downwards, tile (row, col) = the open square
 ``(col, col+1) × (row, row+1)``).  For a row band, the covered columns are
 
-1. the columns overlapping the u-range of every edge piece inside the band (boundary through the tile), and
-2. the columns overlapping the inside spans on the band's mid-line (tiles entirely inside the fill),
+1. the columns overlapping the u-range of every edge piece inside the open band (boundary through the
+   tile), and
+2. the columns overlapping the inside spans just below the band's top line (tiles wholly inside the fill:
+   a tile no edge passes through is all inside or all outside, and it is inside iff the points just below
+   its top edge are).
 
-because a tile meets the closed area iff an edge passes through it or it lies wholly inside.  Each edge is
-bucketed into the rows it crosses as it is read, so the work is O(vertices + Σ rows crossed per edge)
-plus a sort per row; no row × edge product.  The mid-line crossings use the half-open rule
-``v0 <= m < v1`` so the even-odd parity is exact for vertices lying on a mid-line.
+The inside spans come from the edges crossing the row's top line, counted with the half-open rule
+``v0 <= line < v1`` on vertices snapped to a line when within ``EDGE_EPSILON``: that is exactly the
+even-odd parity just below the line, so vertices and horizontal edges on row lines are handled exactly.
+The u of those crossings is also an end of the edge's piece in the row, so each pair of crossings and the
+two pieces around them merge into one interval.  Each edge is bucketed into the rows it crosses as it is
+read (consecutive edges inside one band merge into one piece), so the work is O(vertices + Σ rows crossed
+per edge) plus a sort per row: no row × edge product.  Very deep levels are scanned in chunks of
+:data:`CHUNK_ROWS` rows to bound memory.
 """
 from __future__ import annotations
 
