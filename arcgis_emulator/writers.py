@@ -698,9 +698,10 @@ def _write_vtpk(zf, service_doc, tiles, *, resources, extent, title, name) -> _B
                 z[0], z[1] = min(z[0], level), max(z[1], level)
 
     res = dict(resources) if resources else _default_vector_resources(sorted(layer_info))
-    for key in sorted(res):
-        _zip_text(zf, f"p12/resources/{key.lstrip('/')}", res[key])
-    info_list = [f"../{k.lstrip('/')}" for k in sorted(res) if not k.startswith(("styles/", "info/"))]
+    keys = sorted(k.lstrip("/") for k in res if not k.lstrip("/").startswith("info/"))
+    for key in keys:
+        _zip_text(zf, f"p12/resources/{key}", res[key] if key in res else res["/" + key])
+    info_list = [f"../{k}" for k in keys if not k.startswith("styles/")]
     _zip_text(zf, "p12/resources/info/root.json", {"resourceInfo": info_list})
 
     root = {k: v for k, v in service_doc.items()
