@@ -93,6 +93,20 @@ def tile_ranges(scheme: TilingScheme, area: Area, level: int) -> TileRange:
     return TileRange(level, r0, r1, c0, c1)
 
 
+def _as_rectangle(scheme: TilingScheme, area: Area, level: int) -> bool:
+    """Count by the bounding box: rectangles, and polygons thinner than ``EDGE_EPSILON`` tiles.
+
+    At a level where the whole polygon is thinner than the tolerance it cannot be told from its bounding
+    box, and like a rectangle (:meth:`TilingScheme.col_range`) it then touches at least one tile.
+    """
+    _check_level(scheme, level)
+    if area.is_rectangle:
+        return True
+    w, h = scheme.tile_size(level)
+    xmin, ymin, xmax, ymax = area.bbox
+    return (xmax - xmin) / w <= 2 * EDGE_EPSILON or (ymax - ymin) / h <= 2 * EDGE_EPSILON
+
+
 def _levels(levels: int | Iterable[int]) -> list[int]:
     if isinstance(levels, int) and not isinstance(levels, bool):
         return [levels]
@@ -105,10 +119,9 @@ def count_tiles(scheme: TilingScheme, area: Area, levels: int | Iterable[int]) -
     for level in _levels(levels):
         if level in out:
             continue
-        if area.is_rectangle:
+        if _as_rectangle(scheme, area, level):
             out[level] = tile_ranges(scheme, area, level).count
         else:
-            _check_level(scheme, level)
             out[level] = sum(c1 - c0 + 1 for _, spans in _polygon_rows(scheme, area, level) for c0, c1 in spans)
     return out
 
@@ -124,11 +137,10 @@ def row_spans(scheme: TilingScheme, area: Area, level: int) -> dict[int, list[Sp
     Adjacent intervals are merged, so ``[(3, 5), (7, 9)]`` means columns 3, 4, 5, 7, 8, 9 and column 6 is
     not touched.  Rows with no tile are absent.
     """
-    if area.is_rectangle:
+    if _as_rectangle(scheme, area, level):
         rng = tile_ranges(scheme, area, level)
         span = [(rng.col_min, rng.col_max)]
         return {row: list(span) for row in range(rng.row_min, rng.row_max + 1)}
-    _check_level(scheme, level)
     return dict(_polygon_rows(scheme, area, level))
 
 

@@ -305,6 +305,14 @@ def test_non_halving_levels_and_far_origin():
         assert counts[level] == len(brute_force_tiles(rings_uv))
 
 
+def test_polygon_thinner_than_the_tolerance_counts_like_its_bounding_box():
+    tiny = Area.from_rings([[(0.0, 0.0), (1e-3, 0.0), (0.0, 1e-3)]])  # 1 mm: < 1e-9 tiles at level 0
+    assert count_tiles(WEB_MERCATOR, tiny, [0, 1, 5]) == {0: 1, 1: 1, 5: 1}
+    assert row_spans(WEB_MERCATOR, tiny, 0) == {0: [(0, 0)]}
+    on_edge = Area.from_rings([[(-H, 0.0), (-H + 1e-3, 0.0), (-H, 1e-3)]])  # on the world's left edge
+    assert count_tiles(WEB_MERCATOR, on_edge, [0]) == count_tiles(WEB_MERCATOR, Area.from_extent(*on_edge.bbox), [0])
+
+
 def test_levels_zoom_3_start_and_unknown_level():
     scheme = TilingScheme(-H, H, 256, 256, tuple(LOD(z - 3, 156543.03392800014 / 2**z, 0.0) for z in range(3, 8)))
     area = Area.from_extent(-H, -H, H, H)
