@@ -191,17 +191,19 @@ def load_v1(ref: BundleRef, data: Range, bundlx: Range) -> BundleIndex:
     # Esri points empty slot i at its own zero placeholder 60 + 4·i: skip those without reading
     used = list(compress(range(SLOTS), map(ne, offsets_all, _PLACEHOLDERS)))
     candidates = sorted(zip([offsets_all[i] for i in used], used))
-    head = data.read_at(0, min(limit, V1_PLACEHOLDERS))
     entries: list[tuple[int, int, int]] = []
-    # slots pointing inside the placeholder area: their size is read there (normally 0 = empty)
+    # slots pointing inside the placeholder area (not their own placeholder): their size is read
+    # there (normally 0 = empty); Esri's files have none, so the area is only read when needed
     k = 0
     n = len(candidates)
-    while k < n and candidates[k][0] + 4 <= len(head):
-        off, i = candidates[k]
-        (size,) = struct.unpack_from("<I", head, off)
-        if size:
-            entries.append(((i % PACKET) * PACKET + i // PACKET, off + 4, size))
-        k += 1
+    if n and candidates[0][0] < V1_PLACEHOLDERS:
+        head = data.read_at(0, min(limit, V1_PLACEHOLDERS))
+        while k < n and candidates[k][0] + 4 <= len(head):
+            off, i = candidates[k]
+            (size,) = struct.unpack_from("<I", head, off)
+            if size:
+                entries.append(((i % PACKET) * PACKET + i // PACKET, off + 4, size))
+            k += 1
     records = candidates[k:]
     if records:
         offs = [off for off, _ in records]
@@ -209,16 +211,17 @@ def load_v1(ref: BundleRef, data: Range, bundlx: Range) -> BundleIndex:
             bad = offs[-1] if offs[-1] + 4 > limit else offs[0]
             raise package_error(data.name, f"the .bundlx points at byte {bad}, outside the bundle "
                                 f"({limit} bytes; truncated or corrupted)")
-        # records are contiguous: size = distance to the next record − its 4-byte prefix; the last
-        # one's prefix is read.  Reads check each prefix (see BundleIndex.prefixed).
-        (last,) = struct.unpack("<I", data.read_at(offs[-1], 4))
+        # records are contiguous: size = distance to the next record (or the end of the bundle)
+        # minus the 4-byte prefix.  Reads check each record's own prefix (BundleIndex.prefixed).
         inferred = [b - a - 4 for a, b in zip(offs, offs[1:])]
-        inferred.append(min(last, limit - offs[-1] - 4))
+        inferred.append(limit - offs[-1] - 4)
         if min(inferred) < 0:  # two slots share a record, or records overlap: read every prefix
             return _load_v1_slow(ref, data, candidates, limit)
-        for (off, i), size in zip(records, inferred):
-            if size:
-                entries.append(((i % PACKET) * PACKET + i // PACKET, off + 4, min(size, MAX_TILE_BYTES)))
+        if max(inferred) > MAX_TILE_BYTES:
+            inferred = [min(size, MAX_TILE_BYTES) for size in inferred]
+        # column-major slot i → row-major slot (i % 128)·128 + i // 128
+        entries.extend(((i & 127) << 7 | i >> 7, off + 4, size)
+                       for (off, i), size in zip(records, inferred) if size)
     entries.sort()
     slots = array("H", [e[0] for e in entries])
     offsets = array("Q", [e[1] for e in entries])
