@@ -33,7 +33,7 @@ from . import writers
 
 LOG = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 MANIFEST = "manifest.json"
 
 WEB_MERCATOR_SR = {"wkid": 102100, "latestWkid": 3857}
