@@ -48,6 +48,8 @@ from .schemes import (
 
 log = logging.getLogger(__name__)
 
+MAX_CONFIG_BYTES = 8 * 1024 * 1024  # root.json, conf.xml, iteminfo: real ones are a few KB
+
 KINDS = ("vtpk", "tpkx", "tpk", "cache")
 
 
@@ -146,8 +148,8 @@ class TilePackage:
         return f"<TilePackage {self.kind} {self.path}>"
 
     # -- layout ------------------------------------------------------------------------------
-    def _json(self, name: str) -> Any:
-        return load_json(self._source.read(name), f"{self.path}!{name}")
+    def _json(self, name: str, limit: int = MAX_CONFIG_BYTES) -> Any:
+        return load_json(self._source.read(name, limit), f"{self.path}!{name}")
 
     def _locate(self, pointed: str | None) -> None:
         src = self._source
@@ -172,7 +174,7 @@ class TilePackage:
 
     def _has_tile_info(self, name: str, strict: bool = False) -> bool:
         """Whether ``name`` is a root.json with a tiling scheme; ``strict``: malformed JSON raises."""
-        if self._source.size(name) > MAX_META_BYTES and not strict:
+        if self._source.size(name) > MAX_CONFIG_BYTES and not strict:
             return False
         try:
             doc = self._json(name)
@@ -212,15 +214,15 @@ class TilePackage:
 
     def _use_conf(self, name: str) -> None:
         where = f"{self.path}!{name}"
-        self.conf = scheme_from_conf_xml(self._source.read(name), where)
+        self.conf = scheme_from_conf_xml(self._source.read(name, MAX_CONFIG_BYTES), where)
         self.scheme = self.conf.scheme
         self._base = _parent(name)
         alllayers = self._source.child(self._base, "_alllayers", want_dir=True)
         self._tiles_dir = alllayers or _join(self._base, "_alllayers")
         cdi = self._source.child(self._base, "conf.cdi", want_dir=False)
         if cdi:
-            self.extent = extent_from_conf_cdi(self._source.read(cdi), f"{self.path}!{cdi}",
-                                               self.scheme.spatial_ref)
+            self.extent = extent_from_conf_cdi(self._source.read(cdi, MAX_CONFIG_BYTES),
+                                               f"{self.path}!{cdi}", self.scheme.spatial_ref)
         self.storage = "compactV1" if self.conf.storage_format.lower().endswith("compact") else "compactV2"
         if self.container == "zip":
             self.kind = "tpk" if self.storage == "compactV1" else "tpkx"
@@ -260,7 +262,7 @@ class TilePackage:
             if not member:
                 continue
             try:
-                root = parse_xml(src.read(member), f"{self.path}!{member}")
+                root = parse_xml(src.read(member, MAX_CONFIG_BYTES), f"{self.path}!{member}")
             except PackageError as exc:
                 log.warning("%s", exc)
                 break
@@ -543,7 +545,7 @@ class TilePackage:
     def tilemap(self) -> dict | None:
         """The vtpk tile map ``{"index": …}`` (``p12/tilemap/root.json``), parsed; ``None`` if absent."""
         if self._tilemap is None and self._tilemap_name and self._source.isfile(self._tilemap_name):
-            doc = self._json(self._tilemap_name)
+            doc = self._json(self._tilemap_name, MAX_META_BYTES)
             self._tilemap = doc if isinstance(doc, dict) and "index" in doc else None
         return self._tilemap
 

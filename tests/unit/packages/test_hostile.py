@@ -26,7 +26,7 @@ from tests.unit.packages.helpers import mvt_gz, png, tpk_members, tpkx_members, 
 
 pytestmark = pytest.mark.timeout(240)
 
-PER_FILE_SECONDS = 5.0
+PER_FILE_SECONDS = 10.0  # typical: ~10 ms; generous for a loaded CI machine
 PEAK_BYTES = 256 * 1024 * 1024
 TILES = {(r, c): png(seed=r * 8 + c) for r in range(3) for c in range(3)}
 
@@ -262,7 +262,7 @@ def _duplicate_member(src: Path, dst: Path) -> Path:
 
 
 # -- Hypothesis ------------------------------------------------------------------------------------
-HYPO = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+HYPO = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                        HealthCheck.too_slow])
 
 
