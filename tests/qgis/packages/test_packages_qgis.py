@@ -182,3 +182,19 @@ def test_png8_expansion_hook_with_qt(tmp_path):
     assert report.palette_expanded == paletted
     ds = gdal.Open(str(out))
     assert ds.RasterCount == 4
+
+
+def test_geopackages_pass_gdal_validator(tmp_path):
+    """GDAL's own GeoPackage validator (strict, extra checks, warnings as errors)."""
+    validate = pytest.importorskip("osgeo_utils.samples.validate_gpkg", reason="GDAL's validate_gpkg sample absent")
+    doc = stateplane_doc([1000.0, 333.3333333333333, 100.0])
+    tiles = {(0, 0): png(256, 256, seed=1), (3, 4): png(256, 256, seed=2)}
+    members = tpkx_members(doc, {f"L0{i}/R0000C0000.bundle": v2_bundle(tiles) for i in range(3)})
+    outputs = [tmp_path / "sp.gpkg"]
+    convert_package(write_zip(tmp_path / "sp.tpkx", members), outputs[0])
+    if REAL_FIXTURES.is_dir():
+        for name in ("spatialillusions_TPK2GPKG_wgs84.tpkx", "tpkutils_states_filled.tpk"):
+            outputs.append(tmp_path / f"{name}.gpkg")
+            convert_package(REAL_FIXTURES / "packages" / name, outputs[-1], "gpkg")
+    for path in outputs:
+        validate.check(str(path), extra_checks=True, warning_as_error=True)  # raises on any finding
