@@ -372,14 +372,17 @@ def _build(root: Path) -> dict:
                            "(QGIS map rendering); call load_sample_services() there first")
     tilegen.ensure_qgis()
     started = time.monotonic()
+    for stale in root.parent.glob(f".{root.name}.build-*"):      # left by a killed build (we hold the lock)
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = root.with_name(f".{root.name}.build-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     seconds: dict[str, float] = {}
+    cpu_seconds: dict[str, float] = {}
+    cpu_started = time.process_time()
     services: dict[str, dict] = {}
     try:
         for d in DEFS:
-            t0 = time.monotonic()
+            t0, c0 = time.monotonic(), time.process_time()
             base = tmp / d.folder
             if d.kind == "VectorTileServer":
                 written = tilegen.write_vector_tiles(base / "tiles", d.max_level)
@@ -403,9 +406,13 @@ def _build(root: Path) -> dict:
                                                      "JPEG" if d.fmt == "JPEG" else "PNG", d.quality, d.rendered)
             services[d.key] = {"levels": {str(k): v for k, v in sorted(counts.items())}}
             seconds[d.key] = round(time.monotonic() - t0, 2)
-            LOG.info("emulator sample %s generated in %.1f s", d.key, seconds[d.key])
+            cpu_seconds[d.key] = round(time.process_time() - c0, 2)
+            LOG.info("emulator sample %s generated in %.1f s (%.1f s CPU)", d.key, seconds[d.key],
+                     cpu_seconds[d.key])
         manifest = {"generator": GENERATOR_VERSION, "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "seconds": {**seconds, "total": round(time.monotonic() - started, 2)}, "services": services}
+                    "seconds": {**seconds, "total": round(time.monotonic() - started, 2)},
+                    "cpu_seconds": {**cpu_seconds, "total": round(time.process_time() - cpu_started, 2)},
+                    "services": services}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         if root.exists():                                   # stale or from another generator version
             old = root.with_name(f".{root.name}.old-{os.getpid()}")

@@ -355,3 +355,63 @@ def test_building_off_the_main_thread_is_refused(tmp_path):
     worker.join(60)
     assert errors and "main thread" in errors[0]
     assert not (tmp_path / "never-built").exists()
+
+
+# -- packages written from the samples ---------------------------------------------------------------
+
+def test_vtpk_from_the_vector_service_keeps_tiles_tilemap_and_resources(services, tmp_path):
+    import zipfile
+
+    from arcgis_emulator.writers import write_package
+
+    service = services["World_Vector/VectorTileServer"]
+    tiles = [(z, r, c, service.get_tile(z, r, c)) for z in range(4) for r in range(2 ** z) for c in range(2 ** z)]
+    tiles = [t for t in tiles if t[3] is not None]
+    out = tmp_path / "world.vtpk"
+    summary = write_package("vtpk", out, service.document, iter(tiles), resources=service.resources)
+    assert summary["tiles"] == len(tiles) and summary["levels"][3] == sum(1 for t in tiles if t[0] == 3)
+    with zipfile.ZipFile(out) as zf:
+        for key, data in service.resources.items():
+            assert zf.read(f"p12/resources/{key}") == data
+        index = json.loads(zf.read("p12/tilemap/root.json"))["index"]
+        root = json.loads(zf.read("p12/root.json"))
+        layers = {layer["id"] for layer in json.loads(zf.read("p12/metadata.json"))["vector_layers"]}
+    assert (root["minLOD"], root["maxLOD"]) == (0, 3)
+    assert {"countries", "states", "country_labels"} <= layers
+    present = {(z, r, c) for z, r, c, _ in tiles}
+
+    def lookup(z, r, c):
+        node = index
+        for k in range(1, z + 1):
+            if not isinstance(node, list):
+                return "overzoom" if node == 1 else "absent"
+            node = node[((c >> (z - k)) & 1) + 2 * ((r >> (z - k)) & 1)]
+        return "absent" if node == 0 else "present"
+
+    for z in range(1, 4):
+        for r in range(2 ** z):
+            for c in range(2 ** z):
+                assert (lookup(z, r, c) == "present") == ((z, r, c) in present), (z, r, c)
+    assert all(lookup(3, r, c) != "overzoom" for r in range(8) for c in range(8))
+
+
+def test_gdal_reads_a_cache_folder_of_rendered_map_tiles(services, tmp_path):
+    gdal = pytest.importorskip("osgeo.gdal")
+    from qgis.PyQt.QtGui import QImage
+
+    from arcgis_emulator.writers import write_cache_folder
+
+    gdal.UseExceptions()
+    service = services["World_Map/MapServer"]
+    tiles = [(z, r, c, service.get_tile(z, r, c)) for z in range(3) for r in range(2 ** z) for c in range(2 ** z)]
+    write_cache_folder(tmp_path / "Layers", service.document, tiles, max_level=2)
+    ds = gdal.Open(str(tmp_path / "Layers" / "conf.xml"))
+    assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (1024, 1024, 4)
+    row, col = 1, 2
+    image = QImage.fromData(service.get_tile(2, row, col)).convertToFormat(QImage.Format_RGBA8888)
+    ptr = image.constBits()
+    ptr.setsize(image.sizeInBytes())
+    expected = bytes(ptr)
+    for band in range(1, 5):
+        got = ds.GetRasterBand(band).ReadRaster(col * 256, row * 256, 256, 256)
+        assert got == expected[band - 1::4], f"band {band}"
