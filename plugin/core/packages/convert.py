@@ -21,6 +21,7 @@ QGIS side should load raster MBTiles through GDAL.
 from __future__ import annotations
 
 import heapq
+import json
 import logging
 import math
 import os
@@ -31,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..errors import CancelledError
+from ..errors import CancelledError, DiskError
 from . import formats
 from ._sources import package_error
 from .mvt import MvtError, decode_layers, merge_vector_layers
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], Optional[bool]]
 PaletteExpander = Callable[[bytes], bytes]
-BATCH = 1000
+BATCH = 1000  # rows per executemany…
+BATCH_BYTES = 32 * 1024 * 1024  # …or fewer when the tiles are big (bounded memory)
 LAYER_SAMPLES = 4  # vector tiles decoded per level for MBTiles' vector_layers
 FORMATS = ("auto", "mbtiles", "gpkg")
 
@@ -167,7 +169,7 @@ class _Copier:
         headless, gzip_magic = formats.HEADLESS_PNG, b"\x1f\x8b"
         batch: list[tuple] = []
         append = batch.append
-        read = attempted = written = nbytes_in = nbytes_out = skipped = 0
+        read = attempted = written = nbytes_in = nbytes_out = skipped = pending = 0
         for row, col, view in pkg.iter_level_views(level):
             data = view
             read += 1
@@ -193,10 +195,12 @@ class _Copier:
                 report.palette_expanded += 1
             append((zoom, col, row if tms_top is None else tms_top - row, data))
             nbytes_out += size
-            if len(batch) >= BATCH:
+            pending += size
+            if len(batch) >= BATCH or pending >= BATCH_BYTES:
                 attempted += len(batch)
                 written += sink.add(batch)
                 batch.clear()
+                pending = 0
                 _progress(self.progress, self.done + read, self.total)
         if batch:
             attempted += len(batch)
@@ -258,8 +262,6 @@ def _mbtiles_metadata(pkgs: Sequence[TilePackage], zooms: list[dict[int, int]], 
     if first.scheme.tile_cols != 256:
         meta["tilesize"] = str(first.scheme.tile_cols)  # informative (GDAL reads the size from the tiles)
     if vector_layers is not None:
-        import json
-
         meta["json"] = json.dumps({"vector_layers": vector_layers}, separators=(",", ":"))
     return meta
 
@@ -407,7 +409,10 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
             if pkg.duplicate_bundles:
                 report.warnings.append(f"{pkg.path.name}: {pkg.duplicate_bundles} duplicate bundle file(s) ignored")
         vector = pkgs[0].is_vector
-        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DiskError(reason=f"{dst.parent}: {exc.strerror or exc}") from exc
         _progress(progress, 0, total)
         if fmt == "mbtiles":
             zooms = [_mbtiles_zooms(p) or {} for p in pkgs]
