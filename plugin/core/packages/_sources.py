@@ -40,6 +40,7 @@ MAX_META_BYTES = 64 * 1024 * 1024  # one JSON/XML/resource member
 INFLATE_IN_MEMORY = 128 * 1024 * 1024  # compressed members up to this size are inflated in memory…
 INFLATED_BUDGET = 256 * 1024 * 1024  # …and at most this much of them is kept at a time (LRU)
 DEFLATE_MAX_RATIO = 1100  # deflate cannot expand more than ~1032:1; more is a lie (a bomb)
+MAX_MEMBERS = 500_000  # archive entries: a real package has a few thousand at most
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _OPEN_FILES = 32
 
@@ -396,6 +397,10 @@ class ZipSource(_TreeSource):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
+        entries = _zip_entry_count(path)
+        if entries > MAX_MEMBERS:
+            raise package_error(path, f"its zip directory declares {entries} entries, more than any tile "
+                                f"package has ({MAX_MEMBERS} at most)")
         try:
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
@@ -464,6 +469,31 @@ class ZipSource(_TreeSource):
             handle.close()
 
 
+def _zip_entry_count(path: Path) -> int:
+    """Entries declared by the end-of-central-directory record (0 when it cannot be found)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            tail_len = min(size, 65536 + 22)
+            handle.seek(size - tail_len)
+            tail = handle.read(tail_len)
+            pos = tail.rfind(b"PK\x05\x06")
+            if pos < 0 or pos + 22 > len(tail):
+                return 0
+            (count,) = struct.unpack_from("<H", tail, pos + 10)
+            if count != 0xFFFF or pos < 20 or tail[pos - 20:pos - 16] != b"PK\x06\x07":
+                return count
+            (z64,) = struct.unpack_from("<Q", tail, pos - 12)
+            handle.seek(z64)
+            record = handle.read(56)
+            if len(record) < 56 or record[:4] != b"PK\x06\x06":
+                return count
+            return struct.unpack_from("<Q", record, 32)[0]
+    except (OSError, ValueError, struct.error):
+        return 0
+
+
 def _inflate(opener, size: int, path: Path, name: str) -> bytes:
     try:
         with opener() as stream:
@@ -486,7 +516,10 @@ class TarSource(_TreeSource):
         self._compressed = head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00"
         try:
             self._tar = tarfile.open(path, mode="r:*")  # noqa: SIM115 - closed by close()
-            for member in self._tar.getmembers():
+            for count, member in enumerate(self._tar, 1):
+                if count > MAX_MEMBERS:
+                    raise package_error(path, f"it has more than {MAX_MEMBERS} entries, more than any "
+                                        "tile package has")
                 if member.isdir():
                     self._add(member.name, True, member)
                 elif member.isreg():

@@ -283,3 +283,18 @@ def test_non_halving_state_plane_scheme_reads(tmp_path):
     with open_package(write_zip(tmp_path / "sp.tpkx", members)) as pkg:
         assert pkg.levels == [0, 1, 2] and pkg.scheme.spatial_ref.code == 2234
         assert pkg.wgs84_bounds() is None  # no CRS library in the core
+
+
+def test_archives_with_absurd_entry_counts_are_refused(tmp_path, monkeypatch):
+    from plugin.core.packages import _sources
+
+    monkeypatch.setattr(_sources, "MAX_MEMBERS", 10)
+    members = {f"junk/{i}.txt": b"" for i in range(20)}
+    with pytest.raises(PackageError, match="entries"):
+        open_package(write_zip(tmp_path / "many.zip", members))
+    tar_path = tmp_path / "many.tar"
+    with tarfile.open(tar_path, "w") as tar:
+        for i in range(20):
+            tar.addfile(tarfile.TarInfo(f"junk/{i}.txt"))
+    with pytest.raises(PackageError, match="entries"):
+        open_package(tar_path)
