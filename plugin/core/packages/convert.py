@@ -12,11 +12,12 @@ repaired (:func:`.formats.repair_png`), vector tiles that are zlib-wrapped or ra
 codec (``palette_expander``: the QGIS side passes a Qt-based one; GDAL < 3.8 draws PNG8 tiles of
 ESRI caches wrong, see the reference §7.2).
 
-GDAL 3.6 and 512-pixel MBTiles: the raster driver reads the tile size from the tiles themselves
-(it opens one tile of the deepest zoom), so 512-px tiles need no extra metadata; ``bounds`` must be
-right (GDAL clips the raster to it) and ``minzoom``/``maxzoom`` match the zoom levels stored, where
-zoom = log2(world / (resolution · 512)).  QGIS' own WMS-mbtiles provider assumes 256 px, so the
-QGIS side should load raster MBTiles through GDAL.
+GDAL 3.6 and 512-pixel MBTiles (checked in tests/qgis/packages): the raster driver reads the tile
+size from the tiles themselves (it decodes one tile of the deepest zoom), so 512-px tiles need no
+metadata beyond the standard keys — no ``tilesize`` key is written, none is read.  What matters:
+zoom = log2(world / (resolution · 512)) (so a 512-px LOD 0 is zoom 0), ``bounds`` right (GDAL clips
+the raster to it and to the tiles of the deepest zoom), ``minzoom``/``maxzoom`` the zooms stored.
+QGIS' own WMS-mbtiles provider assumes 256 px: the QGIS side should open raster MBTiles through GDAL.
 """
 from __future__ import annotations
 
@@ -259,8 +260,6 @@ def _mbtiles_metadata(pkgs: Sequence[TilePackage], zooms: list[dict[int, int]], 
         "version": "1",
         "description": first.description or f"Converted from {first.path.name}",
     }
-    if first.scheme.tile_cols != 256:
-        meta["tilesize"] = str(first.scheme.tile_cols)  # informative (GDAL reads the size from the tiles)
     if vector_layers is not None:
         meta["json"] = json.dumps({"vector_layers": vector_layers}, separators=(",", ":"))
     return meta
@@ -506,7 +505,7 @@ def package_info(path: str | os.PathLike, *, sniff_sample: int = 8) -> dict:
                 "xmin": extent.xmin, "ymin": extent.ymin, "xmax": extent.xmax, "ymax": extent.ymax,
                 "crs": extent.spatial_ref.authid() or None},
             "wgs84_bounds": list(pkg.wgs84_bounds() or []) or None,
-            "format": {"declared": pkg.declared_format, "sniffed": sniffed},
+            "format": {"declared": pkg.declared_format, "sniffed": sniffed, "sniffed_per_level": sniff_sample},
             "has_style": pkg.has_style,
             "has_tilemap": pkg.tilemap is not None,
             "resources": pkg.resources(),
