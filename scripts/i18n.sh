@@ -2,6 +2,7 @@
 # Maintain translations: `update` regenerates i18n/*.ts from the Python and .ui sources,
 # `compile` builds the .qm files QGIS loads.
 set -euo pipefail
+shopt -s nullglob
 cd "$(dirname "$0")/.."
 LRELEASE=$(command -v lrelease || echo /usr/lib/qt5/bin/lrelease)
 case "${1:-}" in

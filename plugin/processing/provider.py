@@ -31,5 +31,10 @@ class ArcGISOfflineTilesProvider(QgsProcessingProvider):
 
 
 def algorithm_classes() -> list:
-    """The algorithm classes this provider offers (filled in as the algorithms land)."""
-    return []
+    """The algorithm classes this provider offers."""
+    from .algorithms.convert_package import ConvertPackageAlgorithm
+    from .algorithms.estimate_tiles import EstimateTilesAlgorithm
+    from .algorithms.export_tiles import ExportTilesAlgorithm
+    from .algorithms.package_info import PackageInfoAlgorithm
+
+    return [ExportTilesAlgorithm, EstimateTilesAlgorithm, PackageInfoAlgorithm, ConvertPackageAlgorithm]

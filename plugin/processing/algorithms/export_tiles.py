@@ -1,0 +1,192 @@
+"""``arcgisofflinetiles:exporttiles`` — export a tile package from an ArcGIS service (exportTiles)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterNumber,
+)
+
+from ...core.errors import ArcGISOfflineTilesError, CancelledError
+from ...core.export import is_vector
+from ...core.packages import merge_packages
+from ...qgis_glue import engine
+from .service_area import ServiceAreaAlgorithm, crs_of, user_message
+
+LOG = logging.getLogger(__name__)
+
+FORMAT = "FORMAT"
+OPTIMIZE_FOR_SIZE = "OPTIMIZE_FOR_SIZE"
+COMPRESSION_QUALITY = "COMPRESSION_QUALITY"
+SPLIT = "SPLIT"
+MERGE = "MERGE"
+OUTPUT = "OUTPUT"
+FORMATS = (None, "tpkx", "tpk")  # index of the FORMAT enum → the engine's format (None = automatic)
+EXPORT_SHARE = 0.85  # of the progress bar: export jobs; the rest is merging and preparing the layer
+
+
+class ExportTilesAlgorithm(ServiceAreaAlgorithm):
+    def name(self) -> str:
+        return "exporttiles"
+
+    def displayName(self) -> str:
+        return self.tr("Export tiles from an ArcGIS service")
+
+    def shortHelpString(self) -> str:
+        return self.tr(
+            "Asks an ArcGIS tiled service (vector tile service, tiled map service or tiled image service, "
+            "on ArcGIS Enterprise or ArcGIS Online) to cut a tile package for an area with its exportTiles "
+            "operation, waits for the server job and downloads the package (.vtpk for vector services, "
+            ".tpkx or .tpk for map and image services).\n\n"
+            "AREA (polygons; all features or only the selected ones) supersedes EXTENT; with neither, the "
+            "service's full extent is exported. Levels come from LEVELS (e.g. 0-5,7), else from "
+            "MIN_SCALE/MAX_SCALE, else every level the service caches.\n\n"
+            "FORMAT: automatic (.tpkx when the server supports it, else .tpk), tpkx or tpk; vector services "
+            "always give .vtpk. OPTIMIZE_FOR_SIZE recompresses JPEG tiles at COMPRESSION_QUALITY (never "
+            "above the service's own quality).\n\n"
+            "SPLIT (default on) splits an export that exceeds the server's tile limit into several jobs; "
+            "MERGE merges their packages into one GeoPackage (raster) or MBTiles (vector) file next to "
+            "OUTPUT. Cancelling cancels the server job. Outputs: OUTPUT (the package or merged file), "
+            "OUTPUT_FILES (every file, separated by ';'), TILE_COUNT and JOB_COUNT.")
+
+    def createInstance(self):
+        return ExportTilesAlgorithm()
+
+    def initAlgorithm(self, config=None) -> None:
+        self.add_service_area_parameters()
+        self.addParameter(QgsProcessingParameterEnum(
+            FORMAT, self.tr("Package format (map and image services)"),
+            [self.tr("Automatic"), self.tr("Compact V2 (.tpkx)"), self.tr("Compact (.tpk)")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterBoolean(
+            OPTIMIZE_FOR_SIZE, self.tr("Optimize JPEG tiles for size"), defaultValue=False))
+        self.addParameter(QgsProcessingParameterNumber(
+            COMPRESSION_QUALITY, self.tr("Compression quality (1–100, with optimize for size)"),
+            QgsProcessingParameterNumber.Integer, optional=True, minValue=1, maxValue=100))
+        self.addParameter(QgsProcessingParameterBoolean(
+            SPLIT, self.tr("Split into several exports when over the server's tile limit"), defaultValue=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            MERGE, self.tr("Merge split exports into one file"), defaultValue=False))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            OUTPUT, self.tr("Tile package"),
+            self.tr("Tile packages (*.vtpk *.tpkx *.tpk);;GeoPackage (*.gpkg);;MBTiles (*.mbtiles)")))
+        self.addOutput(QgsProcessingOutputString("OUTPUT_FILES", self.tr("Output files")))
+        self.addOutput(QgsProcessingOutputNumber("TILE_COUNT", self.tr("Tiles")))
+        self.addOutput(QgsProcessingOutputNumber("JOB_COUNT", self.tr("Export jobs")))
+
+    def prepareAlgorithm(self, parameters, context, feedback) -> bool:
+        self.prepare_engine(parameters, context)
+        self.layer_source = None
+        self.output_path = ""
+        self.requested_output = ""
+        return True
+
+    def processAlgorithm(self, parameters, context, feedback):
+        self.connect_cancel(feedback)
+        exporter = engine.create_exporter(self.config)
+        request = self.read_service_area(parameters, context, feedback, exporter)
+        service = request.service
+        fmt = FORMATS[self.parameterAsEnum(parameters, FORMAT, context)]
+        optimize = self.parameterAsBoolean(parameters, OPTIMIZE_FOR_SIZE, context)
+        quality = (self.parameterAsInt(parameters, COMPRESSION_QUALITY, context)
+                   if parameters.get(COMPRESSION_QUALITY) not in (None, "") else None)
+        split = self.parameterAsBoolean(parameters, SPLIT, context)
+        merge = self.parameterAsBoolean(parameters, MERGE, context)
+        self.requested_output = self.parameterAsFileOutput(parameters, OUTPUT, context)
+        out = Path(self.requested_output)
+        try:
+            plan = exporter.prepare(service, request.area, request.levels, fmt=None if is_vector(service) else fmt,
+                                    optimize=optimize, quality=quality, split=split)
+        except ArcGISOfflineTilesError as exc:
+            raise QgsProcessingException(user_message(exc)) from exc
+        for line in plan.describe().splitlines():
+            feedback.pushInfo(line)
+        package_out = out
+        if out.suffix.lower() in (".gpkg", ".mbtiles"):
+            package_out = out.with_suffix(f".{plan.format}")
+
+        def progress(p) -> None:
+            if feedback.isCanceled():
+                self.cancel.cancel()
+            if p.fraction is not None:
+                feedback.setProgress(100.0 * EXPORT_SHARE * p.fraction)
+            if p.message:
+                feedback.setProgressText(p.message)
+
+        try:
+            result = exporter.run(plan, package_out, progress=progress, cancel=self.cancel)
+        except CancelledError as exc:
+            raise QgsProcessingException(user_message(exc)) from exc
+        except ArcGISOfflineTilesError as exc:
+            raise QgsProcessingException(user_message(exc)) from exc
+        files = [str(p) for p in result.paths]
+        main = files[0]
+        # A .gpkg/.mbtiles OUTPUT asks for the converted form even when there is one package.
+        if (merge and len(files) > 1) or out.suffix.lower() in (".gpkg", ".mbtiles"):
+            main = self._merge(files, out, service, feedback)
+        feedback.setProgress(100.0 * EXPORT_SHARE)
+        self.output_path = main
+        if context.willLoadLayerOnCompletion(self.requested_output):
+            self.layer_source = self._prepare_layer(main, feedback)
+        feedback.setProgress(100)
+        feedback.pushInfo(self.tr("Exported {tiles:,} tiles in {jobs} job(s): {files}").format(
+            tiles=result.tile_count, jobs=result.job_count, files=", ".join(files)))
+        return {OUTPUT: main, "OUTPUT_FILES": ";".join(files if main in files else [main, *files]),
+                "TILE_COUNT": result.tile_count, "JOB_COUNT": result.job_count}
+
+    def _merge(self, files, out: Path, service, feedback) -> str:
+        suffix = out.suffix.lower() if out.suffix.lower() in (".gpkg", ".mbtiles") else (
+            ".mbtiles" if is_vector(service) else ".gpkg")
+        target = out.with_suffix(suffix)
+        feedback.setProgressText(self.tr("Merging {n} package(s) into {name}…").format(n=len(files), name=target.name))
+        wkt = crs_of(service).toWkt(QgsCoordinateReferenceSystem.WKT1_GDAL)
+
+        def progress(done, total) -> bool:
+            if total:
+                feedback.setProgress(100.0 * (EXPORT_SHARE + (1 - EXPORT_SHARE) * done / total))
+            return not feedback.isCanceled()
+
+        try:
+            report = merge_packages(files, target, progress=progress, crs_wkt=wkt)
+        except ArcGISOfflineTilesError as exc:
+            raise QgsProcessingException(user_message(exc)) from exc
+        if report.duplicates:
+            feedback.pushInfo(self.tr("{n} duplicate tile(s) skipped while merging").format(n=report.duplicates))
+        return str(target)
+
+    def _prepare_layer(self, path: str, feedback):
+        from ...qgis_glue import layers
+
+        try:
+            return layers.prepare_layer_source(path)
+        except ArcGISOfflineTilesError as exc:
+            feedback.reportError(user_message(exc))
+            return None
+
+    def postProcessAlgorithm(self, context, feedback):
+        if self.layer_source is None:
+            return {}
+        from ...qgis_glue import layers
+
+        # Processing would try to open the package path itself (QGIS cannot read a .tpk): load our
+        # layer instead, under the details Processing registered for OUTPUT.
+        pending = context.layersToLoadOnCompletion()
+        details = pending.pop(self.requested_output, None)
+        try:
+            layer = layers.create_layer(self.layer_source)
+        except ArcGISOfflineTilesError as exc:
+            feedback.reportError(user_message(exc))
+            return {}
+        context.temporaryLayerStore().addMapLayer(layer)
+        if details is not None:
+            details.name = layer.name()
+            pending[layer.id()] = details
+            context.setLayersToLoadOnCompletion(pending)
+        return {OUTPUT: self.output_path}

@@ -1,0 +1,186 @@
+"""Processing: exporttiles and estimatetiles against the local ArcGIS emulator."""
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+from qgis.core import (
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsGeometry,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsVectorLayer,
+)
+
+from plugin.core.area import Area
+from plugin.core.tilecount import count_tiles
+from plugin.processing.provider import ArcGISOfflineTilesProvider
+
+MERCATOR = QgsCoordinateReferenceSystem("EPSG:3857")
+
+
+@pytest.fixture(scope="module")
+def provider(qgis_processing):
+    registry = QgsApplication.processingRegistry()
+    provider = registry.providerById("arcgisofflinetiles")
+    if provider is None:
+        provider = ArcGISOfflineTilesProvider()
+        registry.addProvider(provider)
+    yield provider
+
+
+def run(name, params, feedback=None):
+    import processing
+
+    return processing.run(f"arcgisofflinetiles:{name}", params, feedback=feedback or QgsProcessingFeedback())
+
+
+def polygon_layer(rings_wkt, crs="EPSG:3857", selected=None):
+    layer = QgsVectorLayer(f"Polygon?crs={crs}", "area", "memory")
+    features = []
+    for wkt in rings_wkt:
+        feature = QgsFeature()
+        feature.setGeometry(QgsGeometry.fromWkt(wkt))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    if selected is not None:
+        layer.selectByIds([f.id() for f in layer.getFeatures()][:selected])
+    return layer
+
+
+TRIANGLE = "Polygon((-8e6 -2e6, 4e6 -3e6, -1e6 6e6, -8e6 -2e6))"
+
+
+def test_estimate_counts_a_polygon_exactly_and_writes_json(provider, emulator, tmp_path):
+    url = emulator.service_url("World_Map", "MapServer")
+    out = tmp_path / "estimate.json"
+    result = run("estimatetiles", {"SERVICE_URL": url, "AREA": polygon_layer([TRIANGLE]), "LEVELS": "0-4",
+                                   "OUTPUT": str(out)})
+    doc = json.loads(out.read_text())
+    from plugin.core.client import fetch_service
+    from plugin.core.http import create_session
+
+    service = fetch_service(create_session(), url)
+    area = Area.from_rings([[(-8e6, -2e6), (4e6, -3e6), (-1e6, 6e6)]])
+    expected = count_tiles(service.tiling, area, range(5))
+    assert [entry["tiles"] for entry in doc["levels"]] == [expected[level] for level in range(5)]
+    assert doc["total"] == result["TOTAL"] == sum(expected.values())
+    assert doc["service"]["url"] == url
+    assert doc["max_export_tiles"] == result["MAX_EXPORT_TILES"]
+    assert doc["jobs_needed"] == result["JOBS_NEEDED"] == 1
+    assert {"level", "scale", "resolution", "tiles"} <= set(doc["levels"][0])
+
+
+def test_estimate_with_server_estimate_and_limits(provider, emulator, tmp_path):
+    emulator.configure("World_Map/MapServer", max_export_tiles=20)
+    url = emulator.service_url("World_Map", "MapServer")
+    result = run("estimatetiles", {"SERVICE_URL": url, "LEVELS": "0-3", "SERVER_ESTIMATE": True,
+                                   "OUTPUT": str(tmp_path / "e.json")})
+    assert result["TOTAL"] == 1 + 4 + 16 + 64
+    assert result["MAX_EXPORT_TILES"] == 20
+    assert result["JOBS_NEEDED"] > 1
+    assert result["SERVER_TOTAL_TILES"] == 85
+    assert result["SERVER_TOTAL_BYTES"] > 0
+
+
+def test_export_extent_in_another_crs_gives_a_tpk_with_the_counted_tiles(provider, emulator, tmp_path):
+    url = emulator.service_url("World_Map", "MapServer")
+    extent = "-20,-10,30,40 [EPSG:4326]"
+    out = tmp_path / "africa.tpk"
+    result = run("exporttiles", {"SERVICE_URL": url, "EXTENT": extent, "LEVELS": "1-3", "FORMAT": 2,
+                                 "OUTPUT": str(out)})
+    assert result["OUTPUT"] == str(out) and out.exists()
+    assert result["JOB_COUNT"] == 1
+    names = zipfile.ZipFile(out).namelist()
+    assert any(n.endswith("conf.xml") for n in names) and any(n.endswith(".bundlx") for n in names)
+    from plugin.core.packages import open_package
+
+    with open_package(out) as pkg:
+        assert pkg.tile_count == result["TILE_COUNT"]
+        assert pkg.levels == [1, 2, 3]
+
+
+def test_export_selected_polygons_only_on_the_vector_service(provider, emulator, tmp_path):
+    layer = polygon_layer([TRIANGLE, "Polygon((1e7 1e7, 1.2e7 1e7, 1.2e7 1.2e7, 1e7 1e7))"], selected=1)
+    from qgis.core import QgsProcessingFeatureSourceDefinition
+
+    source = QgsProcessingFeatureSourceDefinition(layer.id(), selectedFeaturesOnly=True)
+    from qgis.core import QgsProject
+
+    QgsProject.instance().addMapLayer(layer)
+    try:
+        out = tmp_path / "vector.vtpk"
+        result = run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Vector", "VectorTileServer"),
+                                     "AREA": source, "LEVELS": "0-3", "OUTPUT": str(out)})
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+    assert out.exists() and result["JOB_COUNT"] == 1
+    polygon_requests = [r for r in emulator.requests if r.path.endswith("/exportTiles")]
+    assert polygon_requests and "polygon" in {**polygon_requests[-1].params, **polygon_requests[-1].form}
+    sent = json.loads({**polygon_requests[-1].params, **polygon_requests[-1].form}["polygon"])
+    assert len(sent["rings"]) == 1  # only the selected feature went to the server
+
+
+def test_export_over_the_limit_is_split_and_merged(provider, emulator, tmp_path):
+    emulator.configure("World_Map/MapServer", max_export_tiles=30)
+    out = tmp_path / "split.tpkx"
+    result = run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"),
+                                 "EXTENT": "-2e7,2e7,-2e7,2e7 [EPSG:3857]", "LEVELS": "0-3",
+                                 "MERGE": True, "OUTPUT": str(out)})
+    assert result["JOB_COUNT"] > 1
+    assert result["TILE_COUNT"] == 85
+    merged = tmp_path / "split.gpkg"
+    assert result["OUTPUT"] == str(merged) and merged.exists()
+    assert len(result["OUTPUT_FILES"].split(";")) == result["JOB_COUNT"] + 1
+    import sqlite3
+
+    with sqlite3.connect(merged) as db:
+        table = db.execute("select table_name from gpkg_contents where data_type='tiles'").fetchone()[0]
+        assert db.execute(f'select count(*) from "{table}"').fetchone()[0] == 85
+
+
+def test_export_over_the_limit_without_split_is_refused_with_the_numbers(provider, emulator, tmp_path):
+    emulator.configure("World_Map/MapServer", max_export_tiles=30)
+    with pytest.raises(QgsProcessingException, match="85.*30|30.*85"):
+        run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-3",
+                            "SPLIT": False, "OUTPUT": str(tmp_path / "x.tpkx")})
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"SERVICE_URL": ""}, "URL"),
+    ({"LEVELS": "0-99"}, "level"),
+    ({"LEVELS": "zero"}, "level"),
+])
+def test_bad_parameters_give_clear_messages(provider, emulator, tmp_path, params, message):
+    full = {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-1",
+            "OUTPUT": str(tmp_path / "x.tpkx"), **params}
+    with pytest.raises(QgsProcessingException, match=f"(?i){message}"):
+        run("exporttiles", full)
+
+
+def test_not_a_service_is_refused_clearly(provider, emulator, tmp_path):
+    with pytest.raises(QgsProcessingException, match="(?i)no arcgis service|not found"):
+        run("exporttiles", {"SERVICE_URL": emulator.base_url + "/rest/services/Nope/MapServer",
+                            "OUTPUT": str(tmp_path / "x.tpkx")})
+
+
+def test_cancel_stops_the_export_and_cancels_the_server_job(provider, emulator, tmp_path):
+    emulator.configure("World_Map/MapServer", job_steps=50, job_step_delay_s=0.2)
+    feedback = QgsProcessingFeedback()
+    seen = []
+
+    def cancel_once_running(_progress):
+        if any("/jobs/" in r.path for r in emulator.requests) and not seen:
+            seen.append(True)
+            feedback.cancel()
+
+    feedback.progressChanged.connect(cancel_once_running)
+    with pytest.raises(QgsProcessingException, match="(?i)cancel"):
+        run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-2",
+                            "OUTPUT": str(tmp_path / "c.tpkx")}, feedback)
+    assert any(r.path.endswith("/cancel") for r in emulator.requests)
+    assert not (tmp_path / "c.tpkx").exists()
