@@ -36,7 +36,7 @@ if str(REPO) not in sys.path:
 from plugin.core.packages import convert_package  # noqa: E402
 
 CACHE_VERSION = 3
-RUNS = 3
+RUNS = 5
 POOL = 320
 # levels 4..12 over one area: ~53,000 tiles
 AREA_Z12 = (1300, 2000, 200, 200)  # row0, col0, rows, cols at zoom 12
