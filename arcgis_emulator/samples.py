@@ -10,7 +10,9 @@ Services:
 
 * ``World_Vector/VectorTileServer`` — Web Mercator, 512 px, Esri vector LODs 0..6, gzip MVT written by
   ``QgsVectorTileWriter`` (layers ``countries`` [name, iso_a3, _symbol], ``states`` [name, admin] from
-  level 3, ``disputed`` [name] from level 2), Mapbox GL style, sprites, one glyph range.
+  level 3, ``disputed`` [name] from level 2, ``country_labels`` points [name, iso_a3] from the level
+  where the label fits), Mapbox GL style, sprites (1x, 2x), glyphs ``fonts/Arial Regular/0-255.pbf``.
+  Ocean-only tiles do not exist (``get_tile`` → None); ``tilemap`` describes exactly the tiles served.
 * ``World_Map/MapServer`` — Web Mercator, 256 px PNG32, LODs 0..10 (0..5 rendered).
 * ``World_Imagery/ImageServer`` — Web Mercator, 256 px JPEG q75, LODs 0..10 (0..5 rendered).
 * ``World_Geographic/MapServer`` — EPSG:4326, origin (-180, 90), 512 px PNG, L0 = 0.703125°/px,

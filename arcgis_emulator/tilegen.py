@@ -36,9 +36,15 @@ _QGS_APP = None   # keeps a QgsApplication created here alive
 def ensure_qgis():
     """Return the running ``QgsApplication``, creating and initialising one (kept) if none exists."""
     global _QGS_APP
-    from qgis.core import QgsApplication
+    from qgis.core import QgsApplication, QgsProviderRegistry
+    from qgis.PyQt.QtCore import QCoreApplication
 
     app = QgsApplication.instance()
+    if app is None and QCoreApplication.instance() is not None:
+        # a plain Qt application (e.g. pytest-qt's): Qt allows only one, so initialise QGIS around it
+        app = QCoreApplication.instance()
+        if "ogr" not in QgsProviderRegistry.instance().providerList():
+            QgsApplication.initQgis()
     if app is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         app = QgsApplication([], False)
@@ -367,7 +373,12 @@ def _labels(field: str, size_pt: float, color: str, show_expression: str):
     settings = QgsPalLayerSettings()
     settings.fieldName = field
     settings.setFormat(fmt)
-    settings.placement = QgsPalLayerSettings.OverPoint
+    try:                                         # QGIS >= 3.26 (the old alias is ambiguous on 3.40)
+        from qgis.core import Qgis
+
+        settings.placement = Qgis.LabelPlacement.OverPoint
+    except AttributeError:
+        settings.placement = QgsPalLayerSettings.OverPoint
     settings.displayAll = True
     settings.dataDefinedProperties().setProperty(QgsPalLayerSettings.Show,
                                                  QgsProperty.fromExpression(show_expression))

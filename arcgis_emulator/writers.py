@@ -784,7 +784,7 @@ def _write_tpkx(zf, service_doc, tiles, *, resources, extent, title, name) -> _B
         "maxLOD": max(levels) if levels else 0,
         "minScale": min_scale,
         "maxScale": max_scale,
-        "resampling": False,
+        "resampling": True,
         "tileInfo": tile_info,
         "exportTilesAllowed": False,
         "storageInfo": {"storageFormat": "esriMapCacheStorageModeCompactV2", "packetSize": PACKET_SIZE},
