@@ -1,31 +1,20 @@
 """Fixtures for the emulator's own tests.
 
-``emulator`` is one shared :class:`arcgis_emulator.emulator.Emulator` per session, reset
-(configuration, faults, request log, jobs, tokens) before every test.  It serves the real sample
-services (``arcgis_emulator.samples``) when that module is importable; otherwise the small stand-in
-set of ``server_helpers.stand_in_services`` (same keys, tiling schemes and a tile-existence rule).
+``emulator`` is one shared :class:`arcgis_emulator.emulator.Emulator` per session serving the sample
+services of :mod:`arcgis_emulator.samples`, reset (configuration, faults, request log, jobs, tokens)
+before and after every test.
 """
 from __future__ import annotations
 
 import pytest
 
 from arcgis_emulator.emulator import Emulator
-from tests.emulator.server_helpers import stand_in_services
-
-
-def _load_services():
-    try:
-        from arcgis_emulator.samples import load_sample_services
-    except ImportError:
-        return stand_in_services(), True
-    return load_sample_services(), False
+from arcgis_emulator.samples import load_sample_services
 
 
 @pytest.fixture(scope="session")
 def _emulator_session(tmp_path_factory):
-    services, stand_in = _load_services()
-    emu = Emulator(work_dir=tmp_path_factory.mktemp("emulator-work"), samples=services)
-    emu.stand_in = stand_in
+    emu = Emulator(work_dir=tmp_path_factory.mktemp("emulator-work"), samples=load_sample_services())
     emu.start()
     yield emu
     emu.stop()

@@ -1,133 +1,14 @@
-"""Helpers of the emulator's HTTP tests: a stand-in sample set, an independent package reader and
-small ``requests`` wrappers (no plugin code)."""
+"""Helpers of the emulator's HTTP tests: an independent package reader, small ``requests`` wrappers
+and expected tile sets computed with QgsGeometry (no plugin code, no arcgis_emulator.selection)."""
 from __future__ import annotations
 
-import gzip
 import json
 import struct
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
 import requests
-
-MERC = 20037508.342787
-WEB_MERCATOR = {"wkid": 102100, "latestWkid": 3857}
-WGS84 = {"wkid": 4326, "latestWkid": 4326}
-
-
-# ----------------------------------------------------------------------------------------------
-# stand-in sample services (only used while arcgis_emulator.samples is not available)
-# ----------------------------------------------------------------------------------------------
-
-def _tiny_png(level: int, row: int, col: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    raw = bytes([0, (level * 37) % 256, (row * 11) % 256, (col * 7) % 256])
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
-def _tiny_jpeg(level: int, row: int, col: int) -> bytes:
-    return b"\xff\xd8\xff\xe0" + f"{level}/{row}/{col}".encode() + b"\xff\xd9"
-
-
-def _lods(res0: float, scale0: float, n: int) -> list[dict]:
-    return [{"level": z, "resolution": res0 / 2 ** z, "scale": scale0 / 2 ** z} for z in range(n)]
-
-
-def _doc(kind: str, *, sr: dict, origin: tuple[float, float], size: int, fmt: str, quality: int,
-         lods: list[dict], full: tuple[float, float, float, float], name: str) -> dict:
-    extent = {"xmin": full[0], "ymin": full[1], "xmax": full[2], "ymax": full[3], "spatialReference": dict(sr)}
-    doc = {
-        "currentVersion": 11.1,
-        "serviceDescription": f"stand-in {name}",
-        "spatialReference": dict(sr),
-        "initialExtent": dict(extent), "fullExtent": dict(extent),
-        "tileInfo": {"rows": size, "cols": size, "dpi": 96, "format": fmt, "compressionQuality": quality,
-                     "origin": {"x": origin[0], "y": origin[1]}, "spatialReference": dict(sr), "lods": lods},
-        "minScale": lods[0]["scale"], "maxScale": lods[-1]["scale"],
-        "exportTilesAllowed": True, "maxExportTilesCount": 100000,
-    }
-    if kind == "VectorTileServer":
-        doc.update(name=name, capabilities="TilesOnly,Tilemap", type="indexedVector", tileMap="tilemap",
-                   defaultStyles="resources/styles", tiles=["tile/{z}/{y}/{x}.pbf"],
-                   resourceInfo={"styleVersion": 8, "tileCompression": "gzip",
-                                 "cacheInfo": {"storageInfo": {"packetSize": 128, "storageFormat": "compactV2"}}},
-                   minLOD=0, maxLOD=len(lods) - 1, maxzoom=len(lods) - 1)
-    else:
-        doc.update(mapName="Layers", singleFusedMapCache=True, capabilities="Map,Query,Data",
-                   units="esriMeters" if sr is WEB_MERCATOR else "esriDecimalDegrees",
-                   storageInfo={"storageFormat": "esriMapCacheStorageModeCompactV2", "packetSize": 128},
-                   minLOD=0, maxLOD=len(lods) - 1)
-        if kind == "ImageServer":
-            doc.update(name=name, capabilities="Catalog,Mensuration,Image,Metadata", cacheType="Map",
-                       bandCount=3, pixelType="U8", serviceDataType="esriImageServiceDataTypeRGB")
-    return doc
-
-
-class StandInService:
-    """Same attributes as arcgis_emulator.samples.SampleService, synthetic tiles."""
-
-    def __init__(self, name: str, kind: str, document: dict, tile_fn, resources=None, tilemap=None):
-        self.name, self.kind, self.document = name, kind, document
-        self._tile_fn = tile_fn
-        self.resources = resources or {}
-        self.tilemap = tilemap
-
-    def get_tile(self, level: int, row: int, col: int) -> bytes | None:
-        lods = self.document["tileInfo"]["lods"]
-        if not 0 <= level < len(lods) or row < 0 or col < 0:
-            return None
-        n = 2 ** level
-        width = n * (2 if self.document["tileInfo"]["spatialReference"]["wkid"] == 4326 else 1)
-        if self.kind != "VectorTileServer" and (row >= n or col >= width):
-            return None
-        if self.kind == "VectorTileServer" and (row >= n or col >= n):
-            return None
-        return self._tile_fn(level, row, col)
-
-
-def vector_tile_exists(level: int, row: int, col: int) -> bool:
-    """The stand-in vector service has holes: a tile is absent when (row + 2*col) % 5 == 3 at z >= 3."""
-    return level < 3 or (row + 2 * col) % 5 != 3
-
-
-def _vector_tile(level: int, row: int, col: int) -> bytes | None:
-    if not vector_tile_exists(level, row, col):
-        return None
-    return gzip.compress(b"\x1a\x05stand" + f"{level}/{row}/{col}".encode(), mtime=0)
-
-
-def stand_in_services() -> dict[str, StandInService]:
-    merc_full = (-MERC, -MERC, MERC, MERC)
-    style = b'{"version":8,"sprite":"../sprites/sprite","glyphs":"../fonts/{fontstack}/{range}.pbf",' \
-            b'"sources":{"esri":{"type":"vector","url":"../../"}},"layers":[]}'
-    return {
-        "World_Vector/VectorTileServer": StandInService(
-            "World_Vector", "VectorTileServer",
-            _doc("VectorTileServer", sr=WEB_MERCATOR, origin=(-MERC, MERC), size=512, fmt="pbf", quality=0,
-                 lods=_lods(78271.516964, 295828763.7957775, 15), full=merc_full, name="World_Vector"),
-            _vector_tile, resources={"styles/root.json": style, "sprites/sprite.json": b"{}"},
-            tilemap={"index": [1, 1, 1, 1]}),
-        "World_Map/MapServer": StandInService(
-            "World_Map", "MapServer",
-            _doc("MapServer", sr=WEB_MERCATOR, origin=(-MERC, MERC), size=256, fmt="PNG", quality=0,
-                 lods=_lods(156543.03392800014, 591657527.591555, 20), full=merc_full, name="World_Map"),
-            _tiny_png),
-        "World_Imagery/ImageServer": StandInService(
-            "World_Imagery", "ImageServer",
-            _doc("ImageServer", sr=WEB_MERCATOR, origin=(-MERC, MERC), size=256, fmt="JPEG", quality=75,
-                 lods=_lods(156543.03392800014, 591657527.591555, 20), full=merc_full, name="World_Imagery"),
-            _tiny_jpeg),
-        "World_Geographic/MapServer": StandInService(
-            "World_Geographic", "MapServer",
-            _doc("MapServer", sr=WGS84, origin=(-180.0, 90.0), size=512, fmt="PNG", quality=0,
-                 lods=_lods(180 / 512, 147748796.52937502, 12), full=(-180, -90, 180, 90), name="World_Geographic"),
-            _tiny_png),
-    }
-
 
 # ----------------------------------------------------------------------------------------------
 # an independent package reader (from the reference §6, not from the writers)

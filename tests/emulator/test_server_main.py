@@ -1,7 +1,6 @@
 """``python -m arcgis_emulator serve``: prints its URLs, serves, stops cleanly on SIGTERM."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import signal
@@ -10,15 +9,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import requests
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("arcgis_emulator.samples") is None,
-                    reason="arcgis_emulator.samples is not available yet")
 def test_serve_prints_urls_and_stops_on_sigterm():
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "arcgis_emulator", "serve", "--port", "0",
