@@ -1,0 +1,409 @@
+"""Opening packages in QGIS: every real package opens placed, named, described, styled and drawn.
+
+On QGIS 3.22 / GDAL 3.6 every package goes through a conversion; on QGIS ≥ 3.32 vtpks open through
+the vtpk source and on GDAL ≥ 3.8 decodable tpkx files through ESRIC (run the suite in the 3.40
+chroot to exercise those branches).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from qgis.core import (
+    Qgis,
+    QgsMapRendererSequentialJob,
+    QgsMapSettings,
+    QgsRasterLayer,
+    QgsRectangle,
+    QgsVectorTileLayer,
+)
+from qgis.PyQt.QtCore import QByteArray, QSize
+from qgis.PyQt.QtGui import QColor, QImage
+
+from arcgis_emulator.writers import write_package
+from plugin.core.errors import PackageError
+from plugin.core.packages import formats, open_package
+from plugin.qgis_glue import layers, settings
+from plugin.qgis_glue.layers import (
+    SOURCE_PROPERTY,
+    create_layer,
+    open_package_layer,
+    prepare_layer_source,
+)
+from plugin.qgis_glue.style import missing_fonts, style_fonts
+from tests.conftest import REAL_FIXTURES, require_shared
+from tests.unit.packages.helpers import mvt_gz, png, wm_doc
+
+EXPECTED = json.loads((REAL_FIXTURES / "expected.json").read_text()) if REAL_FIXTURES.is_dir() else {}
+NAMES = sorted(EXPECTED) or ["(../shared absent)"]
+AUTHIDS = {3857: "EPSG:3857", 102100: "EPSG:3857", 4326: "EPSG:4326"}
+LAYER_NAMES = {
+    "esri_raster-tiles-compactcache_sample_cache": "esri_raster-tiles-compactcache_sample_cache",
+    "esri_runtime_android_dodge_city.vtpk": "dodge_city",
+    "esri_tilepackagespec_Usa.tpkx": "Usa",
+    "gdal_esric_Layers.tar": "gdal_esric_Layers",
+    "geotools_sample_v1.tpk": "geotools_sample_v1",
+    "spatialillusions_TPK2GPKG_wgs84.tpkx": "wgs84",
+    "tpkutils_alt_root_name.tpk": "alt_root_name",
+    "tpkutils_states_filled.tpk": "states_filled",
+}
+DODGE = "esri_runtime_android_dodge_city.vtpk"
+MAX_RENDER_PX = 1024
+TRANSPARENT = QColor(0, 0, 0, 0)
+
+
+def _package(name: str) -> Path:
+    return require_shared() / "packages" / name
+
+
+def _expected_native(name: str) -> bool:
+    if name.endswith(".vtpk"):
+        return Qgis.QGIS_VERSION_INT >= 33200
+    # Usa.tpkx holds signature-less PNGs (see MANIFEST): only the conversion repairs them.
+    return name == "spatialillusions_TPK2GPKG_wgs84.tpkx" and layers.gdal_version() >= 3080000
+
+
+def render(layer, rect: QgsRectangle, width: int, height: int) -> QImage:
+    """``layer`` drawn over ``rect`` into a transparent ARGB32 image, no antialiasing."""
+    settings_ = QgsMapSettings()
+    settings_.setLayers([layer])
+    settings_.setDestinationCrs(layer.crs())
+    settings_.setExtent(rect)
+    settings_.setOutputSize(QSize(width, height))
+    settings_.setOutputDpi(96)
+    settings_.setBackgroundColor(TRANSPARENT)
+    settings_.setFlag(QgsMapSettings.Flag.Antialiasing, False)
+    job = QgsMapRendererSequentialJob(settings_)
+    job.start()
+    job.waitForFinished()
+    assert not job.errors(), [error.message for error in job.errors()]
+    return job.renderedImage().convertToFormat(QImage.Format.Format_ARGB32)
+
+
+def pixels(image: QImage, step: int = 1):
+    for y in range(0, image.height(), step):
+        for x in range(0, image.width(), step):
+            yield x, y, QColor.fromRgba(image.pixel(x, y))
+
+
+def coverage(image: QImage) -> tuple[float, int]:
+    """Share of non-transparent pixels and the number of distinct colours (sampled every 2nd pixel)."""
+    opaque, colours, total = 0, set(), 0
+    for _x, _y, colour in pixels(image, 2):
+        total += 1
+        if colour.alpha():
+            opaque += 1
+            colours.add(colour.rgba())
+    return opaque / max(total, 1), len(colours)
+
+
+def _render_level(pkg, rect: QgsRectangle) -> tuple[int, float]:
+    """The finest level whose image over ``rect`` fits in MAX_RENDER_PX, and its resolution."""
+    for level in reversed(pkg.levels):
+        res = pkg.scheme.lod(level).resolution
+        if rect.width() / res <= MAX_RENDER_PX and rect.height() / res <= MAX_RENDER_PX:
+            return level, res
+    level = pkg.levels[0]
+    return level, max(rect.width(), rect.height()) / MAX_RENDER_PX
+
+
+@pytest.fixture
+def no_cache_setting():
+    before = settings.cache_folder()
+    settings.set_cache_folder("")
+    yield
+    settings.set_cache_folder(before)
+
+
+# -- every real package ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", NAMES)
+def test_real_package_opens_placed_named_and_described(name, tmp_path, qgis_new_project):
+    path = _package(name)
+    expected = EXPECTED[name]
+    source = prepare_layer_source(path, cache_dir=tmp_path)
+    layer = create_layer(source)
+
+    assert layer.isValid()
+    assert isinstance(layer, QgsVectorTileLayer if name.endswith(".vtpk") else QgsRasterLayer)
+    assert source.native is _expected_native(name)
+    assert layer.name() == LAYER_NAMES[name]
+    assert layer.crs().authid() == AUTHIDS[expected["wkid"]]
+    with open_package(path) as pkg:
+        data = pkg.data_extent()
+        finest = pkg.scheme.lod(pkg.levels[-1]).resolution
+        tile_count = pkg.tile_count
+    assert tile_count == sum(expected["tiles_per_level"].values())
+    extent = layer.extent()
+    tolerance = 2 * finest  # GDAL snaps the raster to whole pixels of the finest level
+    for got, want in ((extent.xMinimum(), data.xmin), (extent.yMinimum(), data.ymin),
+                      (extent.xMaximum(), data.xmax), (extent.yMaximum(), data.ymax)):
+        assert abs(got - want) <= tolerance, (extent.toString(), data)
+
+    metadata = layer.metadata()
+    assert metadata.title()
+    assert path.name in metadata.abstract()
+    assert f"{tile_count} tiles" in metadata.abstract()
+    assert metadata.keywords()["levels"] == [str(level) for level in sorted(map(int, expected["tiles_per_level"]))]
+    assert layer.customProperty(SOURCE_PROPERTY) == str(path)
+    if not source.native:
+        assert Path(source.converted).parent == tmp_path
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_real_package_draws_its_data_over_its_extent(name, tmp_path, qgis_new_project):
+    path = _package(name)
+    layer = open_package_layer(path, cache_dir=tmp_path)
+    with open_package(path) as pkg:
+        data = pkg.data_extent()
+        rect = QgsRectangle(data.xmin, data.ymin, data.xmax, data.ymax)
+        _level, res = _render_level(pkg, rect)
+    width, height = max(1, round(rect.width() / res)), max(1, round(rect.height() / res))
+    image = render(layer, rect, width, height)
+    opaque, colours = coverage(image)
+    assert opaque > 0.05, f"only {opaque:.0%} of the data area is drawn"
+    assert colours > 1, "the data area is one flat colour"
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if not n.endswith(".vtpk")])
+def test_real_raster_package_shows_its_tiles_where_they_belong(name, tmp_path, qgis_new_project):
+    """The biggest tile of the finest level, drawn at its own resolution over its own bounds, comes
+    out as stored: same colours (no contrast stretch), same transparency, same place (±1 px)."""
+    path = _package(name)
+    layer = open_package_layer(path, cache_dir=tmp_path)
+    with open_package(path) as pkg:
+        level = pkg.levels[-1]
+        row, col = pkg.largest_tile(level)
+        data = pkg.tile(level, row, col)
+        bounds = pkg.scheme.tile_bounds(level, row, col)
+    if formats.sniff(data) == "png-headless":
+        data = formats.repair_png(data)
+    tile = QImage.fromData(QByteArray(data)).convertToFormat(QImage.Format.Format_ARGB32)
+    image = render(layer, QgsRectangle(*bounds), tile.width(), tile.height())
+
+    def near(x: int, y: int):
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                if 0 <= x + dx < image.width() and 0 <= y + dy < image.height():
+                    yield QColor.fromRgba(image.pixel(x + dx, y + dy))
+
+    checked = matched = 0
+    for x, y, want in pixels(tile, 4):
+        if 0 < want.alpha() < 255:
+            continue  # partly transparent: premultiplication rounds differently in GDAL and Qt
+        checked += 1
+        if want.alpha() == 0:
+            matched += any(got.alpha() == 0 for got in near(x, y))
+        else:
+            matched += any(got.alpha() == 255 and max(abs(got.red() - want.red()), abs(got.green() - want.green()),
+                                                      abs(got.blue() - want.blue())) <= 8 for got in near(x, y))
+    assert checked > 100
+    assert matched / checked > 0.98, f"{matched} of {checked} sampled pixels match the stored tile"
+
+
+# -- vector styles ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_vector_package_gets_its_own_style_with_sprites(native, tmp_path, qgis_new_project):
+    path = _package(DODGE)
+    with open_package(path) as pkg:
+        style = pkg.style
+        data = pkg.data_extent()
+    layer = open_package_layer(path, cache_dir=tmp_path, native=native)
+    styles = layer.renderer().styles()
+    assert len(styles) > 1
+    assert [s.styleName() for s in styles] == [gl["id"] for gl in style["layers"]]
+    by_name = {s.styleName(): s for s in styles}
+    fill = by_name["Dodge_city_planet_osm_polygon_polygons"].symbol()
+    assert fill.color().name() == "#fcecbd"  # the style's fill-color, not a random default
+    points = by_name["Dodge_city_planet_osm_point_points"].symbol()
+    assert points.symbolLayer(0).layerType() == "RasterMarker"  # the icon comes from the sprite
+
+    rect = QgsRectangle(data.xmin, data.ymin, data.xmax, data.ymax)
+    image = render(layer, rect, 600, round(600 * rect.height() / rect.width()))
+    drawn = {colour.name() for _x, _y, colour in pixels(image, 2) if colour.alpha() == 255}
+    assert "#fcecbd" in drawn
+
+
+def _vtpk_with_style(path: Path, style_layers: list[dict]) -> Path:
+    tiles = [(z, 0, 0, mvt_gz({"places": [{"name": f"p{i}"} for i in range(5)]})) for z in range(3)]
+    style = {"version": 8, "sprite": "../sprites/sprite", "glyphs": "../fonts/{fontstack}/{range}.pbf",
+             "sources": {"esri": {"type": "vector", "url": "../../"}},
+             "layers": [{"id": "background", "type": "background", "paint": {"background-color": "#ffffff"}},
+                        {"id": "places/dots", "type": "circle", "source": "esri", "source-layer": "places",
+                         "paint": {"circle-color": "#ff0000", "circle-radius": 4}}] + style_layers}
+    write_package("vtpk", path, wm_doc(tile=512, levels=3), tiles,
+                  resources={"styles/root.json": json.dumps(style).encode()})
+    return path
+
+
+def test_missing_fonts_are_logged_once_by_name(tmp_path, qgis_new_project, caplog):
+    labels = [{"id": f"places/label{i}", "type": "symbol", "source": "esri", "source-layer": "places",
+               "layout": {"text-field": "{name}", "text-font": ["Nonexistent Grotesk Bold", "DejaVu Sans Book"]}}
+              for i in range(3)]
+    labels.append({"id": "places/label-stops", "type": "symbol", "source": "esri", "source-layer": "places",
+                   "layout": {"text-field": "{name}",
+                              "text-font": {"stops": [[0, ["Imaginary Serif Italic"]], [5, ["DejaVu Sans Book"]]]}}})
+    path = _vtpk_with_style(tmp_path / "labels.vtpk", labels)
+    with caplog.at_level(logging.WARNING):
+        layer = open_package_layer(path, cache_dir=tmp_path)
+    assert layer.isValid()
+    assert len(layer.renderer().styles()) == 2  # background + dots; the symbol layers are labels
+    assert layer.labeling() is not None and len(layer.labeling().styles()) == 4
+    font_records = [r for r in caplog.records if "font" in r.getMessage().lower()]
+    assert len(font_records) == 1, [r.getMessage() for r in font_records]
+    message = font_records[0].getMessage()
+    assert "Nonexistent Grotesk Bold" in message and "Imaginary Serif Italic" in message
+    assert "DejaVu Sans Book" not in message  # installed with QGIS on Debian
+
+
+def test_font_names_are_read_from_every_text_font_form():
+    style = {"layers": [
+        {"layout": {"text-font": ["A Regular", "B Bold"]}},
+        {"layout": {"text-font": {"stops": [[1, ["C Italic"]], [9, ["A Regular"]]]}}},
+        {"layout": {"text-font": ["literal", ["D Light"]]}},
+        {"layout": {"text-field": "x"}},
+    ]}
+    assert style_fonts(style) == ["A Regular", "B Bold", "C Italic", "D Light"]
+    assert missing_fonts(style, families=["A", "C"]) == ["B Bold", "D Light"]
+
+
+def test_vector_package_without_a_style_still_opens(tmp_path, qgis_new_project):
+    path = tmp_path / "plain.vtpk"
+    write_package("vtpk", path, wm_doc(tile=512, levels=2), [(0, 0, 0, mvt_gz({"roads": [{"k": 1}]}))],
+                  resources={"sprites/sprite.json": b"{}"})
+    layer = open_package_layer(path, cache_dir=tmp_path)
+    assert layer.isValid() and layer.renderer() is not None
+
+
+# -- conversions: once, reused, redone ----------------------------------------------------------------
+def test_conversion_is_made_beside_the_package_and_reused_until_it_changes(tmp_path, no_cache_setting,
+                                                                              qgis_new_project):
+    package = tmp_path / "states.tpk"
+    shutil.copy(_package("tpkutils_states_filled.tpk"), package)
+
+    started = time.perf_counter()
+    first = prepare_layer_source(package)
+    first_seconds = time.perf_counter() - started
+    output = Path(first.converted)
+    assert output == tmp_path / "states.qgis.gpkg" and not first.reused
+    mtime = output.stat().st_mtime_ns
+
+    started = time.perf_counter()
+    second = prepare_layer_source(package)
+    second_seconds = time.perf_counter() - started
+    assert second.reused and second.converted == first.converted
+    assert output.stat().st_mtime_ns == mtime
+    assert second_seconds < first_seconds
+    assert create_layer(second).isValid()
+
+    later = package.stat().st_mtime_ns + 5_000_000_000
+    os.utime(package, ns=(later, later))  # the package was replaced by a newer export
+    third = prepare_layer_source(package)
+    assert not third.reused and output.stat().st_mtime_ns != mtime
+
+
+def test_conversion_is_redone_when_the_converter_changes(tmp_path, monkeypatch, qgis_new_project):
+    first = prepare_layer_source(_package("geotools_sample_v1.tpk"), cache_dir=tmp_path)
+    assert prepare_layer_source(_package("geotools_sample_v1.tpk"), cache_dir=tmp_path).reused
+    monkeypatch.setattr(layers, "converter_version", lambda: "a newer converter")
+    again = prepare_layer_source(_package("geotools_sample_v1.tpk"), cache_dir=tmp_path)
+    assert not again.reused and again.converted == first.converted
+
+
+def test_cache_folder_setting_is_used(tmp_path, qgis_new_project):
+    before = settings.cache_folder()
+    settings.set_cache_folder(str(tmp_path / "cache"))
+    try:
+        source = prepare_layer_source(_package("tpkutils_alt_root_name.tpk"))
+    finally:
+        settings.set_cache_folder(before)
+    output = Path(source.converted)
+    assert output.parent == tmp_path / "cache"
+    assert output.name.startswith("tpkutils_alt_root_name-") and output.name.endswith(".qgis.gpkg")
+    assert (tmp_path / "cache" / (output.name + ".json")).is_file()
+
+
+def test_unwritable_package_folder_falls_back_to_the_qgis_profile(tmp_path, monkeypatch, no_cache_setting,
+                                                                   qgis_new_project):
+    package = tmp_path / "readonly" / "alt.tpk"
+    package.parent.mkdir()
+    shutil.copy(_package("tpkutils_alt_root_name.tpk"), package)
+    monkeypatch.setattr(layers, "_writable", lambda folder: False)  # root ignores chmod; say it
+    monkeypatch.setattr(layers, "profile_cache_dir", lambda: tmp_path / "profile" / "converted")
+    source = prepare_layer_source(package)
+    assert Path(source.converted).parent == tmp_path / "profile" / "converted"
+    assert list(package.parent.iterdir()) == [package]
+    assert create_layer(source).isValid()
+
+
+def test_default_profile_cache_is_inside_the_qgis_profile():
+    from qgis.core import QgsApplication
+
+    profile = Path(QgsApplication.qgisSettingsDirPath())
+    assert layers.profile_cache_dir() == profile / "arcgis_offline_tiles" / "converted"
+
+
+# -- other schemes and bad input ---------------------------------------------------------------------
+def test_esri_only_coordinate_system_is_kept(tmp_path, qgis_new_project):
+    """NAD 1983 StatePlane New York Long Island FIPS 3104 (US feet) has only an ESRI code."""
+    sr = {"wkid": 102718}
+    res0 = 4000.0
+    doc = {"name": "LongIsland", "spatialReference": sr,
+           "tileInfo": {"rows": 256, "cols": 256, "dpi": 96, "format": "PNG", "compressionQuality": 0,
+                        "origin": {"x": 900000.0, "y": 400000.0}, "spatialReference": sr,
+                        "lods": [{"level": i, "resolution": res0 / 2 ** i, "scale": res0 / 2 ** i * 96 * 12}
+                                 for i in range(4)]},
+           "fullExtent": {"xmin": 900000.0, "ymin": -624000.0, "xmax": 1924000.0, "ymax": 400000.0,
+                          "spatialReference": sr}}
+    tiles = [(level, r, c, png(256, 256, seed=level * 16 + r * 4 + c)) for level in range(3)
+             for r in range(2 ** level) for c in range(2 ** level)]
+    path = tmp_path / "li.tpk"
+    write_package("tpk", path, doc, tiles, title="Long Island")
+    layer = open_package_layer(path, cache_dir=tmp_path)
+    assert layer.isValid()
+    assert layer.crs().authid() == "ESRI:102718"
+    assert layer.name() == "Long Island"
+    extent = layer.extent()
+    assert abs(extent.xMinimum() - 900000.0) < 2 * 1000 and abs(extent.yMaximum() - 400000.0) < 2 * 1000
+    image = render(layer, QgsRectangle(900000.0, -624000.0, 1924000.0, 400000.0), 256, 256)
+    assert coverage(image)[0] > 0.9
+
+
+def test_text_file_renamed_tpk_is_refused_with_a_clear_message(tmp_path):
+    fake = tmp_path / "notes.tpk"
+    fake.write_text("just some notes, not a tile package\n")
+    with pytest.raises(PackageError) as caught:
+        prepare_layer_source(fake, cache_dir=tmp_path)
+    assert "notes.tpk" in caught.value.user_message
+    assert list(tmp_path.iterdir()) == [fake]  # nothing half-written beside it
+
+
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(PackageError, match="does not exist"):
+        prepare_layer_source(tmp_path / "gone.vtpk", cache_dir=tmp_path)
+
+
+def test_cancel_stops_the_conversion_and_leaves_nothing(tmp_path):
+    from plugin.core.errors import CancelledError
+
+    calls = []
+
+    def cancel() -> bool:
+        calls.append(1)
+        return len(calls) > 2  # let it start converting, then cancel
+
+    with pytest.raises(CancelledError):
+        prepare_layer_source(_package("spatialillusions_TPK2GPKG_wgs84.tpkx"), cache_dir=tmp_path,
+                             cancel=cancel, native=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_progress_goes_from_zero_to_one(tmp_path):
+    seen: list[float] = []
+    prepare_layer_source(_package("tpkutils_states_filled.tpk"), cache_dir=tmp_path,
+                         progress=lambda fraction, _message: seen.append(fraction))
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and seen == sorted(seen)
