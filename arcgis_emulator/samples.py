@@ -16,7 +16,7 @@ Services:
 * ``World_Map/MapServer`` — Web Mercator, 256 px PNG32, LODs 0..10 (0..5 rendered).
 * ``World_Imagery/ImageServer`` — Web Mercator, 256 px JPEG q75, LODs 0..10 (0..5 rendered).
 * ``World_Geographic/MapServer`` — EPSG:4326, origin (-180, 90), 512 px PNG, L0 = 0.703125°/px,
-  LODs 0..8 (0..4 rendered).
+  LODs 0..10 (0..4 rendered).
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ VECTOR_MAX_LEVEL = 6
 RASTER_RENDERED = 5
 RASTER_MAX_LEVEL = 10
 GEO_RENDERED = 4
-GEO_MAX_LEVEL = 8
+GEO_MAX_LEVEL = 10
 FONT_STACK = "Arial Regular"
 
 
