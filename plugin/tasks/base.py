@@ -1,0 +1,148 @@
+"""The one base ``QgsTask`` of the plugin, and a keeper that holds every running task.
+
+::
+
+    class MyTask(PluginTask):
+        def work(self):                       # worker thread: no widgets, no project
+            for i, item in enumerate(items):
+                self.report(i / len(items), f"item {i}")   # progress + cancel check
+            return result
+
+        def on_success(self, result): ...     # main thread: add layers, message bar
+        def on_failure(self, error): ...      # main thread: error.user_message
+
+A known error (:class:`ArcGISOfflineTilesError`) reaches ``on_failure`` as it is; anything else is a
+bug: it is logged with its traceback and reaches ``on_failure`` too.  Inputs are immutable values
+given to ``__init__``.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from qgis.core import QgsApplication, QgsTask
+from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
+
+from ..core.errors import QT_TRANSLATE_NOOP, ArcGISOfflineTilesError, CancelledError
+
+log = logging.getLogger(__name__)
+
+# Every started task until it has finished, whoever started it (a keeper may be gone by then).
+_RUNNING: set = set()
+
+TASK_CANCELLED = QT_TRANSLATE_NOOP("errors", "The task was cancelled.")
+
+
+def error_message(error: BaseException) -> str:
+    """The translated user message of an error (the template is translated, then filled)."""
+    if isinstance(error, ArcGISOfflineTilesError):
+        template = QCoreApplication.translate("errors", error.template)
+        try:
+            return template.format(**error.params)
+        except (KeyError, IndexError, ValueError):
+            return error.user_message
+    return QCoreApplication.translate("errors", "An unexpected error occurred (a bug); please report it "
+                                      "with the log.")
+
+
+class PluginTask(QgsTask):
+    """``run()`` calls :meth:`work` and keeps its result or error; ``finished()`` calls the hooks."""
+
+    statusMessage = pyqtSignal(str)  # Qt naming
+    done = pyqtSignal(bool)  # emitted at the very end of finished(), on the main thread
+
+    def __init__(self, description: str, flags: QgsTask.Flags | QgsTask.Flag = QgsTask.Flag.CanCancel) -> None:
+        super().__init__(description, flags)
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    # -- worker thread -------------------------------------------------------------------------
+    def work(self) -> Any:
+        raise NotImplementedError
+
+    def report(self, fraction: float, message: str = "") -> None:
+        """Progress (0..1) and a status line; raises :class:`CancelledError` once the task is cancelled."""
+        if self.isCanceled():
+            raise CancelledError(TASK_CANCELLED)
+        self.setProgress(max(0.0, min(100.0, fraction * 100.0)))
+        if message:
+            self.statusMessage.emit(message)
+
+    def run(self) -> bool:
+        try:
+            self.result = self.work()
+        except CancelledError as exc:
+            self.error = exc
+            return False
+        except ArcGISOfflineTilesError as exc:
+            self.error = exc
+            log.warning("%s: %s%s", self.description(), exc.user_message,
+                        f" ({exc.details})" if exc.details else "")
+            return False
+        except Exception as exc:  # a bug must not take QGIS down; it is logged
+            self.error = exc
+            log.exception("Unexpected error in the task %r (this is a bug; please report it)", self.description())
+            return False
+        if self.isCanceled():
+            self.error = CancelledError(TASK_CANCELLED)
+            return False
+        return True
+
+    # -- main thread ---------------------------------------------------------------------------
+    def finished(self, result: bool) -> None:
+        try:
+            if result:
+                try:
+                    self.on_success(self.result)
+                except ArcGISOfflineTilesError as exc:
+                    self.error = exc
+                    log.warning("%s: %s", self.description(), exc.user_message)
+                    self.on_failure(exc)
+                    result = False
+            else:
+                if self.error is None:  # cancelled before run() started
+                    self.error = CancelledError(TASK_CANCELLED)
+                self.on_failure(self.error)
+        except Exception as exc:  # never let one escape into the task manager
+            self.error = exc
+            result = False
+            log.exception("Unexpected error finishing the task %r (this is a bug; please report it)",
+                          self.description())
+        self.done.emit(result)
+
+    def on_success(self, result: Any) -> None:
+        """Main thread, after a successful :meth:`work`: the only place to add layers."""
+
+    def on_failure(self, error: BaseException) -> None:
+        """Main thread, after an error or a cancel: the only place to tell the user."""
+
+
+class TaskKeeper:
+    """Starts tasks in QGIS' task manager and holds a reference until each one has finished
+    (a Python task object collected while running crashes QGIS)."""
+
+    def __init__(self) -> None:
+        self._tasks: list[PluginTask] = []
+
+    def start(self, task: PluginTask) -> PluginTask:
+        self._tasks.append(task)
+        _RUNNING.add(task)
+        task.done.connect(lambda _ok, t=task: self._forget(t))
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def _forget(self, task: PluginTask) -> None:
+        _RUNNING.discard(task)
+        if task in self._tasks:
+            self._tasks.remove(task)
+
+    @property
+    def running(self) -> list[PluginTask]:
+        return list(self._tasks)
+
+    def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            try:
+                task.cancel()
+            except RuntimeError:  # already deleted by the task manager
+                self._forget(task)
