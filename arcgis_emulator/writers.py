@@ -18,6 +18,7 @@ import gzip
 import json
 import math
 import struct
+import tempfile
 import time
 import uuid
 import zipfile
@@ -433,21 +434,59 @@ _CONF_PROPERTIES = (
 class _Bundler:
     """Groups a tile stream into bundles, emitting each bundle once its band is complete.
 
-    Input must be ordered by level, then by bundle row band (``row // 128``); any order inside a band.
-    That is what iterating a level row by row gives. Memory = the tiles of one band.
+    Input must be ordered by level, then by bundle row band (``row // 128``); any order inside a band
+    (iterating a level row by row gives that). The tiles of the current band are held in memory up
+    to ``memory_limit`` bytes, beyond that in a temporary spool file: memory stays bounded by one
+    bundle (plus the limit) whatever the width of the band.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, memory_limit: int = 64 << 20) -> None:
         self.count = 0
         self.levels: dict[int, int] = {}
         self.keys: set[tuple[int, int, int]] = set()
         self.bounds: dict[int, list[int]] = {}       # level -> [rmin, cmin, rmax, cmax]
         self.samples: dict[int, list[bytes]] = {}
+        self._limit = memory_limit
+        self._held = 0
+        self._spool = None
+
+    def _keep(self, data) -> bytes | tuple[int, int]:
+        if self._held + len(data) <= self._limit:
+            self._held += len(data)
+            return bytes(data)
+        if self._spool is None:
+            self._spool = tempfile.TemporaryFile(prefix="aot-bundle-")  # noqa: SIM115 - closed by run()
+        self._spool.seek(0, 2)
+        offset = self._spool.tell()
+        self._spool.write(data)
+        return offset, len(data)
+
+    def _load(self, ref) -> bytes:
+        if isinstance(ref, bytes):
+            return ref
+        self._spool.seek(ref[0])
+        return self._spool.read(ref[1])
+
+    def _flush(self, band, open_bundles) -> Iterator[tuple[int, int, int, dict]]:
+        for (_br, bc), refs in sorted(open_bundles.items()):
+            yield band[0], band[1] * PACKET_SIZE, bc * PACKET_SIZE, {k: self._load(v) for k, v in refs.items()}
+        self._held = 0
+        if self._spool is not None:
+            self._spool.seek(0)
+            self._spool.truncate()
 
     def run(self, tiles: Iterable[tuple[int, int, int, bytes]], *, keep_keys: bool = False,
             samples_per_level: int = 0) -> Iterator[tuple[int, int, int, dict]]:
+        try:
+            yield from self._run(tiles, keep_keys, samples_per_level)
+        finally:
+            if self._spool is not None:
+                self._spool.close()
+                self._spool = None
+
+    def _run(self, tiles, keep_keys: bool, samples_per_level: int) -> Iterator[tuple[int, int, int, dict]]:
         band: tuple[int, int] | None = None
-        open_bundles: dict[tuple[int, int], dict[tuple[int, int], bytes]] = {}
+        open_bundles: dict[tuple[int, int], dict[tuple[int, int], Any]] = {}
         done: set[tuple[int, int]] = set()
         for t_level, t_row, t_col, data in tiles:
             level, row, col = int(t_level), int(t_row), int(t_col)
@@ -459,9 +498,8 @@ class _Bundler:
                     raise ValueError(
                         f"tile {level}/{row}/{col} arrives after its bundle band was written: "
                         "pass tiles ordered by level, then row")
-                for (bc, tiles_) in sorted(open_bundles.items()):
-                    yield band[0], band[1] * PACKET_SIZE, bc[1] * PACKET_SIZE, tiles_
                 if band is not None:
+                    yield from self._flush(band, open_bundles)
                     done.add(band)
                 open_bundles = {}
                 band = this
@@ -478,9 +516,9 @@ class _Bundler:
                 s = self.samples.setdefault(level, [])
                 if len(s) < samples_per_level:
                     s.append(bytes(data))
-            bundle[(row, col)] = data
-        for (bc, tiles_) in sorted(open_bundles.items()):
-            yield band[0], band[1] * PACKET_SIZE, bc[1] * PACKET_SIZE, tiles_
+            bundle[(row, col)] = self._keep(data)
+        if band is not None:
+            yield from self._flush(band, open_bundles)
 
 
 def _stored_info(name: str) -> zipfile.ZipInfo:

@@ -419,3 +419,26 @@ def test_gdal_reads_a_written_compact_v2_cache_folder(tmp_path):
     assert red[20 * 256 + 10] == 7 and red[0] == 140 and red[-1] == 140
     assert set(green) == {60}
     assert ds.GetRasterBand(2).ReadRaster(256, 0, 1, 1) == bytes([160])
+
+
+def test_row_major_tiles_across_bundles_and_spilled_to_disk_round_trip(tmp_path):
+    # a level 9 band spanning three bundles, fed row by row (bundles interleave)
+    tiles = [(9, r, c, f"{r}/{c}".encode() * 50) for r in range(120, 140) for c in range(100, 300)]
+    bundler = writers._Bundler(memory_limit=10_000)          # forces the temporary spool file
+    out = {}
+    for level, r0, c0, btiles in bundler.run(iter(tiles)):
+        assert level == 9 and r0 % 128 == 0 and c0 % 128 == 0
+        for (r, c), data in btiles.items():
+            assert (r // 128 * 128, c // 128 * 128) == (r0, c0)
+            assert (r, c) not in out
+            out[(r, c)] = data
+    assert out == {(r, c): d for _z, r, c, d in tiles}
+    assert bundler.count == len(tiles) and bundler.bounds[9] == [120, 100, 139, 299]
+    path = tmp_path / "band.tpkx"
+    summary = writers.write_package("tpkx", path, raster_doc(), iter(tiles))
+    assert summary["tiles"] == 4000
+    assert read_package(path) == {(z, r, c): d for z, r, c, d in tiles}
+    with zipfile.ZipFile(path) as zf:
+        assert sorted(n for n in zf.namelist() if n.endswith(".bundle")) == [
+            "tile/L09/R0000C0000.bundle", "tile/L09/R0000C0080.bundle", "tile/L09/R0000C0100.bundle",
+            "tile/L09/R0080C0000.bundle", "tile/L09/R0080C0080.bundle", "tile/L09/R0080C0100.bundle"]
