@@ -13,8 +13,11 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from .gui.dock import ArcGISOfflineTilesDockWidget
+from .gui.drop_handler import PackageDropHandler, open_chosen_packages
 from .processing.provider import ArcGISOfflineTilesProvider
 from .qgis_glue import log
+from .tasks.base import TaskKeeper
+from .tasks.open_package import OpenPackageTask
 
 PLUGIN_NAME = "ArcGIS Offline Tiles"
 LOGGER_NAME = __package__  # "plugin" in a checkout, "arcgis_offline_tiles.plugin" when installed
@@ -31,6 +34,9 @@ class ArcGISOfflineTilesPlugin:
         self.provider: ArcGISOfflineTilesProvider | None = None
         self.dock: ArcGISOfflineTilesDockWidget | None = None
         self.dock_action: QAction | None = None
+        self.open_action: QAction | None = None
+        self.drop_handler: PackageDropHandler | None = None
+        self.tasks = TaskKeeper()
         self._log_handler = None
 
     # --- Processing (also called by QGIS without a GUI, e.g. qgis_process) -------------------
@@ -57,7 +63,30 @@ class ArcGISOfflineTilesPlugin:
         self.iface.addPluginToWebMenu(PLUGIN_NAME, self.dock_action)
         self.iface.addWebToolBarIcon(self.dock_action)
 
+        self.open_action = QAction(QIcon(str(ICON)), tr("Add Esri tile package…"), self.iface.mainWindow())
+        self.open_action.setObjectName("ArcGISOfflineTilesAddPackage")
+        self.open_action.setToolTip(tr("Open an Esri tile package (.vtpk, .tpkx, .tpk) or cache folder"))
+        self.open_action.triggered.connect(lambda: open_chosen_packages(self.open_package, self.iface.mainWindow()))
+        self.iface.addPluginToWebMenu(PLUGIN_NAME, self.open_action)
+        self.iface.insertAddLayerAction(self.open_action)
+
+        self.drop_handler = PackageDropHandler(self.open_package)
+        self.iface.registerCustomDropHandler(self.drop_handler)
+
+    def open_package(self, path: str) -> OpenPackageTask:
+        """Open a package in the background (drops, the Add action); the task adds the layer."""
+        return self.tasks.start(OpenPackageTask(path, message_bar=self.iface.messageBar()))
+
     def unload(self) -> None:
+        self.tasks.cancel_all()
+        if self.drop_handler is not None:
+            self.iface.unregisterCustomDropHandler(self.drop_handler)
+            self.drop_handler = None
+        if self.open_action is not None:
+            self.iface.removeAddLayerAction(self.open_action)
+            self.iface.removePluginWebMenu(PLUGIN_NAME, self.open_action)
+            self.open_action.deleteLater()
+            self.open_action = None
         if self.dock_action is not None:
             self.iface.removeWebToolBarIcon(self.dock_action)
             self.iface.removePluginWebMenu(PLUGIN_NAME, self.dock_action)

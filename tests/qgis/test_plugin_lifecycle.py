@@ -23,6 +23,7 @@ class RecordingIface:
         self.toolbar_actions: list[QAction] = []
         self.docks: list[QDockWidget] = []
         self.drop_handlers: list = []
+        self.add_layer_actions: list[QAction] = []
 
     def __getattr__(self, name):
         return getattr(self._iface, name)
@@ -57,6 +58,12 @@ class RecordingIface:
     def unregisterCustomDropHandler(self, handler):
         self.drop_handlers.remove(handler)
 
+    def insertAddLayerAction(self, action):
+        self.add_layer_actions.append(action)
+
+    def removeAddLayerAction(self, action):
+        self.add_layer_actions.remove(action)
+
 
 @pytest.fixture
 def installed_package(tmp_path, monkeypatch):
@@ -82,9 +89,12 @@ def test_load_and_unload_twice_leaves_nothing_behind(qgis_iface, installed_packa
         plugin = installed_package.classFactory(iface)
         plugin.initGui()
         assert "arcgisofflinetiles" in _provider_ids()
-        assert [a.text() for a in iface.menu_actions] == ["ArcGIS Offline Tiles"]
-        assert iface.toolbar_actions == iface.menu_actions
+        assert [a.text() for a in iface.menu_actions] == ["ArcGIS Offline Tiles", "Add Esri tile package…"]
+        assert [a.text() for a in iface.toolbar_actions] == ["ArcGIS Offline Tiles"]
+        assert iface.add_layer_actions == iface.menu_actions[1:]  # the same action in Layer ▸ Add Layer
         assert len(iface.docks) == 1
+        assert len(iface.drop_handlers) == 1
+        assert iface.drop_handlers[0].handleFileDrop(str(REPO / "metadata.txt")) is False
         assert len(plugin_logger.handlers) == len(handlers_before) + 1
 
         plugin.unload()
@@ -93,6 +103,7 @@ def test_load_and_unload_twice_leaves_nothing_behind(qgis_iface, installed_packa
         assert iface.toolbar_actions == []
         assert iface.docks == []
         assert iface.drop_handlers == []
+        assert iface.add_layer_actions == []
         assert plugin_logger.handlers == handlers_before
 
 
