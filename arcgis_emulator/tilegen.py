@@ -224,9 +224,14 @@ def write_vector_tiles(dest: Path, max_zoom: int = 6, *, on_tile: Callable | Non
         writer.setMaxZoom(z)
         writer.setExtent(QgsRectangle(-WEB_MERCATOR_HALF, -WEB_MERCATOR_HALF, WEB_MERCATOR_HALF, WEB_MERCATOR_HALF))
         writer.setDestinationUri(f"type=xyz&url={QUrl.toPercentEncoding(template, b'/:{}').data().decode()}")
-        if not writer.writeTiles():
-            raise RuntimeError(f"QgsVectorTileWriter failed at zoom {z}: {writer.errorMessage()}")
-        del keep
+        ok, error = writer.writeTiles(), writer.errorMessage()
+        # the writer and its layer entries point at the memory layers: release them first
+        del writer
+        layers.clear()
+        entry = mem = None
+        keep.clear()
+        if not ok:
+            raise RuntimeError(f"QgsVectorTileWriter failed at zoom {z}: {error}")
         level_dir = dest / str(z)
         if not level_dir.is_dir():
             continue
@@ -503,7 +508,9 @@ def render_raster_tiles(dest: Path, scheme: RasterScheme, style: str, fmt: str, 
                 painter = QPainter(image)
                 job = QgsMapRendererCustomPainterJob(settings, painter)
                 job.renderSynchronously()
+                del job                  # the job points at the painter: destroy it first
                 painter.end()
+                del painter
                 for dr in range(nr):
                     for dc in range(nc):
                         tile = image.copy(margin + dc * ts, margin + dr * ts, ts, ts)
