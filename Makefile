@@ -54,8 +54,9 @@ transup: deps ## Update the i18n/*.ts translation sources from the code and .ui 
 transcompile: deps ## Compile i18n/*.ts into .qm files
 	@bash scripts/i18n.sh compile
 
-bench: deps ## Run the benchmarks side by side with their baselines; writes bench/out/results.json
-	$(HEADLESS) $(PY) -m bench
+bench: ## Run the benchmarks side by side with their baselines; writes bench/out/results.json
+	@bash scripts/deps.sh bench
+	$(HEADLESS) $(PY) -m bench $(BENCH)
 
 screenshots: deps ## Render the dock and canvas offscreen into screenshots/ (outside git)
 	$(HEADLESS) $(PY) -m pytest -q tests/qgis -k screenshot --screenshots-dir=screenshots

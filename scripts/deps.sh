@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-qgis qgis-providers qgis python3-venv python3-pip python3-requests
+APT_PACKAGES=(python3-qgis qgis-providers qgis python3-venv python3-pip python3-requests python3-pil
               xvfb xauth qttools5-dev-tools pyqt5-dev-tools gdal-bin zip unzip curl)
 VENV=${VENV:-.venv}
 SYS_PY=/usr/bin/python3
@@ -29,13 +29,18 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$SYS_PY" -m venv --system-site-packages "$VENV"
 fi
 
-want=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
-have=$(cat "$VENV/.requirements-dev.sha256" 2>/dev/null || true)
-if [ "$want" != "$have" ]; then
-    echo "deps: installing pinned dev requirements"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-    echo "$want" > "$VENV/.requirements-dev.sha256"
-fi
+# `deps.sh bench` also installs the benchmarks' baselines (requirements-bench.txt).
+requirement_files=(requirements-dev.txt)
+if [ "${1:-}" = bench ]; then requirement_files+=(requirements-bench.txt); fi
+for req in "${requirement_files[@]}"; do
+    want=$(sha256sum "$req" | cut -d' ' -f1)
+    stamp="$VENV/.${req%.txt}.sha256"
+    if [ "$want" != "$(cat "$stamp" 2>/dev/null || true)" ]; then
+        echo "deps: installing pinned $req"
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+        echo "$want" > "$stamp"
+    fi
+done
 "$VENV/bin/python" -c "import qgis.core, pytest, pytestqt, werkzeug" \
     || { echo "deps: the environment is incomplete; delete $VENV and run 'make deps' again" >&2; exit 1; }
 echo "deps: ready ($("$VENV/bin/python" -c 'from qgis.core import Qgis; print("QGIS", Qgis.QGIS_VERSION)'))"
