@@ -25,22 +25,13 @@ def real_fixtures() -> Path:
     return require_shared()
 
 
-def _sample_services():
-    """The QGIS-rendered sample services (built once into a cache), or stand-ins while they are absent."""
-    try:
-        from arcgis_emulator.samples import load_sample_services
-    except ImportError:
-        from tests.emulator.server_helpers import stand_in_services
-
-        return stand_in_services()
-    return load_sample_services()
-
-
 @pytest.fixture(scope="session")
 def _shared_emulator(tmp_path_factory):
     from arcgis_emulator.emulator import Emulator
+    from arcgis_emulator.samples import load_sample_services
 
-    emu = Emulator(work_dir=tmp_path_factory.mktemp("emulator"), samples=_sample_services())
+    # The samples are rendered by QGIS once into a cache (about 30 s the first time), reused after.
+    emu = Emulator(work_dir=tmp_path_factory.mktemp("emulator"), samples=load_sample_services())
     emu.start()
     yield emu
     emu.stop()
@@ -48,7 +39,8 @@ def _shared_emulator(tmp_path_factory):
 
 @pytest.fixture
 def emulator(_shared_emulator):
-    """The local ArcGIS Server emulator, reset (configuration, faults, request log) around every test."""
+    """The local ArcGIS Server emulator, reset (configuration, faults, request log, jobs, tokens) around
+    every test."""
     _shared_emulator.reset()
     yield _shared_emulator
     _shared_emulator.reset()

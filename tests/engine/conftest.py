@@ -157,33 +157,10 @@ def package_bytes() -> bytes:
 
 
 # --- the ArcGIS emulator ---------------------------------------------------------------------------
-def _emulator_services():
-    """The real samples when ``arcgis_emulator.samples`` exists, else the emulator tests' stand-ins."""
-    try:
-        from arcgis_emulator.samples import load_sample_services
-    except ImportError:
-        from tests.emulator.server_helpers import stand_in_services
-
-        return stand_in_services()
-    return load_sample_services()
-
-
-@pytest.fixture(scope="session")
-def _engine_emulator(tmp_path_factory):
-    from arcgis_emulator.emulator import Emulator
-
-    emu = Emulator(work_dir=tmp_path_factory.mktemp("engine-emulator"), samples=_emulator_services())
-    emu.start()
-    yield emu
-    emu.stop()
-
-
 @pytest.fixture
-def emu(_engine_emulator):
-    """A shared emulator, reset before and after every test."""
-    _engine_emulator.reset()
-    yield _engine_emulator
-    _engine_emulator.reset()
+def emu(emulator):
+    """The shared emulator of tests/conftest.py (reset around every test), under the engine tests' name."""
+    return emulator
 
 
 @pytest.fixture
