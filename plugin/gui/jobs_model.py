@@ -1,0 +1,433 @@
+"""The jobs manager: starts exports as tasks, follows them, keeps them for a retry, resumes them.
+
+::
+
+    manager = JobManager(iface)                      # lists unfinished exports of earlier sessions
+    job_id = manager.start_export(request)           # an ExportTask in QGIS' task manager
+    manager.jobUpdated.connect(...)                   # progress / status text / state of one job
+    manager.cancel(job_id); manager.retry(job_id); manager.resume(job_id)
+    manager.shutdown()                               # plugin unload: running exports pause
+
+A job is one :class:`ExportRequest` (one export, however many server jobs it is split into).  Its id
+is the plan id of the core's job records, so an export that a QGIS restart interrupted is found
+again by id.  Every method runs on the main thread and returns at once: the network, the disk, the
+merge and the conversion run in tasks.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+from qgis.core import QgsProject
+from qgis.PyQt.QtCore import QCoreApplication, QObject, QUrl, pyqtSignal
+from qgis.PyQt.QtGui import QDesktopServices
+
+from ..core.errors import CancelledError
+from ..qgis_glue import engine, settings
+from ..tasks.base import TaskKeeper, error_message
+from ..tasks.estimate_task import EstimateTask, start_estimate
+from ..tasks.export_task import (
+    DiscardTask,
+    ExportOutcome,
+    ExportRequest,
+    ExportTask,
+    LoadLayerTask,
+    ResumableExport,
+    ScanTask,
+    service_label,
+)
+
+log = logging.getLogger(__name__)
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("JobManager", text)
+
+
+class JobState:
+    """The states of a job, as :attr:`JobView.state`."""
+
+    QUEUED = "queued"  # waiting for a free thread in the task manager
+    RUNNING = "running"
+    CANCELLING = "cancelling"
+    PAUSED = "paused"  # stopped with its server job / partial download kept (or from an earlier session)
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    ACTIVE = frozenset({QUEUED, RUNNING, CANCELLING})
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A snapshot of one job for the panel and the dock."""
+
+    id: str
+    state: str
+    progress: float  # 0..1
+    status: str  # status text
+    service_name: str
+    area_label: str
+    levels_text: str
+    output_paths: tuple[str, ...]  # main file first (merged file, else the package), then the packages
+    error: str  # the user message of the failure ("" otherwise)
+    request: ExportRequest
+    can_resume: bool = False
+    from_earlier_session: bool = False
+    created: float = 0.0
+    layer_ids: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.state in JobState.ACTIVE
+
+    @property
+    def status_text(self) -> str:
+        return self.status
+
+    @property
+    def error_message(self) -> str:
+        return self.error
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return self.request.levels
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.state in (JobState.QUEUED, JobState.RUNNING) or (self.state == JobState.PAUSED)
+
+    @property
+    def can_retry(self) -> bool:
+        return self.state in (JobState.FAILED, JobState.CANCELLED)
+
+    @property
+    def can_open(self) -> bool:
+        return self.state == JobState.FINISHED and bool(self.output_paths)
+
+
+@dataclass
+class _Job:
+    id: str
+    request: ExportRequest
+    state: str
+    created: float
+    progress: float = 0.0
+    status: str = ""
+    error: str = ""
+    can_resume: bool = False
+    from_earlier_session: bool = False
+    outcome: ExportOutcome | None = None
+    task: ExportTask | None = None
+    begun: bool = False
+    remove_when_done: bool = False
+    layer_ids: tuple[str, ...] = ()
+
+    def view(self) -> JobView:
+        paths = tuple(self.outcome.paths) if self.outcome is not None else ()
+        return JobView(id=self.id, state=self.state, progress=self.progress, status=self.status,
+                       service_name=self.request.service_name or service_label(self.request.service_url),
+                       area_label=self.request.area_label, levels_text=self.request.levels_text,
+                       output_paths=paths, error=self.error, request=self.request, can_resume=self.can_resume,
+                       from_earlier_session=self.from_earlier_session, created=self.created,
+                       layer_ids=self.layer_ids)
+
+
+class JobManager(QObject):
+    """Runs and remembers exports (see the module docstring).
+
+    ``store_folder`` (default: the job store in the QGIS profile) holds the core's job records and the
+    request files; ``project`` (default: the current project) gets the layers; ``message_bar`` (default:
+    ``iface.messageBar()``) the notes; ``exporter_options`` go to every ``Exporter`` (e.g. a faster
+    ``PollPolicy`` in tests).  The unfinished exports of earlier sessions are read in the
+    background: :meth:`resumable` lists them once ``jobsChanged`` has been emitted.
+    """
+
+    jobsChanged = pyqtSignal()  # list changed (added/removed)
+    jobUpdated = pyqtSignal(str)  # record id: state/progress/status text changed
+    exportFinished = pyqtSignal(str, list)  # record id, output paths (after merge/load)
+    exportFailed = pyqtSignal(str, str)  # record id, user message
+
+    def __init__(self, iface, parent: QObject | None = None, *, store_folder: str | Path | None = None,
+                 project: QgsProject | None = None, message_bar=None, scan: bool = True,
+                 exporter_options: dict | None = None) -> None:
+        super().__init__(parent)
+        self.iface = iface
+        self.store_folder = str(store_folder) if store_folder else str(engine.job_store().folder)
+        self._project = project
+        self._message_bar = message_bar
+        self.exporter_options = dict(exporter_options or {})
+        self._jobs: dict[str, _Job] = {}
+        self._keeper = TaskKeeper()
+        self._closed = False
+        self.scanning = False
+        if scan:
+            self.refresh_resumable()
+
+    # -- queries -----------------------------------------------------------------------------
+    def jobs(self) -> list[JobView]:
+        """Running, recent and resumable jobs, newest first."""
+        return [job.view() for job in sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)]
+
+    def job(self, job_id: str) -> JobView | None:
+        job = self._jobs.get(job_id)
+        return job.view() if job is not None else None
+
+    def resumable(self) -> list[JobView]:
+        """Jobs of earlier sessions that can resume (a server job or a ``.part`` download kept)."""
+        return [v for v in self.jobs() if v.from_earlier_session and v.can_resume and v.state == JobState.PAUSED]
+
+    def running(self) -> list[JobView]:
+        return [v for v in self.jobs() if v.active]
+
+    # -- actions -----------------------------------------------------------------------------
+    def start_export(self, request: ExportRequest) -> str:
+        """Start an export in the background; returns its job id."""
+        request = self._resolved(request)
+        job = _Job(id=uuid.uuid4().hex, request=request, state=JobState.QUEUED, created=time.time(),
+                   status=tr("Queued"))
+        self._jobs[job.id] = job
+        self._start_task(job, resume=False)
+        self.jobsChanged.emit()
+        return job.id
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel: the server job is cancelled and no partial file is kept under the final name."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            return
+        if job.task is not None and job.state in (JobState.QUEUED, JobState.RUNNING):
+            job.state, job.status = JobState.CANCELLING, tr("Cancelling…")
+            self._update(job)
+            try:
+                job.task.cancel()
+            except RuntimeError:  # the task object is already gone
+                job.task = None
+        elif job.state == JobState.PAUSED or (job.state == JobState.FAILED and job.can_resume):
+            self._discard_records(job)
+            job.state, job.status, job.can_resume = JobState.CANCELLED, tr("Cancelled"), False
+            self._update(job)
+
+    def retry(self, job_id: str) -> str:
+        """The same request again (area and settings kept), as a new job; returns its id."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            return ""
+        if job.state in JobState.ACTIVE:
+            return job.id
+        if job.can_resume:  # a fresh export replaces what the old one kept
+            self._discard_records(job)
+        del self._jobs[job_id]
+        return self.start_export(job.request)
+
+    def resume(self, job_id: str) -> None:
+        """Continue a paused or interrupted export (or one that failed with something to resume)."""
+        job = self._jobs.get(job_id)
+        if job is None or job.state in JobState.ACTIVE:
+            return
+        if job.state == JobState.FINISHED:
+            return
+        job.state, job.status, job.error, job.progress = JobState.QUEUED, tr("Queued"), "", job.progress
+        self._start_task(job, resume=True)
+        self._update(job)
+
+    def discard(self, job_id: str) -> None:
+        """Forget a job: a running one is cancelled first; an unfinished one loses its server job and
+        partial files; a finished one only leaves the list (its files stay)."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            return
+        if job.state in JobState.ACTIVE:
+            job.remove_when_done = True
+            self.cancel(job_id)
+            return
+        if job.can_resume:
+            self._discard_records(job)
+        del self._jobs[job_id]
+        self.jobsChanged.emit()
+
+    def clear_finished(self) -> None:
+        """Drop the finished and cancelled jobs from the list."""
+        for job_id in [j.id for j in self._jobs.values() if j.state in (JobState.FINISHED, JobState.CANCELLED)]:
+            del self._jobs[job_id]
+        self.jobsChanged.emit()
+
+    def add_to_map(self, job_id: str) -> None:
+        """Add a finished job's result to the map (prepared in the background)."""
+        job = self._jobs.get(job_id)
+        if job is None or job.outcome is None:
+            return
+        task = LoadLayerTask(job.outcome, project=self._project, message_bar=self._bar())
+        task.done.connect(partial(self._on_layer_loaded, job_id, task))
+        self._keeper.start(task)
+
+    def open_folder(self, job_id: str) -> None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return
+        path = Path(job.outcome.main_path) if job.outcome is not None else Path(job.request.output_path)
+        folder = path if path.is_dir() else path.parent
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def estimate(self, service: Any, area_wkt: str, area_is_rectangle: bool, levels: Any, *, authcfg: str = "",
+                 on_result: Callable[[int, int], None] | None = None,
+                 on_error: Callable[[str], None] | None = None) -> EstimateTask:
+        return estimate_task(service, area_wkt, area_is_rectangle, levels, authcfg=authcfg, on_result=on_result,
+                             on_error=on_error)
+
+    def refresh_resumable(self) -> None:
+        """Read the unfinished exports of earlier sessions again (in the background)."""
+        if self._closed or self.scanning:
+            return
+        self.scanning = True
+        task = ScanTask(self.store_folder)
+        task.done.connect(partial(self._on_scanned, task))
+        self._keeper.start(task)
+
+    def shutdown(self) -> None:
+        """Plugin unload / QGIS closing: running exports pause (server jobs and ``.part`` files are
+        kept for a resume next time); every reference is dropped."""
+        self._closed = True
+        for job in self._jobs.values():
+            task, job.task = job.task, None
+            if task is None:
+                continue
+            with contextlib.suppress(RuntimeError):  # already finished and deleted
+                task.pause()
+        self._jobs.clear()
+        self._keeper = TaskKeeper()
+
+    # -- internals ---------------------------------------------------------------------------
+    def _resolved(self, request: ExportRequest) -> ExportRequest:
+        if request.output_path:
+            return request
+        folder = settings.output_folder() or str(Path.home())
+        return replace(request, output_path=folder)
+
+    def _config(self, authcfg: str) -> engine.EngineConfig:
+        return replace(engine.engine_config(authcfg), store_folder=self.store_folder)
+
+    def _bar(self):
+        if self._message_bar is not None:
+            return self._message_bar
+        return self.iface.messageBar() if self.iface is not None else None
+
+    def _start_task(self, job: _Job, *, resume: bool) -> None:
+        task = ExportTask(job.id, job.request, self._config(job.request.authcfg), resume=resume,
+                          project=self._project, message_bar=self._bar(), created=job.created,
+                          exporter_options=self.exporter_options)
+        job.task, job.begun = task, False
+        task.begun.connect(partial(self._on_begun, job.id, task))
+        task.progressChanged.connect(partial(self._on_progress, job.id, task))
+        task.statusMessage.connect(partial(self._on_status, job.id, task))
+        task.done.connect(partial(self._on_done, job.id, task))
+        self._keeper.start(task)
+
+    def _discard_records(self, job: _Job) -> None:
+        task = DiscardTask(job.id, self._config(job.request.authcfg), self.exporter_options)
+        self._keeper.start(task)
+
+    def _current(self, job_id: str, task) -> _Job | None:
+        job = self._jobs.get(job_id)
+        if self._closed or job is None or job.task is not task:
+            return None
+        return job
+
+    def _update(self, job: _Job) -> None:
+        self.jobUpdated.emit(job.id)
+
+    def _on_begun(self, job_id: str, task: ExportTask) -> None:
+        job = self._current(job_id, task)
+        if job is not None:
+            job.begun = True
+            if job.state == JobState.QUEUED:
+                job.state = JobState.RUNNING
+                self._update(job)
+
+    def _on_progress(self, job_id: str, task: ExportTask, value: float) -> None:
+        job = self._current(job_id, task)
+        if job is not None and job.state != JobState.CANCELLING:
+            job.progress = max(0.0, min(1.0, value / 100.0))
+            if job.state == JobState.QUEUED:
+                job.state = JobState.RUNNING
+            self._update(job)
+
+    def _on_status(self, job_id: str, task: ExportTask, text: str) -> None:
+        job = self._current(job_id, task)
+        if job is not None and job.state != JobState.CANCELLING:
+            job.status = text
+            self._update(job)
+
+    def _on_done(self, job_id: str, task: ExportTask, ok: bool) -> None:
+        job = self._current(job_id, task)
+        if job is None:
+            return
+        job.task = None
+        error = task.error
+        paths: list[str] = []
+        failed_message = ""
+        if ok and task.outcome is not None:
+            job.state, job.progress, job.outcome = JobState.FINISHED, 1.0, task.outcome
+            job.error, job.can_resume, job.from_earlier_session = "", False, False
+            job.layer_ids = tuple(task.layer_ids)
+            job.status = task.status_text
+            paths = list(task.outcome.paths)
+        elif isinstance(error, CancelledError) and task.paused:
+            job.state, job.can_resume, job.status = JobState.PAUSED, True, task.status_text
+        elif isinstance(error, CancelledError) or error is None:
+            job.state, job.can_resume, job.status = JobState.CANCELLED, False, tr("Cancelled")
+            if not job.begun and task.resume:  # never ran: the records it would resume are still there
+                self._discard_records(job)
+        else:
+            failed_message = error_message(error)
+            job.state, job.error, job.can_resume = JobState.FAILED, failed_message, task.can_resume
+            job.status = tr("Failed: {message}").format(message=failed_message)
+        self._update(job)
+        if job.remove_when_done:
+            self._jobs.pop(job_id, None)
+            self.jobsChanged.emit()
+        if job.state == JobState.FINISHED:
+            self.exportFinished.emit(job_id, paths)
+        elif job.state == JobState.FAILED:
+            self.exportFailed.emit(job_id, failed_message)
+
+    def _on_layer_loaded(self, job_id: str, task: LoadLayerTask, ok: bool) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and ok:
+            job.layer_ids = tuple(job.layer_ids) + tuple(task.layer_ids)
+            self._update(job)
+
+    def _on_scanned(self, task: ScanTask, ok: bool) -> None:
+        self.scanning = False
+        if self._closed or not ok:
+            return
+        added = False
+        for found in task.result or []:
+            if found.job_id not in self._jobs:
+                self._jobs[found.job_id] = self._resumable_job(found)
+                added = True
+        if added:
+            self.jobsChanged.emit()
+
+    def _resumable_job(self, found: ResumableExport) -> _Job:
+        request = found.request
+        if not found.has_request_file and not request.authcfg:
+            request = replace(request, authcfg=settings.auth_config_for(request.service_url))
+        return _Job(id=found.job_id, request=request, state=JobState.PAUSED, created=found.created,
+                    progress=found.progress, status=found.status, can_resume=True, from_earlier_session=True)
+
+
+def estimate_task(service: Any, area_wkt: str, area_is_rectangle: bool, levels: Any, *, authcfg: str = "",
+                  on_result: Callable[[int, int], None] | None = None,
+                  on_error: Callable[[str], None] | None = None, start: bool = True) -> EstimateTask:
+    """The server's size estimate for a map/image service in the background (see
+    :mod:`..tasks.estimate_task`): ``on_result(total_bytes, total_tiles)`` or ``on_error(message)``
+    on the main thread; ``task.cancel()`` cancels the server's estimate job."""
+    return start_estimate(service, area_wkt, area_is_rectangle, levels, authcfg=authcfg, on_result=on_result,
+                          on_error=on_error, start=start)

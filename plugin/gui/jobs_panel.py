@@ -1,0 +1,250 @@
+"""The list of exports in the dock: one compact card per job with its progress, status and actions.
+
+Cards stack vertically and wrap their text, so the panel stays usable in a narrow dock; below
+:data:`NARROW_WIDTH` the action buttons show only their icons (the text stays in the tooltip).
+"""
+from __future__ import annotations
+
+from qgis.core import QgsApplication
+from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QScrollArea,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .jobs_model import JobManager, JobState, JobView
+
+NARROW_WIDTH = 330  # px: below this the buttons are icons only
+STATE_ICONS = {
+    JobState.QUEUED: "/mTaskQueued.svg",
+    JobState.RUNNING: "/mTaskRunning.svg",
+    JobState.CANCELLING: "/mTaskRunning.svg",
+    JobState.PAUSED: "/mTaskOnHold.svg",
+    JobState.FINISHED: "/mTaskComplete.svg",
+    JobState.FAILED: "/mIconWarning.svg",
+    JobState.CANCELLED: "/mTaskTerminated.svg",
+}
+ICON_SIZE = 16
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("JobsPanel", text)
+
+
+class JobCard(QFrame):
+    """One job: title, area and levels, progress bar, status line, action buttons."""
+
+    def __init__(self, manager: JobManager, job_id: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.manager = manager
+        self.job_id = job_id
+        self.view: JobView | None = None
+        self.setObjectName("jobCard")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        header = QHBoxLayout()
+        header.setSpacing(4)
+        self.icon = QLabel()
+        self.icon.setFixedSize(ICON_SIZE, ICON_SIZE)
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        font = self.title.font()
+        font.setBold(True)
+        self.title.setFont(font)
+        header.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        header.addWidget(self.title, 1)
+        layout.addLayout(header)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        layout.addWidget(self.details)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(8)
+        layout.addWidget(self.progress)
+        self.status = QLabel()
+        self.status.setObjectName("status")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.status)
+
+        buttons = QHBoxLayout()
+        buttons.setSpacing(2)
+        self.buttons: dict[str, QToolButton] = {}
+        for name, icon, text, tip, slot in (
+            ("cancel", "/mTaskCancel.svg", tr("Cancel"),
+             tr("Cancel the export: the server job is cancelled and no partial file is kept"), manager.cancel),
+            ("resume", "/mActionPlay.svg", tr("Resume"),
+             tr("Continue the export where it stopped (server job and partial download are kept)"), manager.resume),
+            ("retry", "/mActionRefresh.svg", tr("Retry"),
+             tr("Start the same export again, with the same area and settings"), manager.retry),
+            ("add", "/mActionAddLayer.svg", tr("Add to map"), tr("Add the exported tiles to the map"),
+             manager.add_to_map),
+            ("folder", "/mIconFolderOpen.svg", tr("Open folder"), tr("Show the folder that holds the files"),
+             manager.open_folder),
+            ("remove", "/mActionRemove.svg", tr("Remove"),
+             tr("Remove from the list (files of a finished export are kept; an unfinished one is discarded)"),
+             manager.discard),
+        ):
+            button = QToolButton()
+            button.setObjectName(f"{name}Button")
+            button.setIcon(QgsApplication.getThemeIcon(icon))
+            button.setText(text)
+            button.setToolTip(tip)
+            button.setAutoRaise(True)
+            button.clicked.connect(lambda _checked=False, slot=slot: slot(self.job_id))
+            buttons.addWidget(button)
+            self.buttons[name] = button
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self._narrow: bool | None = None
+        self._apply_width(self.width())
+
+    def set_view(self, view: JobView) -> None:
+        self.view = view
+        icon = QgsApplication.getThemeIcon(STATE_ICONS.get(view.state, "/mTaskQueued.svg"))
+        self.icon.setPixmap(icon.pixmap(ICON_SIZE, ICON_SIZE))
+        self.icon.setToolTip(state_text(view.state))
+        self.title.setText(view.service_name)
+        parts = [p for p in (view.area_label, tr("levels {levels}").format(levels=view.levels_text)) if p]
+        if view.from_earlier_session:
+            parts.append(tr("from an earlier session"))
+        self.details.setText(" · ".join(parts))
+        show_progress = view.state in JobState.ACTIVE or (view.state == JobState.PAUSED and view.progress > 0)
+        self.progress.setVisible(show_progress)
+        self.progress.setValue(round(view.progress * 1000))
+        status = view.status or state_text(view.state)
+        if view.state in JobState.ACTIVE and view.progress > 0:
+            status = tr("{status} ({percent} %)").format(status=status, percent=int(view.progress * 100))
+        self.status.setText(status)
+        self.status.setToolTip("\n".join(view.output_paths) if view.output_paths else view.error)
+        visible = {
+            "cancel": view.state in (JobState.QUEUED, JobState.RUNNING, JobState.PAUSED),
+            "resume": view.state == JobState.PAUSED or (view.state == JobState.FAILED and view.can_resume),
+            "retry": view.can_retry,
+            "add": view.state == JobState.FINISHED and bool(view.output_paths),
+            "folder": view.state == JobState.FINISHED,
+            "remove": view.state not in JobState.ACTIVE and view.state != JobState.PAUSED,
+        }
+        for name, button in self.buttons.items():
+            button.setVisible(visible[name])
+        cancel = self.buttons["cancel"]
+        if view.state == JobState.PAUSED:
+            cancel.setText(tr("Discard"))
+            cancel.setToolTip(tr("Give up this export: its server job is cancelled and its partial download "
+                                 "deleted"))
+        else:
+            cancel.setText(tr("Cancel"))
+            cancel.setToolTip(tr("Cancel the export: the server job is cancelled and no partial file is kept"))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._apply_width(event.size().width())
+
+    def _apply_width(self, width: int) -> None:
+        narrow = width < NARROW_WIDTH
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        style = Qt.ToolButtonStyle.ToolButtonIconOnly if narrow else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        for button in self.buttons.values():
+            button.setToolButtonStyle(style)
+
+
+def state_text(state: str) -> str:
+    return {
+        JobState.QUEUED: tr("Queued"),
+        JobState.RUNNING: tr("Running"),
+        JobState.CANCELLING: tr("Cancelling…"),
+        JobState.PAUSED: tr("Paused"),
+        JobState.FINISHED: tr("Finished"),
+        JobState.FAILED: tr("Failed"),
+        JobState.CANCELLED: tr("Cancelled"),
+    }.get(state, state)
+
+
+class JobsPanel(QWidget):
+    """Every job of ``manager``, newest first (see :class:`JobCard`)."""
+
+    def __init__(self, manager: JobManager, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.manager = manager
+        self.cards: dict[str, JobCard] = {}
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        container = QWidget()
+        self.list_layout = QVBoxLayout(container)
+        self.list_layout.setContentsMargins(0, 0, 0, 0)
+        self.list_layout.setSpacing(4)
+        self.empty = QLabel(tr("No exports yet. Exports you start appear here, with their progress."))
+        self.empty.setWordWrap(True)
+        self.empty.setEnabled(False)
+        self.list_layout.addWidget(self.empty)
+        self.list_layout.addStretch(1)
+        self.scroll.setWidget(container)
+        outer.addWidget(self.scroll)
+        footer = QHBoxLayout()
+        footer.addStretch(1)
+        self.clear_button = QToolButton()
+        self.clear_button.setObjectName("clearFinishedButton")
+        self.clear_button.setText(tr("Clear finished"))
+        self.clear_button.setToolTip(tr("Remove finished and cancelled exports from the list (files are kept)"))
+        self.clear_button.setAutoRaise(True)
+        self.clear_button.clicked.connect(manager.clear_finished)
+        footer.addWidget(self.clear_button)
+        outer.addLayout(footer)
+        manager.jobsChanged.connect(self.refresh)
+        manager.jobUpdated.connect(self.update_job)
+        self.refresh()
+
+    def card(self, job_id: str) -> JobCard | None:
+        return self.cards.get(job_id)
+
+    def refresh(self) -> None:
+        """Cards for the manager's jobs, in its order (newest first); cards are reused."""
+        views = self.manager.jobs()
+        wanted = {v.id for v in views}
+        for job_id in [i for i in self.cards if i not in wanted]:
+            card = self.cards.pop(job_id)
+            self.list_layout.removeWidget(card)
+            card.deleteLater()
+        for index, view in enumerate(views):
+            card = self.cards.get(view.id)
+            if card is None:
+                card = JobCard(self.manager, view.id)
+                self.cards[view.id] = card
+            else:
+                self.list_layout.removeWidget(card)
+            self.list_layout.insertWidget(index, card)
+            card.set_view(view)
+        self.empty.setVisible(not views)
+        self._update_footer()
+
+    def update_job(self, job_id: str) -> None:
+        card = self.cards.get(job_id)
+        view = self.manager.job(job_id)
+        if card is None or view is None:
+            if view is not None:
+                self.refresh()
+            return
+        card.set_view(view)
+        self._update_footer()
+
+    def _update_footer(self) -> None:
+        done = (JobState.FINISHED, JobState.CANCELLED)
+        self.clear_button.setVisible(any(c.view is not None and c.view.state in done for c in self.cards.values()))

@@ -1,0 +1,96 @@
+"""The server's own size estimate (map and image services) in the background.
+
+::
+
+    task = start_estimate(service, area_wkt, False, levels, authcfg=...,
+                          on_result=lambda total_bytes, total_tiles: ..., on_error=show_message)
+
+The server runs an ``estimateExportTilesSize`` job, which can take a while; cancelling the task
+cancels that job.  ``on_result(total_bytes, total_tiles)`` / ``on_error(message)`` run on the main
+thread (also as the ``estimateReady(object, object)`` / ``estimateFailed(str)`` signals); a cancelled
+task calls neither.  Vector tile services have no server estimate: ``on_error`` says so.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
+
+from ..core.errors import CancelledError
+from ..core.export import Progress
+from ..core.http import CancelToken
+from ..core.jobs import Estimate
+from ..qgis_glue.engine import EngineConfig, create_exporter, engine_config
+from .base import PluginTask, TaskKeeper, error_message
+from .export_task import area_from_wkt, service_label
+
+log = logging.getLogger(__name__)
+
+_KEEPER = TaskKeeper()
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("EstimateTask", text)
+
+
+class EstimateTask(PluginTask):
+    """``service`` is a ``ServiceInfo`` (no extra request) or its URL; the area is WKT in the service CRS."""
+
+    estimateReady = pyqtSignal(object, object)  # total bytes, total tiles (Python ints: may pass 2**31)
+    estimateFailed = pyqtSignal(str)  # the user message
+
+    def __init__(self, config: EngineConfig, service: Any, area_wkt: str, area_is_rectangle: bool,
+                 levels: Any) -> None:
+        url = service if isinstance(service, str) else getattr(service, "url", "")
+        name = getattr(service, "name", "") if not isinstance(service, str) else ""
+        super().__init__(tr("Estimating the export size of {name}").format(name=name or service_label(url)))
+        self.config = config
+        self.service = service
+        self.area_wkt = area_wkt
+        self.area_is_rectangle = area_is_rectangle
+        self.levels = tuple(sorted({int(level) for level in levels}))
+        self.token = CancelToken()
+        self.estimate: Estimate | None = None
+        self.message = ""
+
+    def cancel(self) -> None:
+        self.token.cancel()
+        super().cancel()
+
+    def work(self) -> Estimate:
+        exporter = create_exporter(self.config)
+        service = self.service
+        if isinstance(service, str):
+            service = exporter.fetch(service, cancel=self.token)
+        area = area_from_wkt(self.area_wkt, self.area_is_rectangle)
+
+        def progress(p: Progress) -> None:
+            self.setProgress(100.0 * (p.fraction or 0.0))
+
+        return exporter.estimate(service, area, self.levels, cancel=self.token, progress=progress)
+
+    def on_success(self, result: Estimate) -> None:
+        self.estimate = result
+        self.estimateReady.emit(int(result.total_bytes), int(result.total_tiles))
+
+    def on_failure(self, error: BaseException) -> None:
+        if isinstance(error, CancelledError) or self.token.cancelled:
+            return
+        self.message = error_message(error)
+        self.estimateFailed.emit(self.message)
+
+
+def start_estimate(service: Any, area_wkt: str, area_is_rectangle: bool, levels: Any, *, authcfg: str = "",
+                   on_result: Callable[[int, int], None] | None = None,
+                   on_error: Callable[[str], None] | None = None, start: bool = True) -> EstimateTask:
+    """An :class:`EstimateTask` (settings and credentials read now, on the main thread), started in
+    QGIS' task manager unless ``start`` is False."""
+    task = EstimateTask(engine_config(authcfg, with_store=False), service, area_wkt, area_is_rectangle, levels)
+    if on_result is not None:
+        task.estimateReady.connect(on_result)
+    if on_error is not None:
+        task.estimateFailed.connect(on_error)
+    if start:
+        _KEEPER.start(task)
+    return task

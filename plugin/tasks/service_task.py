@@ -1,0 +1,82 @@
+"""Read a service's ``?f=json`` in the background, so the dock never waits on the network.
+
+::
+
+    task = fetch_service_task(url, authcfg, on_result=dock.show_service, on_error=dock.show_error)
+    task.cancel()                                   # e.g. when the user types another URL
+
+``on_result(ServiceInfo)`` / ``on_error(message)`` run on the main thread; a cancelled task calls
+neither.  The same is available as the ``serviceReady(object)`` / ``serviceFailed(str)`` signals.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
+
+from ..core.errors import CancelledError
+from ..core.http import CancelToken
+from ..qgis_glue.engine import EngineConfig, create_exporter, engine_config
+from .base import PluginTask, TaskKeeper, error_message
+
+log = logging.getLogger(__name__)
+
+_KEEPER = TaskKeeper()
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("ServiceTask", text)
+
+
+class ServiceTask(PluginTask):
+    """Fetches and parses a service description (``ServiceInfo``) with the engine's session.
+
+    ``use_export_twin``: when the service does not allow export, Esri's export-enabled copy is read
+    instead (ArcGIS Online basemaps).
+    """
+
+    serviceReady = pyqtSignal(object)  # ServiceInfo
+    serviceFailed = pyqtSignal(str)  # the user message
+
+    def __init__(self, url: str, config: EngineConfig, *, use_export_twin: bool = False) -> None:
+        super().__init__(tr("Reading the service {url}").format(url=url))
+        self.url = url
+        self.config = config
+        self.use_export_twin = use_export_twin
+        self.token = CancelToken()
+        self.service: Any = None
+        self.message = ""
+
+    def cancel(self) -> None:
+        self.token.cancel()
+        super().cancel()
+
+    def work(self) -> Any:
+        exporter = create_exporter(self.config)
+        return exporter.fetch(self.url, cancel=self.token, use_export_twin=self.use_export_twin)
+
+    def on_success(self, result: Any) -> None:
+        self.service = result
+        self.serviceReady.emit(result)
+
+    def on_failure(self, error: BaseException) -> None:
+        if isinstance(error, CancelledError) or self.token.cancelled:
+            return
+        self.message = error_message(error)
+        self.serviceFailed.emit(self.message)
+
+
+def fetch_service_task(url: str, authcfg: str = "", *, on_result: Callable[[Any], None] | None = None,
+                       on_error: Callable[[str], None] | None = None, use_export_twin: bool = False,
+                       start: bool = True) -> ServiceTask:
+    """A :class:`ServiceTask` for ``url`` (settings and credentials read now, on the main thread),
+    started in QGIS' task manager unless ``start`` is False."""
+    task = ServiceTask(url, engine_config(authcfg, with_store=False), use_export_twin=use_export_twin)
+    if on_result is not None:
+        task.serviceReady.connect(on_result)
+    if on_error is not None:
+        task.serviceFailed.connect(on_error)
+    if start:
+        _KEEPER.start(task)
+    return task

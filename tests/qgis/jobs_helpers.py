@@ -1,0 +1,83 @@
+"""Shared helpers of the jobs tests (manager against the emulator)."""
+from __future__ import annotations
+
+import pytest
+from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsProject
+
+from plugin.core.jobs import PollPolicy
+from plugin.gui.jobs import ExportRequest, JobManager, JobState
+
+TIMEOUT_MS = 60_000
+FAST_POLL = {"poll": PollPolicy(first=0.05, factor=1.3, max=0.25, timeout=120)}
+TRIANGLE = "Polygon((-8000000 -2000000, 4000000 -3000000, -1000000 6000000, -8000000 -2000000))"
+SQUARE = "Polygon((-2000000 -2000000, 2000000 -2000000, 2000000 2000000, -2000000 2000000, -2000000 -2000000))"
+FINAL = (JobState.FINISHED, JobState.FAILED, JobState.CANCELLED, JobState.PAUSED)
+
+
+def make_request(url: str, output, *, wkt: str = TRIANGLE, rectangle: bool = False, levels=(0, 1, 2),
+                 **options) -> ExportRequest:
+    values = {"authcfg": "", "fmt": None, "service_name": url.rstrip("/").split("/")[-2],
+              "area_label": "Test area", **options}
+    return ExportRequest(service_url=url, area_wkt=wkt, area_is_rectangle=rectangle, levels=tuple(levels),
+                         output_path=str(output), **values)
+
+
+def new_manager(iface, store, **kwargs) -> JobManager:
+    return JobManager(iface, store_folder=store, project=QgsProject.instance(), exporter_options=FAST_POLL,
+                      **kwargs)
+
+
+def wait_state(qtbot, manager: JobManager, job_id: str, states=FINAL, timeout: int = TIMEOUT_MS):
+    qtbot.waitUntil(lambda: manager.job(job_id) is not None and manager.job(job_id).state in states,
+                    timeout=timeout)
+    return manager.job(job_id)
+
+
+def wait_idle(qtbot, timeout: int = TIMEOUT_MS) -> None:
+    """Every task of the task manager has finished (and its finished() has run)."""
+    qtbot.waitUntil(lambda: QgsApplication.taskManager().countActiveTasks() == 0, timeout=timeout)
+    qtbot.wait(50)
+
+
+def messages(iface, level) -> list[str]:
+    return list(iface.messageBar().get_messages(level))
+
+
+def layers_named_after(job) -> list:
+    project = QgsProject.instance()
+    return [project.mapLayer(layer_id) for layer_id in job.layer_ids if project.mapLayer(layer_id) is not None]
+
+
+def export_requests(emulator) -> list:
+    return [r for r in emulator.requests if r.path.endswith("/exportTiles")]
+
+
+def basic_auth_config(username: str, password: str) -> str:
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        manager.setMasterPassword("tests-master-password", True)
+    config = QgsAuthMethodConfig("Basic")
+    config.setName("emulator analyst (jobs)")
+    config.setConfig("username", username)
+    config.setConfig("password", password)
+    result = manager.storeAuthenticationConfig(config)
+    assert result[0] if isinstance(result, tuple) else result
+    return config.id()
+
+
+@pytest.fixture
+def jobs_env(qgis_iface, qgis_new_project, tmp_path, qtbot):
+    """A manager on a private job store; leftovers are paused and waited for at the end."""
+    qgis_iface.messageBar().clear_messages()
+    store = tmp_path / "jobs"
+    managers: list[JobManager] = []
+
+    def factory(**kwargs) -> JobManager:
+        manager = new_manager(qgis_iface, store, **kwargs)
+        managers.append(manager)
+        return manager
+
+    yield factory, store
+    for manager in managers:
+        manager.shutdown()
+    wait_idle(qtbot)

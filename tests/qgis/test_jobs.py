@@ -1,0 +1,254 @@
+"""The jobs manager end to end against the emulator: every service type, auth, split + merge, cancel,
+failure + retry, and the panel."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from qgis.core import Qgis, QgsProject, QgsRasterLayer, QgsRectangle, QgsVectorTileLayer
+from qgis.PyQt.QtCore import Qt
+
+from plugin.core.jobstore import JobStore
+from plugin.gui.jobs import JobsPanel, JobState
+from tests.qgis.jobs_helpers import (
+    SQUARE,
+    basic_auth_config,
+    export_requests,
+    jobs_env,  # noqa: F401 - fixture
+    make_request,
+    messages,
+    wait_idle,
+    wait_state,
+)
+
+MERCATOR = "EPSG:3857"
+
+
+def _single_layer(job):
+    project = QgsProject.instance()
+    layers = [project.mapLayer(i) for i in job.layer_ids]
+    assert len(layers) == 1 and layers[0] is not None
+    return layers[0]
+
+
+def _assert_extent_overlaps(layer, xmin, ymin, xmax, ymax):
+    extent = layer.extent()
+    assert extent.intersects(QgsRectangle(xmin, ymin, xmax, ymax)), extent.toString()
+
+
+def test_vector_service_polygon_export_is_added_as_a_vector_tile_layer(jobs_env, emulator, tmp_path, qtbot,
+                                                                       qgis_iface):
+    factory, store = jobs_env
+    manager = factory()
+    out = tmp_path / "vector.vtpk"
+    url = emulator.service_url("World_Vector", "VectorTileServer")
+    with qtbot.waitSignal(manager.exportFinished, timeout=60_000) as finished:
+        job_id = manager.start_export(make_request(url, out, levels=(0, 1, 2, 3)))
+    job = manager.job(job_id)
+    assert job.state == JobState.FINISHED and job.progress == 1.0
+    assert finished.args[0] == job_id and finished.args[1][0] == str(out)
+    assert out.exists() and not (tmp_path / "vector.vtpk.part").exists()
+    sent = export_requests(emulator)[-1].params
+    assert len(json.loads(sent["polygon"])["rings"][0]) == 4  # the polygon went to the server
+    layer = _single_layer(job)
+    assert isinstance(layer, QgsVectorTileLayer) and layer.isValid()
+    assert layer.crs().authid() == MERCATOR
+    _assert_extent_overlaps(layer, -8e6, -3e6, 4e6, 6e6)
+    success = messages(qgis_iface, Qgis.MessageLevel.Success)
+    assert any("vector.vtpk" in m and ("MB" in m or "KB" in m) for m in success), success
+    assert JobStore(store).records() == []  # nothing left to resume
+    assert not list((store / "requests").glob("*.json"))
+
+
+def test_map_service_rectangle_as_tpk(jobs_env, emulator, tmp_path, qtbot):
+    factory, _store = jobs_env
+    manager = factory()
+    out = tmp_path / "map.tpk"
+    job_id = manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"), out, wkt=SQUARE,
+                                               rectangle=True, levels=(1, 2, 3), fmt="tpk"))
+    job = wait_state(qtbot, manager, job_id)
+    assert job.state == JobState.FINISHED, job.error
+    assert out.exists() and job.output_paths[0] == str(out)
+    params = export_requests(emulator)[-1].params
+    assert params["storageFormatType"] == "esriMapCacheStorageModeCompact"
+    assert "areaOfInterest" not in params  # a rectangle is an extent
+    layer = _single_layer(job)
+    assert isinstance(layer, QgsRasterLayer) and layer.isValid()
+    assert layer.crs().authid() == MERCATOR
+    _assert_extent_overlaps(layer, -2e6, -2e6, 2e6, 2e6)
+    assert layer.extent().width() < 2 * 20037508.34  # not the whole world: the tiles of the square
+
+
+def test_image_service_export(jobs_env, emulator, tmp_path, qtbot):
+    factory, _store = jobs_env
+    manager = factory()
+    out = tmp_path / "imagery.tpkx"
+    job_id = manager.start_export(make_request(emulator.service_url("World_Imagery", "ImageServer"), out,
+                                               levels=(0, 1, 2)))
+    job = wait_state(qtbot, manager, job_id)
+    assert job.state == JobState.FINISHED, job.error
+    assert out.exists()
+    assert "areaOfInterest" in export_requests(emulator)[-1].params
+    layer = _single_layer(job)
+    assert isinstance(layer, QgsRasterLayer) and layer.isValid() and layer.crs().authid() == MERCATOR
+
+
+def test_arcgis_online_vector_service(jobs_env, emulator, tmp_path, qtbot):
+    factory, _store = jobs_env
+    manager = factory()
+    out = tmp_path / "online.vtpk"
+    job_id = manager.start_export(make_request(emulator.online_service_url, out, levels=(0, 1, 2)))
+    job = wait_state(qtbot, manager, job_id)
+    assert job.state == JobState.FINISHED, job.error
+    assert out.exists()
+    assert any(r.path.startswith("/s3/") for r in emulator.requests)  # Online's presigned package URL
+    layer = _single_layer(job)
+    assert isinstance(layer, QgsVectorTileLayer) and layer.isValid()
+
+
+def test_secured_service_with_a_basic_auth_config(jobs_env, emulator, tmp_path, qtbot):
+    factory, _store = jobs_env
+    manager = factory()
+    authcfg = basic_auth_config("analyst", "field-work-2026")
+    out = tmp_path / "secured.tpkx"
+    job_id = manager.start_export(make_request(emulator.secured_service_url, out, levels=(0, 1), authcfg=authcfg))
+    job = wait_state(qtbot, manager, job_id)
+    assert job.state == JobState.FINISHED, job.error
+    assert out.exists()
+    assert any("generateToken" in r.path for r in emulator.requests)
+    assert all("field-work-2026" not in json.dumps(r.params) for r in emulator.requests
+               if "generateToken" not in r.path)
+    assert _single_layer(job).isValid()
+
+
+def test_secured_service_without_credentials_says_how_to_sign_in(jobs_env, emulator, tmp_path, qtbot, qgis_iface):
+    factory, _store = jobs_env
+    manager = factory()
+    job_id = manager.start_export(make_request(emulator.secured_service_url, tmp_path / "x.tpkx", levels=(0,)))
+    job = wait_state(qtbot, manager, job_id)
+    assert job.state == JobState.FAILED
+    assert "sign in" in job.error.lower() or "authentication" in job.error.lower()
+    assert any("authentication configuration" in m for m in messages(qgis_iface, Qgis.MessageLevel.Critical))
+
+
+def test_export_over_the_limit_is_split_and_merged_into_one_geopackage(jobs_env, emulator, tmp_path, qtbot):
+    emulator.configure("World_Map/MapServer", max_export_tiles=30)
+    factory, store = jobs_env
+    manager = factory()
+    out = tmp_path / "split.tpkx"
+    whole_world = "Polygon((-2e7 -2e7, 2e7 -2e7, 2e7 2e7, -2e7 2e7, -2e7 -2e7))"
+    job_id = manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"), out,
+                                               wkt=whole_world, rectangle=True, levels=(0, 1, 2, 3)))
+    job = wait_state(qtbot, manager, job_id)
+    assert job.state == JobState.FINISHED, job.error
+    merged = tmp_path / "split.gpkg"
+    assert job.output_paths[0] == str(merged) and merged.exists()
+    parts = job.output_paths[1:]
+    assert len(parts) > 1 and all(p.endswith(".tpkx") for p in parts)
+    assert len(export_requests(emulator)) == len(parts)
+    with sqlite3.connect(merged) as db:
+        table = db.execute("select table_name from gpkg_contents where data_type='tiles'").fetchone()[0]
+        assert db.execute(f'select count(*) from "{table}"').fetchone()[0] == 85
+    layer = _single_layer(job)
+    assert isinstance(layer, QgsRasterLayer) and layer.isValid()
+    assert layer.source() == str(merged)
+    assert layer.crs().authid() == MERCATOR
+    assert layer.extent().width() > 3.9e7  # the whole world
+    assert JobStore(store).records() == []
+
+
+def test_cancel_in_the_middle_cancels_the_server_job_and_keeps_no_file(jobs_env, emulator, tmp_path, qtbot,
+                                                                      qgis_iface):
+    emulator.configure("World_Map/MapServer", job_steps=40, job_step_delay_s=0.1)
+    factory, store = jobs_env
+    manager = factory()
+    out = tmp_path / "cancelled.tpkx"
+    job_id = manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"), out,
+                                               levels=(0, 1, 2, 3)))
+    qtbot.waitUntil(lambda: manager.job(job_id).state == JobState.RUNNING and "server" in
+                    manager.job(job_id).status.lower(), timeout=30_000)
+    manager.cancel(job_id)
+    assert manager.job(job_id).state == JobState.CANCELLING
+    job = wait_state(qtbot, manager, job_id, (JobState.CANCELLED, JobState.FINISHED, JobState.FAILED))
+    assert job.state == JobState.CANCELLED
+    assert any(r.path.endswith("/cancel") for r in emulator.requests), "the server job was cancelled"
+    assert not out.exists() and not list(tmp_path.glob("cancelled*"))
+    assert JobStore(store).records() == []
+    assert any("cancelled" in m for m in messages(qgis_iface, Qgis.MessageLevel.Info))
+    assert job.can_retry and not job.layer_ids
+
+
+def test_failure_is_reported_and_retry_keeps_the_area_and_levels(jobs_env, emulator, tmp_path, qtbot, qgis_iface):
+    emulator.inject("job_fail", message="ERROR 001: The cache is being rebuilt.")
+    factory, store = jobs_env
+    manager = factory()
+    out = tmp_path / "retry.tpkx"
+    request = make_request(emulator.service_url("World_Map", "MapServer"), out, levels=(0, 1, 2))
+    with qtbot.waitSignal(manager.exportFailed, timeout=60_000) as failed:
+        job_id = manager.start_export(request)
+    job = manager.job(job_id)
+    assert job.state == JobState.FAILED and failed.args[0] == job_id
+    assert "cache is being rebuilt" in job.error and failed.args[1] == job.error
+    critical = messages(qgis_iface, Qgis.MessageLevel.Critical)
+    assert any("cache is being rebuilt" in m and "Retry" in m for m in critical), critical
+    assert not out.exists() and job.can_retry and not job.can_resume
+    assert JobStore(store).records() == []
+
+    new_id = manager.retry(job_id)
+    assert new_id != job_id and manager.job(job_id) is None
+    retried = manager.job(new_id)
+    assert retried.request == request  # area, levels and settings kept
+    job = wait_state(qtbot, manager, new_id)
+    assert job.state == JobState.FINISHED, job.error
+    assert out.exists() and _single_layer(job).isValid()
+    first, second = export_requests(emulator)[-2:]
+    assert first.params["areaOfInterest"] == second.params["areaOfInterest"]
+    assert first.params["levels"] == second.params["levels"] == "0-2"
+
+
+def test_several_exports_run_at_once(jobs_env, emulator, tmp_path, qtbot):
+    emulator.configure("World_Map/MapServer", job_steps=6, job_step_delay_s=0.1)
+    factory, _store = jobs_env
+    manager = factory()
+    url = emulator.service_url("World_Map", "MapServer")
+    ids = [manager.start_export(make_request(url, tmp_path / f"many{i}.tpkx", levels=(0, 1))) for i in range(3)]
+    qtbot.waitUntil(lambda: sum(manager.job(i).state == JobState.RUNNING for i in ids) >= 2, timeout=30_000)
+    for job_id in ids:
+        assert wait_state(qtbot, manager, job_id).state == JobState.FINISHED
+    assert [v.id for v in manager.jobs()] == ids[::-1]  # newest first
+
+
+def test_panel_shows_jobs_and_their_actions(jobs_env, emulator, tmp_path, qtbot):
+    factory, _store = jobs_env
+    manager = factory()
+    panel = JobsPanel(manager)
+    qtbot.addWidget(panel)
+    panel.resize(260, 400)
+    panel.show()
+    emulator.inject("job_fail")
+    failed_id = manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"),
+                                                  tmp_path / "panel_fail.tpkx", levels=(0,)))
+    wait_state(qtbot, manager, failed_id)
+    done_id = manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"),
+                                                tmp_path / "panel_ok.tpkx", levels=(0,), add_to_map=False))
+    card = panel.card(done_id)
+    assert card is not None and card.buttons["cancel"].isVisibleTo(card)
+    job = wait_state(qtbot, manager, done_id)
+    assert job.state == JobState.FINISHED and not job.layer_ids
+    shown = [panel.list_layout.itemAt(i).widget() for i in range(panel.list_layout.count())]
+    assert [w.job_id for w in shown if hasattr(w, "job_id")] == [done_id, failed_id]  # newest first
+    assert card.buttons["add"].isVisibleTo(card) and card.buttons["folder"].isVisibleTo(card)
+    assert not card.buttons["cancel"].isVisibleTo(card)
+    assert "panel_ok.tpkx" in card.status.text()
+    failed_card = panel.card(failed_id)
+    assert failed_card.buttons["retry"].isVisibleTo(failed_card)
+    assert not failed_card.buttons["add"].isVisibleTo(failed_card)
+    assert card.buttons["add"].toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly  # narrow dock
+
+    card.buttons["add"].click()  # the layer is prepared in the background and added
+    qtbot.waitUntil(lambda: bool(manager.job(done_id).layer_ids), timeout=30_000)
+    assert _single_layer(manager.job(done_id)).isValid()
+
+    failed_card.buttons["remove"].click()
+    assert manager.job(failed_id) is None and failed_id not in panel.cards
+    wait_idle(qtbot)
