@@ -65,8 +65,8 @@ def basic_auth_config(username: str, password: str) -> str:
     return config.id()
 
 
-@pytest.fixture
-def jobs_env(qgis_iface, qgis_new_project, tmp_path, qtbot):
+@pytest.fixture(name="jobs_env")
+def jobs_env_fixture(qgis_iface, qgis_new_project, tmp_path, qtbot):
     """A manager on a private job store; leftovers are paused and waited for at the end."""
     qgis_iface.messageBar().clear_messages()
     store = tmp_path / "jobs"

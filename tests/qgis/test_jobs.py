@@ -14,7 +14,7 @@ from tests.qgis.jobs_helpers import (
     SQUARE,
     basic_auth_config,
     export_requests,
-    jobs_env,  # noqa: F401 - fixture
+    jobs_env_fixture,  # noqa: F401 - the jobs_env fixture
     make_request,
     messages,
     wait_idle,
