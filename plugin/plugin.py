@@ -14,6 +14,7 @@ from qgis.PyQt.QtWidgets import QAction
 
 from .gui.dock import ArcGISOfflineTilesDockWidget
 from .gui.drop_handler import PackageDropHandler, open_chosen_packages
+from .gui.translation import install_translator, remove_translator
 from .processing.provider import ArcGISOfflineTilesProvider
 from .qgis_glue import log
 from .tasks.base import TaskKeeper
@@ -38,6 +39,7 @@ class ArcGISOfflineTilesPlugin:
         self.drop_handler: PackageDropHandler | None = None
         self.tasks = TaskKeeper()
         self._log_handler = None
+        self._translator = None
 
     # --- Processing (also called by QGIS without a GUI, e.g. qgis_process) -------------------
     def initProcessing(self) -> None:
@@ -48,6 +50,7 @@ class ArcGISOfflineTilesPlugin:
     # --- GUI ---------------------------------------------------------------------------------
     def initGui(self) -> None:
         self._log_handler = log.install_handler(LOGGER_NAME)
+        self._translator = install_translator()  # before any widget is built: their texts are translated
         self.initProcessing()
 
         self.dock = ArcGISOfflineTilesDockWidget(self.iface, self.iface.mainWindow())
@@ -93,11 +96,14 @@ class ArcGISOfflineTilesPlugin:
             self.dock_action.deleteLater()
             self.dock_action = None
         if self.dock is not None:
+            self.dock.unload()
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        remove_translator(self._translator)
+        self._translator = None
         log.remove_handler(LOGGER_NAME, self._log_handler)
         self._log_handler = None

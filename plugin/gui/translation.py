@@ -1,0 +1,50 @@
+"""The plugin's translations: a ``QTranslator`` for the QGIS user locale (``i18n/arcgis_offline_tiles_<lang>.qm``).
+
+Installed first thing in ``initGui`` (the dock's texts are translated as it is built) and removed in
+``unload``.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from qgis.core import QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator
+
+LOG = logging.getLogger(__name__)
+
+I18N_DIR = Path(__file__).resolve().parents[2] / "i18n"
+BASENAME = "arcgis_offline_tiles"
+
+
+def user_locale() -> str:
+    """QGIS's user interface locale (``de``, ``pt_BR`` …), else the system's."""
+    value = QgsSettings().value("locale/userLocale", "") or ""
+    return str(value) or QLocale.system().name()
+
+
+def translation_file(locale: str) -> Path | None:
+    """``i18n/arcgis_offline_tiles_<locale>.qm``, falling back from ``pt_BR`` to ``pt``."""
+    for candidate in (locale, locale.split("_")[0]):
+        path = I18N_DIR / f"{BASENAME}_{candidate}.qm"
+        if candidate and path.is_file():
+            return path
+    return None
+
+
+def install_translator(locale: str | None = None) -> QTranslator | None:
+    """Load and install the translation for ``locale`` (default: QGIS's); ``None`` when there is none."""
+    path = translation_file(locale or user_locale())
+    if path is None:
+        return None
+    translator = QTranslator()
+    if not translator.load(str(path)):
+        LOG.warning("The translation %s could not be loaded", path)
+        return None
+    QCoreApplication.installTranslator(translator)
+    return translator
+
+
+def remove_translator(translator: QTranslator | None) -> None:
+    if translator is not None:
+        QCoreApplication.removeTranslator(translator)
