@@ -193,7 +193,9 @@ def conversion_targets(path: str | os.PathLike, suffix: str, cache_dir: str | os
     if chosen:
         targets.append(Path(chosen) / unique)
     elif _writable(root.parent):
-        targets.append(root.parent / f"{stem}{CONVERTED_TAG}{suffix}")
+        beside = root.parent / f"{stem}{CONVERTED_TAG}{suffix}"
+        # area.tpk and area.tpkx side by side must not take turns overwriting one conversion
+        targets.append(beside if _converted_from(beside) in (None, str(root)) else root.parent / unique)
     fallback = profile_cache_dir() / unique
     if fallback not in targets:
         targets.append(fallback)
@@ -221,6 +223,15 @@ def package_fingerprint(path: str | os.PathLike) -> dict:
 
 def _sidecar(target: Path) -> Path:
     return target.with_name(target.name + SIDECAR_SUFFIX)
+
+
+def _converted_from(target: Path) -> str | None:
+    """The package an existing conversion was made from (``None``: no readable sidecar)."""
+    try:
+        recorded = json.loads(_sidecar(target).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return recorded.get("package") if isinstance(recorded, dict) else None
 
 
 def _reusable(target: Path, expected: dict) -> bool:

@@ -53,6 +53,7 @@ LAYER_NAMES = {
     "tpkutils_states_filled.tpk": "states_filled",
 }
 DODGE = "esri_runtime_android_dodge_city.vtpk"
+USA = "esri_tilepackagespec_Usa.tpkx"
 MAX_RENDER_PX = 1024
 TRANSPARENT = QColor(0, 0, 0, 0)
 
@@ -304,6 +305,18 @@ def test_conversion_is_made_beside_the_package_and_reused_until_it_changes(tmp_p
     os.utime(package, ns=(later, later))  # the package was replaced by a newer export
     third = prepare_layer_source(package)
     assert not third.reused and output.stat().st_mtime_ns != mtime
+
+
+def test_packages_with_the_same_stem_get_their_own_conversion(tmp_path, no_cache_setting, qgis_new_project):
+    tpk, tpkx = tmp_path / "area.tpk", tmp_path / "area.tpkx"
+    shutil.copy(_package("tpkutils_states_filled.tpk"), tpk)
+    shutil.copy(_package(USA), tpkx)
+    first = prepare_layer_source(tpk, native=False)
+    second = prepare_layer_source(tpkx, native=False)
+    assert Path(first.converted) == tmp_path / "area.qgis.gpkg"
+    assert Path(second.converted).parent == tmp_path and second.converted != first.converted
+    assert prepare_layer_source(tpk, native=False).reused and prepare_layer_source(tpkx, native=False).reused
+    assert create_layer(first).extent() != create_layer(second).extent()
 
 
 def test_conversion_is_redone_when_the_converter_changes(tmp_path, monkeypatch, qgis_new_project):
