@@ -34,10 +34,13 @@ DODGE = "esri_runtime_android_dodge_city.vtpk"
 def provider(qgis_processing):
     registry = QgsApplication.processingRegistry()
     provider = registry.providerById("arcgisofflinetiles")
-    if provider is None:
+    added = provider is None
+    if added:
         provider = ArcGISOfflineTilesProvider()
         registry.addProvider(provider)
     yield provider
+    if added:  # leave the registry as found: the plugin lifecycle test checks it is empty
+        registry.removeProvider(provider)
 
 
 def _package(name: str) -> Path:
