@@ -59,10 +59,16 @@ DEFAULT_QUALITY = 75
 OPTION_DEFAULTS = {"split": True, "merge": True, "add_to_map": True, "optimize": False, "prefer_tpk": False}
 
 AREA_EXTENT, AREA_POLYGON, AREA_FEATURES = range(3)
+WGS84_ELLIPSOID = "EPSG:7030"  # for the area's size when the project measures nothing (ellipsoid NONE)
 
 
 def tr(text: str) -> str:
     return QCoreApplication.translate("ArcGISOfflineTilesDockWidget", text)
+
+
+def _escape(text: str) -> str:
+    """Text for a rich-text label (apostrophes stay readable in tests and screen readers)."""
+    return html.escape(text, quote=False)
 
 
 def kind_label(kind: ServiceKind) -> str:
@@ -320,7 +326,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.ui.connectStatusLabel.setText("")
         self.show_error(text, tr("Cannot use the service"))
         if self.service is None:
-            self.ui.serviceSummaryLabel.setText(html.escape(tr("Not connected.")))
+            self.ui.serviceSummaryLabel.setText(_escape(tr("Not connected.")))
         if "authentication configuration" in text.lower() or "sign in" in text.lower():
             self.ui.authSelect.setFocus()
 
@@ -357,7 +363,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         lods = info.available_lods
         scheme = info.tiling
         first, last = lods[0], lods[-1]
-        esc = html.escape
+        esc = _escape
         lines = [
             f"<b>{esc(info.name or info.url)}</b> — {esc(kind_label(info.kind))}",
             esc(tr("Coordinate system: {crs}").format(crs=crs.authid() or crs.description())),
@@ -468,7 +474,8 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
             return tr("No area yet: use the map extent, draw a rectangle or a polygon, or take polygon features.")
         measure = QgsDistanceArea()
         measure.setSourceCrs(selection.crs, self.project.transformContext())
-        measure.setEllipsoid(self.project.ellipsoid() or "EPSG:7030")
+        ellipsoid = self.project.ellipsoid()
+        measure.setEllipsoid(ellipsoid if ellipsoid and ellipsoid.upper() != "NONE" else WGS84_ELLIPSOID)
         try:
             km2 = measure.measureArea(selection.geometry) / 1e6
         except Exception:  # noqa: BLE001 - a measurement problem must not hide the area
@@ -539,7 +546,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
     def _recount(self) -> None:
         self._approximate = set()
         self._area_error = ""
-        self.ui.areaLabel.setText(html.escape(self._area_description()))
+        self.ui.areaLabel.setText(_escape(self._area_description()))
         if self.service is None or self.area.is_empty:
             self.model.set_counts(None)
             self._update_totals()
@@ -549,8 +556,8 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         except ArcGISOfflineTilesError as exc:
             self._area_error = error_message(exc)
             self.model.set_counts(None)
-            self.ui.areaLabel.setText(f"{html.escape(self._area_description())}<br>"
-                                      f"<span style='color:#a61e14'>{html.escape(self._area_error)}</span>")
+            self.ui.areaLabel.setText(f"{_escape(self._area_description())}<br>"
+                                      f"<span style='color:#a61e14'>{_escape(self._area_error)}</span>")
             self._update_totals()
             return
         counts, self._approximate = self._count(area)
@@ -586,7 +593,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self._update_enabled()
 
     def _total_html(self) -> str:
-        esc = html.escape
+        esc = _escape
         if self.service is None:
             return esc(tr("Connect to a service to see its levels."))
         levels = self.model.checked_levels()

@@ -105,8 +105,24 @@ def connect(dock, qtbot, url: str, authcfg: str | None = None, timeout: int = 20
         dock.ui.authSelect.setConfigId(authcfg)
     before = dock.service
     qtbot.mouseClick(dock.ui.connectButton, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dock.ui.connectButton.isEnabled() and (dock.service is not before or dock.message_text()),
-                    timeout=timeout)
+    qtbot.waitUntil(lambda: dock.ui.connectButton.isEnabled() and (dock.service is not before
+                                                                    or bool(dock.message_text())), timeout=timeout)
+
+
+def basic_auth_config(username: str = "analyst", password: str = "field-work-2026", name: str = "emulator analyst"):
+    """A Basic auth config in QGIS's authentication database; returns its id."""
+    from qgis.core import QgsApplication, QgsAuthMethodConfig
+
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        manager.setMasterPassword("tests-master-password", True)
+    config = QgsAuthMethodConfig("Basic")
+    config.setName(name)
+    config.setConfig("username", username)
+    config.setConfig("password", password)
+    result = manager.storeAuthenticationConfig(config)
+    assert result[0] if isinstance(result, tuple) else result
+    return config.id()
 
 
 @pytest.fixture
