@@ -1,0 +1,154 @@
+"""Exports survive QGIS: paused on unload, found again by a new manager, resumed to the end."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from qgis.core import Qgis, QgsProject, QgsRasterLayer
+
+from plugin.core.jobstore import DOWNLOADING, PAUSED, JobStore
+from plugin.gui.jobs import JobState
+from tests.qgis.jobs_helpers import (
+    export_requests,
+    jobs_env_fixture,  # noqa: F401 - the jobs_env fixture
+    make_request,
+    messages,
+    wait_idle,
+    wait_state,
+)
+
+
+def _slow_map_service(emulator) -> str:
+    emulator.configure("World_Map/MapServer", job_steps=12, job_step_delay_s=0.1)
+    return emulator.service_url("World_Map", "MapServer")
+
+
+def _start_and_pause(qtbot, factory, url, out, **options):
+    manager = factory()
+    request = make_request(url, out, levels=(0, 1, 2), **options)
+    job_id = manager.start_export(request)
+    qtbot.waitUntil(lambda: "server" in manager.job(job_id).status.lower(), timeout=30_000)
+    manager.shutdown()  # plugin unload / QGIS closing
+    wait_idle(qtbot)
+    return job_id, request
+
+
+def _layer(job):
+    layers = [QgsProject.instance().mapLayer(i) for i in job.layer_ids]
+    assert len(layers) == 1 and layers[0] is not None
+    return layers[0]
+
+
+def test_unload_pauses_and_a_new_session_resumes_the_same_server_job(jobs_env, emulator, tmp_path, qtbot,
+                                                                    qgis_iface):
+    factory, store = jobs_env
+    out = tmp_path / "resumed.tpkx"
+    job_id, request = _start_and_pause(qtbot, factory, _slow_map_service(emulator), out)
+
+    records = JobStore(store).records()
+    assert [r.state for r in records] == [PAUSED] and records[0].plan_id == job_id
+    assert records[0].job_id, "the server job is remembered"
+    assert not any(r.path.endswith("/cancel") for r in emulator.requests), "pausing keeps the server job"
+    saved = json.loads((store / "requests" / f"{job_id}.json").read_text())
+    assert saved["state"] == "paused" and saved["request"]["levels"] == [0, 1, 2]
+    assert not out.exists()
+    assert not messages(qgis_iface, Qgis.MessageLevel.Critical)
+
+    manager = factory()  # the next QGIS session
+    qtbot.waitUntil(lambda: bool(manager.resumable()), timeout=10_000)
+    view = manager.resumable()[0]
+    assert view.id == job_id and view.state == JobState.PAUSED and view.can_resume
+    assert view.request == request and view.from_earlier_session
+    assert "server job" in view.status
+
+    manager.resume(job_id)
+    job = wait_state(qtbot, manager, job_id, (JobState.FINISHED, JobState.FAILED, JobState.CANCELLED))
+    assert job.state == JobState.FINISHED, job.error
+    assert len(export_requests(emulator)) == 1, "the server job was resumed, not submitted again"
+    assert out.exists()
+    layer = _layer(job)
+    assert isinstance(layer, QgsRasterLayer) and layer.isValid() and layer.crs().authid() == "EPSG:3857"
+    assert JobStore(store).records() == [] and not list((store / "requests").glob("*.json"))
+    assert manager.resumable() == []
+
+
+def _quick_reconnects(monkeypatch) -> None:
+    """Back-offs of milliseconds instead of seconds (the engine's real reconnect logic runs)."""
+    from plugin.gui import jobs_model
+
+    real = jobs_model.engine.engine_config
+
+    def fast(authcfg="", **kwargs):
+        config = real(authcfg, **kwargs)
+        return replace(config, http=replace(config.http, backoff=0.01, max_backoff=0.05))
+
+    monkeypatch.setattr(jobs_model.engine, "engine_config", fast)
+
+
+def test_interrupted_download_resumes_from_its_part_file(jobs_env, emulator, tmp_path, qtbot, qgis_iface,
+                                                         monkeypatch):
+    _quick_reconnects(monkeypatch)
+    factory, store = jobs_env
+    manager = factory()
+    out = tmp_path / "dropped.tpkx"
+    emulator.inject("drop_download", after_bytes=4096, count=1)
+    emulator.inject("drop_download", after_bytes=0, count=None)  # then the line stays dead
+    job_id = manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"), out,
+                                               levels=(0, 1, 2, 3)))
+    job = wait_state(qtbot, manager, job_id)
+    assert job.state == JobState.FAILED and job.can_resume
+    assert any("Resume" in m for m in messages(qgis_iface, Qgis.MessageLevel.Critical))
+    records = JobStore(store).records()
+    assert [r.state for r in records] == [DOWNLOADING]
+    part = tmp_path / "dropped.tpkx.part"
+    assert part.exists() and part.stat().st_size == 4096 and not out.exists()
+    manager.shutdown()
+    wait_idle(qtbot)
+    emulator.clear_faults()
+
+    manager = factory()  # after a restart the failed download is offered for resuming
+    qtbot.waitUntil(lambda: bool(manager.resumable()), timeout=10_000)
+    assert manager.resumable()[0].id == job_id
+    assert "4.0 KB" in manager.resumable()[0].status
+    manager.resume(job_id)
+    job = wait_state(qtbot, manager, job_id, (JobState.FINISHED, JobState.FAILED))
+    assert job.state == JobState.FINISHED, job.error
+    ranges = [r.header("Range") for r in emulator.requests if r.header("Range")]
+    assert "bytes=4096-" in ranges, ranges
+    assert len(export_requests(emulator)) == 1
+    assert out.exists() and not part.exists()
+    assert _layer(job).isValid()
+
+
+def test_records_without_a_request_file_are_resumed_too(jobs_env, emulator, tmp_path, qtbot):
+    """Exports started elsewhere (Processing) leave only the core's records."""
+    factory, store = jobs_env
+    out = tmp_path / "bare.tpkx"
+    job_id, request = _start_and_pause(qtbot, factory, _slow_map_service(emulator), out)
+    (store / "requests" / f"{job_id}.json").unlink()
+
+    manager = factory()
+    qtbot.waitUntil(lambda: bool(manager.resumable()), timeout=10_000)
+    view = manager.resumable()[0]
+    assert view.id == job_id
+    assert view.request.levels == request.levels and view.request.output_path == str(out)
+    assert view.request.service_url == request.service_url
+    manager.resume(job_id)
+    job = wait_state(qtbot, manager, job_id, (JobState.FINISHED, JobState.FAILED))
+    assert job.state == JobState.FINISHED, job.error
+    assert out.exists() and _layer(job).isValid()
+
+
+def test_discarding_an_unfinished_export_cancels_its_server_job(jobs_env, emulator, tmp_path, qtbot):
+    factory, store = jobs_env
+    out = tmp_path / "discarded.tpkx"
+    job_id, _request = _start_and_pause(qtbot, factory, _slow_map_service(emulator), out)
+
+    manager = factory()
+    qtbot.waitUntil(lambda: bool(manager.resumable()), timeout=10_000)
+    manager.discard(job_id)
+    assert manager.job(job_id) is None
+    wait_idle(qtbot)
+    assert any(r.path.endswith("/cancel") for r in emulator.requests)
+    assert JobStore(store).records() == [] and not list((store / "requests").glob("*.json"))
+    assert not list(tmp_path.glob("discarded*"))
