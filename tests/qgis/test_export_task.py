@@ -1,0 +1,144 @@
+"""ExportTask, EstimateTask and ServiceTask on their own, in QGIS' task manager, against the emulator."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from qgis.core import Qgis, QgsApplication, QgsProject
+from qgis.PyQt.QtCore import QCoreApplication, QThread
+
+from plugin.core.jobstore import JobStore
+from plugin.qgis_glue import engine
+from plugin.qgis_glue.layers import native_tpkx_supported
+from plugin.tasks.base import TaskKeeper
+from plugin.tasks.estimate_task import start_estimate
+from plugin.tasks.export_task import ExportRequest, ExportTask
+from plugin.tasks.service_task import fetch_service_task
+from tests.qgis.jobs_helpers import FAST_POLL, SQUARE, TRIANGLE, make_request, messages, wait_idle
+
+WORLD = "Polygon((-2e7 -2e7, 2e7 -2e7, 2e7 2e7, -2e7 2e7, -2e7 -2e7))"
+
+
+@pytest.fixture
+def keeper(qgis_iface, qgis_new_project, qtbot):
+    qgis_iface.messageBar().clear_messages()
+    keeper = TaskKeeper()
+    yield keeper
+    keeper.cancel_all()
+    wait_idle(qtbot)
+
+
+def _task(emulator, tmp_path, qgis_iface, request: ExportRequest) -> ExportTask:
+    config = replace(engine.engine_config(request.authcfg), store_folder=str(tmp_path / "jobs"))
+    return ExportTask("job-1", request, config, project=QgsProject.instance(), message_bar=qgis_iface.messageBar(),
+                      exporter_options=FAST_POLL)
+
+
+def test_request_round_trips_and_sorts_its_levels():
+    request = ExportRequest("http://h/arcgis/rest/services/A/MapServer", "", SQUARE, True, (3, 1, 2, 1), "tpk",
+                            merge=False, area_label="Canvas extent")
+    assert request.levels == (1, 2, 3) and request.levels_text == "1-3"
+    assert ExportRequest.from_dict(json.loads(json.dumps(request.to_dict()))) == request
+
+
+def test_export_task_shows_its_stages_and_adds_the_layer_on_the_main_thread(keeper, emulator, tmp_path, qtbot,
+                                                                            qgis_iface):
+    emulator.configure("World_Map/MapServer", job_steps=4, job_step_delay_s=0.05)
+    out = tmp_path / "stages.tpkx"
+    task = _task(emulator, tmp_path, qgis_iface,
+                 make_request(emulator.service_url("World_Map", "MapServer"), out, levels=(0, 1, 2, 3)))
+    statuses, descriptions, progress, in_manager, on_main = [], [], [], [], []
+
+    def on_status(text):
+        statuses.append(text)
+        descriptions.append(task.description())
+        in_manager.append(task in QgsApplication.taskManager().tasks())
+
+    task.statusMessage.connect(on_status)
+    task.progressChanged.connect(progress.append)
+    main = QCoreApplication.instance().thread()
+    QgsProject.instance().layersAdded.connect(lambda _layers: on_main.append(QThread.currentThread() == main))
+    with qtbot.waitSignal(task.done, timeout=60_000) as done:
+        keeper.start(task)
+    assert done.args == [True]
+    joined = " | ".join(statuses)
+    for stage in ("Reading the service", "Submitting", "Server building", "Downloading", "Loading"):
+        assert stage in joined, joined
+    if not native_tpkx_supported():
+        assert "Converting" in joined, joined
+    assert all(in_manager) and any(": Downloading" in d for d in descriptions)
+    assert progress == sorted(progress) and progress[-1] == 100.0
+    assert on_main == [True] and len(task.layer_ids) == 1
+    assert task.outcome.main_path == str(out) and task.outcome.size == out.stat().st_size
+    success = messages(qgis_iface, Qgis.MessageLevel.Success)
+    assert any("stages.tpkx" in m and ("MB" in m or "KB" in m) for m in success), success
+
+
+def test_the_request_file_lives_as_long_as_the_export(keeper, emulator, tmp_path, qtbot, qgis_iface):
+    emulator.configure("World_Map/MapServer", job_steps=10, job_step_delay_s=0.1)
+    task = _task(emulator, tmp_path, qgis_iface,
+                 make_request(emulator.service_url("World_Map", "MapServer"), tmp_path / "file.tpkx", levels=(0, 1)))
+    request_file = tmp_path / "jobs" / "requests" / "job-1.json"
+    keeper.start(task)
+    qtbot.waitUntil(lambda: "Server" in task.status_text, timeout=30_000)
+    doc = json.loads(request_file.read_text())
+    assert doc["state"] == "running" and doc["request"]["output_path"] == str(tmp_path / "file.tpkx")
+    assert [r.plan_id for r in JobStore(tmp_path / "jobs").records()] == ["job-1"]
+    with qtbot.waitSignal(task.done, timeout=60_000):
+        pass
+    assert not request_file.exists() and JobStore(tmp_path / "jobs").records() == []
+
+
+def test_cancelling_from_the_task_manager_cancels_the_server_job(keeper, emulator, tmp_path, qtbot, qgis_iface):
+    emulator.configure("World_Map/MapServer", job_steps=40, job_step_delay_s=0.1)
+    out = tmp_path / "tm.tpkx"
+    task = _task(emulator, tmp_path, qgis_iface,
+                 make_request(emulator.service_url("World_Map", "MapServer"), out, levels=(0, 1)))
+    keeper.start(task)
+    qtbot.waitUntil(lambda: "Server" in task.status_text, timeout=30_000)
+    with qtbot.waitSignal(task.done, timeout=60_000) as done:
+        QgsApplication.taskManager().cancelAll()  # what the task manager's cancel button does
+    assert done.args == [False]
+    assert any(r.path.endswith("/cancel") for r in emulator.requests)
+    assert not out.exists() and not list(tmp_path.glob("tm.tpkx*"))
+
+
+def test_server_estimate_in_the_background(keeper, emulator, qtbot):
+    results, errors = [], []
+    task = start_estimate(emulator.service_url("World_Map", "MapServer"), WORLD, True, [0, 1, 2, 3],
+                          on_result=lambda size, tiles: results.append((size, tiles)), on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(results or errors), timeout=60_000)
+    assert errors == [] and results[0][1] == 85 and results[0][0] > 0
+    assert task.estimate.total_tiles == 85
+
+
+def test_vector_services_have_no_server_estimate(keeper, emulator, qtbot):
+    errors = []
+    start_estimate(emulator.service_url("World_Vector", "VectorTileServer"), TRIANGLE, False, [0, 1],
+                   on_result=lambda *_: pytest.fail("no estimate expected"), on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
+    assert "vector" in errors[0].lower()
+
+
+def test_cancelled_estimate_cancels_the_server_job_and_calls_nothing(keeper, emulator, qtbot):
+    emulator.configure("World_Map/MapServer", job_steps=40, job_step_delay_s=0.1)
+    calls = []
+    task = start_estimate(emulator.service_url("World_Map", "MapServer"), WORLD, True, [0, 1],
+                          on_result=lambda *a: calls.append(a), on_error=calls.append)
+    qtbot.waitUntil(lambda: any("estimateExportTilesSize" in r.path for r in emulator.requests), timeout=30_000)
+    with qtbot.waitSignal(task.done, timeout=30_000):
+        task.cancel()
+    assert any(r.path.endswith("/cancel") for r in emulator.requests)
+    qtbot.wait(50)
+    assert calls == []
+
+
+def test_service_task_reads_the_service_or_says_what_is_wrong(keeper, emulator, qtbot):
+    found, errors = [], []
+    fetch_service_task(emulator.service_url("World_Imagery", "ImageServer"), on_result=found.append,
+                       on_error=errors.append)
+    fetch_service_task(emulator.services_url + "/Nowhere/MapServer", on_result=found.append, on_error=errors.append)
+    qtbot.waitUntil(lambda: len(found) + len(errors) == 2, timeout=30_000)
+    assert [s.name for s in found] == ["World_Imagery"]
+    assert len(errors) == 1 and "No ArcGIS service" in errors[0]
