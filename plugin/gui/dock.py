@@ -105,6 +105,23 @@ def help_url() -> QUrl:
     return QUrl.fromLocalFile(str(readme))
 
 
+def _extrapolate(scheme, counts: dict[int, int], exact: list[int], level: int) -> int:
+    """Tiles at ``level`` from the two finest exact counts: an area term (grows with the square of the
+    resolution ratio) plus a boundary term (grows with the ratio), fitted to both counts."""
+    finest = exact[-1]
+    r = scheme.lod(finest).resolution / scheme.lod(level).resolution
+    if len(exact) >= 2:
+        coarser = exact[-2]
+        q = scheme.lod(coarser).resolution / scheme.lod(finest).resolution  # usually 2
+        c1, c2 = counts[coarser], counts[finest]
+        if q > 1:
+            inside = (c1 - c2 / q) / (1 / q ** 2 - 1 / q)  # tiles of the fill at the finest exact level
+            edge = c2 - inside
+            if inside >= 0 and edge >= 0:
+                return max(1, round(inside * r * r + edge * r))
+    return max(1, round(counts[finest] * r * r))
+
+
 class ArcGISOfflineTilesDockWidget(QgsDockWidget):
     """The dock.  ``manager`` (a :class:`~.jobs.JobManager`) is made here unless a test passes one."""
 
@@ -569,26 +586,25 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         scheme = self.service.tiling
         counts: dict[int, int] = {}
         approximate: set[int] = set()
-        exact_level = None
+        exact: list[int] = []
         started = time.perf_counter()
         for level in self.model.levels:
             rows = tile_ranges(scheme, area, level).rows
             too_slow = not area.is_rectangle and (rows > MAX_EXACT_ROWS or
                                                   time.perf_counter() - started > COUNT_BUDGET_S)
-            if too_slow and exact_level is not None:
-                ratio = (scheme.lod(exact_level).resolution / scheme.lod(level).resolution) ** 2
-                counts[level] = max(1, round(counts[exact_level] * ratio))
+            if too_slow and exact:
+                counts[level] = _extrapolate(scheme, counts, exact, level)
                 approximate.add(level)
                 continue
             counts[level] = count_tiles(scheme, area, [level])[level]
-            exact_level = level
+            exact.append(level)
         return counts, approximate
 
     def _update_totals(self) -> None:
         self._totals_timer.stop()
         self.model.set_split(self.ui.splitCheck.isChecked())
-        self.ui.totalLabel.setText(self._total_html())
         self._update_plan()
+        self.ui.totalLabel.setText(self._total_html())
         self._update_preview()
         self._update_enabled()
 

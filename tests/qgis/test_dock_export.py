@@ -1,0 +1,204 @@
+"""Options, output and the Export button: the request the dock hands to the jobs manager."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from qgis.core import QgsGeometry, QgsProject, QgsRectangle
+from qgis.PyQt.QtCore import Qt, QUrl
+
+from plugin.gui.jobs import ExportRequest
+from plugin.qgis_glue import settings
+from tests.qgis.conftest import connect
+from tests.qgis.test_dock_area import draw_polygon
+
+TODAY = date.today().isoformat()
+
+
+@pytest.fixture
+def started(jobs_manager, monkeypatch):
+    """The requests the dock hands to the jobs manager (nothing is exported)."""
+    requests = []
+
+    def start_export(request):
+        requests.append(request)
+        return f"job-{len(requests)}"
+
+    monkeypatch.setattr(jobs_manager, "start_export", start_export)
+    return requests
+
+
+@pytest.fixture
+def output_folder(tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    settings.set_output_folder(str(folder))
+    return folder
+
+
+def test_export_button_sends_the_request_the_dock_shows(dock, qtbot, emulator, shown_canvas, started, output_folder):
+    url = emulator.service_url("World_Map", "MapServer")
+    connect(dock, qtbot, url)
+    drawn = draw_polygon(dock, shown_canvas)
+    dock.model.set_checked_levels([2, 3, 4])
+    dock.recount_now()
+    assert dock.output_path() == str(output_folder / f"World_Map_{TODAY}.tpkx")
+    assert dock.ui.exportButton.isEnabled()
+    qtbot.mouseClick(dock.ui.exportButton, Qt.MouseButton.LeftButton)
+    assert len(started) == 1
+    request = started[0]
+    assert isinstance(request, ExportRequest)
+    assert request.service_url == url
+    assert request.authcfg == ""
+    assert request.levels == (2, 3, 4)
+    assert request.fmt == "tpkx"
+    assert request.area_is_rectangle is False
+    assert QgsGeometry.fromWkt(request.area_wkt).equals(drawn) or \
+        QgsGeometry.fromWkt(request.area_wkt).symDifference(drawn).area() < 1e-6 * drawn.area()
+    assert (request.optimize, request.quality) == (False, None)
+    assert (request.split, request.merge, request.add_to_map) == (True, True, True)
+    assert request.output_path == str(output_folder / f"World_Map_{TODAY}.tpkx")
+    assert request.service_name == "World_Map"
+    assert request.area_label == "Polygon drawn on the map"
+    assert "Export started" in dock.message_text()
+
+
+def test_format_choice_changes_the_file_name_and_is_remembered(dock_factory, qtbot, emulator, shown_canvas, started,
+                                                                output_folder):
+    dock = dock_factory()
+    connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
+    dock.use_canvas_extent()
+    dock.ui.formatCombo.setCurrentIndex(dock.ui.formatCombo.findData("tpk"))
+    assert dock.output_path().endswith(f"World_Map_{TODAY}.tpk")
+    dock.recount_now()
+    dock.export()
+    assert started[-1].fmt == "tpk" and started[-1].area_is_rectangle
+    assert started[-1].area_label == "Map extent"
+
+    again = dock_factory()
+    connect(again, qtbot, emulator.service_url("World_Map", "MapServer"))
+    assert again.ui.formatCombo.currentData() == "tpk"
+
+
+def test_vector_export_has_no_format_choice(dock, qtbot, emulator, shown_canvas, started, output_folder):
+    connect(dock, qtbot, emulator.service_url("World_Vector", "VectorTileServer"))
+    assert not dock.ui.formatCombo.isEnabled()
+    assert dock.output_path().endswith(f"World_Vector_{TODAY}.vtpk")
+    dock.use_canvas_extent()
+    dock.recount_now()
+    dock.export()
+    assert started[-1].fmt is None
+    assert started[-1].output_path.endswith(".vtpk")
+
+
+def test_optimise_is_offered_for_jpeg_tiles_only_and_bounded_by_the_service_quality(dock, qtbot, emulator,
+                                                                                    shown_canvas, started,
+                                                                                    output_folder):
+    connect(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"))
+    assert "tiled image service" in dock.ui.serviceSummaryLabel.text()
+    assert not dock.ui.optimizeCheck.isHidden()
+    assert dock.ui.qualitySlider.maximum() == 75  # the cache's own compressionQuality
+    dock.ui.optimizeCheck.setChecked(True)
+    dock.ui.qualitySlider.setValue(60)
+    dock.use_canvas_extent()
+    dock.recount_now()
+    dock.export()
+    assert (started[-1].optimize, started[-1].quality) == (True, 60)
+
+    connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))  # PNG32
+    assert dock.ui.optimizeCheck.isHidden() and dock.ui.qualitySlider.isHidden()
+    dock.export()
+    assert (started[-1].optimize, started[-1].quality) == (False, None)
+
+
+def test_options_and_output_folder_are_remembered(dock_factory, qtbot, emulator, shown_canvas, started, tmp_path):
+    dock = dock_factory()
+    connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
+    dock.ui.splitCheck.setChecked(False)
+    dock.ui.addToMapCheck.setChecked(False)
+    assert not dock.ui.mergeCheck.isEnabled()  # merging only applies to split exports
+    folder = tmp_path / "field work"
+    folder.mkdir()
+    dock.ui.outputWidget.setFilePath(str(folder / "basemap.tpkx"))
+    dock.use_canvas_extent()
+    dock.model.set_checked_levels([0, 1, 2])
+    dock.recount_now()
+    dock.export()
+    assert started[-1].output_path == str(folder / "basemap.tpkx")
+    assert (started[-1].split, started[-1].add_to_map) == (False, False)
+
+    again = dock_factory()
+    assert not again.ui.splitCheck.isChecked() and not again.ui.addToMapCheck.isChecked()
+    assert again.ui.mergeCheck.isChecked()
+    connect(again, qtbot, emulator.service_url("World_Map", "MapServer"))
+    assert again.output_path() == str(folder / f"World_Map_{TODAY}.tpkx")
+
+
+def test_over_the_limit_without_splitting_is_refused_in_the_dock(dock, qtbot, emulator, shown_canvas, started,
+                                                                 output_folder):
+    emulator.configure("World_Map/MapServer", max_export_tiles=10)
+    connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
+    dock.area.set_extent(QgsRectangle(-1e6, 4.5e6, 2e6, 7e6), shown_canvas.mapSettings().destinationCrs())
+    dock.model.set_checked_levels([0, 1, 2, 3, 4, 5])
+    dock.ui.splitCheck.setChecked(False)
+    dock.recount_now()
+    assert "allows at most 10 per export" in dock.ui.planLabel.text()
+    assert dock.export() is None
+    assert started == []
+    assert "the server allows 10 per export" in dock.message_text()
+
+    dock.ui.splitCheck.setChecked(True)
+    dock._update_totals()
+    assert "export jobs of at most 10 tiles" in dock.ui.planLabel.text()
+    assert dock.export() == "job-1"
+    assert started[-1].split
+
+
+def test_export_explains_what_is_missing(dock, qtbot, emulator, started, output_folder):
+    assert not dock.ui.exportButton.isEnabled()
+    assert dock.export() is None
+    assert "Connect to a service first" in dock.message_text()
+    connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
+    assert dock.export() is None
+    assert "Choose the area first" in dock.message_text()
+    dock.use_canvas_extent()
+    dock.model.set_checked_levels([])
+    assert dock.export() is None
+    assert "Tick at least one level" in dock.message_text()
+    dock.model.set_checked_levels([0])
+    dock.ui.outputWidget.setFilePath(str(output_folder / "missing" / "basemap.tpkx"))
+    assert dock.export() is None
+    assert "does not exist" in dock.message_text()
+    assert started == []
+
+
+def test_help_opens_the_usage_section(dock, monkeypatch):
+    from plugin.gui import dock as dock_module
+
+    opened = []
+    monkeypatch.setattr(dock_module.QDesktopServices, "openUrl", lambda url: opened.append(QUrl(url)))
+    dock.ui.helpButton.click()
+    assert len(opened) == 1
+    url = opened[0].toString()
+    assert url.endswith("#usage")
+    assert url.startswith("https://github.com/") or Path(opened[0].toLocalFile()).name == "README.md"
+
+
+@pytest.mark.slow
+def test_export_end_to_end_adds_the_layer(dock, qtbot, emulator, shown_canvas, tmp_path):
+    """Connect to the vector service, draw a polygon, export, and find the layer in the project."""
+    connect(dock, qtbot, emulator.service_url("World_Vector", "VectorTileServer"))
+    draw_polygon(dock, shown_canvas)
+    dock.model.set_checked_levels([0, 1, 2])
+    dock.ui.outputWidget.setFilePath(str(tmp_path / "vector.vtpk"))
+    dock.recount_now()
+    layers_before = set(QgsProject.instance().mapLayers())
+    job_id = dock.export()
+    assert job_id
+    assert dock.manager.job(job_id) is not None
+    qtbot.waitUntil(lambda: bool(set(QgsProject.instance().mapLayers()) - layers_before), timeout=120000)
+    new = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - layers_before]
+    assert len(new) == 1 and new[0].isValid()
+    assert (tmp_path / "vector.vtpk").exists()
+    assert dock.jobs_panel is not None
