@@ -25,7 +25,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.gui import QgsRubberBand
-from qgis.PyQt.QtCore import QCoreApplication, QObject, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 
 from ..core.area import Area
@@ -36,6 +36,7 @@ from ..qgis_glue import crs as crs_glue
 from ..qgis_glue.areas import area_from_geometry
 from .levels_model import plural
 from .map_tools import PolygonMapTool, area_rubber_band
+from .translation import translator
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 DENSIFY_PARTS = 64  # segments per bounding-box side when an area is checked for the antimeridian
@@ -43,8 +44,7 @@ PREVIEW_MAX_TILES = 2000  # more tile outlines than this clutter the canvas and 
 PREVIEW_COLOR = QColor(214, 98, 22)
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("AreaController", text)
+tr = translator("AreaController")
 
 
 # --- the antimeridian ---------------------------------------------------------------------------

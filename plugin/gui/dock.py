@@ -26,7 +26,7 @@ from qgis.core import (
     QgsUnitTypes,
 )
 from qgis.gui import QgsDockWidget, QgsExtentWidget, QgsFileWidget
-from qgis.PyQt.QtCore import QCoreApplication, QTimer, QUrl
+from qgis.PyQt.QtCore import QTimer, QUrl
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import QHeaderView, QSizePolicy, QWidget
 
@@ -42,6 +42,7 @@ from ..tasks.base import error_message
 from .area import PREVIEW_MAX_TILES, AreaController, tile_footprint
 from .levels_model import LevelsModel, format_bytes, format_int, format_scale, plural
 from .service_picker import ServicePicker
+from .translation import translator
 from .ui_loader import form_class
 
 LOG = logging.getLogger(__name__)
@@ -62,8 +63,7 @@ AREA_EXTENT, AREA_POLYGON, AREA_FEATURES = range(3)
 WGS84_ELLIPSOID = "EPSG:7030"  # for the area's size when the project measures nothing (ellipsoid NONE)
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ArcGISOfflineTilesDockWidget", text)
+tr = translator("ArcGISOfflineTilesDockWidget")
 
 
 def _escape(text: str) -> str:

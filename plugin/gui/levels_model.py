@@ -7,10 +7,11 @@ that push an export over the server's tile limit.
 from __future__ import annotations
 
 from qgis.core import QgsFileUtils
-from qgis.PyQt.QtCore import QAbstractTableModel, QCoreApplication, QLocale, QModelIndex, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QAbstractTableModel, QLocale, QModelIndex, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QBrush, QColor
 
 from ..core.tiling import LOD
+from .translation import translator
 
 OVER_LIMIT_BACKGROUND = QColor(250, 215, 205)  # light red: readable with the default text colour
 OVER_LIMIT_TEXT = QColor(170, 30, 20)
@@ -24,8 +25,7 @@ COLUMN_COUNT = 6
 ValueRole = int(getattr(Qt.ItemDataRole.UserRole, "value", Qt.ItemDataRole.UserRole)) + 1
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("LevelsModel", text)
+tr = translator("LevelsModel")
 
 
 def format_int(value: int) -> str:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from qgis.core import QgsOwsConnection, QgsProviderRegistry, QgsVectorTileLayer
-from qgis.PyQt.QtCore import QCoreApplication, QObject, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox
 
 from ..core.errors import ArcGISOfflineTilesError
 from ..core.service import parse_service_url
 from ..qgis_glue import settings
+from .translation import translator
 
 LOG = logging.getLogger(__name__)
 
@@ -29,8 +30,7 @@ URL_ROLE = int(getattr(Qt.ItemDataRole.UserRole, "value", Qt.ItemDataRole.UserRo
 AUTH_ROLE = URL_ROLE + 1
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ServicePicker", text)
+tr = translator("ServicePicker")
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
 from qgis.core import QgsSettings
 from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator
@@ -15,6 +16,24 @@ LOG = logging.getLogger(__name__)
 
 I18N_DIR = Path(__file__).resolve().parents[2] / "i18n"
 BASENAME = "arcgis_offline_tiles"
+DEFAULT_CONTEXT = "@default"  # where pylupdate5 puts strings it finds outside ``self.tr``
+
+
+def translator(context: str) -> Callable[[str], str]:
+    """A ``tr(text)`` for a module: looks ``text`` up in ``context``, then in ``@default``.
+
+    ``pylupdate5`` files the strings of module-level ``tr()`` helpers under ``@default`` (it only
+    knows the class of ``self.tr``), and ``lrelease`` keeps that name; the fallback finds them there
+    whatever context the helper names.
+    """
+
+    def tr(text: str) -> str:
+        translated = QCoreApplication.translate(context, text)
+        if translated == text:
+            translated = QCoreApplication.translate(DEFAULT_CONTEXT, text)
+        return translated
+
+    return tr
 
 
 def user_locale() -> str:

@@ -1,0 +1,1925 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1">
+<context>
+    <name>@default</name>
+    <message>
+        <location filename="../plugin/gui/area.py" line="221"/>
+        <source>the rectangle has no area; draw a larger one</source>
+        <translation>das Rechteck hat keine Fläche; zeichnen Sie ein größeres</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="443"/>
+        <source>Rectangle</source>
+        <translation>Rechteck</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/area.py" line="227"/>
+        <source>the polygon is empty; draw it again</source>
+        <translation>das Polygon ist leer; zeichnen Sie es neu</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/area.py" line="228"/>
+        <source>Polygon drawn on the map</source>
+        <translation>Auf der Karte gezeichnetes Polygon</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/area.py" line="234"/>
+        <source>choose a polygon layer</source>
+        <translation>wählen Sie einen Polygonlayer</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/area.py" line="238"/>
+        <source>no feature of {layer} is selected; select the polygons to export or untick “Selected features only”</source>
+        <translation>in {layer} ist kein Objekt ausgewählt; wählen Sie die zu exportierenden Polygone aus oder deaktivieren Sie „Nur ausgewählte Objekte“</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/area.py" line="246"/>
+        <source>{layer} has no polygon to use as the area</source>
+        <translation>{layer} enthält kein Polygon, das als Gebiet dienen kann</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/area.py" line="250"/>
+        <source>the features of {layer} enclose no area</source>
+        <translation>die Objekte von {layer} umschließen keine Fläche</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/area.py" line="253"/>
+        <source>{n} selected feature of {layer}</source>
+        <translation>{n} ausgewähltes Objekt von {layer}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/area.py" line="253"/>
+        <source>{n} selected features of {layer}</source>
+        <translation>{n} ausgewählte Objekte von {layer}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/area.py" line="256"/>
+        <source>{n} feature of {layer}</source>
+        <translation>{n} Objekt von {layer}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/area.py" line="256"/>
+        <source>{n} features of {layer}</source>
+        <translation>{n} Objekte von {layer}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/area.py" line="287"/>
+        <source>there is no area yet; draw one or take the map extent</source>
+        <translation>es gibt noch kein Gebiet; zeichnen Sie eines oder verwenden Sie den Kartenausschnitt</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="75"/>
+        <source>vector tile service</source>
+        <translation>Vektorkacheldienst</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="75"/>
+        <source>tiled map service</source>
+        <translation>gekachelter Kartendienst</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="76"/>
+        <source>tiled image service</source>
+        <translation>gekachelter Bilddienst</translation>
+    </message>
+    <message>
+        <location filename="../plugin/plugin.py" line="60"/>
+        <source>ArcGIS Offline Tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="226"/>
+        <source>Save the tile package as</source>
+        <translation>Kachelpaket speichern unter</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="298"/>
+        <source>Type the address of an ArcGIS tiled service first (…/MapServer, …/ImageServer or …/VectorTileServer), or choose a saved connection.</source>
+        <translation>Geben Sie zuerst die Adresse eines gekachelten ArcGIS-Dienstes ein (…/MapServer, …/ImageServer oder …/VectorTileServer) oder wählen Sie eine gespeicherte Verbindung.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="312"/>
+        <source>Connecting…</source>
+        <translation>Verbinde…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="330"/>
+        <source>Connection failed.</source>
+        <translation>Verbindung fehlgeschlagen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="344"/>
+        <source>Cannot use the service</source>
+        <translation>Der Dienst kann nicht verwendet werden</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="346"/>
+        <source>Not connected.</source>
+        <translation>Nicht verbunden.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="370"/>
+        <source>This service does not allow tile export.</source>
+        <translation>Dieser Dienst erlaubt keinen Kachelexport.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="370"/>
+        <source>Esri publishes an export-enabled copy: use the button below.</source>
+        <translation>Esri stellt eine Kopie mit Exporterlaubnis bereit: verwenden Sie die Schaltfläche unten.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="370"/>
+        <source>Ask its administrator to enable export (exportTilesAllowed), or use another service.</source>
+        <translation>Bitten Sie die Administration, den Export zu erlauben (exportTilesAllowed), oder verwenden Sie einen anderen Dienst.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="386"/>
+        <source>Coordinate system: {crs}</source>
+        <translation>Koordinatenbezugssystem: {crs}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="387"/>
+        <source>Tiles: {w}×{h} px, {format}</source>
+        <translation>Kacheln: {w}×{h} px, {format}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="389"/>
+        <source>Levels {first}–{last} ({coarse} to {fine})</source>
+        <translation>Stufen {first}–{last} ({coarse} bis {fine})</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="393"/>
+        <source>Export allowed, up to {n} tiles per export</source>
+        <translation>Export erlaubt, bis zu {n} Kacheln je Export</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="396"/>
+        <source>not allowed by the service (exportTilesAllowed is false)</source>
+        <translation>vom Dienst nicht erlaubt (exportTilesAllowed ist false)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="397"/>
+        <source>Export: {reason}</source>
+        <translation>Export: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="399"/>
+        <source>unknown</source>
+        <translation>unbekannt</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="400"/>
+        <source>ArcGIS Server version {version}</source>
+        <translation>ArcGIS Server Version {version}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="437"/>
+        <source>Map extent</source>
+        <translation>Kartenausschnitt</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="439"/>
+        <source>Extent of {layer}</source>
+        <translation>Ausdehnung von {layer}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="441"/>
+        <source>Rectangle drawn on the map</source>
+        <translation>Auf der Karte gezeichnetes Rechteck</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="480"/>
+        <source>Area</source>
+        <translation>Gebiet</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="491"/>
+        <source>No area yet: use the map extent, draw a rectangle or a polygon, or take polygon features.</source>
+        <translation>Noch kein Gebiet: verwenden Sie den Kartenausschnitt, zeichnen Sie ein Rechteck oder Polygon oder übernehmen Sie Polygonobjekte.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="504"/>
+        <source>{size} km²</source>
+        <translation>{size} km²</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="506"/>
+        <source>{n} part</source>
+        <translation>{n} Teil</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="506"/>
+        <source>{n} parts</source>
+        <translation>{n} Teile</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="614"/>
+        <source>Connect to a service to see its levels.</source>
+        <translation>Verbinden Sie sich mit einem Dienst, um seine Stufen zu sehen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="617"/>
+        <source>Tick the levels to export.</source>
+        <translation>Haken Sie die zu exportierenden Stufen an.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="619"/>
+        <source>{n} level ticked; choose an area to count the tiles.</source>
+        <translation>{n} Stufe angehakt; wählen Sie ein Gebiet, um die Kacheln zu zählen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="619"/>
+        <source>{n} levels ticked; choose an area to count the tiles.</source>
+        <translation>{n} Stufen angehakt; wählen Sie ein Gebiet, um die Kacheln zu zählen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="624"/>
+        <source>{tiles} tiles in {n} level</source>
+        <translation>{tiles} Kacheln in {n} Stufe</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="624"/>
+        <source>{tiles} tiles in {n} levels</source>
+        <translation>{tiles} Kacheln in {n} Stufen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="628"/>
+        <source>the server allows {limit} per export</source>
+        <translation>der Server erlaubt {limit} je Export</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="630"/>
+        <source>1 export job</source>
+        <translation>1 Exportauftrag</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="634"/>
+        <source>{n} export job</source>
+        <translation>{n} Exportauftrag</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="634"/>
+        <source>{n} export jobs</source>
+        <translation>{n} Exportaufträge</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="635"/>
+        <source>Over the limit: tick fewer levels, choose a smaller area or turn on splitting.</source>
+        <translation>Über dem Limit: haken Sie weniger Stufen an, wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="656"/>
+        <source>About {n} export jobs; the exact plan is made when the export starts.</source>
+        <translation>Etwa {n} Exportaufträge; der genaue Plan entsteht beim Start des Exports.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="661"/>
+        <source>About {n} export jobs: that is a lot; consider fewer levels or a smaller area.</source>
+        <translation>Etwa {n} Exportaufträge: das ist viel; erwägen Sie weniger Stufen oder ein kleineres Gebiet.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="683"/>
+        <source>{n} export jobs of at most {limit} tiles, {total} tiles in all:</source>
+        <translation>{n} Exportaufträge mit höchstens {limit} Kacheln, insgesamt {total} Kacheln:</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="686"/>
+        <source>level {levels}</source>
+        <translation>Stufe {levels}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="120"/>
+        <source>levels {levels}</source>
+        <translation>Stufen {levels}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="688"/>
+        <source>(part of the area)</source>
+        <translation>(Teil des Gebiets)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="689"/>
+        <source>job {n}: {what}, {tiles} tiles{piece}</source>
+        <translation>Auftrag {n}: {what}, {tiles} Kacheln{piece}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="692"/>
+        <source>… and {n} more</source>
+        <translation>… und {n} weitere</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="708"/>
+        <source>Connect, choose an area and tick levels to see their tiles.</source>
+        <translation>Verbinden Sie sich, wählen Sie ein Gebiet und haken Sie Stufen an, um ihre Kacheln zu sehen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="714"/>
+        <source>Too many tiles to preview ({n} at level {level}); the preview shows up to {max}.</source>
+        <translation>Zu viele Kacheln für die Vorschau ({n} in Stufe {level}); die Vorschau zeigt bis zu {max}.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="719"/>
+        <source>{n} tile of level {level} outlined on the map.</source>
+        <translation>{n} Kachel der Stufe {level} auf der Karte umrandet.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="719"/>
+        <source>{n} tiles of level {level} outlined on the map.</source>
+        <translation>{n} Kacheln der Stufe {level} auf der Karte umrandet.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="955"/>
+        <source>Asking the server…</source>
+        <translation>Frage den Server…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="752"/>
+        <source>No estimate.</source>
+        <translation>Keine Schätzung.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="754"/>
+        <source>Size estimate</source>
+        <translation>Größenschätzung</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="759"/>
+        <source>{size} for {tiles} tiles (server estimate)</source>
+        <translation>{size} für {tiles} Kacheln (Schätzung des Servers)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="772"/>
+        <source>.vtpk — vector tile package</source>
+        <translation>.vtpk — Vektorkachelpaket</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="776"/>
+        <source>.tpkx — Compact Cache V2 (recommended)</source>
+        <translation>.tpkx — Compact Cache V2 (empfohlen)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="777"/>
+        <source>.tpk — Compact Cache V1 (older readers)</source>
+        <translation>.tpk — Compact Cache V1 (ältere Programme)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="789"/>
+        <source>JPEG quality of the optimised tiles, at most the service&apos;s own quality ({q})</source>
+        <translation>JPEG-Qualität der optimierten Kacheln, höchstens die eigene Qualität des Dienstes ({q})</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="861"/>
+        <source>Tile package (*.{ext})</source>
+        <translation>Kachelpaket (*.{ext})</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="874"/>
+        <source>Connect to a service first.</source>
+        <translation>Verbinden Sie sich zuerst mit einem Dienst.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="877"/>
+        <source>This service does not allow tile export; use an export-enabled service.</source>
+        <translation>Dieser Dienst erlaubt keinen Kachelexport; verwenden Sie einen Dienst mit Exporterlaubnis.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="880"/>
+        <source>Choose the area first: the map extent, a rectangle, a polygon or polygon features.</source>
+        <translation>Wählen Sie zuerst das Gebiet: den Kartenausschnitt, ein Rechteck, ein Polygon oder Polygonobjekte.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="886"/>
+        <source>Tick at least one level.</source>
+        <translation>Haken Sie mindestens eine Stufe an.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="903"/>
+        <source>choose where to save the package</source>
+        <translation>wählen Sie, wo das Paket gespeichert wird</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="926"/>
+        <source>The export needs {n} tiles but the server allows {limit} per export. Tick fewer levels, choose a smaller area or turn on splitting.</source>
+        <translation>Der Export braucht {n} Kacheln, der Server erlaubt aber {limit} je Export. Haken Sie weniger Stufen an, wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="933"/>
+        <source>The folder {folder} does not exist; choose another place to save the package.</source>
+        <translation>Den Ordner {folder} gibt es nicht; wählen Sie einen anderen Speicherort für das Paket.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="938"/>
+        <source>Export started: follow it under Exports.</source>
+        <translation>Export gestartet: verfolgen Sie ihn unter Exporte.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="950"/>
+        <source>Start the export in the background; follow it under Exports</source>
+        <translation>Den Export im Hintergrund starten; verfolgen Sie ihn unter Exporte</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="950"/>
+        <source>Connect to a service that allows export, choose an area and tick levels first</source>
+        <translation>Verbinden Sie sich zuerst mit einem Dienst, der den Export erlaubt, wählen Sie ein Gebiet und haken Sie Stufen an</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/drop_handler.py" line="29"/>
+        <source>Esri tile packages (*.vtpk *.tpkx *.tpk conf.xml)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/drop_handler.py" line="29"/>
+        <source>Vector tile packages (*.vtpk)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/drop_handler.py" line="29"/>
+        <source>Tile packages (*.tpkx *.tpk)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/drop_handler.py" line="29"/>
+        <source>Esri cache folder configuration (conf.xml)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/drop_handler.py" line="29"/>
+        <source>All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/drop_handler.py" line="59"/>
+        <source>Add Esri tile package</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="361"/>
+        <source>Queued</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="169"/>
+        <source>Cancelling…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="611"/>
+        <source>Cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_model.py" line="390"/>
+        <source>Failed: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="148"/>
+        <source>Cancel</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="149"/>
+        <source>Cancel the export: the server job is cancelled and no partial file is kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <source>Resume</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <source>Continue the export where it stopped (server job and partial download are kept)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <source>Retry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <source>Start the same export again, with the same area and settings</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <source>Add to map</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <source>Add the exported tiles to the map</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <source>Open folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <source>Show the folder that holds the files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <source>Remove from the list (files of a finished export are kept; an unfinished one is discarded)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="122"/>
+        <source>from an earlier session</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="129"/>
+        <source>{status} ({percent} %)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="144"/>
+        <source>Discard</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="145"/>
+        <source>Give up this export: its server job is cancelled and its partial download deleted</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="168"/>
+        <source>Running</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="170"/>
+        <source>Paused</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="171"/>
+        <source>Finished</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="172"/>
+        <source>Failed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="194"/>
+        <source>No exports yet. Exports you start appear here, with their progress.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="205"/>
+        <source>Clear finished</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="206"/>
+        <source>Remove finished and cancelled exports from the list (files are kept)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="196"/>
+        <source>Level</source>
+        <translation>Stufe</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="196"/>
+        <source>Scale</source>
+        <translation>Maßstab</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="196"/>
+        <source>Tiles</source>
+        <translation>Kacheln</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="196"/>
+        <source>Total</source>
+        <translation>Summe</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="197"/>
+        <source>Size</source>
+        <translation>Größe</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="197"/>
+        <source>Resolution</source>
+        <translation>Auflösung</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="199"/>
+        <source>Tick the levels to export</source>
+        <translation>Haken Sie die zu exportierenden Stufen an</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="200"/>
+        <source>Map scale of the level (1:n)</source>
+        <translation>Kartenmaßstab der Stufe (1:n)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="201"/>
+        <source>Exact number of tiles the area touches at this level (≈: extrapolated for very deep levels)</source>
+        <translation>Genaue Zahl der Kacheln, die das Gebiet in dieser Stufe berührt (≈: hochgerechnet für sehr feine Stufen)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="203"/>
+        <source>Running total of the ticked levels, coarse to fine</source>
+        <translation>Laufende Summe der angehakten Stufen, von grob nach fein</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="204"/>
+        <source>Estimated size from the server's estimate (bytes per tile × tiles)</source>
+        <translation>Geschätzte Größe aus der Schätzung des Servers (Bytes je Kachel × Kacheln)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="205"/>
+        <source>Size of one pixel in the units of the service&apos;s coordinate system</source>
+        <translation>Größe eines Pixels in den Einheiten des Koordinatenbezugssystems des Dienstes</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="288"/>
+        <source>Level {level}, scale {scale}</source>
+        <translation>Stufe {level}, Maßstab {scale}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="291"/>
+        <source>{n} tiles for the area</source>
+        <translation>{n} Kacheln für das Gebiet</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="294"/>
+        <source>This level alone needs more tiles than the server allows per export ({limit}); it will be exported in several parts.</source>
+        <translation>Diese Stufe allein braucht mehr Kacheln, als der Server je Export erlaubt ({limit}); sie wird in mehreren Teilen exportiert.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="298"/>
+        <source>This level alone needs more tiles than the server allows per export ({limit}). Choose a smaller area or turn on splitting.</source>
+        <translation>Diese Stufe allein braucht mehr Kacheln, als der Server je Export erlaubt ({limit}). Wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="304"/>
+        <source>With this level the export needs {n} tiles, more than the server allows per export ({limit}); it will be split into several exports.</source>
+        <translation>Mit dieser Stufe braucht der Export {n} Kacheln, mehr als der Server je Export erlaubt ({limit}); er wird in mehrere Exporte aufgeteilt.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="308"/>
+        <source>With this level the export needs {n} tiles, more than the server allows per export ({limit}). Untick levels or turn on splitting.</source>
+        <translation>Mit dieser Stufe braucht der Export {n} Kacheln, mehr als der Server je Export erlaubt ({limit}). Entfernen Sie Haken oder schalten Sie das Aufteilen ein.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/service_picker.py" line="69"/>
+        <source>ArcGIS REST</source>
+        <translation>ArcGIS REST</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/service_picker.py" line="83"/>
+        <source>Vector tiles</source>
+        <translation>Vektorkacheln</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/service_picker.py" line="134"/>
+        <source>https://…/rest/services/…/MapServer</source>
+        <translation>https://…/rest/services/…/MapServer</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/service_picker.py" line="185"/>
+        <source>Saved connections…</source>
+        <translation>Gespeicherte Verbindungen…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/service_picker.py" line="185"/>
+        <source>No saved connections</source>
+        <translation>Keine gespeicherten Verbindungen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/service_picker.py" line="214"/>
+        <source>The connection “{name}” points at a server, not at one service: complete the address with the service, e.g. …/rest/services/World_Topo_Map/MapServer, then connect.</source>
+        <translation>Die Verbindung „{name}“ zeigt auf einen Server, nicht auf einen Dienst: ergänzen Sie die Adresse um den Dienst, z. B. …/rest/services/World_Topo_Map/MapServer, und verbinden Sie sich dann.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/service_picker.py" line="228"/>
+        <source>Use the service of the current layer: {url}</source>
+        <translation>Den Dienst des aktuellen Layers verwenden: {url}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/service_picker.py" line="228"/>
+        <source>Select an ArcGIS map, image or vector tile service layer in the Layers panel to use its service</source>
+        <translation>Wählen Sie im Layerbedienfeld einen Layer eines ArcGIS-Karten-, Bild- oder Vektorkacheldienstes, um seinen Dienst zu verwenden</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/service_picker.py" line="235"/>
+        <source>The current layer is not an ArcGIS tiled service layer.</source>
+        <translation>Der aktuelle Layer ist kein Layer eines gekachelten ArcGIS-Dienstes.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/plugin.py" line="62"/>
+        <source>Export offline tiles from an ArcGIS service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/plugin.py" line="69"/>
+        <source>Add Esri tile package…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/plugin.py" line="71"/>
+        <source>Open an Esri tile package (.vtpk, .tpkx, .tpk) or cache folder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/layers.py" line="345"/>
+        <source>Reading {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/layers.py" line="355"/>
+        <source>Converting {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/open_package.py" line="48"/>
+        <source>Opening {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/layers.py" line="417"/>
+        <source>Converting {name}: {done} of {total} tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/layers.py" line="474"/>
+        <source>Esri tile package {file} ({kind}), levels {levels}, {tiles} tiles.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/layers.py" line="477"/>
+        <source>Opened from its conversion {file}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/estimate_task.py" line="47"/>
+        <source>Estimating the export size of {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="349"/>
+        <source>Export {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="431"/>
+        <source>Reading the service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="455"/>
+        <source>Converting for QGIS</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="457"/>
+        <source>Loading</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="510"/>
+        <source>Submitting the export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="513"/>
+        <source>Server building the package: {percent} %</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="513"/>
+        <source>Submitted; the server is building the package</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="517"/>
+        <source>Downloading {done} of {total}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="520"/>
+        <source>Downloading {done}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="522"/>
+        <source>Package downloaded</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="526"/>
+        <source>Job {part} of {parts}: {text}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="539"/>
+        <source>Merging {count} packages into {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="543"/>
+        <source>{text}: {done} of {total} tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="565"/>
+        <source>{title}: {status}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="755"/>
+        <source>Could not add {file} to the map</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/open_package.py" line="87"/>
+        <source>{message} Details in the log.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="592"/>
+        <source>{file} ({size}) saved in {folder}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="594"/>
+        <source>{count} packages merged.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="596"/>
+        <source>Added to the map as {names}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="599"/>
+        <source>Saved {file} ({size})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="600"/>
+        <source>Export finished</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="609"/>
+        <source>Paused; it can resume later</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="612"/>
+        <source>Export cancelled</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="612"/>
+        <source>{name}: the export was cancelled; the server job was stopped and no package was kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="618"/>
+        <source>Resume it from the jobs list, or retry it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="618"/>
+        <source>Retry it from the jobs list; the area and settings are kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="620"/>
+        <source>Export failed: {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="620"/>
+        <source>{message} {hint} Details in the log.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="656"/>
+        <source>Area of the interrupted export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="697"/>
+        <source>Interrupted; {size} of the download is kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="699"/>
+        <source>Interrupted; the server job is kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="701"/>
+        <source>Interrupted before it finished</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="710"/>
+        <source>Looking for unfinished exports</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="721"/>
+        <source>Discarding an unfinished export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/open_package.py" line="73"/>
+        <source>opened natively</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/open_package.py" line="73"/>
+        <source>reusing its conversion {file}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/open_package.py" line="73"/>
+        <source>converted to {file}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/open_package.py" line="76"/>
+        <source>Tile package opened</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/open_package.py" line="76"/>
+        <source>{name}: {file} ({size}), {how}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/open_package.py" line="84"/>
+        <source>Tile package</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/open_package.py" line="84"/>
+        <source>Opening {file} was cancelled.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/open_package.py" line="87"/>
+        <source>Could not open {file}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/service_task.py" line="43"/>
+        <source>Reading the service {url}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ArcGISOfflineTilesDockBody</name>
+    <message>
+        <location filename="../ui/dock.ui" line="60"/>
+        <source>Service</source>
+        <translation>Dienst</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="66"/>
+        <source>&amp;Address</source>
+        <translation>&amp;Adresse</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="82"/>
+        <source>Address of an ArcGIS tiled service (…/MapServer, …/ImageServer or …/VectorTileServer) or of an ArcGIS item page. Recent services are in the list.</source>
+        <translation>Adresse eines gekachelten ArcGIS-Dienstes (…/MapServer, …/ImageServer oder …/VectorTileServer) oder einer ArcGIS-Elementseite. Zuletzt verwendete Dienste stehen in der Liste.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="98"/>
+        <source>Use one of the ArcGIS connections saved in QGIS (ArcGIS REST servers and ArcGIS vector tile connections)</source>
+        <translation>Eine der in QGIS gespeicherten ArcGIS-Verbindungen verwenden (ArcGIS-REST-Server und ArcGIS-Vektorkachelverbindungen)</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="105"/>
+        <source>From &amp;layer</source>
+        <translation>Aus &amp;Layer</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="112"/>
+        <source>Sign-&amp;in</source>
+        <translation>Anmel&amp;dung</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="128"/>
+        <source>Authentication configuration for a secured service (ArcGIS user name and password, token or API key). Only its id is remembered.</source>
+        <translation>Authentifizierungskonfiguration für einen geschützten Dienst (ArcGIS-Benutzername und Passwort, Token oder API-Schlüssel). Gemerkt wird nur ihre ID.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="137"/>
+        <source>Read the service&apos;s description: type, coordinate system, levels and export permission</source>
+        <translation>Die Beschreibung des Dienstes lesen: Typ, Koordinatenbezugssystem, Stufen und Exporterlaubnis</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="140"/>
+        <source>&amp;Connect</source>
+        <translation>&amp;Verbinden</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="172"/>
+        <source>Type or choose the address of an ArcGIS tiled service, then connect.</source>
+        <translation>Geben Sie die Adresse eines gekachelten ArcGIS-Dienstes ein oder wählen Sie sie aus und verbinden Sie sich dann.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="188"/>
+        <source>Esri publishes a copy of this basemap that allows export (an ArcGIS Online sign-in is needed)</source>
+        <translation>Esri stellt eine Kopie dieser Grundkarte bereit, die den Export erlaubt (eine Anmeldung bei ArcGIS Online ist nötig)</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="191"/>
+        <source>Use export-enabled cop&amp;y</source>
+        <translation>Kop&amp;ie mit Exporterlaubnis verwenden</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="201"/>
+        <source>Area</source>
+        <translation>Gebiet</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="209"/>
+        <source>Area &amp;from</source>
+        <translation>&amp;Gebiet aus</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="226"/>
+        <source>Rectangle</source>
+        <translation>Rechteck</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="231"/>
+        <source>Polygon drawn on the map</source>
+        <translation>Auf der Karte gezeichnetes Polygon</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="236"/>
+        <source>Features of a polygon layer</source>
+        <translation>Objekten eines Polygonlayers</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="268"/>
+        <source>Type the extent, or use the button for the map canvas extent, a layer&apos;s extent or a rectangle drawn on the map</source>
+        <translation>Geben Sie die Ausdehnung ein oder verwenden Sie die Schaltfläche für den Kartenausschnitt, die Ausdehnung eines Layers oder ein auf der Karte gezeichnetes Rechteck</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="275"/>
+        <source>Use what the map canvas shows now</source>
+        <translation>Verwenden, was die Kartenansicht gerade zeigt</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="278"/>
+        <source>Use the &amp;map extent</source>
+        <translation>&amp;Kartenausschnitt verwenden</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="301"/>
+        <source>Click the corners on the map; double-click, right-click or press Enter to finish; Backspace removes the last corner; Esc cancels</source>
+        <translation>Klicken Sie die Ecken auf der Karte; Doppelklick, Rechtsklick oder Eingabetaste beendet; Rücktaste entfernt die letzte Ecke; Esc bricht ab</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="304"/>
+        <source>&amp;Draw a polygon</source>
+        <translation>&amp;Polygon zeichnen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="314"/>
+        <source>Click the corners on the map; double-click or right-click to finish, Esc cancels.</source>
+        <translation>Klicken Sie die Ecken auf der Karte; Doppel- oder Rechtsklick beendet, Esc bricht ab.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="346"/>
+        <source>Polygon layer whose features make the area (all parts and holes are kept)</source>
+        <translation>Polygonlayer, dessen Objekte das Gebiet bilden (alle Teile und Löcher bleiben erhalten)</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="353"/>
+        <source>&amp;Selected features only</source>
+        <translation>N&amp;ur ausgewählte Objekte</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="363"/>
+        <source>Take the union of the features as the area</source>
+        <translation>Die Vereinigung der Objekte als Gebiet übernehmen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="366"/>
+        <source>&amp;Use</source>
+        <translation>Über&amp;nehmen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="377"/>
+        <source>No area yet.</source>
+        <translation>Noch kein Gebiet.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="389"/>
+        <source>Outline on the map the tiles of the finest ticked level (up to 2,000 tiles)</source>
+        <translation>Die Kacheln der feinsten angehakten Stufe auf der Karte umranden (bis zu 2.000 Kacheln)</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="392"/>
+        <source>Show the &amp;tiles</source>
+        <translation>Kacheln &amp;zeigen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="412"/>
+        <source>Remove the area from the map</source>
+        <translation>Das Gebiet von der Karte entfernen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="415"/>
+        <source>Clea&amp;r</source>
+        <translation>Lee&amp;ren</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="437"/>
+        <source>Levels</source>
+        <translation>Stufen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="449"/>
+        <source>Tick the levels to export (Space ticks the current row). The numbers are exact for the area.</source>
+        <translation>Haken Sie die zu exportierenden Stufen an (Leertaste hakt die aktuelle Zeile an). Die Zahlen sind für das Gebiet genau.</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="479"/>
+        <source>Fr&amp;om scale</source>
+        <translation>V&amp;on Maßstab</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="489"/>
+        <source>Coarsest scale to export (small scale, large number): the level at or beyond it is included</source>
+        <translation>Gröbster zu exportierender Maßstab (kleiner Maßstab, große Zahl): die Stufe auf oder jenseits davon ist dabei</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="496"/>
+        <source>To scal&amp;e</source>
+        <translation>&amp;Bis Maßstab</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="506"/>
+        <source>Finest scale to export (large scale, small number): the level at or beyond it is included</source>
+        <translation>Feinster zu exportierender Maßstab (großer Maßstab, kleine Zahl): die Stufe auf oder jenseits davon ist dabei</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="530"/>
+        <source>Ask the server how large the export would be (map and image services only; runs in the background)</source>
+        <translation>Den Server fragen, wie groß der Export würde (nur Karten- und Bilddienste; läuft im Hintergrund)</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="533"/>
+        <source>Estimate si&amp;ze</source>
+        <translation>Größe s&amp;chätzen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="561"/>
+        <source>Export</source>
+        <translation>Export</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="567"/>
+        <source>&amp;Package</source>
+        <translation>Paket&amp;format</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="583"/>
+        <source>Package format: .tpkx (Compact Cache V2, the default), .tpk (older readers) or .vtpk (vector tiles)</source>
+        <translation>Paketformat: .tpkx (Compact Cache V2, Standard), .tpk (ältere Programme) oder .vtpk (Vektorkacheln)</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="590"/>
+        <source>Optimise the JPEG tiles for size: the server recompresses them to make the package smaller</source>
+        <translation>JPEG-Kacheln auf Größe optimieren: der Server komprimiert sie neu, damit das Paket kleiner wird</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="593"/>
+        <source>Optimise &amp;JPEG tiles</source>
+        <translation>&amp;JPEG-Kacheln optimieren</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="600"/>
+        <source>&amp;Quality</source>
+        <translation>&amp;Qualität</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="610"/>
+        <source>JPEG quality of the optimised tiles; it cannot be higher than the service&apos;s own quality</source>
+        <translation>JPEG-Qualität der optimierten Kacheln; sie kann nicht höher sein als die eigene Qualität des Dienstes</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="636"/>
+        <source>Sa&amp;ve to</source>
+        <translation>&amp;Speichern unter</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="652"/>
+        <source>The package file to write (split exports get _part01of03 … names, or one merged file)</source>
+        <translation>Die zu schreibende Paketdatei (aufgeteilte Exporte erhalten Namen mit _part01of03 … oder eine zusammengeführte Datei)</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="659"/>
+        <source>When the export needs more tiles than the server allows in one export (its limit), run several exports that each fit</source>
+        <translation>Wenn der Export mehr Kacheln braucht, als der Server in einem Export erlaubt (sein Limit), mehrere Exporte ausführen, die jeweils passen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="662"/>
+        <source>Split i&amp;nto several exports</source>
+        <translation>In &amp;mehrere Exporte aufteilen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="685"/>
+        <source>Merge the packages of a split export into one file</source>
+        <translation>Die Pakete eines aufgeteilten Exports zu einer Datei zusammenführen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="688"/>
+        <source>Mer&amp;ge into one file</source>
+        <translation>Zu &amp;einer Datei zusammenführen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="698"/>
+        <source>Add to map &amp;when done</source>
+        <translation>Am Ende zur Kar&amp;te hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="708"/>
+        <source>Start the export in the background; follow it under Exports</source>
+        <translation>Den Export im Hintergrund starten; verfolgen Sie ihn unter Exporte</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="711"/>
+        <source>E&amp;xport</source>
+        <translation>E&amp;xportieren</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="721"/>
+        <source>Exports</source>
+        <translation>Exporte</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="777"/>
+        <source>Open the plugin&apos;s usage guide</source>
+        <translation>Die Anleitung des Plugins öffnen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="780"/>
+        <source>&amp;Help</source>
+        <translation>&amp;Hilfe</translation>
+    </message>
+</context>
+<context>
+    <name>ArcGISOfflineTilesProvider</name>
+    <message>
+        <location filename="../plugin/processing/provider.py" line="20"/>
+        <source>ArcGIS Offline Tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ConvertPackageAlgorithm</name>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="48"/>
+        <source>Convert tile package</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="51"/>
+        <source>esri,arcgis,vtpk,tpkx,tpk,tile package,convert,merge,geopackage,mbtiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="54"/>
+        <source>Converts an Esri tile package (.vtpk, .tpkx, .tpk, or the conf.xml of a cache folder) into a GeoPackage or MBTiles file that any QGIS and GDAL version can open. Tiles are copied as they are, never re-encoded (Esri's signature-less PNGs are repaired).
+
+&lt;b&gt;Merging&lt;/b&gt;: list more packages in &lt;i&gt;Additional packages to merge&lt;/i&gt; to join the pieces of a split export into one file. All packages must share the tiling scheme; where two packages hold the same tile the first one wins and the duplicates are counted.
+
+&lt;b&gt;Format&lt;/b&gt;: GeoPackage holds raster tiles of any tiling scheme (Web Mercator, geographic, State Plane…). MBTiles holds Web Mercator tiles only, and is the only choice for vector tiles. &lt;i&gt;Automatic&lt;/i&gt; picks MBTiles for vector packages and GeoPackage for raster packages. The output file's extension is set to match the format.
+
+&lt;b&gt;Batch mode and qgis_process&lt;/b&gt;: one package per row (INPUT); for a merge give the extra packages as ADDITIONAL_INPUTS, in qgis_process by repeating the argument: &lt;code&gt;qgis_process run arcgisofflinetiles:convertpackage --INPUT=a.tpkx --ADDITIONAL_INPUTS=b.tpkx --ADDITIONAL_INPUTS=c.tpkx --FORMAT=0 --OUTPUT=merged.gpkg&lt;/code&gt;.
+
+Outputs: OUTPUT (the file written) and TILE_COUNT (tiles written).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="72"/>
+        <source>Tile package</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="75"/>
+        <source>Additional packages to merge</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="78"/>
+        <source>Output format</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="78"/>
+        <source>GeoPackage</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="78"/>
+        <source>MBTiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="78"/>
+        <source>Automatic</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="81"/>
+        <source>Converted tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="81"/>
+        <source>GeoPackage (*.gpkg);;MBTiles (*.mbtiles)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="83"/>
+        <source>Tiles written</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="84"/>
+        <source>Duplicate tiles skipped</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="85"/>
+        <source>Format written</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="100"/>
+        <source>No output file was given.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="120"/>
+        <source>Writing {format} needs the {suffix} extension: the output is {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="123"/>
+        <source>Merging {n} packages into {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="125"/>
+        <source>Converting {src} into {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="136"/>
+        <source>The conversion was cancelled; no file was written.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="142"/>
+        <source>Level {level}: {count} tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="143"/>
+        <source>{tiles} tiles written ({duplicates} duplicates skipped) in {seconds:.1f} s</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>EstimateTilesAlgorithm</name>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="29"/>
+        <source>Estimate tiles of an ArcGIS export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="32"/>
+        <source>Counts exactly how many tiles an export would hold at each level, for an extent, polygons (all features or the selected ones) or the service&apos;s full extent, and how many export jobs the server&apos;s tile limit requires. For map and image services it can also ask the server for its own size estimate (SERVER_ESTIMATE), which runs as a job on the server.
+
+Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE (a scale between two levels takes the coarser level for the minimum and the finer one for the maximum), else every level the service caches.
+
+OUTPUT is a JSON file: {service, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed, server_estimate}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="48"/>
+        <source>Also ask the server for its size estimate (map/image services)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="51"/>
+        <source>Estimate (JSON)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="51"/>
+        <source>JSON files (*.json)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
+        <source>Total tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
+        <source>Export jobs needed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
+        <source>Server tile limit per export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
+        <source>Server estimate: bytes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
+        <source>Server estimate: tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="81"/>
+        <source>Vector tile services have no server estimate; the exact counts are given.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="84"/>
+        <source>Asking the server for its estimate…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="103"/>
+        <source>Level {level} (1:{scale:,.0f}): {tiles:,} tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="104"/>
+        <source>Total: {total:,} tiles, {jobs} export job(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ExportTilesAlgorithm</name>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="41"/>
+        <source>Export tiles from an ArcGIS service</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="44"/>
+        <source>Asks an ArcGIS tiled service (vector tile service, tiled map service or tiled image service, on ArcGIS Enterprise or ArcGIS Online) to cut a tile package for an area with its exportTiles operation, waits for the server job and downloads the package (.vtpk for vector services, .tpkx or .tpk for map and image services).
+
+AREA (polygons; all features or only the selected ones) supersedes EXTENT; with neither, the service&apos;s full extent is exported. Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE, else every level the service caches.
+
+FORMAT: automatic (.tpkx when the server supports it, else .tpk), tpkx or tpk; vector services always give .vtpk. OPTIMIZE_FOR_SIZE recompresses JPEG tiles at COMPRESSION_QUALITY (never above the service&apos;s own quality).
+
+SPLIT (default on) splits an export that exceeds the server&apos;s tile limit into several jobs; MERGE merges their packages into one GeoPackage (raster) or MBTiles (vector) file next to OUTPUT. Cancelling cancels the server job. Outputs: OUTPUT (the package or merged file), OUTPUT_FILES (every file, separated by &apos;;&apos;), TILE_COUNT and JOB_COUNT.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="65"/>
+        <source>Package format (map and image services)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="65"/>
+        <source>Automatic</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="65"/>
+        <source>Compact V2 (.tpkx)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="65"/>
+        <source>Compact (.tpk)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="68"/>
+        <source>Optimize JPEG tiles for size</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="70"/>
+        <source>Compression quality (1–100, with optimize for size)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="73"/>
+        <source>Split into several exports when over the server&apos;s tile limit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="75"/>
+        <source>Merge split exports into one file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="77"/>
+        <source>Tile package</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="77"/>
+        <source>Tile packages (*.vtpk *.tpkx *.tpk);;GeoPackage (*.gpkg);;MBTiles (*.mbtiles)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="80"/>
+        <source>Output files</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="81"/>
+        <source>Tiles</source>
+        <translation>Kacheln</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="82"/>
+        <source>Export jobs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="139"/>
+        <source>Exported {tiles:,} tiles in {jobs} job(s): {files}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="148"/>
+        <source>Merging {n} package(s) into {name}…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="161"/>
+        <source>{n} duplicate tile(s) skipped while merging</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PackageAlgorithm</name>
+    <message>
+        <location filename="../plugin/processing/algorithms/__init__.py" line="43"/>
+        <source>Tile packages</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/__init__.py" line="54"/>
+        <source>No tile package was given.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/__init__.py" line="56"/>
+        <source>The tile package {path} does not exist.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PackageInfoAlgorithm</name>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="33"/>
+        <source>Tile package information</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="36"/>
+        <source>esri,arcgis,vtpk,tpkx,tpk,tile package,levels,tiles,describe,info</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="39"/>
+        <source>Describes an Esri tile package without opening it as a layer: its kind (vtpk, tpkx, tpk or cache folder), tiling scheme (coordinate system, origin, tile size, levels), the levels that hold tiles with their tile counts, row and column ranges, resolution and sniffed tile formats, the data extent, whether a vector package carries a style, and the formats it can be converted to.
+
+Input: a .vtpk, .tpkx or .tpk file, the conf.xml of an exploded cache folder, or a tar of one.
+Output: a JSON file with the full description. The key numbers are also returned as outputs (TILE_COUNT, LEVEL_COUNT, MIN_LEVEL, MAX_LEVEL, KIND, CRS, VECTOR, HAS_STYLE), so models and qgis_process scripts can use them directly.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="52"/>
+        <source>Tile package</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="55"/>
+        <source>Package description</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="55"/>
+        <source>JSON files (*.json)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="58"/>
+        <source>Package kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="59"/>
+        <source>Coordinate system</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="60"/>
+        <source>Vector tiles</source>
+        <translation>Vektorkacheln</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="61"/>
+        <source>Has a style</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="62"/>
+        <source>Number of tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="63"/>
+        <source>Number of levels with tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="64"/>
+        <source>First level with tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="65"/>
+        <source>Last level with tiles</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="73"/>
+        <source>Reading {path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="82"/>
+        <source>Level {level}: {tiles} tiles, rows {rows}, columns {cols}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/package_info.py" line="99"/>
+        <source>The description could not be written to {path}: {error}</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>ServiceAreaAlgorithm</name>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="68"/>
+        <source>ArcGIS export</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="74"/>
+        <source>ArcGIS tiled service URL (MapServer, ImageServer or VectorTileServer)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="76"/>
+        <source>Authentication configuration</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="78"/>
+        <source>Export extent (default: the service&apos;s full extent)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="80"/>
+        <source>Export area polygons (supersede the extent)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="83"/>
+        <source>Levels, e.g. 0-5,7 (default: from the scales, else every level)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="85"/>
+        <source>Smallest scale (coarsest), e.g. 5000000</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="85"/>
+        <source>Largest scale (finest), e.g. 10000</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="95"/>
+        <source>Give the URL of an ArcGIS tiled service.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="109"/>
+        <source>Service: {name} ({kind}, {crs}, levels {first}–{last})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="126"/>
+        <source>The area layer has no polygon (or no selected polygon).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="129"/>
+        <source>{n} polygon feature(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="136"/>
+        <source>extent</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="139"/>
+        <source>The service has no full extent: give an extent or an area.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="140"/>
+        <source>No extent or area given: using the service&apos;s full extent.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="141"/>
+        <source>full extent</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>errors</name>
+    <message>
+        <location filename="../plugin/core/auth.py" line="261"/>
+        <source>The sign-in address {url} is not secure (http). The password was not sent. Use the https:// address of the server.</source>
+        <translation>Die Anmeldeadresse {url} ist nicht sicher (http). Das Passwort wurde nicht gesendet. Verwenden Sie die https://-Adresse des Servers.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="32"/>
+        <source>Something went wrong. See the log for details.</source>
+        <translation>Etwas ist schiefgegangen. Einzelheiten stehen im Protokoll.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="54"/>
+        <source>The service could not be used: {reason}</source>
+        <translation>Der Dienst konnte nicht verwendet werden: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="58"/>
+        <source>No ArcGIS service was found at {url}. Check the address (it should end in /MapServer, /ImageServer or /VectorTileServer).</source>
+        <translation>Unter {url} wurde kein ArcGIS-Dienst gefunden. Prüfen Sie die Adresse (sie sollte auf /MapServer, /ImageServer oder /VectorTileServer enden).</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="64"/>
+        <source>{url} is not a tiled ArcGIS service ({reason}). Only cached map services, tiled image services and vector tile services can export tiles.</source>
+        <translation>{url} ist kein gekachelter ArcGIS-Dienst ({reason}). Nur zwischengespeicherte Kartendienste, gekachelte Bilddienste und Vektorkacheldienste können Kacheln exportieren.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="70"/>
+        <source>The service {name} does not allow tile export (exportTilesAllowed is false). Ask its administrator to enable it, or use an export-enabled copy of the service.</source>
+        <translation>Der Dienst {name} erlaubt keinen Kachelexport (exportTilesAllowed ist false). Bitten Sie die Administration, ihn zu erlauben, oder verwenden Sie eine Kopie des Dienstes mit Exporterlaubnis.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="77"/>
+        <source>Signing in failed: {reason}</source>
+        <translation>Die Anmeldung ist fehlgeschlagen: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="81"/>
+        <source>The service needs you to sign in. Choose an authentication configuration with your ArcGIS user name and password, token or API key, then try again.</source>
+        <translation>Der Dienst verlangt eine Anmeldung. Wählen Sie eine Authentifizierungskonfiguration mit Ihrem ArcGIS-Benutzernamen und Passwort, Token oder API-Schlüssel und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="87"/>
+        <source>The server refused the credentials ({reason}). Check the user name and password or the token in your authentication configuration, then try again.</source>
+        <translation>Der Server hat die Anmeldedaten abgelehnt ({reason}). Prüfen Sie Benutzername und Passwort oder das Token in Ihrer Authentifizierungskonfiguration und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="94"/>
+        <source>The export request is not valid: {reason}</source>
+        <translation>Die Exportanfrage ist ungültig: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="98"/>
+        <source>The export needs {count} tiles but the server allows at most {limit} per export. Choose fewer levels or a smaller area, or let the plugin split the export.</source>
+        <translation>Der Export braucht {count} Kacheln, der Server erlaubt aber höchstens {limit} je Export. Wählen Sie weniger Stufen oder ein kleineres Gebiet, oder lassen Sie das Plugin den Export aufteilen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="104"/>
+        <source>The export job failed on the server: {reason}</source>
+        <translation>Der Exportauftrag ist auf dem Server fehlgeschlagen: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="112"/>
+        <source>The server no longer knows the export job {job_id} (jobs are deleted after a while). Start the export again; the area and settings are kept.</source>
+        <translation>Der Server kennt den Exportauftrag {job_id} nicht mehr (Aufträge werden nach einer Weile gelöscht). Starten Sie den Export neu; Gebiet und Einstellungen bleiben erhalten.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="118"/>
+        <source>The export job did not finish in time ({reason}). The server job is kept; you can resume it later or retry with fewer tiles.</source>
+        <translation>Der Exportauftrag wurde nicht rechtzeitig fertig ({reason}). Der Serverauftrag bleibt erhalten; Sie können ihn später fortsetzen oder es mit weniger Kacheln erneut versuchen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="124"/>
+        <source>The export was cancelled.</source>
+        <translation>Der Export wurde abgebrochen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="129"/>
+        <source>The server could not be reached ({reason}). Check the network connection and proxy settings, then retry; finished work is kept.</source>
+        <translation>Der Server war nicht erreichbar ({reason}). Prüfen Sie die Netzwerkverbindung und die Proxy-Einstellungen und versuchen Sie es erneut; bereits Erledigtes bleibt erhalten.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="135"/>
+        <source>The server answered with an error ({reason}). Retry later; finished work is kept.</source>
+        <translation>Der Server hat mit einem Fehler geantwortet ({reason}). Versuchen Sie es später erneut; bereits Erledigtes bleibt erhalten.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="140"/>
+        <source>The file could not be written ({reason}). Free some disk space or choose another folder, then retry; the partial download is kept.</source>
+        <translation>Die Datei konnte nicht geschrieben werden ({reason}). Schaffen Sie Speicherplatz oder wählen Sie einen anderen Ordner und versuchen Sie es erneut; der teilweise Download bleibt erhalten.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="146"/>
+        <source>The tile package {path} cannot be read: {reason}</source>
+        <translation>Das Kachelpaket {path} kann nicht gelesen werden: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/export.py" line="204"/>
+        <source>The export area lies outside the service&apos;s extent, so no tile would be exported. Check that the area is where the data is and in the right coordinate system.</source>
+        <translation>Das Exportgebiet liegt außerhalb der Ausdehnung des Dienstes, es würde also keine Kachel exportiert. Prüfen Sie, ob das Gebiet dort liegt, wo die Daten sind, und im richtigen Koordinatenbezugssystem.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/http.py" line="257"/>
+        <source>The secure connection to {host} could not be verified ({reason}). If your organisation uses its own certificate authority, add it in QGIS (Settings &gt; Options &gt; Authentication &gt; Certificate Manager), then retry.</source>
+        <translation>Die sichere Verbindung zu {host} konnte nicht überprüft werden ({reason}). Wenn Ihre Organisation eine eigene Zertifizierungsstelle verwendet, fügen Sie sie in QGIS hinzu (Einstellungen &gt; Optionen &gt; Authentifizierung &gt; Zertifikatsverwaltung) und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/http.py" line="453"/>
+        <source>{url} answered with a web page instead of ArcGIS REST JSON. Use the address of the service's REST endpoint (…/rest/services/…/MapServer); if it is a sign-in page, choose an authentication configuration.</source>
+        <translation>{url} hat mit einer Webseite statt mit ArcGIS-REST-JSON geantwortet. Verwenden Sie die Adresse des REST-Endpunkts des Dienstes (…/rest/services/…/MapServer); ist es eine Anmeldeseite, wählen Sie eine Authentifizierungskonfiguration.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/service.py" line="82"/>
+        <source>{url} is an ArcGIS item page, not a service address; the service address must be looked up from the item first.</source>
+        <translation>{url} ist eine ArcGIS-Elementseite, keine Dienstadresse; die Dienstadresse muss zuerst aus dem Element ermittelt werden.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/areas.py" line="13"/>
+        <source>The export area is empty. Draw an area, choose features or use an extent, then try again.</source>
+        <translation>Das Exportgebiet ist leer. Zeichnen Sie ein Gebiet, wählen Sie Objekte oder verwenden Sie eine Ausdehnung und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/crs.py" line="50"/>
+        <source>The area lies outside the region the service&apos;s coordinate system covers ({crs}). Draw it again inside the service&apos;s extent.</source>
+        <translation>Das Gebiet liegt außerhalb der Region, die das Koordinatenbezugssystem des Dienstes abdeckt ({crs}). Zeichnen Sie es innerhalb der Ausdehnung des Dienstes neu.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/layers.py" line="341"/>
+        <source>Opening the package was cancelled.</source>
+        <translation>Das Öffnen des Pakets wurde abgebrochen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/base.py" line="33"/>
+        <source>The task was cancelled.</source>
+        <translation>Die Aufgabe wurde abgebrochen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/base.py" line="44"/>
+        <source>An unexpected error occurred (a bug); please report it with the log.</source>
+        <translation>Ein unerwarteter Fehler ist aufgetreten (ein Programmfehler); bitte melden Sie ihn mit dem Protokoll.</translation>
+    </message>
+</context>
+</TS>
