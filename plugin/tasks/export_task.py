@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsGeometry, QgsProject
+from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsGeometry, QgsMapLayer, QgsProject
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ..core.area import Area
@@ -65,8 +65,7 @@ from ..qgis_glue.layers import (
     human_size,
     prepare_layer_source,
 )
-from .base import PluginTask, TaskKeeper, error_message
-from .open_package import OpenPackageTask
+from .base import PluginTask, error_message
 
 log = logging.getLogger(__name__)
 
@@ -293,6 +292,29 @@ def prepare_sources(outcome: ExportOutcome, progress: ProgressFn | None = None,
     return tuple(sources)
 
 
+def build_layers(sources: tuple[LayerSource, ...], what: str = "") -> tuple[list[QgsMapLayer], list]:
+    """The styled layers of ``sources``, built in the calling (worker) thread and handed over to the
+    main thread, so that ``finished()`` only adds them to the project: opening a GeoPackage or an
+    MBTiles file takes tens of milliseconds, too long for the main thread.  Layers QGIS refuses come
+    back as ``(package, error)`` pairs; a native source QGIS refuses is converted instead."""
+    main = QCoreApplication.instance().thread()
+    layers, errors = [], []
+    for source in sources:
+        try:
+            try:
+                layer = create_layer(source)
+            except ConversionNeededError as exc:
+                log.warning("%s; converting it instead", exc)
+                layer = create_layer(prepare_layer_source(source.package, native=False))
+        except ArcGISOfflineTilesError as exc:
+            log.warning("%s: %s (%s)", what or source.package, exc.user_message, exc.details)
+            errors.append((source.package, exc))
+            continue
+        layer.moveToThread(main)
+        layers.append(layer)
+    return layers, errors
+
+
 def _size(path: str | Path) -> int:
     try:
         return Path(path).stat().st_size
@@ -361,7 +383,8 @@ class ExportTask(PluginTask):
         self.status_text = tr("Queued")
         self._project = project
         self._message_bar = message_bar
-        self._keeper = TaskKeeper()
+        self._layers: list[QgsMapLayer] = []  # built in the worker, added to the project in finished()
+        self._layer_errors: list[tuple[str, BaseException]] = []
         self._created_files: list[Path] = []
         self._shares = (1.0, 0.0, 0.0)  # export, merge, layer
         self._weights: list[float] = [1.0]
@@ -454,7 +477,8 @@ class ExportTask(PluginTask):
             if not merged:
                 self._publish(start, tr("Converting for QGIS"), "layer", force=True)
             outcome = replace(outcome, sources=prepare_sources(outcome, progress, lambda: self.token.cancelled))
-        self._publish(1.0, tr("Loading"), "load", force=True)
+            self._publish(1.0, tr("Loading"), "load", force=True)
+            self._layers, self._layer_errors = build_layers(outcome.sources, self.title)
         return outcome
 
     def _set_shares(self, merging: bool) -> None:
@@ -569,24 +593,15 @@ class ExportTask(PluginTask):
         self.setDescription(self.title)
         added = []
         project = self._project or QgsProject.instance()
-        for source in result.sources:
-            try:
-                layer = create_layer(source)
-            except ConversionNeededError as exc:
-                # Rare: QGIS refused a native source; convert it in the background instead.
-                log.warning("%s; converting it instead", exc)
-                self._keeper.start(OpenPackageTask(source.package, project=project, message_bar=self._bar(),
-                                                   native=False))
-                continue
-            except ArcGISOfflineTilesError as exc:  # the export itself succeeded: say so, and why no layer
-                log.warning("%s: %s (%s)", self.title, exc.user_message, exc.details)
-                push(self._bar(), tr("Could not add {file} to the map").format(file=Path(source.package).name),
-                     tr("{message} Details in the log.").format(message=error_message(exc)),
-                     Qgis.MessageLevel.Warning, 0)
-                continue
+        for layer in self._layers:
             project.addMapLayer(layer)
             self.layer_ids.append(layer.id())
             added.append(layer.name())
+        self._layers = []
+        for package, error in self._layer_errors:  # the export itself succeeded: say so, and why no layer
+            push(self._bar(), tr("Could not add {file} to the map").format(file=Path(package).name),
+                 tr("{message} Details in the log.").format(message=error_message(error)),
+                 Qgis.MessageLevel.Warning, 0)
         name = Path(result.main_path).name
         folder = str(Path(result.main_path).parent)
         text = tr("{file} ({size}) saved in {folder}.").format(file=name, size=human_size(result.size), folder=folder)
@@ -738,13 +753,15 @@ class LoadLayerTask(PluginTask):
         self._message_bar = message_bar
         self.layer_ids: list[str] = []
 
-    def work(self) -> tuple[LayerSource, ...]:
-        return prepare_sources(self.outcome, self.report, self.isCanceled)
+    def work(self) -> list[QgsMapLayer]:
+        layers, errors = build_layers(prepare_sources(self.outcome, self.report, self.isCanceled))
+        if errors and not layers:
+            raise errors[0][1]
+        return layers
 
-    def on_success(self, result: tuple[LayerSource, ...]) -> None:
+    def on_success(self, result: list[QgsMapLayer]) -> None:
         project = self._project or QgsProject.instance()
-        for source in result:
-            layer = create_layer(source)
+        for layer in result:
             project.addMapLayer(layer)
             self.layer_ids.append(layer.id())
 

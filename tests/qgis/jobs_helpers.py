@@ -2,7 +2,14 @@
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsProject
+from qgis.core import (
+    QgsApplication,
+    QgsAuthMethodConfig,
+    QgsMapRendererParallelJob,
+    QgsMapSettings,
+    QgsProject,
+)
+from qgis.PyQt.QtCore import QSize
 
 from plugin.core.jobs import PollPolicy
 from plugin.gui.jobs import ExportRequest, JobManager, JobState
@@ -50,6 +57,20 @@ def layers_named_after(job) -> list:
 
 def export_requests(emulator) -> list:
     return [r for r in emulator.requests if r.path.endswith("/exportTiles")]
+
+
+def painted_pixels(layer) -> int:
+    """Draw the layer over its extent (as the canvas would) and count the non-transparent pixels."""
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setDestinationCrs(layer.crs())
+    settings.setExtent(layer.extent())
+    settings.setOutputSize(QSize(128, 128))
+    job = QgsMapRendererParallelJob(settings)
+    job.start()
+    job.waitForFinished()
+    image = job.renderedImage()
+    return sum(1 for x in range(0, 128, 4) for y in range(0, 128, 4) if image.pixelColor(x, y).alpha() > 0)
 
 
 def basic_auth_config(username: str, password: str) -> str:

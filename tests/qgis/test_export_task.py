@@ -15,7 +15,7 @@ from plugin.tasks.base import TaskKeeper
 from plugin.tasks.estimate_task import start_estimate
 from plugin.tasks.export_task import ExportRequest, ExportTask
 from plugin.tasks.service_task import fetch_service_task
-from tests.qgis.jobs_helpers import FAST_POLL, SQUARE, TRIANGLE, make_request, messages, wait_idle
+from tests.qgis.jobs_helpers import FAST_POLL, SQUARE, TRIANGLE, make_request, messages, painted_pixels, wait_idle
 
 WORLD = "Polygon((-2e7 -2e7, 2e7 -2e7, 2e7 2e7, -2e7 2e7, -2e7 -2e7))"
 
@@ -70,6 +70,9 @@ def test_export_task_shows_its_stages_and_adds_the_layer_on_the_main_thread(keep
     assert all(in_manager) and any(": Downloading" in d for d in descriptions)
     assert progress == sorted(progress) and progress[-1] == 100.0
     assert on_main == [True] and len(task.layer_ids) == 1
+    layer = QgsProject.instance().mapLayer(task.layer_ids[0])
+    assert layer.thread() == main  # built in the worker, handed over to the main thread
+    assert painted_pixels(layer) > 0
     assert task.outcome.main_path == str(out) and task.outcome.size == out.stat().st_size
     success = messages(qgis_iface, Qgis.MessageLevel.Success)
     assert any("stages.tpkx" in m and ("MB" in m or "KB" in m) for m in success), success

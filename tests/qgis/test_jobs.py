@@ -17,6 +17,7 @@ from tests.qgis.jobs_helpers import (
     jobs_env_fixture,  # noqa: F401 - the jobs_env fixture
     make_request,
     messages,
+    painted_pixels,
     wait_idle,
     wait_state,
 )
@@ -54,6 +55,7 @@ def test_vector_service_polygon_export_is_added_as_a_vector_tile_layer(jobs_env,
     assert isinstance(layer, QgsVectorTileLayer) and layer.isValid()
     assert layer.crs().authid() == MERCATOR
     _assert_extent_overlaps(layer, -8e6, -3e6, 4e6, 6e6)
+    assert painted_pixels(layer) > 0  # styled and drawable
     success = messages(qgis_iface, Qgis.MessageLevel.Success)
     assert any("vector.vtpk" in m and ("MB" in m or "KB" in m) for m in success), success
     assert JobStore(store).records() == []  # nothing left to resume
@@ -76,6 +78,7 @@ def test_map_service_rectangle_as_tpk(jobs_env, emulator, tmp_path, qtbot):
     assert isinstance(layer, QgsRasterLayer) and layer.isValid()
     assert layer.crs().authid() == MERCATOR
     _assert_extent_overlaps(layer, -2e6, -2e6, 2e6, 2e6)
+    assert painted_pixels(layer) > 0
     assert layer.extent().width() < 2 * 20037508.34  # not the whole world: the tiles of the square
 
 
