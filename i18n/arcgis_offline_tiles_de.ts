@@ -9,7 +9,7 @@
         <translation>das Rechteck hat keine Fläche; zeichnen Sie ein größeres</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="443"/>
+        <location filename="../plugin/gui/dock.py" line="444"/>
         <source>Rectangle</source>
         <translation>Rechteck</translation>
     </message>
@@ -89,202 +89,202 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="226"/>
+        <location filename="../plugin/gui/dock.py" line="227"/>
         <source>Save the tile package as</source>
         <translation>Kachelpaket speichern unter</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="298"/>
+        <location filename="../plugin/gui/dock.py" line="299"/>
         <source>Type the address of an ArcGIS tiled service first (…/MapServer, …/ImageServer or …/VectorTileServer), or choose a saved connection.</source>
         <translation>Geben Sie zuerst die Adresse eines gekachelten ArcGIS-Dienstes ein (…/MapServer, …/ImageServer oder …/VectorTileServer) oder wählen Sie eine gespeicherte Verbindung.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="312"/>
+        <location filename="../plugin/gui/dock.py" line="313"/>
         <source>Connecting…</source>
         <translation>Verbinde…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="330"/>
+        <location filename="../plugin/gui/dock.py" line="331"/>
         <source>Connection failed.</source>
         <translation>Verbindung fehlgeschlagen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="344"/>
+        <location filename="../plugin/gui/dock.py" line="345"/>
         <source>Cannot use the service</source>
         <translation>Der Dienst kann nicht verwendet werden</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="346"/>
+        <location filename="../plugin/gui/dock.py" line="347"/>
         <source>Not connected.</source>
         <translation>Nicht verbunden.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="370"/>
+        <location filename="../plugin/gui/dock.py" line="371"/>
         <source>This service does not allow tile export.</source>
         <translation>Dieser Dienst erlaubt keinen Kachelexport.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="370"/>
+        <location filename="../plugin/gui/dock.py" line="371"/>
         <source>Esri publishes an export-enabled copy: use the button below.</source>
         <translation>Esri stellt eine Kopie mit Exporterlaubnis bereit: verwenden Sie die Schaltfläche unten.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="370"/>
+        <location filename="../plugin/gui/dock.py" line="371"/>
         <source>Ask its administrator to enable export (exportTilesAllowed), or use another service.</source>
         <translation>Bitten Sie die Administration, den Export zu erlauben (exportTilesAllowed), oder verwenden Sie einen anderen Dienst.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="386"/>
+        <location filename="../plugin/gui/dock.py" line="387"/>
         <source>Coordinate system: {crs}</source>
         <translation>Koordinatenbezugssystem: {crs}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="387"/>
+        <location filename="../plugin/gui/dock.py" line="388"/>
         <source>Tiles: {w}×{h} px, {format}</source>
         <translation>Kacheln: {w}×{h} px, {format}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="389"/>
+        <location filename="../plugin/gui/dock.py" line="390"/>
         <source>Levels {first}–{last} ({coarse} to {fine})</source>
         <translation>Stufen {first}–{last} ({coarse} bis {fine})</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="393"/>
+        <location filename="../plugin/gui/dock.py" line="394"/>
         <source>Export allowed, up to {n} tiles per export</source>
         <translation>Export erlaubt, bis zu {n} Kacheln je Export</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="396"/>
+        <location filename="../plugin/gui/dock.py" line="397"/>
         <source>not allowed by the service (exportTilesAllowed is false)</source>
         <translation>vom Dienst nicht erlaubt (exportTilesAllowed ist false)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="397"/>
+        <location filename="../plugin/gui/dock.py" line="398"/>
         <source>Export: {reason}</source>
         <translation>Export: {reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="399"/>
+        <location filename="../plugin/gui/dock.py" line="400"/>
         <source>unknown</source>
         <translation>unbekannt</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="400"/>
+        <location filename="../plugin/gui/dock.py" line="401"/>
         <source>ArcGIS Server version {version}</source>
         <translation>ArcGIS Server Version {version}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="437"/>
+        <location filename="../plugin/gui/dock.py" line="438"/>
         <source>Map extent</source>
         <translation>Kartenausschnitt</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="439"/>
+        <location filename="../plugin/gui/dock.py" line="440"/>
         <source>Extent of {layer}</source>
         <translation>Ausdehnung von {layer}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="441"/>
+        <location filename="../plugin/gui/dock.py" line="442"/>
         <source>Rectangle drawn on the map</source>
         <translation>Auf der Karte gezeichnetes Rechteck</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="480"/>
+        <location filename="../plugin/gui/dock.py" line="481"/>
         <source>Area</source>
         <translation>Gebiet</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="491"/>
+        <location filename="../plugin/gui/dock.py" line="492"/>
         <source>No area yet: use the map extent, draw a rectangle or a polygon, or take polygon features.</source>
         <translation>Noch kein Gebiet: verwenden Sie den Kartenausschnitt, zeichnen Sie ein Rechteck oder Polygon oder übernehmen Sie Polygonobjekte.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="504"/>
+        <location filename="../plugin/gui/dock.py" line="505"/>
         <source>{size} km²</source>
         <translation>{size} km²</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="506"/>
+        <location filename="../plugin/gui/dock.py" line="507"/>
         <source>{n} part</source>
         <translation>{n} Teil</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="506"/>
+        <location filename="../plugin/gui/dock.py" line="507"/>
         <source>{n} parts</source>
         <translation>{n} Teile</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="614"/>
+        <location filename="../plugin/gui/dock.py" line="615"/>
         <source>Connect to a service to see its levels.</source>
         <translation>Verbinden Sie sich mit einem Dienst, um seine Stufen zu sehen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="617"/>
+        <location filename="../plugin/gui/dock.py" line="618"/>
         <source>Tick the levels to export.</source>
         <translation>Haken Sie die zu exportierenden Stufen an.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="619"/>
+        <location filename="../plugin/gui/dock.py" line="620"/>
         <source>{n} level ticked; choose an area to count the tiles.</source>
         <translation>{n} Stufe angehakt; wählen Sie ein Gebiet, um die Kacheln zu zählen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="619"/>
+        <location filename="../plugin/gui/dock.py" line="620"/>
         <source>{n} levels ticked; choose an area to count the tiles.</source>
         <translation>{n} Stufen angehakt; wählen Sie ein Gebiet, um die Kacheln zu zählen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="624"/>
+        <location filename="../plugin/gui/dock.py" line="625"/>
         <source>{tiles} tiles in {n} level</source>
         <translation>{tiles} Kacheln in {n} Stufe</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="624"/>
+        <location filename="../plugin/gui/dock.py" line="625"/>
         <source>{tiles} tiles in {n} levels</source>
         <translation>{tiles} Kacheln in {n} Stufen</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="628"/>
+        <location filename="../plugin/gui/dock.py" line="629"/>
         <source>the server allows {limit} per export</source>
         <translation>der Server erlaubt {limit} je Export</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="630"/>
+        <location filename="../plugin/gui/dock.py" line="631"/>
         <source>1 export job</source>
         <translation>1 Exportauftrag</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="634"/>
+        <location filename="../plugin/gui/dock.py" line="635"/>
         <source>{n} export job</source>
         <translation>{n} Exportauftrag</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="634"/>
+        <location filename="../plugin/gui/dock.py" line="635"/>
         <source>{n} export jobs</source>
         <translation>{n} Exportaufträge</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="635"/>
+        <location filename="../plugin/gui/dock.py" line="636"/>
         <source>Over the limit: tick fewer levels, choose a smaller area or turn on splitting.</source>
         <translation>Über dem Limit: haken Sie weniger Stufen an, wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="656"/>
+        <location filename="../plugin/gui/dock.py" line="672"/>
         <source>About {n} export jobs; the exact plan is made when the export starts.</source>
         <translation>Etwa {n} Exportaufträge; der genaue Plan entsteht beim Start des Exports.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="661"/>
+        <location filename="../plugin/gui/dock.py" line="676"/>
         <source>About {n} export jobs: that is a lot; consider fewer levels or a smaller area.</source>
         <translation>Etwa {n} Exportaufträge: das ist viel; erwägen Sie weniger Stufen oder ein kleineres Gebiet.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="683"/>
+        <location filename="../plugin/gui/dock.py" line="717"/>
         <source>{n} export jobs of at most {limit} tiles, {total} tiles in all:</source>
         <translation>{n} Exportaufträge mit höchstens {limit} Kacheln, insgesamt {total} Kacheln:</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="686"/>
+        <location filename="../plugin/gui/dock.py" line="720"/>
         <source>level {levels}</source>
         <translation>Stufe {levels}</translation>
     </message>
@@ -294,132 +294,132 @@
         <translation>Stufen {levels}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="688"/>
+        <location filename="../plugin/gui/dock.py" line="722"/>
         <source>(part of the area)</source>
         <translation>(Teil des Gebiets)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="689"/>
+        <location filename="../plugin/gui/dock.py" line="723"/>
         <source>job {n}: {what}, {tiles} tiles{piece}</source>
         <translation>Auftrag {n}: {what}, {tiles} Kacheln{piece}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="692"/>
+        <location filename="../plugin/gui/dock.py" line="726"/>
         <source>… and {n} more</source>
         <translation>… und {n} weitere</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="708"/>
+        <location filename="../plugin/gui/dock.py" line="741"/>
         <source>Connect, choose an area and tick levels to see their tiles.</source>
         <translation>Verbinden Sie sich, wählen Sie ein Gebiet und haken Sie Stufen an, um ihre Kacheln zu sehen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="714"/>
+        <location filename="../plugin/gui/dock.py" line="747"/>
         <source>Too many tiles to preview ({n} at level {level}); the preview shows up to {max}.</source>
         <translation>Zu viele Kacheln für die Vorschau ({n} in Stufe {level}); die Vorschau zeigt bis zu {max}.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="719"/>
+        <location filename="../plugin/gui/dock.py" line="752"/>
         <source>{n} tile of level {level} outlined on the map.</source>
         <translation>{n} Kachel der Stufe {level} auf der Karte umrandet.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="719"/>
+        <location filename="../plugin/gui/dock.py" line="752"/>
         <source>{n} tiles of level {level} outlined on the map.</source>
         <translation>{n} Kacheln der Stufe {level} auf der Karte umrandet.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="955"/>
+        <location filename="../plugin/gui/dock.py" line="988"/>
         <source>Asking the server…</source>
         <translation>Frage den Server…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="752"/>
+        <location filename="../plugin/gui/dock.py" line="785"/>
         <source>No estimate.</source>
         <translation>Keine Schätzung.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="754"/>
+        <location filename="../plugin/gui/dock.py" line="787"/>
         <source>Size estimate</source>
         <translation>Größenschätzung</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="759"/>
+        <location filename="../plugin/gui/dock.py" line="792"/>
         <source>{size} for {tiles} tiles (server estimate)</source>
         <translation>{size} für {tiles} Kacheln (Schätzung des Servers)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="772"/>
+        <location filename="../plugin/gui/dock.py" line="805"/>
         <source>.vtpk — vector tile package</source>
         <translation>.vtpk — Vektorkachelpaket</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="776"/>
+        <location filename="../plugin/gui/dock.py" line="809"/>
         <source>.tpkx — Compact Cache V2 (recommended)</source>
         <translation>.tpkx — Compact Cache V2 (empfohlen)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="777"/>
+        <location filename="../plugin/gui/dock.py" line="810"/>
         <source>.tpk — Compact Cache V1 (older readers)</source>
         <translation>.tpk — Compact Cache V1 (ältere Programme)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="789"/>
+        <location filename="../plugin/gui/dock.py" line="822"/>
         <source>JPEG quality of the optimised tiles, at most the service&apos;s own quality ({q})</source>
         <translation>JPEG-Qualität der optimierten Kacheln, höchstens die eigene Qualität des Dienstes ({q})</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="861"/>
+        <location filename="../plugin/gui/dock.py" line="894"/>
         <source>Tile package (*.{ext})</source>
         <translation>Kachelpaket (*.{ext})</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="874"/>
+        <location filename="../plugin/gui/dock.py" line="907"/>
         <source>Connect to a service first.</source>
         <translation>Verbinden Sie sich zuerst mit einem Dienst.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="877"/>
+        <location filename="../plugin/gui/dock.py" line="910"/>
         <source>This service does not allow tile export; use an export-enabled service.</source>
         <translation>Dieser Dienst erlaubt keinen Kachelexport; verwenden Sie einen Dienst mit Exporterlaubnis.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="880"/>
+        <location filename="../plugin/gui/dock.py" line="913"/>
         <source>Choose the area first: the map extent, a rectangle, a polygon or polygon features.</source>
         <translation>Wählen Sie zuerst das Gebiet: den Kartenausschnitt, ein Rechteck, ein Polygon oder Polygonobjekte.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="886"/>
+        <location filename="../plugin/gui/dock.py" line="919"/>
         <source>Tick at least one level.</source>
         <translation>Haken Sie mindestens eine Stufe an.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="903"/>
+        <location filename="../plugin/gui/dock.py" line="936"/>
         <source>choose where to save the package</source>
         <translation>wählen Sie, wo das Paket gespeichert wird</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="926"/>
+        <location filename="../plugin/gui/dock.py" line="959"/>
         <source>The export needs {n} tiles but the server allows {limit} per export. Tick fewer levels, choose a smaller area or turn on splitting.</source>
         <translation>Der Export braucht {n} Kacheln, der Server erlaubt aber {limit} je Export. Haken Sie weniger Stufen an, wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="933"/>
+        <location filename="../plugin/gui/dock.py" line="966"/>
         <source>The folder {folder} does not exist; choose another place to save the package.</source>
         <translation>Den Ordner {folder} gibt es nicht; wählen Sie einen anderen Speicherort für das Paket.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="938"/>
+        <location filename="../plugin/gui/dock.py" line="971"/>
         <source>Export started: follow it under Exports.</source>
         <translation>Export gestartet: verfolgen Sie ihn unter Exporte.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="950"/>
+        <location filename="../plugin/gui/dock.py" line="983"/>
         <source>Start the export in the background; follow it under Exports</source>
         <translation>Den Export im Hintergrund starten; verfolgen Sie ihn unter Exporte</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="950"/>
+        <location filename="../plugin/gui/dock.py" line="983"/>
         <source>Connect to a service that allows export, choose an area and tick levels first</source>
         <translation>Verbinden Sie sich zuerst mit einem Dienst, der den Export erlaubt, wählen Sie ein Gebiet und haken Sie Stufen an</translation>
     </message>
@@ -454,7 +454,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="361"/>
+        <location filename="../plugin/tasks/export_task.py" line="383"/>
         <source>Queued</source>
         <translation type="unfinished"></translation>
     </message>
@@ -464,7 +464,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="611"/>
+        <location filename="../plugin/tasks/export_task.py" line="626"/>
         <source>Cancelled</source>
         <translation type="unfinished"></translation>
     </message>
@@ -709,17 +709,17 @@
         <translation>Die Verbindung „{name}“ zeigt auf einen Server, nicht auf einen Dienst: ergänzen Sie die Adresse um den Dienst, z. B. …/rest/services/World_Topo_Map/MapServer, und verbinden Sie sich dann.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="228"/>
+        <location filename="../plugin/gui/service_picker.py" line="232"/>
         <source>Use the service of the current layer: {url}</source>
         <translation>Den Dienst des aktuellen Layers verwenden: {url}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="228"/>
+        <location filename="../plugin/gui/service_picker.py" line="232"/>
         <source>Select an ArcGIS map, image or vector tile service layer in the Layers panel to use its service</source>
         <translation>Wählen Sie im Layerbedienfeld einen Layer eines ArcGIS-Karten-, Bild- oder Vektorkacheldienstes, um seinen Dienst zu verwenden</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="235"/>
+        <location filename="../plugin/gui/service_picker.py" line="239"/>
         <source>The current layer is not an ArcGIS tiled service layer.</source>
         <translation>Der aktuelle Layer ist kein Layer eines gekachelten ArcGIS-Dienstes.</translation>
     </message>
@@ -754,17 +754,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="417"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="415"/>
         <source>Converting {name}: {done} of {total} tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="474"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="472"/>
         <source>Esri tile package {file} ({kind}), levels {levels}, {tiles} tiles.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="477"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="475"/>
         <source>Opened from its conversion {file}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -774,77 +774,77 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="349"/>
+        <location filename="../plugin/tasks/export_task.py" line="371"/>
         <source>Export {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="431"/>
+        <location filename="../plugin/tasks/export_task.py" line="454"/>
         <source>Reading the service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="455"/>
+        <location filename="../plugin/tasks/export_task.py" line="478"/>
         <source>Converting for QGIS</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="457"/>
+        <location filename="../plugin/tasks/export_task.py" line="480"/>
         <source>Loading</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="510"/>
+        <location filename="../plugin/tasks/export_task.py" line="534"/>
         <source>Submitting the export</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="513"/>
+        <location filename="../plugin/tasks/export_task.py" line="537"/>
         <source>Server building the package: {percent} %</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="513"/>
+        <location filename="../plugin/tasks/export_task.py" line="537"/>
         <source>Submitted; the server is building the package</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="517"/>
+        <location filename="../plugin/tasks/export_task.py" line="541"/>
         <source>Downloading {done} of {total}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="520"/>
+        <location filename="../plugin/tasks/export_task.py" line="544"/>
         <source>Downloading {done}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="522"/>
+        <location filename="../plugin/tasks/export_task.py" line="546"/>
         <source>Package downloaded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="526"/>
+        <location filename="../plugin/tasks/export_task.py" line="550"/>
         <source>Job {part} of {parts}: {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="539"/>
+        <location filename="../plugin/tasks/export_task.py" line="563"/>
         <source>Merging {count} packages into {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="543"/>
+        <location filename="../plugin/tasks/export_task.py" line="567"/>
         <source>{text}: {done} of {total} tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="565"/>
+        <location filename="../plugin/tasks/export_task.py" line="589"/>
         <source>{title}: {status}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="755"/>
+        <location filename="../plugin/tasks/export_task.py" line="772"/>
         <source>Could not add {file} to the map</source>
         <translation type="unfinished"></translation>
     </message>
@@ -854,92 +854,92 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="592"/>
+        <location filename="../plugin/tasks/export_task.py" line="607"/>
         <source>{file} ({size}) saved in {folder}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="594"/>
+        <location filename="../plugin/tasks/export_task.py" line="609"/>
         <source>{count} packages merged.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="596"/>
+        <location filename="../plugin/tasks/export_task.py" line="611"/>
         <source>Added to the map as {names}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="599"/>
+        <location filename="../plugin/tasks/export_task.py" line="614"/>
         <source>Saved {file} ({size})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="600"/>
+        <location filename="../plugin/tasks/export_task.py" line="615"/>
         <source>Export finished</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="609"/>
+        <location filename="../plugin/tasks/export_task.py" line="624"/>
         <source>Paused; it can resume later</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="612"/>
+        <location filename="../plugin/tasks/export_task.py" line="627"/>
         <source>Export cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="612"/>
+        <location filename="../plugin/tasks/export_task.py" line="627"/>
         <source>{name}: the export was cancelled; the server job was stopped and no package was kept.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="618"/>
+        <location filename="../plugin/tasks/export_task.py" line="633"/>
         <source>Resume it from the jobs list, or retry it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="618"/>
+        <location filename="../plugin/tasks/export_task.py" line="633"/>
         <source>Retry it from the jobs list; the area and settings are kept.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="620"/>
+        <location filename="../plugin/tasks/export_task.py" line="635"/>
         <source>Export failed: {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="620"/>
+        <location filename="../plugin/tasks/export_task.py" line="635"/>
         <source>{message} {hint} Details in the log.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="656"/>
+        <location filename="../plugin/tasks/export_task.py" line="671"/>
         <source>Area of the interrupted export</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="697"/>
+        <location filename="../plugin/tasks/export_task.py" line="712"/>
         <source>Interrupted; {size} of the download is kept</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="699"/>
+        <location filename="../plugin/tasks/export_task.py" line="714"/>
         <source>Interrupted; the server job is kept</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="701"/>
+        <location filename="../plugin/tasks/export_task.py" line="716"/>
         <source>Interrupted before it finished</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="710"/>
+        <location filename="../plugin/tasks/export_task.py" line="725"/>
         <source>Looking for unfinished exports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="721"/>
+        <location filename="../plugin/tasks/export_task.py" line="736"/>
         <source>Discarding an unfinished export</source>
         <translation type="unfinished"></translation>
     </message>
@@ -987,6 +987,21 @@
         <location filename="../plugin/tasks/service_task.py" line="43"/>
         <source>Reading the service {url}</source>
         <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="681"/>
+        <source>Planning the split into export jobs…</source>
+        <translation>Plane die Aufteilung in Exportaufträge…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="706"/>
+        <source>This server cannot export a polygon: its bounding box is exported instead.</source>
+        <translation>Dieser Server kann kein Polygon exportieren: stattdessen wird sein umgebendes Rechteck exportiert.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/plan_task.py" line="44"/>
+        <source>Planning the export</source>
+        <translation>Plane den Export</translation>
     </message>
 </context>
 <context>

@@ -31,7 +31,7 @@ from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import QHeaderView, QSizePolicy, QWidget
 
 from ..core.errors import ArcGISOfflineTilesError, InvalidRequestError, TooManyTilesError
-from ..core.export import JPEG_FORMATS, TPK, TPKX, VTPK, Exporter, is_vector, package_format
+from ..core.export import JPEG_FORMATS, TPK, TPKX, VTPK, is_vector, package_format, validate_export
 from ..core.levels import levels_between_scales
 from ..core.service import ServiceInfo, ServiceKind, parse_service_url
 from ..core.split import levels_text
@@ -145,6 +145,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self._approximate: set[int] = set()
         self._area_error = ""
         self._plan = None
+        self._plan_token = 0
         self._output_is_default = True
         self._updating_output = False
 
@@ -640,49 +641,82 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         return max(1, math.ceil(self.model.total_tiles() / limit))
 
     def _update_plan(self) -> None:
-        """The split plan for the current choice (the same plan the export will follow)."""
+        """The split plan for the current choice (the plan the export will follow), or why there is none.
+
+        Nothing is planned for an export within the limit (one job); above it the plan is computed in
+        the background (:mod:`..tasks.plan_task`) and shown when it is ready.
+        """
         self._plan = None
-        label = self.ui.planLabel
+        self._plan_token += 1
         levels = self.model.checked_levels()
         if (self.service is None or not levels or self.area.is_empty or self._area_error
                 or not self.model.has_counts() or not self.service.export_allowed):
-            label.setText("")
-            label.hide()
+            self._show_plan_text("")
             return
+        area = self.area.service_area(self.service_crs)
+        try:
+            validate_export(self.service, area, levels[:1])  # the area against the service's extent
+        except ArcGISOfflineTilesError as exc:
+            self._show_plan_text(error_message(exc))
+            return
+        warnings = self._plan_warnings(area)
         total = self.model.total_tiles()
         limit = self.service.max_export_tiles or 0
-        split = self.ui.splitCheck.isChecked()
-        if any(level in self._approximate for level in levels):
-            label.setText(tr("About {n} export jobs; the exact plan is made when the export starts.").format(
-                n=format_int(self._rough_job_count())) if split and limit and total > limit else "")
-            label.setVisible(bool(label.text()))
+        if not limit or total <= limit:
+            self._show_plan_text("\n".join(warnings))
             return
-        if split and limit and total > PLAN_MAX_JOBS * limit:
-            label.setText(tr("About {n} export jobs: that is a lot; consider fewer levels or a smaller area.").format(
-                n=format_int(self._rough_job_count())))
-            label.show()
+        if not self.ui.splitCheck.isChecked():
+            self._show_plan_text(error_message(TooManyTilesError(count=format_int(total), limit=format_int(limit))))
             return
-        try:
-            self._plan = Exporter(None).prepare(self.service, self.area.service_area(self.service_crs), levels,
-                                                fmt=self._chosen_format(), optimize=self._optimize(),
-                                                quality=self._quality(), split=split)
-        except TooManyTilesError as exc:
-            label.setText(error_message(exc))
-            label.show()
+        if self.model.total_is_approximate():
+            self._show_plan_text("\n".join([tr("About {n} export jobs; the exact plan is made when the export "
+                                               "starts.").format(n=format_int(self._rough_job_count()))] + warnings))
             return
-        except ArcGISOfflineTilesError as exc:
-            label.setText(error_message(exc))
-            label.show()
+        if total > PLAN_MAX_JOBS * limit:
+            self._show_plan_text("\n".join([tr("About {n} export jobs: that is a lot; consider fewer levels or a "
+                                               "smaller area.").format(n=format_int(self._rough_job_count()))]
+                                           + warnings))
             return
-        label.setText(self._plan_text(self._plan))
-        label.setVisible(bool(label.text()))
+        token = self._plan_token
+        self._show_plan_text(tr("Planning the split into export jobs…"))
+        self.ui.planLabel.setProperty("planning", True)
+        from ..tasks.plan_task import start_plan
 
-    def _plan_text(self, plan) -> str:
+        counts = {level: self.model.counts()[level] for level in levels}
+        task = start_plan(self.service.tiling, area, levels, limit, counts,
+                          on_result=lambda plan: self._plan_done(token, plan, warnings),
+                          on_error=lambda message: self._plan_done(token, None, [message]))
+        self._track(task)
+
+    def _plan_done(self, token: int, plan, warnings: list[str]) -> None:
+        if token != self._plan_token:
+            return  # the choice changed meanwhile; a newer plan is on its way
+        self.ui.planLabel.setProperty("planning", False)
+        self._plan = plan
+        self._show_plan_text(self._plan_text(plan, warnings) if plan is not None else "\n".join(warnings))
+        self.ui.totalLabel.setText(self._total_html())
+
+    @property
+    def planning(self) -> bool:
+        """A split plan is being computed in the background."""
+        return bool(self.ui.planLabel.property("planning"))
+
+    def _plan_warnings(self, area) -> list[str]:
+        if not area.is_rectangle and not self.service.supports_polygon:
+            return [tr("This server cannot export a polygon: its bounding box is exported instead.")]
+        return []
+
+    def _show_plan_text(self, text: str) -> None:
+        self.ui.planLabel.setProperty("planning", False)
+        self.ui.planLabel.setText(text)
+        self.ui.planLabel.setVisible(bool(text))
+
+    def _plan_text(self, plan, warnings: list[str]) -> str:
         lines = []
         if plan.job_count > 1:
             lines.append(tr("{n} export jobs of at most {limit} tiles, {total} tiles in all:").format(
                 n=format_int(plan.job_count), limit=format_int(plan.limit), total=format_int(plan.total_tiles)))
-            for part in plan.split.parts[:PLAN_LINES]:
+            for part in plan.parts[:PLAN_LINES]:
                 what = (tr("level {levels}") if len(part.levels) == 1 else tr("levels {levels}")).format(
                     levels=levels_text(part.levels))
                 piece = "" if part.whole_area else " " + tr("(part of the area)")
@@ -690,8 +724,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
                     n=part.index + 1, what=what, tiles=format_int(part.tiles), piece=piece))
             if plan.job_count > PLAN_LINES:
                 lines.append("  " + tr("… and {n} more").format(n=format_int(plan.job_count - PLAN_LINES)))
-        lines += plan.warnings
-        return "\n".join(lines)
+        return "\n".join(lines + warnings)
 
     def _update_preview(self) -> None:
         label = self.ui.previewLabel
@@ -966,6 +999,8 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         task.done.connect(lambda _ok, task=task: self._tasks.remove(task) if task in self._tasks else None)
 
     def _on_visibility(self, visible: bool) -> None:
+        if visible:
+            self.picker.refresh_layer_button()
         for band in (self.area.rubber_band, self.area.preview_band):
             if band is not None:
                 band.setVisible(visible and not self.area.is_empty)
@@ -978,6 +1013,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self._totals_timer.stop()
         self._service_token += 1
         self._estimate_token += 1
+        self._plan_token += 1
         for task in list(self._tasks):
             with contextlib.suppress(RuntimeError):
                 task.cancel()

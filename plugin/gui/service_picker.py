@@ -219,6 +219,10 @@ class ServicePicker(QObject):
         self.set_url(service, connection.authcfg)
 
     # --- the current layer -----------------------------------------------------------------
+    def refresh_layer_button(self) -> None:
+        """Enable “from layer” when the current layer is an ArcGIS tiled service layer."""
+        self._update_layer_button()
+
     def _current_layer(self):
         return self.iface.activeLayer() if self.iface is not None else None
 

@@ -150,6 +150,7 @@ def test_over_the_limit_without_splitting_is_refused_in_the_dock(dock, qtbot, em
 
     dock.ui.splitCheck.setChecked(True)
     dock._update_totals()
+    qtbot.waitUntil(lambda: not dock.planning, timeout=10000)
     assert "export jobs of at most 10 tiles" in dock.ui.planLabel.text()
     assert dock.export() == "job-1"
     assert started[-1].split
@@ -202,3 +203,11 @@ def test_export_end_to_end_adds_the_layer(dock, qtbot, emulator, shown_canvas, t
     assert len(new) == 1 and new[0].isValid()
     assert (tmp_path / "vector.vtpk").exists()
     assert dock.jobs_panel is not None
+
+
+def test_old_server_is_said_to_export_the_bounding_box(dock, qtbot, emulator, shown_canvas, started, output_folder):
+    emulator.configure("World_Vector/VectorTileServer", version=10.6)  # polygons need 10.7
+    connect(dock, qtbot, emulator.service_url("World_Vector", "VectorTileServer"))
+    draw_polygon(dock, shown_canvas)
+    dock.recount_now()
+    assert "cannot export a polygon: its bounding box is exported instead" in dock.ui.planLabel.text()

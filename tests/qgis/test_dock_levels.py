@@ -100,6 +100,8 @@ def test_levels_over_the_limit_are_marked_and_the_total_says_how_many_jobs(dock,
     tooltip = _cell(dock, first_over, LEVEL, Qt.ItemDataRole.ToolTipRole)
     assert "more than the server allows per export (50)" in tooltip and "split" in tooltip
     total = sum(counts[lv] for lv in range(first_over + 1))
+    assert dock.planning  # computed in the background
+    qtbot.waitUntil(lambda: not dock.planning, timeout=10000)
     jobs = dock._plan.job_count
     assert jobs > 1
     assert dock.ui.totalLabel.text() == (f"{total:,} tiles in {first_over + 1} levels — the server allows 50 per "
