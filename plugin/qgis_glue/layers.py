@@ -402,15 +402,13 @@ def converted_source(facts: dict, output: str | os.PathLike, **extra) -> LayerSo
 
 def _convert_once(src: Path, fmt: str, targets: list[Path], fingerprint: dict, crs_wkt: str,
                   step: Callable[[float, str], None]) -> tuple[Path, bool, list[str]]:
-    """Reuse a valid earlier conversion in any of ``targets``, else convert into the first writable one."""
-    for target in targets:
-        if _reusable(target, fingerprint):
-            log.info("Reusing %s for %s", target, src.name)
-            return target, True, []
+    """Place by place (best first): reuse a valid earlier conversion there, else convert into it;
+    only when writing fails does the next place get its turn."""
     last_error: Exception | None = None
     for target in targets:
         with _lock_for(target):
-            if _reusable(target, fingerprint):  # another task just made it
+            if _reusable(target, fingerprint):  # made earlier, or by another task just now
+                log.info("Reusing %s for %s", target, src.name)
                 return target, True, []
 
             def on_progress(done: int, total: int) -> None:

@@ -353,6 +353,16 @@ def test_unwritable_package_folder_falls_back_to_the_qgis_profile(tmp_path, monk
     assert create_layer(source).isValid()
 
 
+def test_an_explicit_cache_folder_wins_over_an_earlier_conversion_elsewhere(tmp_path, monkeypatch,
+                                                                           no_cache_setting, qgis_new_project):
+    monkeypatch.setattr(layers, "_writable", lambda folder: False)
+    monkeypatch.setattr(layers, "profile_cache_dir", lambda: tmp_path / "profile")
+    in_profile = prepare_layer_source(_package("geotools_sample_v1.tpk"))
+    assert Path(in_profile.converted).parent == tmp_path / "profile"
+    chosen = prepare_layer_source(_package("geotools_sample_v1.tpk"), cache_dir=tmp_path / "chosen")
+    assert Path(chosen.converted).parent == tmp_path / "chosen" and not chosen.reused
+
+
 def test_default_profile_cache_is_inside_the_qgis_profile():
     from qgis.core import QgsApplication
 

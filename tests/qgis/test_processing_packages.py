@@ -22,6 +22,7 @@ from plugin.processing.algorithms.convert_package import ConvertPackageAlgorithm
 from plugin.processing.algorithms.package_info import PackageInfoAlgorithm
 from plugin.processing.provider import ArcGISOfflineTilesProvider, algorithm_classes
 from tests.conftest import REAL_FIXTURES, require_shared
+from tests.qgis.test_qgis_process import deployed_profile, run_qgis_process  # noqa: F401 - fixture
 from tests.unit.packages.helpers import png, wm_doc
 
 EXPECTED = json.loads((REAL_FIXTURES / "expected.json").read_text()) if REAL_FIXTURES.is_dir() else {}
@@ -223,3 +224,24 @@ def test_open_output_adds_the_styled_result_to_the_project(name, kind, provider,
 def test_without_open_output_nothing_is_added(provider, tmp_path, qgis_new_project):
     run("convertpackage", {"INPUT": str(_package("geotools_sample_v1.tpk")), "OUTPUT": str(tmp_path / "g.gpkg")})
     assert QgsProject.instance().mapLayers() == {}
+
+
+# -- qgis_process (the deployed plugin, as `make deploy` installs it) ---------------------------------
+def test_info_and_merge_through_qgis_process(tmp_path, deployed_profile):  # noqa: F811 - the fixture
+    info = tmp_path / "info.json"
+    done = run_qgis_process(deployed_profile, "run", "arcgisofflinetiles:packageinfo", "--",
+                            f"INPUT={_package(DODGE)}", f"OUTPUT={info}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(info.read_text())["tile_count"] == 13
+
+    copy = tmp_path / "again.tpkx"
+    shutil.copy(_package(USA), copy)
+    merged = tmp_path / "merged.gpkg"
+    # a merge from the command line: ADDITIONAL_INPUTS repeated once per extra package
+    done = run_qgis_process(deployed_profile, "run", "arcgisofflinetiles:convertpackage", f"--INPUT={_package(USA)}",
+                            f"--ADDITIONAL_INPUTS={copy}", f"--ADDITIONAL_INPUTS={copy}", "--FORMAT=0",
+                            f"--OUTPUT={merged}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = dict(line.split(":\t", 1) for line in done.stdout.splitlines() if ":\t" in line)
+    assert results["TILE_COUNT"] == "144" and results["DUPLICATES"] == "144"
+    assert results["OUTPUT"] == str(merged) and merged.is_file()

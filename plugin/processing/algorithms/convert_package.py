@@ -88,7 +88,12 @@ class ConvertPackageAlgorithm(PackageAlgorithm):
         first = self.existing_package(self.parameterAsFile(parameters, self.INPUT, context))
         extra = [self.existing_package(path) for path in
                  self.parameterAsFileList(parameters, self.ADDITIONAL_INPUTS, context) if path]
-        self._inputs = [first] + [path for path in extra if path != first]
+        self._inputs, seen = [], set()
+        for path in [first, *extra]:  # a package listed twice is merged once
+            key = str(Path(path).resolve())
+            if key not in seen:
+                seen.add(key)
+                self._inputs.append(path)
         self._format = self.parameterAsEnum(parameters, self.FORMAT, context)
         self._output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         if not self._output:
