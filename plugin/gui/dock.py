@@ -60,6 +60,7 @@ DEFAULT_QUALITY = 75
 OPTION_DEFAULTS = {"split": True, "merge": True, "add_to_map": True, "optimize": False, "prefer_tpk": False}
 
 AREA_EXTENT, AREA_POLYGON, AREA_FEATURES = range(3)
+AREA_TOPIC = "area"
 WGS84_ELLIPSOID = "EPSG:7030"  # for the area's size when the project measures nothing (ellipsoid NONE)
 
 
@@ -146,6 +147,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self._area_error = ""
         self._plan = None
         self._plan_token = 0
+        self._message_topic = ""
         self._output_is_default = True
         self._updating_output = False
 
@@ -267,18 +269,25 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
     def message_bar(self):
         return self.ui.messageBar
 
-    def show_message(self, text: str, level=Qgis.MessageLevel.Warning, title: str = "") -> None:
-        """A message inside the dock (replacing the previous one); errors stay until closed."""
+    def show_message(self, text: str, level=Qgis.MessageLevel.Warning, title: str = "", topic: str = "") -> None:
+        """A message inside the dock (replacing the previous one); errors stay until closed.
+
+        ``topic`` ("area", …) lets a later fix of that topic take its own message away.
+        """
         bar = self.ui.messageBar
         bar.clearWidgets()
         duration = 0 if level in (Qgis.MessageLevel.Critical, Qgis.MessageLevel.Warning) else 8
         bar.pushMessage(title, text, level, duration)
+        self._message_topic = topic
 
     def show_error(self, text: str, title: str = "") -> None:
         self.show_message(text, Qgis.MessageLevel.Critical, title)
 
-    def clear_message(self) -> None:
-        self.ui.messageBar.clearWidgets()
+    def clear_message(self, topic: str | None = None) -> None:
+        """Remove the dock's message (only when it is about ``topic``, if given)."""
+        if topic is None or topic == self._message_topic:
+            self.ui.messageBar.clearWidgets()
+            self._message_topic = ""
 
     def message_text(self) -> str:
         """The text of the message shown in the dock ("" when none)."""
@@ -478,12 +487,12 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         return True
 
     def _set_area_error(self, text: str) -> None:
-        self.show_message(text, Qgis.MessageLevel.Warning, tr("Area"))
+        self.show_message(text, Qgis.MessageLevel.Warning, tr("Area"), topic=AREA_TOPIC)
 
     def _area_changed(self) -> None:
         self._area_error = ""
         if self.area.selection is not None:
-            self.clear_message()
+            self.clear_message(AREA_TOPIC)
         self._schedule_recount()
 
     def _area_description(self) -> str:

@@ -261,3 +261,16 @@ def test_escape_cancels_drawing_and_keeps_the_previous_area(map_dock, shown_canv
     assert not dock.ui.drawButton.isChecked()
     assert dock.area.selection.is_rectangle
     assert QgsWkbTypes.geometryType(dock.area.selection.geometry.wkbType()) == QgsWkbTypes.PolygonGeometry
+
+
+def test_fixing_the_area_takes_its_message_away_and_only_that(map_dock, countries, shown_canvas):
+    dock = map_dock
+    countries.removeSelection()
+    dock.ui.layerCombo.setLayer(countries)
+    assert not dock.use_features()
+    assert "no feature of countries is selected" in dock.message_text()
+    dock.use_canvas_extent()
+    assert dock.message_text() == ""
+    dock.show_message("This service does not allow tile export.")
+    draw_polygon(dock, shown_canvas)
+    assert dock.message_text() == "This service does not allow tile export."

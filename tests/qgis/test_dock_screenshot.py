@@ -31,7 +31,7 @@ def _render_canvas(canvas, path) -> None:
     assert image.save(str(path))
 
 
-def test_screenshot_dock_with_polygon(screenshots_dir, dock, qtbot, qgis_canvas, emulator, countries):
+def test_screenshot_dock_with_polygon(screenshots_dir, dock, qtbot, qgis_canvas, emulator, countries, tmp_path):
     qgis_canvas.resize(*CANVAS_SIZE)
     qgis_canvas.setCanvasColor(QColor(220, 235, 245))
     qgis_canvas.setLayers([countries])
@@ -57,3 +57,15 @@ def test_screenshot_dock_with_polygon(screenshots_dir, dock, qtbot, qgis_canvas,
     assert dock.grab().save(str(screenshots_dir / "dock_narrow_scrolled.png"))
     _render_canvas(qgis_canvas, screenshots_dir / "canvas_with_polygon.png")
     assert QgsProject.instance().mapLayersByName("countries")
+
+    # an export under way, as the Exports section shows it
+    emulator.configure("World_Map/MapServer", job_steps=40, job_step_delay_s=0.25)
+    dock.ui.outputWidget.setFilePath(str(tmp_path / "europe.tpkx"))
+    job_id = dock.export()
+    assert job_id
+    qtbot.waitUntil(lambda: dock.manager.job(job_id).progress > 0.05, timeout=30000)
+    dock.resize(DOCK_SIZE[0], 1900)
+    qtbot.wait(100)
+    assert dock.grab().save(str(screenshots_dir / "dock_export_running.png"))
+    assert dock.ui.jobsGroup.grab().save(str(screenshots_dir / "dock_exports_section.png"))
+    dock.manager.cancel(job_id)
