@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 
 from qgis.core import (
+    Qgis,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsCsException,
@@ -39,6 +40,8 @@ from .map_tools import PolygonMapTool, area_rubber_band
 from .translation import translator
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
+# QGIS 3.30+ names geometry types in Qgis.GeometryType; 3.22 in QgsWkbTypes.GeometryType (scoped for Qt 6).
+POLYGON = Qgis.GeometryType.Polygon if hasattr(Qgis, "GeometryType") else QgsWkbTypes.GeometryType.PolygonGeometry
 DENSIFY_PARTS = 64  # segments per bounding-box side when an area is checked for the antimeridian
 PREVIEW_MAX_TILES = 2000  # more tile outlines than this clutter the canvas and slow it down
 PREVIEW_COLOR = QColor(214, 98, 22)
@@ -146,9 +149,9 @@ def split_at_antimeridian(geometry: QgsGeometry, source: QgsCoordinateReferenceS
 
 def _polygons_only(geometry: QgsGeometry) -> QgsGeometry:
     """Drop the lines and points an intersection or union may leave next to the polygons."""
-    if QgsWkbTypes.geometryType(geometry.wkbType()) == QgsWkbTypes.PolygonGeometry:
+    if QgsWkbTypes.geometryType(geometry.wkbType()) == POLYGON:
         return geometry
-    converted = geometry.convertToType(QgsWkbTypes.PolygonGeometry, True)
+    converted = geometry.convertToType(POLYGON, True)
     return geometry if converted is None or converted.isNull() else converted
 
 
@@ -338,7 +341,7 @@ class AreaController(QObject):
     def _redraw(self, *_args) -> None:
         if self._selection is None:
             if self._band is not None:
-                self._band.reset(QgsWkbTypes.PolygonGeometry)
+                self._band.reset(POLYGON)
                 self._band.hide()
             return
         if self._band is None:
@@ -348,7 +351,7 @@ class AreaController(QObject):
 
     def show_preview(self, geometry: QgsGeometry, crs: QgsCoordinateReferenceSystem) -> None:
         if self._preview is None:
-            self._preview = QgsRubberBand(self.canvas, QgsWkbTypes.PolygonGeometry)
+            self._preview = QgsRubberBand(self.canvas, POLYGON)
             self._preview.setStrokeColor(PREVIEW_COLOR)
             self._preview.setFillColor(QColor(0, 0, 0, 0))
             self._preview.setWidth(1)
@@ -358,7 +361,7 @@ class AreaController(QObject):
 
     def clear_preview(self) -> None:
         if self._preview is not None:
-            self._preview.reset(QgsWkbTypes.PolygonGeometry)
+            self._preview.reset(POLYGON)
             self._preview.hide()
 
     def close(self) -> None:

@@ -61,6 +61,9 @@ OPTION_DEFAULTS = {"split": True, "merge": True, "add_to_map": True, "optimize":
 
 AREA_EXTENT, AREA_POLYGON, AREA_FEATURES = range(3)
 AREA_TOPIC = "area"
+# QGIS 3.34+ has Qgis.LayerFilter; 3.22 the filter enum of the proxy model (scoped for Qt 6).
+POLYGON_LAYERS = (Qgis.LayerFilter.PolygonLayer if hasattr(Qgis, "LayerFilter")
+                  else QgsMapLayerProxyModel.Filter.PolygonLayer)
 WGS84_ELLIPSOID = "EPSG:7030"  # for the area's size when the project measures nothing (ellipsoid NONE)
 
 
@@ -197,7 +200,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         ui.extentWidget.extentChanged.connect(self._extent_changed)
         ui.canvasExtentButton.clicked.connect(self.use_canvas_extent)
         ui.drawButton.toggled.connect(self._draw_toggled)
-        ui.layerCombo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        ui.layerCombo.setFilters(POLYGON_LAYERS)
         ui.layerCombo.setAllowEmptyLayer(False)
         ui.useFeaturesButton.clicked.connect(self.use_features)
         ui.clearAreaButton.clicked.connect(self.area.clear)
