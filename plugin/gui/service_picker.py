@@ -1,11 +1,16 @@
 """Where a service address comes from: typed (with a history), a saved QGIS connection, or a layer.
 
-Saved connections are read through QGIS's own classes so the settings layout of each QGIS version
-does not matter: ArcGIS REST connections (``QgsOwsConnection`` for ``ARCGISFEATURESERVER`` — QGIS
-3.16+ keeps map and feature servers there, under ``qgis/connections-arcgisfeatureserver/<name>/url``
-with the auth config under ``qgis/ARCGISFEATURESERVER/<name>/authcfg`` — and the older
-``ARCGISMAPSERVER`` list), and vector tile connections whose ``serviceType`` is ``arcgis`` (the
-``vectortile`` provider's connections, ``qgis/connections-vector-tile/<name>/url``).
+Saved connections, in each QGIS version's own settings layout:
+
+* ArcGIS REST connections (QGIS 3.16+ keeps map and feature servers in one list): up to QGIS 3.28
+  ``qgis/connections-arcgisfeatureserver/<name>/url`` with the auth config under
+  ``qgis/ARCGISFEATURESERVER/<name>/authcfg``, read through ``QgsOwsConnection`` (the older
+  ``ARCGISMAPSERVER`` list too); from QGIS 3.30 the settings tree's
+  ``connections/arcgisfeatureserver/items/<name>/url`` and ``…/authcfg``, read directly (no Python
+  API lists them).
+* Vector tile connections whose service type is ``arcgis`` (``qgis/connections-vector-tile/<name>/``
+  ``url`` + ``serviceType`` up to 3.28, ``connections/vector-tile/items/<name>/url`` + ``service-type``
+  later), read through the ``vectortile`` provider's connections in every version.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from qgis.core import QgsOwsConnection, QgsProviderRegistry, QgsVectorTileLayer
+from qgis.core import QgsOwsConnection, QgsProviderRegistry, QgsSettings, QgsVectorTileLayer
 from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox
 
@@ -25,6 +30,7 @@ from .translation import translator
 LOG = logging.getLogger(__name__)
 
 ARCGIS_REST_SERVICES = ("ARCGISFEATURESERVER", "ARCGISMAPSERVER")
+ARCGIS_REST_TREE = "connections/arcgisfeatureserver/items"  # QGIS 3.30+ settings tree
 TILE_PATH = "/MapServer/tile/"
 URL_ROLE = int(getattr(Qt.ItemDataRole.UserRole, "value", Qt.ItemDataRole.UserRole))
 AUTH_ROLE = URL_ROLE + 1
@@ -56,6 +62,15 @@ def service_url_or_none(url: str) -> str | None:
 def saved_connections() -> list[SavedConnection]:
     """QGIS's saved ArcGIS REST and ArcGIS vector tile connections, sorted by name."""
     found: dict[tuple[str, str], SavedConnection] = {}
+    qsettings = QgsSettings()
+    qsettings.beginGroup(ARCGIS_REST_TREE)
+    tree_names = qsettings.childGroups()
+    qsettings.endGroup()
+    for name in tree_names:
+        url = str(qsettings.value(f"{ARCGIS_REST_TREE}/{name}/url", "") or "")
+        if url:
+            authcfg = str(qsettings.value(f"{ARCGIS_REST_TREE}/{name}/authcfg", "") or "")
+            found.setdefault((name, url), SavedConnection(name, url, authcfg, tr("ArcGIS REST")))
     for service in ARCGIS_REST_SERVICES:
         try:
             names = QgsOwsConnection.connectionList(service)

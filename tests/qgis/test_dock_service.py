@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsProject, QgsRasterLayer, QgsSettings, QgsVectorTileLayer
+from qgis.core import Qgis, QgsProject, QgsRasterLayer, QgsSettings, QgsVectorTileLayer
 from qgis.PyQt.QtCore import Qt
 
 from plugin.core.service import parse_service_json
@@ -126,23 +126,33 @@ def test_recent_services_are_offered_in_a_new_dock(dock_factory, qtbot, emulator
 
 @pytest.fixture
 def saved_connections(emulator):
+    """Connections saved the way the running QGIS saves them (its settings layout changed in 3.30)."""
     authcfg = basic_auth_config(name="saved connection")
-    keys = {
-        "qgis/connections-arcgisfeatureserver/Emulator server/url": emulator.services_url,
-        "qgis/connections-arcgisfeatureserver/Emulator map/url": emulator.service_url("World_Map", "MapServer"),
-        "qgis/ARCGISFEATURESERVER/Emulator map/authcfg": authcfg,
-        "qgis/connections-vector-tile/Emulator vector/url": emulator.service_url("World_Vector", "VectorTileServer"),
-        "qgis/connections-vector-tile/Emulator vector/serviceType": "arcgis",
-        "qgis/connections-vector-tile/Plain XYZ/url": "https://tiles.example.com/{z}/{x}/{y}.pbf",
-    }
+    vector = emulator.service_url("World_Vector", "VectorTileServer")
+    if Qgis.QGIS_VERSION_INT >= 33000:
+        keys = {
+            "connections/arcgisfeatureserver/items/Emulator server/url": emulator.services_url,
+            "connections/arcgisfeatureserver/items/Emulator map/url": emulator.service_url("World_Map", "MapServer"),
+            "connections/arcgisfeatureserver/items/Emulator map/authcfg": authcfg,
+            "connections/vector-tile/items/Emulator vector/url": vector,
+            "connections/vector-tile/items/Emulator vector/service-type": "arcgis",
+            "connections/vector-tile/items/Plain XYZ/url": "https://tiles.example.com/{z}/{x}/{y}.pbf",
+        }
+    else:
+        keys = {
+            "qgis/connections-arcgisfeatureserver/Emulator server/url": emulator.services_url,
+            "qgis/connections-arcgisfeatureserver/Emulator map/url": emulator.service_url("World_Map", "MapServer"),
+            "qgis/ARCGISFEATURESERVER/Emulator map/authcfg": authcfg,
+            "qgis/connections-vector-tile/Emulator vector/url": vector,
+            "qgis/connections-vector-tile/Emulator vector/serviceType": "arcgis",
+            "qgis/connections-vector-tile/Plain XYZ/url": "https://tiles.example.com/{z}/{x}/{y}.pbf",
+        }
     qsettings = QgsSettings()
     for key, value in keys.items():
         qsettings.setValue(key, value)
-    yield keys
-    for group in ("qgis/connections-arcgisfeatureserver/Emulator server", "qgis/connections-arcgisfeatureserver/"
-                  "Emulator map", "qgis/ARCGISFEATURESERVER/Emulator map", "qgis/connections-vector-tile/Emulator "
-                  "vector", "qgis/connections-vector-tile/Plain XYZ"):
-        qsettings.remove(group)
+    yield authcfg
+    for key in keys:
+        qsettings.remove(key.rsplit("/", 1)[0])
 
 
 def test_saved_arcgis_connections_are_listed_and_used(saved_connections, dock, qtbot, emulator):
@@ -155,7 +165,7 @@ def test_saved_arcgis_connections_are_listed_and_used(saved_connections, dock, q
     combo.setCurrentIndex(index)
     combo.activated.emit(index)
     assert dock.picker.url() == emulator.service_url("World_Map", "MapServer")
-    assert dock.ui.authSelect.configId() == saved_connections["qgis/ARCGISFEATURESERVER/Emulator map/authcfg"]
+    assert dock.ui.authSelect.configId() == saved_connections
 
     index = next(i for i, text in enumerate(entries) if text.startswith("Emulator vector"))
     combo.activated.emit(index)
