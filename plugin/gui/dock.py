@@ -1,9 +1,11 @@
 """The plugin's dock: service, area, levels, options and the exports, top to bottom.
 
 The form is ``ui/dock.ui``; this module wires it.  Work that needs the network runs in tasks (service
-description, size estimate, exports through the jobs manager); everything the dock computes itself
-(exact tile counts, the split plan, the tile preview) is fast enough for the main thread and runs
-once per change, after a 0 ms debounce so that a burst of changes costs one count.
+description, size estimate, exports through the jobs manager), and so does the split plan of an
+export above the server's limit (hundreds of milliseconds for a country).  The exact tile counts and
+the tile preview are fast enough for the main thread (deep levels of big polygons are extrapolated
+within a time budget) and run once per change, after a 0 ms debounce so that a burst of changes costs
+one count.
 """
 from __future__ import annotations
 
@@ -30,7 +32,13 @@ from qgis.PyQt.QtCore import QTimer, QUrl
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import QHeaderView, QSizePolicy, QWidget
 
-from ..core.errors import ArcGISOfflineTilesError, InvalidRequestError, TooManyTilesError
+from ..core.errors import (
+    ArcGISOfflineTilesError,
+    AuthFailedError,
+    AuthRequiredError,
+    InvalidRequestError,
+    TooManyTilesError,
+)
 from ..core.export import JPEG_FORMATS, TPK, TPKX, VTPK, is_vector, package_format, validate_export
 from ..core.levels import levels_between_scales
 from ..core.service import ServiceInfo, ServiceKind, parse_service_url
@@ -40,6 +48,7 @@ from ..qgis_glue import crs as crs_glue
 from ..qgis_glue import settings
 from ..tasks.base import error_message
 from .area import PREVIEW_MAX_TILES, AreaController, tile_footprint
+from .jobs import ExportRequest, JobManager, JobsPanel
 from .levels_model import LevelsModel, format_bytes, format_int, format_scale, plural
 from .service_picker import ServicePicker
 from .translation import translator
@@ -78,6 +87,13 @@ def _escape(text: str) -> str:
 def kind_label(kind: ServiceKind) -> str:
     return {ServiceKind.VECTOR: tr("vector tile service"), ServiceKind.MAP: tr("tiled map service"),
             ServiceKind.IMAGE: tr("tiled image service")}.get(kind, str(kind))
+
+
+def _is_sign_in_message(text: str) -> bool:
+    """Whether a (translated) error message asks for, or rejects, the sign-in."""
+    required = error_message(AuthRequiredError())
+    refused = error_message(AuthFailedError(reason="\x00")).split("\x00")[0]
+    return text == required or (bool(refused) and text.startswith(refused))
 
 
 def default_levels(service: ServiceInfo, canvas_scale: float) -> list[int]:
@@ -246,22 +262,10 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self._split_toggled(ui.splitCheck.isChecked())
         self._optimize_toggled(ui.optimizeCheck.isChecked())
 
-    def _make_manager(self):
-        from .jobs import JobManager
-
+    def _make_manager(self) -> JobManager:
         return JobManager(self.iface, self)
 
     def _setup_jobs(self) -> None:
-        self.jobs_panel = None
-        if self.manager is None:
-            self.ui.jobsGroup.hide()
-            return
-        try:
-            from .jobs import JobsPanel
-        except ImportError:  # pragma: no cover - the jobs module ships with the plugin
-            LOG.exception("The exports list could not be built")
-            self.ui.jobsGroup.hide()
-            return
         self.jobs_panel = JobsPanel(self.manager, self.ui.jobsGroup)
         self.ui.jobsLayout.addWidget(self.jobs_panel)
 
@@ -357,8 +361,8 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.show_error(text, tr("Cannot use the service"))
         if self.service is None:
             self.ui.serviceSummaryLabel.setText(_escape(tr("Not connected.")))
-        if "authentication configuration" in text.lower() or "sign in" in text.lower():
-            self.ui.authSelect.setFocus()
+        if _is_sign_in_message(text):
+            self.ui.authSelect.setFocus()  # where the user fixes it
 
     def set_service(self, info: ServiceInfo, authcfg: str = "") -> None:
         """Show a fetched service: summary, levels, formats; the area and counts follow."""
@@ -937,10 +941,8 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
             return False
         return True
 
-    def build_request(self):
+    def build_request(self) -> ExportRequest:
         """The :class:`ExportRequest` for what the dock shows (raises :class:`InvalidRequestError`)."""
-        from .jobs import ExportRequest
-
         if not self._ready_for_server():
             raise InvalidRequestError(reason=self.message_text() or "incomplete")
         output = self.output_path()

@@ -204,3 +204,13 @@ def test_service_urls_are_extracted_from_arcgis_layers(emulator):
     assert service_picker.service_from_layer(osm) is None
     assert service_picker.service_from_layer(plain_vt) is None
     assert service_picker.service_from_layer(None) is None
+
+
+def test_sign_in_messages_are_recognised_to_focus_the_auth_selector():
+    from plugin.core.errors import AuthFailedError, AuthRequiredError, ServiceNotFoundError
+    from plugin.gui.dock import _is_sign_in_message
+    from plugin.tasks.base import error_message
+
+    assert _is_sign_in_message(error_message(AuthRequiredError()))
+    assert _is_sign_in_message(error_message(AuthFailedError(reason="invalid token")))
+    assert not _is_sign_in_message(error_message(ServiceNotFoundError(url="https://example.com")))
