@@ -4,82 +4,82 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/area.py" line="221"/>
+        <location filename="../plugin/gui/area.py" line="224"/>
         <source>the rectangle has no area; draw a larger one</source>
         <translation>das Rechteck hat keine Fläche; zeichnen Sie ein größeres</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="444"/>
+        <location filename="../plugin/gui/dock.py" line="460"/>
         <source>Rectangle</source>
         <translation>Rechteck</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="227"/>
+        <location filename="../plugin/gui/area.py" line="230"/>
         <source>the polygon is empty; draw it again</source>
         <translation>das Polygon ist leer; zeichnen Sie es neu</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="228"/>
+        <location filename="../plugin/gui/area.py" line="231"/>
         <source>Polygon drawn on the map</source>
         <translation>Auf der Karte gezeichnetes Polygon</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="234"/>
+        <location filename="../plugin/gui/area.py" line="237"/>
         <source>choose a polygon layer</source>
         <translation>wählen Sie einen Polygonlayer</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="238"/>
+        <location filename="../plugin/gui/area.py" line="241"/>
         <source>no feature of {layer} is selected; select the polygons to export or untick “Selected features only”</source>
         <translation>in {layer} ist kein Objekt ausgewählt; wählen Sie die zu exportierenden Polygone aus oder deaktivieren Sie „Nur ausgewählte Objekte“</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="246"/>
+        <location filename="../plugin/gui/area.py" line="249"/>
         <source>{layer} has no polygon to use as the area</source>
         <translation>{layer} enthält kein Polygon, das als Gebiet dienen kann</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="250"/>
+        <location filename="../plugin/gui/area.py" line="253"/>
         <source>the features of {layer} enclose no area</source>
         <translation>die Objekte von {layer} umschließen keine Fläche</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="253"/>
+        <location filename="../plugin/gui/area.py" line="256"/>
         <source>{n} selected feature of {layer}</source>
         <translation>{n} ausgewähltes Objekt von {layer}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="253"/>
+        <location filename="../plugin/gui/area.py" line="256"/>
         <source>{n} selected features of {layer}</source>
         <translation>{n} ausgewählte Objekte von {layer}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="256"/>
+        <location filename="../plugin/gui/area.py" line="259"/>
         <source>{n} feature of {layer}</source>
         <translation>{n} Objekt von {layer}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="256"/>
+        <location filename="../plugin/gui/area.py" line="259"/>
         <source>{n} features of {layer}</source>
         <translation>{n} Objekte von {layer}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="287"/>
+        <location filename="../plugin/gui/area.py" line="290"/>
         <source>there is no area yet; draw one or take the map extent</source>
         <translation>es gibt noch kein Gebiet; zeichnen Sie eines oder verwenden Sie den Kartenausschnitt</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="75"/>
+        <location filename="../plugin/gui/dock.py" line="88"/>
         <source>vector tile service</source>
         <translation>Vektorkacheldienst</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="75"/>
+        <location filename="../plugin/gui/dock.py" line="88"/>
         <source>tiled map service</source>
         <translation>gekachelter Kartendienst</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="76"/>
+        <location filename="../plugin/gui/dock.py" line="89"/>
         <source>tiled image service</source>
         <translation>gekachelter Bilddienst</translation>
     </message>
@@ -89,202 +89,202 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="227"/>
+        <location filename="../plugin/gui/dock.py" line="248"/>
         <source>Save the tile package as</source>
         <translation>Kachelpaket speichern unter</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="299"/>
+        <location filename="../plugin/gui/dock.py" line="315"/>
         <source>Type the address of an ArcGIS tiled service first (…/MapServer, …/ImageServer or …/VectorTileServer), or choose a saved connection.</source>
         <translation>Geben Sie zuerst die Adresse eines gekachelten ArcGIS-Dienstes ein (…/MapServer, …/ImageServer oder …/VectorTileServer) oder wählen Sie eine gespeicherte Verbindung.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="313"/>
+        <location filename="../plugin/gui/dock.py" line="329"/>
         <source>Connecting…</source>
         <translation>Verbinde…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="331"/>
+        <location filename="../plugin/gui/dock.py" line="347"/>
         <source>Connection failed.</source>
         <translation>Verbindung fehlgeschlagen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="345"/>
+        <location filename="../plugin/gui/dock.py" line="361"/>
         <source>Cannot use the service</source>
         <translation>Der Dienst kann nicht verwendet werden</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="347"/>
+        <location filename="../plugin/gui/dock.py" line="363"/>
         <source>Not connected.</source>
         <translation>Nicht verbunden.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="371"/>
+        <location filename="../plugin/gui/dock.py" line="387"/>
         <source>This service does not allow tile export.</source>
         <translation>Dieser Dienst erlaubt keinen Kachelexport.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="371"/>
+        <location filename="../plugin/gui/dock.py" line="387"/>
         <source>Esri publishes an export-enabled copy: use the button below.</source>
         <translation>Esri stellt eine Kopie mit Exporterlaubnis bereit: verwenden Sie die Schaltfläche unten.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="371"/>
+        <location filename="../plugin/gui/dock.py" line="387"/>
         <source>Ask its administrator to enable export (exportTilesAllowed), or use another service.</source>
         <translation>Bitten Sie die Administration, den Export zu erlauben (exportTilesAllowed), oder verwenden Sie einen anderen Dienst.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="387"/>
+        <location filename="../plugin/gui/dock.py" line="403"/>
         <source>Coordinate system: {crs}</source>
         <translation>Koordinatenbezugssystem: {crs}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="388"/>
+        <location filename="../plugin/gui/dock.py" line="404"/>
         <source>Tiles: {w}×{h} px, {format}</source>
         <translation>Kacheln: {w}×{h} px, {format}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="390"/>
+        <location filename="../plugin/gui/dock.py" line="406"/>
         <source>Levels {first}–{last} ({coarse} to {fine})</source>
         <translation>Stufen {first}–{last} ({coarse} bis {fine})</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="394"/>
+        <location filename="../plugin/gui/dock.py" line="410"/>
         <source>Export allowed, up to {n} tiles per export</source>
         <translation>Export erlaubt, bis zu {n} Kacheln je Export</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="397"/>
+        <location filename="../plugin/gui/dock.py" line="413"/>
         <source>not allowed by the service (exportTilesAllowed is false)</source>
         <translation>vom Dienst nicht erlaubt (exportTilesAllowed ist false)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="398"/>
+        <location filename="../plugin/gui/dock.py" line="414"/>
         <source>Export: {reason}</source>
         <translation>Export: {reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="400"/>
+        <location filename="../plugin/gui/dock.py" line="416"/>
         <source>unknown</source>
         <translation>unbekannt</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="401"/>
+        <location filename="../plugin/gui/dock.py" line="417"/>
         <source>ArcGIS Server version {version}</source>
         <translation>ArcGIS Server Version {version}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="438"/>
+        <location filename="../plugin/gui/dock.py" line="454"/>
         <source>Map extent</source>
         <translation>Kartenausschnitt</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="440"/>
+        <location filename="../plugin/gui/dock.py" line="456"/>
         <source>Extent of {layer}</source>
         <translation>Ausdehnung von {layer}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="442"/>
+        <location filename="../plugin/gui/dock.py" line="458"/>
         <source>Rectangle drawn on the map</source>
         <translation>Auf der Karte gezeichnetes Rechteck</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="481"/>
+        <location filename="../plugin/gui/dock.py" line="497"/>
         <source>Area</source>
         <translation>Gebiet</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="492"/>
+        <location filename="../plugin/gui/dock.py" line="508"/>
         <source>No area yet: use the map extent, draw a rectangle or a polygon, or take polygon features.</source>
         <translation>Noch kein Gebiet: verwenden Sie den Kartenausschnitt, zeichnen Sie ein Rechteck oder Polygon oder übernehmen Sie Polygonobjekte.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="505"/>
+        <location filename="../plugin/gui/dock.py" line="521"/>
         <source>{size} km²</source>
         <translation>{size} km²</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="507"/>
+        <location filename="../plugin/gui/dock.py" line="523"/>
         <source>{n} part</source>
         <translation>{n} Teil</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="507"/>
+        <location filename="../plugin/gui/dock.py" line="523"/>
         <source>{n} parts</source>
         <translation>{n} Teile</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="615"/>
+        <location filename="../plugin/gui/dock.py" line="631"/>
         <source>Connect to a service to see its levels.</source>
         <translation>Verbinden Sie sich mit einem Dienst, um seine Stufen zu sehen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="618"/>
+        <location filename="../plugin/gui/dock.py" line="634"/>
         <source>Tick the levels to export.</source>
         <translation>Haken Sie die zu exportierenden Stufen an.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="620"/>
+        <location filename="../plugin/gui/dock.py" line="636"/>
         <source>{n} level ticked; choose an area to count the tiles.</source>
         <translation>{n} Stufe angehakt; wählen Sie ein Gebiet, um die Kacheln zu zählen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="620"/>
+        <location filename="../plugin/gui/dock.py" line="636"/>
         <source>{n} levels ticked; choose an area to count the tiles.</source>
         <translation>{n} Stufen angehakt; wählen Sie ein Gebiet, um die Kacheln zu zählen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="625"/>
+        <location filename="../plugin/gui/dock.py" line="641"/>
         <source>{tiles} tiles in {n} level</source>
         <translation>{tiles} Kacheln in {n} Stufe</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="625"/>
+        <location filename="../plugin/gui/dock.py" line="641"/>
         <source>{tiles} tiles in {n} levels</source>
         <translation>{tiles} Kacheln in {n} Stufen</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="629"/>
+        <location filename="../plugin/gui/dock.py" line="645"/>
         <source>the server allows {limit} per export</source>
         <translation>der Server erlaubt {limit} je Export</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="631"/>
+        <location filename="../plugin/gui/dock.py" line="647"/>
         <source>1 export job</source>
         <translation>1 Exportauftrag</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="635"/>
+        <location filename="../plugin/gui/dock.py" line="651"/>
         <source>{n} export job</source>
         <translation>{n} Exportauftrag</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="635"/>
+        <location filename="../plugin/gui/dock.py" line="651"/>
         <source>{n} export jobs</source>
         <translation>{n} Exportaufträge</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="636"/>
+        <location filename="../plugin/gui/dock.py" line="652"/>
         <source>Over the limit: tick fewer levels, choose a smaller area or turn on splitting.</source>
         <translation>Über dem Limit: haken Sie weniger Stufen an, wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="672"/>
+        <location filename="../plugin/gui/dock.py" line="688"/>
         <source>About {n} export jobs; the exact plan is made when the export starts.</source>
         <translation>Etwa {n} Exportaufträge; der genaue Plan entsteht beim Start des Exports.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="676"/>
+        <location filename="../plugin/gui/dock.py" line="692"/>
         <source>About {n} export jobs: that is a lot; consider fewer levels or a smaller area.</source>
         <translation>Etwa {n} Exportaufträge: das ist viel; erwägen Sie weniger Stufen oder ein kleineres Gebiet.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="717"/>
+        <location filename="../plugin/gui/dock.py" line="733"/>
         <source>{n} export jobs of at most {limit} tiles, {total} tiles in all:</source>
         <translation>{n} Exportaufträge mit höchstens {limit} Kacheln, insgesamt {total} Kacheln:</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="720"/>
+        <location filename="../plugin/gui/dock.py" line="736"/>
         <source>level {levels}</source>
         <translation>Stufe {levels}</translation>
     </message>
@@ -294,132 +294,132 @@
         <translation>Stufen {levels}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="722"/>
+        <location filename="../plugin/gui/dock.py" line="738"/>
         <source>(part of the area)</source>
         <translation>(Teil des Gebiets)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="723"/>
+        <location filename="../plugin/gui/dock.py" line="739"/>
         <source>job {n}: {what}, {tiles} tiles{piece}</source>
         <translation>Auftrag {n}: {what}, {tiles} Kacheln{piece}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="726"/>
+        <location filename="../plugin/gui/dock.py" line="742"/>
         <source>… and {n} more</source>
         <translation>… und {n} weitere</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="741"/>
+        <location filename="../plugin/gui/dock.py" line="757"/>
         <source>Connect, choose an area and tick levels to see their tiles.</source>
         <translation>Verbinden Sie sich, wählen Sie ein Gebiet und haken Sie Stufen an, um ihre Kacheln zu sehen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="747"/>
+        <location filename="../plugin/gui/dock.py" line="763"/>
         <source>Too many tiles to preview ({n} at level {level}); the preview shows up to {max}.</source>
         <translation>Zu viele Kacheln für die Vorschau ({n} in Stufe {level}); die Vorschau zeigt bis zu {max}.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="752"/>
+        <location filename="../plugin/gui/dock.py" line="768"/>
         <source>{n} tile of level {level} outlined on the map.</source>
         <translation>{n} Kachel der Stufe {level} auf der Karte umrandet.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="752"/>
+        <location filename="../plugin/gui/dock.py" line="768"/>
         <source>{n} tiles of level {level} outlined on the map.</source>
         <translation>{n} Kacheln der Stufe {level} auf der Karte umrandet.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="988"/>
+        <location filename="../plugin/gui/dock.py" line="1002"/>
         <source>Asking the server…</source>
         <translation>Frage den Server…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="785"/>
+        <location filename="../plugin/gui/dock.py" line="801"/>
         <source>No estimate.</source>
         <translation>Keine Schätzung.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="787"/>
+        <location filename="../plugin/gui/dock.py" line="803"/>
         <source>Size estimate</source>
         <translation>Größenschätzung</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="792"/>
+        <location filename="../plugin/gui/dock.py" line="808"/>
         <source>{size} for {tiles} tiles (server estimate)</source>
         <translation>{size} für {tiles} Kacheln (Schätzung des Servers)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="805"/>
+        <location filename="../plugin/gui/dock.py" line="821"/>
         <source>.vtpk — vector tile package</source>
         <translation>.vtpk — Vektorkachelpaket</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="809"/>
+        <location filename="../plugin/gui/dock.py" line="825"/>
         <source>.tpkx — Compact Cache V2 (recommended)</source>
         <translation>.tpkx — Compact Cache V2 (empfohlen)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="810"/>
+        <location filename="../plugin/gui/dock.py" line="826"/>
         <source>.tpk — Compact Cache V1 (older readers)</source>
         <translation>.tpk — Compact Cache V1 (ältere Programme)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="822"/>
+        <location filename="../plugin/gui/dock.py" line="838"/>
         <source>JPEG quality of the optimised tiles, at most the service&apos;s own quality ({q})</source>
         <translation>JPEG-Qualität der optimierten Kacheln, höchstens die eigene Qualität des Dienstes ({q})</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="894"/>
+        <location filename="../plugin/gui/dock.py" line="910"/>
         <source>Tile package (*.{ext})</source>
         <translation>Kachelpaket (*.{ext})</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="907"/>
+        <location filename="../plugin/gui/dock.py" line="923"/>
         <source>Connect to a service first.</source>
         <translation>Verbinden Sie sich zuerst mit einem Dienst.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="910"/>
+        <location filename="../plugin/gui/dock.py" line="926"/>
         <source>This service does not allow tile export; use an export-enabled service.</source>
         <translation>Dieser Dienst erlaubt keinen Kachelexport; verwenden Sie einen Dienst mit Exporterlaubnis.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="913"/>
+        <location filename="../plugin/gui/dock.py" line="929"/>
         <source>Choose the area first: the map extent, a rectangle, a polygon or polygon features.</source>
         <translation>Wählen Sie zuerst das Gebiet: den Kartenausschnitt, ein Rechteck, ein Polygon oder Polygonobjekte.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="919"/>
+        <location filename="../plugin/gui/dock.py" line="935"/>
         <source>Tick at least one level.</source>
         <translation>Haken Sie mindestens eine Stufe an.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="936"/>
+        <location filename="../plugin/gui/dock.py" line="950"/>
         <source>choose where to save the package</source>
         <translation>wählen Sie, wo das Paket gespeichert wird</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="959"/>
+        <location filename="../plugin/gui/dock.py" line="973"/>
         <source>The export needs {n} tiles but the server allows {limit} per export. Tick fewer levels, choose a smaller area or turn on splitting.</source>
         <translation>Der Export braucht {n} Kacheln, der Server erlaubt aber {limit} je Export. Haken Sie weniger Stufen an, wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="966"/>
+        <location filename="../plugin/gui/dock.py" line="980"/>
         <source>The folder {folder} does not exist; choose another place to save the package.</source>
         <translation>Den Ordner {folder} gibt es nicht; wählen Sie einen anderen Speicherort für das Paket.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="971"/>
+        <location filename="../plugin/gui/dock.py" line="985"/>
         <source>Export started: follow it under Exports.</source>
         <translation>Export gestartet: verfolgen Sie ihn unter Exporte.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="983"/>
+        <location filename="../plugin/gui/dock.py" line="997"/>
         <source>Start the export in the background; follow it under Exports</source>
         <translation>Den Export im Hintergrund starten; verfolgen Sie ihn unter Exporte</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="983"/>
+        <location filename="../plugin/gui/dock.py" line="997"/>
         <source>Connect to a service that allows export, choose an area and tick levels first</source>
         <translation>Verbinden Sie sich zuerst mit einem Dienst, der den Export erlaubt, wählen Sie ein Gebiet und haken Sie Stufen an</translation>
     </message>
@@ -679,47 +679,47 @@
         <translation>Mit dieser Stufe braucht der Export {n} Kacheln, mehr als der Server je Export erlaubt ({limit}). Entfernen Sie Haken oder schalten Sie das Aufteilen ein.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="69"/>
+        <location filename="../plugin/gui/service_picker.py" line="85"/>
         <source>ArcGIS REST</source>
         <translation>ArcGIS REST</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="83"/>
+        <location filename="../plugin/gui/service_picker.py" line="99"/>
         <source>Vector tiles</source>
         <translation>Vektorkacheln</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="134"/>
+        <location filename="../plugin/gui/service_picker.py" line="150"/>
         <source>https://…/rest/services/…/MapServer</source>
         <translation>https://…/rest/services/…/MapServer</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="185"/>
+        <location filename="../plugin/gui/service_picker.py" line="201"/>
         <source>Saved connections…</source>
         <translation>Gespeicherte Verbindungen…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="185"/>
+        <location filename="../plugin/gui/service_picker.py" line="201"/>
         <source>No saved connections</source>
         <translation>Keine gespeicherten Verbindungen</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="214"/>
+        <location filename="../plugin/gui/service_picker.py" line="230"/>
         <source>The connection “{name}” points at a server, not at one service: complete the address with the service, e.g. …/rest/services/World_Topo_Map/MapServer, then connect.</source>
         <translation>Die Verbindung „{name}“ zeigt auf einen Server, nicht auf einen Dienst: ergänzen Sie die Adresse um den Dienst, z. B. …/rest/services/World_Topo_Map/MapServer, und verbinden Sie sich dann.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="232"/>
+        <location filename="../plugin/gui/service_picker.py" line="248"/>
         <source>Use the service of the current layer: {url}</source>
         <translation>Den Dienst des aktuellen Layers verwenden: {url}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="232"/>
+        <location filename="../plugin/gui/service_picker.py" line="248"/>
         <source>Select an ArcGIS map, image or vector tile service layer in the Layers panel to use its service</source>
         <translation>Wählen Sie im Layerbedienfeld einen Layer eines ArcGIS-Karten-, Bild- oder Vektorkacheldienstes, um seinen Dienst zu verwenden</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/service_picker.py" line="239"/>
+        <location filename="../plugin/gui/service_picker.py" line="261"/>
         <source>The current layer is not an ArcGIS tiled service layer.</source>
         <translation>Der aktuelle Layer ist kein Layer eines gekachelten ArcGIS-Dienstes.</translation>
     </message>
@@ -754,17 +754,17 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="415"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="429"/>
         <source>Converting {name}: {done} of {total} tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="472"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="486"/>
         <source>Esri tile package {file} ({kind}), levels {levels}, {tiles} tiles.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="475"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="489"/>
         <source>Opened from its conversion {file}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -989,12 +989,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="681"/>
+        <location filename="../plugin/gui/dock.py" line="697"/>
         <source>Planning the split into export jobs…</source>
         <translation>Plane die Aufteilung in Exportaufträge…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="706"/>
+        <location filename="../plugin/gui/dock.py" line="722"/>
         <source>This server cannot export a polygon: its bounding box is exported instead.</source>
         <translation>Dieser Server kann kein Polygon exportieren: stattdessen wird sein umgebendes Rechteck exportiert.</translation>
     </message>

@@ -1035,6 +1035,4 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.area.close()
         if self.manager is not None:
             self.manager.shutdown()
-        if self.iface is not None:
-            with contextlib.suppress(TypeError, RuntimeError):
-                self.iface.currentLayerChanged.disconnect(self.picker._update_layer_button)
+        self.picker.close()

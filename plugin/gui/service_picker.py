@@ -14,6 +14,7 @@ Saved connections, in each QGIS version's own settings layout:
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -247,6 +248,12 @@ class ServicePicker(QObject):
         self.layer_button.setToolTip(
             tr("Use the service of the current layer: {url}").format(url=found[0]) if found else
             tr("Select an ArcGIS map, image or vector tile service layer in the Layers panel to use its service"))
+
+    def close(self) -> None:
+        """Stop following the current layer (the dock is going away)."""
+        if self.iface is not None:
+            with contextlib.suppress(TypeError, RuntimeError):
+                self.iface.currentLayerChanged.disconnect(self._update_layer_button)
 
     def use_current_layer(self) -> bool:
         found = service_from_layer(self._current_layer())
