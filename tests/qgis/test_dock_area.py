@@ -274,3 +274,27 @@ def test_fixing_the_area_takes_its_message_away_and_only_that(map_dock, countrie
     dock.show_message("This service does not allow tile export.")
     draw_polygon(dock, shown_canvas)
     assert dock.message_text() == "This service does not allow tile export."
+
+
+def test_rectangle_drawn_with_the_extent_tool(map_dock, shown_canvas):
+    from qgis.gui import QgsMapToolExtent
+
+    dock = map_dock
+    dock.ui.extentWidget.setOutputExtentFromDrawOnCanvas()
+    tool = shown_canvas.mapTool()
+    assert isinstance(tool, QgsMapToolExtent)
+    start, end = QPoint(100, 100), QPoint(300, 250)
+    for kind, pos, handler in ((QEvent.Type.MouseButtonPress, start, tool.canvasPressEvent),
+                               (QEvent.Type.MouseMove, end, tool.canvasMoveEvent),
+                               (QEvent.Type.MouseButtonRelease, end, tool.canvasReleaseEvent)):
+        button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+        handler(QgsMapMouseEvent(shown_canvas, kind, pos, button, Qt.MouseButton.LeftButton,
+                                 Qt.KeyboardModifier.NoModifier))
+    dock.recount_now()
+    selection = dock.area.selection
+    assert selection is not None and selection.is_rectangle
+    assert selection.label == "Rectangle drawn on the map"
+    to_map = shown_canvas.getCoordinateTransform()
+    corner = to_map.toMapCoordinates(start.x(), start.y())
+    assert selection.geometry.boundingBox().xMinimum() == pytest.approx(corner.x(), rel=1e-6)
+    assert dock.model.has_counts()
