@@ -12,7 +12,7 @@ VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 ZIP     := dist/$(PLUGIN)-$(VERSION).zip
 QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 
-.PHONY: help deps test test-unit test-qgis340 demo demo-qgis340 serve lint package deploy \
+.PHONY: help deps test test-unit test-qgis340 demo demo-qgis340 docs-images serve lint package deploy \
         transup transcompile bench screenshots clean
 
 help: ## Show this help
@@ -32,6 +32,9 @@ test-qgis340: ## Run the same suite on QGIS 3.40 LTR in a Debian trixie chroot (
 
 demo: deps ## The main job: start the sample ArcGIS server and run the export mission headless
 	$(HEADLESS) $(PY) -m arcgis_emulator.demo
+
+docs-images: deps ## Run the demo and refresh the README's pictures in docs/images
+	$(HEADLESS) $(PY) -m arcgis_emulator.demo --docs docs/images
 
 demo-qgis340: ## The demo on QGIS 3.40 LTR (chroot)
 	@bash scripts/qgis340.sh demo

@@ -400,6 +400,20 @@ def converted_source(facts: dict, output: str | os.PathLike, **extra) -> LayerSo
     return LayerSource(**dict(facts, provider=provider, uri=uri, native=False, converted=str(output), **extra))
 
 
+def merged_source(packages: list[str | os.PathLike], merged: str | os.PathLike,
+                  tile_count: int | None = None) -> LayerSource:
+    """A LayerSource for the file that merged ``packages`` (split exports): named and styled like
+    the first package, with the union of their extents and levels (any thread)."""
+    facts = [describe_package(p) for p in packages]
+    extents = [f["extent"] for f in facts if f.get("extent")]
+    extent = (min(e[0] for e in extents), min(e[1] for e in extents), max(e[2] for e in extents),
+              max(e[3] for e in extents)) if extents else None
+    levels = tuple(sorted({level for f in facts for level in f["levels"]}))
+    tiles = tile_count if tile_count is not None else sum(f["tile_count"] for f in facts)
+    return converted_source(facts[0], merged, package=str(merged), extent=extent, levels=levels,
+                            tile_count=tiles, package_size=Path(merged).stat().st_size)
+
+
 def _convert_once(src: Path, fmt: str, targets: list[Path], fingerprint: dict, crs_wkt: str,
                   step: Callable[[float, str], None]) -> tuple[Path, bool, list[str]]:
     """Place by place (best first): reuse a valid earlier conversion there, else convert into it;

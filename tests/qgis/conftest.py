@@ -136,3 +136,22 @@ def countries(qgis_new_project):
     assert layer.isValid()
     QgsProject.instance().addMapLayer(layer)
     return layer
+
+
+@pytest.fixture(scope="module")
+def processing_provider(qgis_processing):
+    """The plugin's Processing provider, registered for the module and removed afterwards (the plugin
+    lifecycle test checks the registry holds no provider of ours)."""
+    from qgis.core import QgsApplication
+
+    from plugin.processing.provider import ArcGISOfflineTilesProvider
+
+    registry = QgsApplication.processingRegistry()
+    provider = registry.providerById("arcgisofflinetiles")
+    added = provider is None
+    if added:
+        provider = ArcGISOfflineTilesProvider()
+        registry.addProvider(provider)
+    yield provider
+    if added:
+        registry.removeProvider(provider)

@@ -6,7 +6,6 @@ import zipfile
 
 import pytest
 from qgis.core import (
-    QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsGeometry,
@@ -17,19 +16,13 @@ from qgis.core import (
 
 from plugin.core.area import Area
 from plugin.core.tilecount import count_tiles
-from plugin.processing.provider import ArcGISOfflineTilesProvider
 
 MERCATOR = QgsCoordinateReferenceSystem("EPSG:3857")
 
 
 @pytest.fixture(scope="module")
-def provider(qgis_processing):
-    registry = QgsApplication.processingRegistry()
-    provider = registry.providerById("arcgisofflinetiles")
-    if provider is None:
-        provider = ArcGISOfflineTilesProvider()
-        registry.addProvider(provider)
-    yield provider
+def provider(processing_provider):
+    return processing_provider
 
 
 def run(name, params, feedback=None):
@@ -184,3 +177,25 @@ def test_cancel_stops_the_export_and_cancels_the_server_job(provider, emulator, 
                             "OUTPUT": str(tmp_path / "c.tpkx")}, feedback)
     assert any(r.path.endswith("/cancel") for r in emulator.requests)
     assert not (tmp_path / "c.tpkx").exists()
+
+
+def test_open_output_after_running_loads_the_merged_layer(provider, emulator, tmp_path, qgis_new_project):
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingOutputLayerDefinition, QgsProject
+
+    emulator.configure("World_Map/MapServer", max_export_tiles=30)
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    output = QgsProcessingOutputLayerDefinition(str(tmp_path / "split.tpkx"), QgsProject.instance())
+    result = processing.run("arcgisofflinetiles:exporttiles", {
+        "SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-3", "MERGE": True,
+        "EXTENT": "-2e7,2e7,-2e7,2e7 [EPSG:3857]", "OUTPUT": output}, context=context,
+        feedback=QgsProcessingFeedback())
+    assert result["JOB_COUNT"] > 1
+    pending = context.layersToLoadOnCompletion()
+    assert len(pending) == 1
+    layer = context.getMapLayer(next(iter(pending)))
+    assert layer is not None and layer.isValid()
+    assert layer.crs().authid() == "EPSG:3857"
+    assert layer.source().endswith("split.gpkg")
+    assert layer.extent().width() == pytest.approx(2 * 20037508.342787, rel=1e-3)

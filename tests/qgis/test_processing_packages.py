@@ -20,7 +20,7 @@ from qgis.core import (
 from arcgis_emulator.writers import write_package
 from plugin.processing.algorithms.convert_package import ConvertPackageAlgorithm
 from plugin.processing.algorithms.package_info import PackageInfoAlgorithm
-from plugin.processing.provider import ArcGISOfflineTilesProvider, algorithm_classes
+from plugin.processing.provider import algorithm_classes
 from tests.conftest import REAL_FIXTURES, require_shared
 from tests.qgis.test_qgis_process import deployed_profile, run_qgis_process  # noqa: F401 - fixture
 from tests.unit.packages.helpers import png, wm_doc
@@ -32,16 +32,8 @@ DODGE = "esri_runtime_android_dodge_city.vtpk"
 
 
 @pytest.fixture(scope="module")
-def provider(qgis_processing):
-    registry = QgsApplication.processingRegistry()
-    provider = registry.providerById("arcgisofflinetiles")
-    added = provider is None
-    if added:
-        provider = ArcGISOfflineTilesProvider()
-        registry.addProvider(provider)
-    yield provider
-    if added:  # leave the registry as found: the plugin lifecycle test checks it is empty
-        registry.removeProvider(provider)
+def provider(processing_provider):
+    return processing_provider
 
 
 def _package(name: str) -> Path:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingOutputLayerDefinition,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
@@ -86,6 +88,11 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         self.layer_source = None
         self.output_path = ""
         self.requested_output = ""
+        self.results = {}
+        # "Open output file after running" arrives as an output definition with a destination project.
+        output = parameters.get(OUTPUT)
+        self.open_in_project = getattr(output, "destinationProject", None) if isinstance(
+            output, QgsProcessingOutputLayerDefinition) else None
         return True
 
     def processAlgorithm(self, parameters, context, feedback):
@@ -133,13 +140,14 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             main = self._merge(files, out, service, feedback)
         feedback.setProgress(100.0 * EXPORT_SHARE)
         self.output_path = main
-        if context.willLoadLayerOnCompletion(self.requested_output):
-            self.layer_source = self._prepare_layer(main, feedback)
+        if self.open_in_project is not None or context.willLoadLayerOnCompletion(self.requested_output):
+            self.layer_source = self._prepare_layer(main, files, feedback)
         feedback.setProgress(100)
         feedback.pushInfo(self.tr("Exported {tiles:,} tiles in {jobs} job(s): {files}").format(
             tiles=result.tile_count, jobs=result.job_count, files=", ".join(files)))
-        return {OUTPUT: main, "OUTPUT_FILES": ";".join(files if main in files else [main, *files]),
-                "TILE_COUNT": result.tile_count, "JOB_COUNT": result.job_count}
+        self.results = {OUTPUT: main, "OUTPUT_FILES": ";".join(files if main in files else [main, *files]),
+                        "TILE_COUNT": result.tile_count, "JOB_COUNT": result.job_count}
+        return self.results
 
     def _merge(self, files, out: Path, service, feedback) -> str:
         suffix = out.suffix.lower() if out.suffix.lower() in (".gpkg", ".mbtiles") else (
@@ -161,32 +169,37 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             feedback.pushInfo(self.tr("{n} duplicate tile(s) skipped while merging").format(n=report.duplicates))
         return str(target)
 
-    def _prepare_layer(self, path: str, feedback):
+    def _prepare_layer(self, path: str, packages: list[str], feedback):
+        """Convert (when needed) here in the worker thread; postProcessAlgorithm only creates the layer."""
         from ...qgis_glue import layers
 
         try:
+            if path not in packages:  # a merged GeoPackage/MBTiles file
+                return layers.merged_source(packages, path)
             return layers.prepare_layer_source(path)
         except ArcGISOfflineTilesError as exc:
             feedback.reportError(user_message(exc))
             return None
 
     def postProcessAlgorithm(self, context, feedback):
+        # What this returns replaces processAlgorithm's results: always give them all back.
         if self.layer_source is None:
-            return {}
+            return self.results
         from ...qgis_glue import layers
 
         # Processing would try to open the package path itself (QGIS cannot read a .tpk): load our
         # layer instead, under the details Processing registered for OUTPUT.
         pending = context.layersToLoadOnCompletion()
         details = pending.pop(self.requested_output, None)
+        if details is None:
+            details = QgsProcessingContext.LayerDetails("", self.open_in_project or context.project(), OUTPUT)
         try:
             layer = layers.create_layer(self.layer_source)
         except ArcGISOfflineTilesError as exc:
             feedback.reportError(user_message(exc))
-            return {}
+            return self.results
         context.temporaryLayerStore().addMapLayer(layer)
-        if details is not None:
-            details.name = layer.name()
-            pending[layer.id()] = details
-            context.setLayersToLoadOnCompletion(pending)
-        return {OUTPUT: self.output_path}
+        details.name = layer.name()
+        pending[layer.id()] = details
+        context.setLayersToLoadOnCompletion(pending)
+        return self.results
