@@ -202,9 +202,10 @@ def test_open_output_adds_the_styled_result_to_the_project(name, kind, provider,
 
     out = tmp_path / f"result{'.mbtiles' if kind is QgsVectorTileLayer else '.gpkg'}"
     destination = QgsProcessingOutputLayerDefinition(str(out), QgsProject.instance())
-    processing.runAndLoadResults("arcgisofflinetiles:convertpackage",
-                                 {"INPUT": str(_package(name)), "OUTPUT": destination},
-                                 feedback=QgsProcessingFeedback())
+    results = processing.runAndLoadResults("arcgisofflinetiles:convertpackage",
+                                           {"INPUT": str(_package(name)), "OUTPUT": destination},
+                                           feedback=QgsProcessingFeedback())
+    assert results["TILE_COUNT"] > 0 and results["FORMAT_USED"]  # loading the layer keeps every output
     (layer,) = QgsProject.instance().mapLayers().values()
     assert isinstance(layer, kind) and layer.isValid()
     assert layer.name() == {DODGE: "dodge_city"}.get(name, "alt_root_name")

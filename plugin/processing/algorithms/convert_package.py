@@ -40,6 +40,7 @@ class ConvertPackageAlgorithm(PackageAlgorithm):
         self._facts: dict | None = None
         self._written = ""
         self._tiles = 0
+        self._results: dict = {}
 
     def name(self) -> str:
         return "convertpackage"
@@ -143,8 +144,9 @@ class ConvertPackageAlgorithm(PackageAlgorithm):
         feedback.pushInfo(self.tr("{tiles} tiles written ({duplicates} duplicates skipped) in {seconds:.1f} s")
                           .format(tiles=report.tiles_written, duplicates=report.duplicates, seconds=report.seconds))
         self._written, self._tiles = str(target), report.tiles_written
-        return {self.OUTPUT: str(target), "TILE_COUNT": report.tiles_written, "DUPLICATES": report.duplicates,
-                "FORMAT_USED": fmt}
+        self._results = {self.OUTPUT: str(target), "TILE_COUNT": report.tiles_written,
+                         "DUPLICATES": report.duplicates, "FORMAT_USED": fmt}
+        return self._results
 
     def postProcessAlgorithm(self, context, feedback) -> dict:
         """Main thread: when asked to open the output, add it styled like an opened package."""
@@ -163,4 +165,4 @@ class ConvertPackageAlgorithm(PackageAlgorithm):
         details.forceName = True  # the package title, not the file name Processing would prefer
         pending[layer.id()] = details
         context.setLayersToLoadOnCompletion(pending)
-        return {self.OUTPUT: self._written}
+        return self._results  # a non-empty map replaces processAlgorithm's results: give them all
