@@ -139,7 +139,7 @@ class ServerError(NetworkError):
 class DiskError(ArcGISOfflineTilesError):
     template = QT_TRANSLATE_NOOP(
         "errors", "The file could not be written ({reason}). Free some disk space or choose "
-        "another folder, then retry; the partial download is kept.")
+        "another folder, then retry; what was already downloaded is kept.")
 
 
 class PackageError(ArcGISOfflineTilesError):

@@ -344,9 +344,9 @@ def _gpkg_layout(pkgs: Sequence[TilePackage], table: str, crs_wkt: str | None) -
         ext = pkg.data_extent()
         if ext is not None:
             extent = ext if extent is None else extent.union(ext)
-    contents = tms_box if extent is None else (
-        max(extent.xmin, tms_box[0]), max(extent.ymin, tms_box[1]),
-        min(extent.xmax, tms_box[2]), min(extent.ymax, tms_box[3]))
+    contents = tms_box if extent is None else _snap_to_pixels(
+        (max(extent.xmin, tms_box[0]), max(extent.ymin, tms_box[1]),
+         min(extent.xmax, tms_box[2]), min(extent.ymax, tms_box[3])), min_x, max_y, min(res.values()))
     if contents[0] >= contents[2] or contents[1] >= contents[3]:
         contents = tms_box
     srs_id, srs_name, org, org_id, definition = _srs_for(first, crs_wkt)
@@ -458,6 +458,23 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
     log.info("converted %s → %s: %s tiles in %.2f s", ", ".join(p.name for p in paths), dst,
              report.tiles_written, report.seconds)
     return report
+
+
+def _snap_to_pixels(box: tuple[float, float, float, float], origin_x: float, origin_y: float,
+                    resolution: float) -> tuple[float, float, float, float]:
+    """Grow ``box`` to whole pixels of the finest level: GDAL takes gpkg_contents as the raster's
+    origin, and a box off the pixel grid shifts every tile by a fraction of a pixel."""
+    eps = 1e-6
+
+    def down(value: float) -> float:
+        return math.floor(value / resolution + eps) * resolution
+
+    def up(value: float) -> float:
+        return math.ceil(value / resolution - eps) * resolution
+
+    xmin, ymin, xmax, ymax = box
+    return (origin_x + down(xmin - origin_x), origin_y - up(origin_y - ymin),
+            origin_x + up(xmax - origin_x), origin_y - down(origin_y - ymax))
 
 
 def convert_package(src: str | os.PathLike, dst: str | os.PathLike, fmt: str = "auto", *,
