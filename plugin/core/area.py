@@ -191,6 +191,25 @@ class Area:
         return cls(tuple(clean), False)
 
     @classmethod
+    def from_polygons(cls, polygons: Iterable[Iterable[Iterable[Sequence[float]]]]) -> Area:
+        """A multi-polygon as GIS libraries give it: each part is ``[exterior, hole, hole, ...]``.
+
+        For valid geometry (parts that do not overlap, holes inside their exterior) the nesting of
+        every ring is known from its place, so orienting the rings for Esri costs nothing; finding it
+        from the coordinates (:meth:`_depths`) grows with the square of the ring count.
+        """
+        rings: list = []
+        depths: list[int] = []
+        for part in polygons:
+            for k, ring in enumerate(part):
+                rings.append(ring)
+                depths.append(0 if k == 0 else 1)
+        area = cls.from_rings(rings)
+        if not area.is_rectangle and len(area.rings) == len(depths):  # no ring was dropped as degenerate
+            object.__setattr__(area, "_depth_cache", depths)
+        return area
+
+    @classmethod
     def from_esri_json(cls, geometry: dict[str, Any]) -> Area:
         """From an Esri envelope ``{xmin, ymin, xmax, ymax}`` or polygon ``{"rings": [...]}`` (SR ignored)."""
         if not isinstance(geometry, dict):

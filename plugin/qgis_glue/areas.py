@@ -20,12 +20,8 @@ def area_from_geometry(geometry: QgsGeometry, as_rectangle: bool = False) -> Are
     geometry = QgsGeometry(geometry)
     if not geometry.isGeosValid():
         geometry = geometry.makeValid()
-    rings = []
     polygons = geometry.asMultiPolygon() if geometry.isMultipart() else [geometry.asPolygon()]
-    for polygon in polygons:
-        for ring in polygon:
-            rings.append([(p.x(), p.y()) for p in ring])
-    return Area.from_rings(rings)
+    return Area.from_polygons([[(p.x(), p.y()) for p in ring] for ring in polygon] for polygon in polygons)
 
 
 def geometry_from_area(area: Area) -> QgsGeometry:

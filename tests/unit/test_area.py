@@ -142,3 +142,19 @@ def test_from_esri_json_round_trip():
     assert Area.from_esri_json({"xmin": 0, "ymin": 0, "xmax": 1, "ymax": 2}).is_rectangle
     with pytest.raises(InvalidRequestError, match="neither"):
         Area.from_esri_json({"x": 1, "y": 2})
+
+
+def test_from_polygons_knows_ring_nesting_from_its_place_and_orients_for_esri():
+    outer = [(0, 0), (10, 0), (10, 10), (0, 10)]  # counter-clockwise as given
+    hole = [(2, 2), (2, 8), (8, 8), (8, 2)]  # clockwise as given
+    island = [(20, 0), (30, 0), (30, 10), (20, 10)]
+    area = Area.from_polygons([[outer, hole], [island]])
+    assert area._depths() == [0, 1, 0]
+    assert area._depths() == Area.from_rings([outer, hole, island])._depths()
+    rings = area.to_esri_polygon()["rings"]
+
+    def signed(ring):
+        return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:]))
+
+    assert signed(rings[0]) < 0 and signed(rings[2]) < 0  # exteriors clockwise
+    assert signed(rings[1]) > 0  # the hole counter-clockwise
