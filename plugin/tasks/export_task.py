@@ -479,6 +479,7 @@ class ExportTask(PluginTask):
             outcome = replace(outcome, sources=prepare_sources(outcome, progress, lambda: self.token.cancelled))
             self._publish(1.0, tr("Loading"), "load", force=True)
             self._layers, self._layer_errors = build_layers(outcome.sources, self.title)
+        self.token.raise_if_cancelled()  # a cancel that came in the meantime still abandons the export
         return outcome
 
     def _set_shares(self, merging: bool) -> None:

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
 
-from ..core.errors import CancelledError
+from ..core.errors import CancelledError, redact
 from ..core.http import CancelToken
 from ..qgis_glue.engine import EngineConfig, create_exporter, engine_config
 from .base import PluginTask, TaskKeeper, error_message
@@ -40,7 +40,7 @@ class ServiceTask(PluginTask):
     serviceFailed = pyqtSignal(str)  # the user message
 
     def __init__(self, url: str, config: EngineConfig, *, use_export_twin: bool = False) -> None:
-        super().__init__(tr("Reading the service {url}").format(url=url))
+        super().__init__(tr("Reading the service {url}").format(url=redact(url)))
         self.url = url
         self.config = config
         self.use_export_twin = use_export_twin
