@@ -1,7 +1,8 @@
 """The list of exports in the dock: one compact card per job with its progress, status and actions.
 
-Cards stack vertically and wrap their text, so the panel stays usable in a narrow dock; below
-:data:`NARROW_WIDTH` the action buttons show only their icons (the text stays in the tooltip).
+Cards stack vertically and wrap their text, so the panel stays usable in a narrow dock; when the
+panel is narrower than :data:`NARROW_WIDTH` the action buttons show only their icons (the text stays
+in the tooltip).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from qgis.PyQt.QtWidgets import (
 
 from .jobs_model import JobManager, JobState, JobView
 
-NARROW_WIDTH = 330  # px: below this the buttons are icons only
+NARROW_WIDTH = 340  # px: below this the buttons are icons only
 STATE_ICONS = {
     JobState.QUEUED: "/mTaskQueued.svg",
     JobState.RUNNING: "/mTaskRunning.svg",
@@ -108,8 +109,8 @@ class JobCard(QFrame):
             self.buttons[name] = button
         buttons.addStretch(1)
         layout.addLayout(buttons)
-        self._narrow: bool | None = None
-        self._apply_width(self.width())
+        self._compact: bool | None = None
+        self.set_compact(False)
 
     def set_view(self, view: JobView) -> None:
         self.view = view
@@ -148,16 +149,12 @@ class JobCard(QFrame):
             cancel.setText(tr("Cancel"))
             cancel.setToolTip(tr("Cancel the export: the server job is cancelled and no partial file is kept"))
 
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._apply_width(event.size().width())
-
-    def _apply_width(self, width: int) -> None:
-        narrow = width < NARROW_WIDTH
-        if narrow == self._narrow:
+    def set_compact(self, compact: bool) -> None:
+        """Icons only on the buttons (narrow dock), the text stays in their tooltips."""
+        if compact == self._compact:
             return
-        self._narrow = narrow
-        style = Qt.ToolButtonStyle.ToolButtonIconOnly if narrow else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        self._compact = compact
+        style = Qt.ToolButtonStyle.ToolButtonIconOnly if compact else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
         for button in self.buttons.values():
             button.setToolButtonStyle(style)
 
@@ -208,9 +205,18 @@ class JobsPanel(QWidget):
         self.clear_button.clicked.connect(manager.clear_finished)
         footer.addWidget(self.clear_button)
         outer.addLayout(footer)
+        self._compact = False
         manager.jobsChanged.connect(self.refresh)
         manager.jobUpdated.connect(self.update_job)
         self.refresh()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        compact = event.size().width() < NARROW_WIDTH
+        if compact != self._compact:
+            self._compact = compact
+            for card in self.cards.values():
+                card.set_compact(compact)
 
     def card(self, job_id: str) -> JobCard | None:
         return self.cards.get(job_id)
@@ -227,6 +233,7 @@ class JobsPanel(QWidget):
             card = self.cards.get(view.id)
             if card is None:
                 card = JobCard(self.manager, view.id)
+                card.set_compact(self._compact)
                 self.cards[view.id] = card
             else:
                 self.list_layout.removeWidget(card)
