@@ -160,6 +160,23 @@ def test_export_over_the_limit_is_split_and_merged_into_one_geopackage(jobs_env,
     assert JobStore(store).records() == []
 
 
+def test_vector_export_over_the_limit_is_merged_into_one_mbtiles(jobs_env, emulator, tmp_path, qtbot):
+    emulator.configure("World_Vector/VectorTileServer", max_export_tiles=12)
+    factory, _store = jobs_env
+    manager = factory()
+    out = tmp_path / "vsplit.vtpk"
+    job_id = manager.start_export(make_request(emulator.service_url("World_Vector", "VectorTileServer"), out,
+                                               levels=(0, 1, 2, 3)))
+    job = wait_state(qtbot, manager, job_id)
+    assert job.state == JobState.FINISHED, job.error
+    merged = tmp_path / "vsplit.mbtiles"
+    assert job.output_paths[0] == str(merged) and merged.exists()
+    assert len(job.output_paths[1:]) == len(export_requests(emulator)) > 1
+    layer = _single_layer(job)
+    assert isinstance(layer, QgsVectorTileLayer) and layer.isValid()
+    assert "mbtiles" in layer.source() and painted_pixels(layer) > 0
+
+
 def test_cancel_in_the_middle_cancels_the_server_job_and_keeps_no_file(jobs_env, emulator, tmp_path, qtbot,
                                                                       qgis_iface):
     emulator.configure("World_Map/MapServer", job_steps=40, job_step_delay_s=0.1)
