@@ -143,7 +143,7 @@ build_root() {
     security=${QGIS340_SECURITY_MIRROR-$(host_mirror "$codename-security" | head -n1)}
     mapfile -t pkgs < <(read_packages)
 
-    say "building root (first time, ~2 min)… in $ROOT, log in $LOG"
+    say "building root (first time, ~2-4 min)… in $ROOT, log in $LOG"
     assert_nothing_mounted
     rm -rf --one-file-system "$ROOT"
     mkdir -p "$ROOT"
