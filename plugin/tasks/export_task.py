@@ -723,7 +723,11 @@ class ScanTask(PluginTask):
     """Lists the exports an earlier session left unfinished (reads the job store off the main thread)."""
 
     def __init__(self, store_folder: str) -> None:
-        super().__init__(tr("Looking for unfinished exports"))
+        flags = PluginTask.Flag.CanCancel
+        hidden = getattr(PluginTask.Flag, "Hidden", None)  # QGIS 3.26+: kept out of the task manager's list
+        if hidden is not None:
+            flags |= hidden
+        super().__init__(tr("Looking for unfinished exports"), flags)
         self.store_folder = store_folder
 
     def work(self) -> list[ResumableExport]:
