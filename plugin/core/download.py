@@ -248,6 +248,10 @@ def download(session: Any, url: str, target: str | os.PathLike, *, state: Downlo
             if handle is not None:
                 cancel.remove_callback(handle)
             handle = cancel.on_cancel(lambda response=response: _abort(response))
+        # urllib3 2 (QGIS 3.40's Python) raises on a body cut short and drops the bytes of that last
+        # read; we check the length ourselves and resume, so take what arrived (urllib3 1.26 does).
+        if hasattr(response.raw, "enforce_content_length"):
+            response.raw.enforce_content_length = False
         with response:
             status = response.status_code
             if status == 416:
@@ -303,11 +307,6 @@ def download(session: Any, url: str, target: str | os.PathLike, *, state: Downlo
                             save_state()
                         if cancel is not None and cancel.cancelled:
                             break
-            except OSError as exc:
-                save_state()
-                if cancel is not None and cancel.cancelled:
-                    raise CancelledError(details=f"download paused at {state.bytes_done} bytes") from None
-                raise DiskError(reason=f"writing {part.name} failed: {exc.strerror or exc}") from None
             except _DROP_ERRORS as exc:
                 if cancel is not None and cancel.cancelled:  # our own abort of a stalled read
                     save_state()
@@ -321,6 +320,11 @@ def download(session: Any, url: str, target: str | os.PathLike, *, state: Downlo
                 save_state()
                 clock.sleep(backoff(stalled - 1), cancel)
                 continue
+            except OSError as exc:  # after _DROP_ERRORS: requests' errors are OSErrors too
+                save_state()
+                if cancel is not None and cancel.cancelled:
+                    raise CancelledError(details=f"download paused at {state.bytes_done} bytes") from None
+                raise DiskError(reason=f"writing {part.name} failed: {exc.strerror or exc}") from None
             if cancel is not None and cancel.cancelled:
                 save_state()
                 raise CancelledError(details=f"download paused at {state.bytes_done} bytes")
