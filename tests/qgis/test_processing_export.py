@@ -6,6 +6,7 @@ import zipfile
 
 import pytest
 from qgis.core import (
+    QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsGeometry,
@@ -199,3 +200,75 @@ def test_open_output_after_running_loads_the_merged_layer(provider, emulator, tm
     assert layer.crs().authid() == "EPSG:3857"
     assert layer.source().endswith("split.gpkg")
     assert layer.extent().width() == pytest.approx(2 * 20037508.342787, rel=1e-3)
+
+
+def test_levels_from_scales_take_the_coarser_and_the_finer_level(provider, emulator, tmp_path):
+    url = emulator.service_url("World_Map", "MapServer")
+    # 1:100,000,000 lies between levels 2 (1:147.9M) and 3 (1:73.9M): the minimum takes level 2;
+    # 1:20,000,000 lies between levels 4 (1:36.9M) and 5 (1:18.5M): the maximum takes level 5.
+    result = run("estimatetiles", {"SERVICE_URL": url, "MIN_SCALE": 100_000_000, "MAX_SCALE": 20_000_000,
+                                   "EXTENT": "-1e6,1e6,-1e6,1e6 [EPSG:3857]", "OUTPUT": str(tmp_path / "s.json")})
+    doc = json.loads((tmp_path / "s.json").read_text())
+    assert [entry["level"] for entry in doc["levels"]] == [2, 3, 4, 5]
+    assert result["TOTAL"] == sum(entry["tiles"] for entry in doc["levels"])
+
+
+def test_automatic_format_gives_tpk_on_a_server_older_than_10_7(provider, emulator, tmp_path):
+    emulator.configure("World_Map/MapServer", version=10.6)
+    out = tmp_path / "old.tpkx"
+    result = run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-1",
+                                 "OUTPUT": str(out)})
+    assert result["OUTPUT"].endswith(".tpk")
+    names = zipfile.ZipFile(result["OUTPUT"]).namelist()
+    assert any(n.endswith(".bundlx") for n in names)
+    submitted = [r for r in emulator.requests if r.path.endswith("/exportTiles")][-1]
+    assert submitted.params["storageFormatType"] == "esriMapCacheStorageModeCompact"
+
+
+def test_optimize_for_size_sends_the_quality_capped_at_the_service_own(provider, emulator, tmp_path):
+    url = emulator.service_url("World_Imagery", "ImageServer")
+    feedback = QgsProcessingFeedback()
+    notes = []
+    feedback.pushInfo = notes.append
+    run("exporttiles", {"SERVICE_URL": url, "LEVELS": "0-1", "OPTIMIZE_FOR_SIZE": True,
+                        "COMPRESSION_QUALITY": 90, "OUTPUT": str(tmp_path / "high.tpkx")}, feedback)
+    submitted = [r for r in emulator.requests if r.path.endswith("/exportTiles")][-1]
+    assert submitted.params["compressionQuality"] == "75"  # the cache's own JPEG quality
+    assert any("above the cache's own quality 75" in note for note in notes)
+    result = run("exporttiles", {"SERVICE_URL": url, "LEVELS": "0-1", "OPTIMIZE_FOR_SIZE": True,
+                                 "COMPRESSION_QUALITY": 40, "OUTPUT": str(tmp_path / "q.tpkx")})
+    submitted = [r for r in emulator.requests if r.path.endswith("/exportTiles")][-1]
+    assert submitted.params["optimizeTilesForSize"] == "true"
+    assert submitted.params["compressionQuality"] == "40"
+    assert result["TILE_COUNT"] == 5
+
+
+def test_secured_service_needs_and_takes_an_auth_config(provider, emulator, tmp_path):
+    from qgis.core import QgsAuthMethodConfig
+
+    url = emulator.service_url("World_Map", "MapServer", folder="Secured")
+    with pytest.raises(QgsProcessingException, match="(?i)sign in"):
+        run("estimatetiles", {"SERVICE_URL": url, "LEVELS": "0-1", "OUTPUT": str(tmp_path / "e.json")})
+    manager = QgsApplication.authManager()
+    if not manager.masterPasswordIsSet():
+        manager.setMasterPassword("tests-master-password", True)
+    config = QgsAuthMethodConfig("Basic")
+    config.setName("emulator analyst")
+    config.setConfig("username", "analyst")
+    config.setConfig("password", "field-work-2026")
+    stored = manager.storeAuthenticationConfig(config)
+    assert stored[0] if isinstance(stored, tuple) else stored
+    out = tmp_path / "secured.tpkx"
+    result = run("exporttiles", {"SERVICE_URL": url, "AUTHCFG": config.id(), "LEVELS": "0-1", "OUTPUT": str(out)})
+    assert out.exists() and result["TILE_COUNT"] == 5
+
+
+def test_online_vector_service_exports_through_its_own_job_protocol(provider, emulator, tmp_path):
+    url = emulator.service_url("World_Basemap_Export_v2", "VectorTileServer")
+    out = tmp_path / "online.vtpk"
+    result = run("exporttiles", {"SERVICE_URL": url, "EXTENT": "-10,30,30,60 [EPSG:4326]", "LEVELS": "0-3",
+                                 "OUTPUT": str(out)})
+    assert out.exists() and zipfile.is_zipfile(out)
+    assert result["JOB_COUNT"] == 1
+    downloads = [r for r in emulator.requests if r.path.startswith("/s3/")]
+    assert downloads and not any(r.header("X-Esri-Authorization") for r in downloads)
