@@ -84,7 +84,7 @@
         <translation>gekachelter Bilddienst</translation>
     </message>
     <message>
-        <location filename="../plugin/plugin.py" line="60"/>
+        <location filename="../plugin/plugin.py" line="59"/>
         <source>ArcGIS Offline Tiles</source>
         <translation type="unfinished"></translation>
     </message>
@@ -289,7 +289,7 @@
         <translation>Stufe {levels}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="120"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="121"/>
         <source>levels {levels}</source>
         <translation>Stufen {levels}</translation>
     </message>
@@ -424,32 +424,32 @@
         <translation>Verbinden Sie sich zuerst mit einem Dienst, der den Export erlaubt, wählen Sie ein Gebiet und haken Sie Stufen an</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/drop_handler.py" line="29"/>
+        <location filename="../plugin/gui/drop_handler.py" line="28"/>
         <source>Esri tile packages (*.vtpk *.tpkx *.tpk conf.xml)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/drop_handler.py" line="29"/>
+        <location filename="../plugin/gui/drop_handler.py" line="28"/>
         <source>Vector tile packages (*.vtpk)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/drop_handler.py" line="29"/>
+        <location filename="../plugin/gui/drop_handler.py" line="28"/>
         <source>Tile packages (*.tpkx *.tpk)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/drop_handler.py" line="29"/>
+        <location filename="../plugin/gui/drop_handler.py" line="28"/>
         <source>Esri cache folder configuration (conf.xml)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/drop_handler.py" line="29"/>
+        <location filename="../plugin/gui/drop_handler.py" line="28"/>
         <source>All files (*)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/drop_handler.py" line="59"/>
+        <location filename="../plugin/gui/drop_handler.py" line="58"/>
         <source>Add Esri tile package</source>
         <translation type="unfinished"></translation>
     </message>
@@ -459,12 +459,12 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="169"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="166"/>
         <source>Cancelling…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="626"/>
+        <location filename="../plugin/tasks/export_task.py" line="627"/>
         <source>Cancelled</source>
         <translation type="unfinished"></translation>
     </message>
@@ -474,117 +474,117 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="148"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="149"/>
         <source>Cancel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="149"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="150"/>
         <source>Cancel the export: the server job is cancelled and no partial file is kept</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Resume</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Continue the export where it stopped (server job and partial download are kept)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Retry</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Start the same export again, with the same area and settings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Add to map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Add the exported tiles to the map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Open folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Show the folder that holds the files</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Remove</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="85"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Remove from the list (files of a finished export are kept; an unfinished one is discarded)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="122"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="123"/>
         <source>from an earlier session</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="129"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="130"/>
         <source>{status} ({percent} %)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="144"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="145"/>
         <source>Discard</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="145"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="146"/>
         <source>Give up this export: its server job is cancelled and its partial download deleted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="168"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="165"/>
         <source>Running</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="170"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="167"/>
         <source>Paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="171"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="168"/>
         <source>Finished</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="172"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="169"/>
         <source>Failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="194"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="191"/>
         <source>No exports yet. Exports you start appear here, with their progress.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="205"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="202"/>
         <source>Clear finished</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="206"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="203"/>
         <source>Remove finished and cancelled exports from the list (files are kept)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -724,47 +724,47 @@
         <translation>Der aktuelle Layer ist kein Layer eines gekachelten ArcGIS-Dienstes.</translation>
     </message>
     <message>
-        <location filename="../plugin/plugin.py" line="62"/>
+        <location filename="../plugin/plugin.py" line="61"/>
         <source>Export offline tiles from an ArcGIS service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/plugin.py" line="69"/>
+        <location filename="../plugin/plugin.py" line="68"/>
         <source>Add Esri tile package…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/plugin.py" line="71"/>
+        <location filename="../plugin/plugin.py" line="70"/>
         <source>Open an Esri tile package (.vtpk, .tpkx, .tpk) or cache folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="345"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="344"/>
         <source>Reading {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="355"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="354"/>
         <source>Converting {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/open_package.py" line="48"/>
+        <location filename="../plugin/tasks/open_package.py" line="47"/>
         <source>Opening {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="429"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="428"/>
         <source>Converting {name}: {done} of {total} tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="486"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="485"/>
         <source>Esri tile package {file} ({kind}), levels {levels}, {tiles} tiles.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="489"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="488"/>
         <source>Opened from its conversion {file}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -794,192 +794,192 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="534"/>
+        <location filename="../plugin/tasks/export_task.py" line="535"/>
         <source>Submitting the export</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="537"/>
+        <location filename="../plugin/tasks/export_task.py" line="538"/>
         <source>Server building the package: {percent} %</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="537"/>
+        <location filename="../plugin/tasks/export_task.py" line="538"/>
         <source>Submitted; the server is building the package</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="541"/>
+        <location filename="../plugin/tasks/export_task.py" line="542"/>
         <source>Downloading {done} of {total}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="544"/>
+        <location filename="../plugin/tasks/export_task.py" line="545"/>
         <source>Downloading {done}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="546"/>
+        <location filename="../plugin/tasks/export_task.py" line="547"/>
         <source>Package downloaded</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="550"/>
+        <location filename="../plugin/tasks/export_task.py" line="551"/>
         <source>Job {part} of {parts}: {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="563"/>
+        <location filename="../plugin/tasks/export_task.py" line="564"/>
         <source>Merging {count} packages into {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="567"/>
+        <location filename="../plugin/tasks/export_task.py" line="568"/>
         <source>{text}: {done} of {total} tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="589"/>
+        <location filename="../plugin/tasks/export_task.py" line="590"/>
         <source>{title}: {status}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="772"/>
+        <location filename="../plugin/tasks/export_task.py" line="777"/>
         <source>Could not add {file} to the map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/open_package.py" line="87"/>
+        <location filename="../plugin/tasks/open_package.py" line="86"/>
         <source>{message} Details in the log.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="607"/>
+        <location filename="../plugin/tasks/export_task.py" line="608"/>
         <source>{file} ({size}) saved in {folder}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="609"/>
+        <location filename="../plugin/tasks/export_task.py" line="610"/>
         <source>{count} packages merged.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="611"/>
+        <location filename="../plugin/tasks/export_task.py" line="612"/>
         <source>Added to the map as {names}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="614"/>
+        <location filename="../plugin/tasks/export_task.py" line="615"/>
         <source>Saved {file} ({size})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="615"/>
+        <location filename="../plugin/tasks/export_task.py" line="616"/>
         <source>Export finished</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="624"/>
+        <location filename="../plugin/tasks/export_task.py" line="625"/>
         <source>Paused; it can resume later</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="627"/>
+        <location filename="../plugin/tasks/export_task.py" line="628"/>
         <source>Export cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="627"/>
+        <location filename="../plugin/tasks/export_task.py" line="628"/>
         <source>{name}: the export was cancelled; the server job was stopped and no package was kept.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="633"/>
+        <location filename="../plugin/tasks/export_task.py" line="634"/>
         <source>Resume it from the jobs list, or retry it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="633"/>
+        <location filename="../plugin/tasks/export_task.py" line="634"/>
         <source>Retry it from the jobs list; the area and settings are kept.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="635"/>
+        <location filename="../plugin/tasks/export_task.py" line="636"/>
         <source>Export failed: {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="635"/>
+        <location filename="../plugin/tasks/export_task.py" line="636"/>
         <source>{message} {hint} Details in the log.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="671"/>
+        <location filename="../plugin/tasks/export_task.py" line="672"/>
         <source>Area of the interrupted export</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="712"/>
+        <location filename="../plugin/tasks/export_task.py" line="713"/>
         <source>Interrupted; {size} of the download is kept</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="714"/>
+        <location filename="../plugin/tasks/export_task.py" line="715"/>
         <source>Interrupted; the server job is kept</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="716"/>
+        <location filename="../plugin/tasks/export_task.py" line="717"/>
         <source>Interrupted before it finished</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="725"/>
+        <location filename="../plugin/tasks/export_task.py" line="730"/>
         <source>Looking for unfinished exports</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="736"/>
+        <location filename="../plugin/tasks/export_task.py" line="741"/>
         <source>Discarding an unfinished export</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/open_package.py" line="73"/>
+        <location filename="../plugin/tasks/open_package.py" line="72"/>
         <source>opened natively</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/open_package.py" line="73"/>
+        <location filename="../plugin/tasks/open_package.py" line="72"/>
         <source>reusing its conversion {file}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/open_package.py" line="73"/>
+        <location filename="../plugin/tasks/open_package.py" line="72"/>
         <source>converted to {file}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/open_package.py" line="76"/>
+        <location filename="../plugin/tasks/open_package.py" line="75"/>
         <source>Tile package opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/open_package.py" line="76"/>
+        <location filename="../plugin/tasks/open_package.py" line="75"/>
         <source>{name}: {file} ({size}), {how}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/open_package.py" line="84"/>
+        <location filename="../plugin/tasks/open_package.py" line="83"/>
         <source>Tile package</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/open_package.py" line="84"/>
+        <location filename="../plugin/tasks/open_package.py" line="83"/>
         <source>Opening {file} was cancelled.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/open_package.py" line="87"/>
+        <location filename="../plugin/tasks/open_package.py" line="86"/>
         <source>Could not open {file}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1313,17 +1313,17 @@
 <context>
     <name>ConvertPackageAlgorithm</name>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="48"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="49"/>
         <source>Convert tile package</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="51"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="52"/>
         <source>esri,arcgis,vtpk,tpkx,tpk,tile package,convert,merge,geopackage,mbtiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="54"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="55"/>
         <source>Converts an Esri tile package (.vtpk, .tpkx, .tpk, or the conf.xml of a cache folder) into a GeoPackage or MBTiles file that any QGIS and GDAL version can open. Tiles are copied as they are, never re-encoded (Esri's signature-less PNGs are repaired).
 
 &lt;b&gt;Merging&lt;/b&gt;: list more packages in &lt;i&gt;Additional packages to merge&lt;/i&gt; to join the pieces of a split export into one file. All packages must share the tiling scheme; where two packages hold the same tile the first one wins and the duplicates are counted.
@@ -1336,92 +1336,92 @@ Outputs: OUTPUT (the file written) and TILE_COUNT (tiles written).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="72"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="73"/>
         <source>Tile package</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="75"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="76"/>
         <source>Additional packages to merge</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="78"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="79"/>
         <source>Output format</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="78"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="79"/>
         <source>GeoPackage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="78"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="79"/>
         <source>MBTiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="78"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="79"/>
         <source>Automatic</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="81"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="82"/>
         <source>Converted tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="81"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="82"/>
         <source>GeoPackage (*.gpkg);;MBTiles (*.mbtiles)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="83"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="84"/>
         <source>Tiles written</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="84"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="85"/>
         <source>Duplicate tiles skipped</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="85"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="86"/>
         <source>Format written</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="100"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="101"/>
         <source>No output file was given.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="120"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="121"/>
         <source>Writing {format} needs the {suffix} extension: the output is {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="123"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="124"/>
         <source>Merging {n} packages into {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="125"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="126"/>
         <source>Converting {src} into {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="136"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="137"/>
         <source>The conversion was cancelled; no file was written.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="142"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="143"/>
         <source>Level {level}: {count} tiles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="143"/>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="144"/>
         <source>{tiles} tiles written ({duplicates} duplicates skipped) in {seconds:.1f} s</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1506,12 +1506,12 @@ OUTPUT is a JSON file: {service, levels: [{level, scale, resolution, tiles}], to
 <context>
     <name>ExportTilesAlgorithm</name>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="41"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="43"/>
         <source>Export tiles from an ArcGIS service</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="44"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="46"/>
         <source>Asks an ArcGIS tiled service (vector tile service, tiled map service or tiled image service, on ArcGIS Enterprise or ArcGIS Online) to cut a tile package for an area with its exportTiles operation, waits for the server job and downloads the package (.vtpk for vector services, .tpkx or .tpk for map and image services).
 
 AREA (polygons; all features or only the selected ones) supersedes EXTENT; with neither, the service&apos;s full extent is exported. Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE, else every level the service caches.
@@ -1522,82 +1522,82 @@ SPLIT (default on) splits an export that exceeds the server&apos;s tile limit in
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="65"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
         <source>Package format (map and image services)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="65"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
         <source>Automatic</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="65"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
         <source>Compact V2 (.tpkx)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="65"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
         <source>Compact (.tpk)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="68"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="70"/>
         <source>Optimize JPEG tiles for size</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="70"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="72"/>
         <source>Compression quality (1–100, with optimize for size)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="73"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="75"/>
         <source>Split into several exports when over the server&apos;s tile limit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="75"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="77"/>
         <source>Merge split exports into one file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="77"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="79"/>
         <source>Tile package</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="77"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="79"/>
         <source>Tile packages (*.vtpk *.tpkx *.tpk);;GeoPackage (*.gpkg);;MBTiles (*.mbtiles)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="80"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="82"/>
         <source>Output files</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="81"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="83"/>
         <source>Tiles</source>
         <translation>Kacheln</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="82"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="84"/>
         <source>Export jobs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="139"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="146"/>
         <source>Exported {tiles:,} tiles in {jobs} job(s): {files}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="148"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="156"/>
         <source>Merging {n} package(s) into {name}…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="161"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="169"/>
         <source>{n} duplicate tile(s) skipped while merging</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1882,11 +1882,6 @@ Output: a JSON file with the full description. The key numbers are also returned
         <translation>Der Server hat mit einem Fehler geantwortet ({reason}). Versuchen Sie es später erneut; bereits Erledigtes bleibt erhalten.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="140"/>
-        <source>The file could not be written ({reason}). Free some disk space or choose another folder, then retry; the partial download is kept.</source>
-        <translation>Die Datei konnte nicht geschrieben werden ({reason}). Schaffen Sie Speicherplatz oder wählen Sie einen anderen Ordner und versuchen Sie es erneut; der teilweise Download bleibt erhalten.</translation>
-    </message>
-    <message>
         <location filename="../plugin/core/errors.py" line="146"/>
         <source>The tile package {path} cannot be read: {reason}</source>
         <translation>Das Kachelpaket {path} kann nicht gelesen werden: {reason}</translation>
@@ -1922,7 +1917,7 @@ Output: a JSON file with the full description. The key numbers are also returned
         <translation>Das Gebiet liegt außerhalb der Region, die das Koordinatenbezugssystem des Dienstes abdeckt ({crs}). Zeichnen Sie es innerhalb der Ausdehnung des Dienstes neu.</translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="341"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="340"/>
         <source>Opening the package was cancelled.</source>
         <translation>Das Öffnen des Pakets wurde abgebrochen.</translation>
     </message>
@@ -1935,6 +1930,11 @@ Output: a JSON file with the full description. The key numbers are also returned
         <location filename="../plugin/tasks/base.py" line="44"/>
         <source>An unexpected error occurred (a bug); please report it with the log.</source>
         <translation>Ein unerwarteter Fehler ist aufgetreten (ein Programmfehler); bitte melden Sie ihn mit dem Protokoll.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="140"/>
+        <source>The file could not be written ({reason}). Free some disk space or choose another folder, then retry; what was already downloaded is kept.</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 </TS>

@@ -8,15 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.core import QgsApplication
-from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from .gui.dock import ArcGISOfflineTilesDockWidget
 from .gui.drop_handler import PackageDropHandler, open_chosen_packages
-from .gui.translation import install_translator, remove_translator
 from .processing.provider import ArcGISOfflineTilesProvider
 from .qgis_glue import log
+from .qgis_glue.i18n import install_translator, remove_translator, translator
 from .tasks.base import TaskKeeper
 from .tasks.open_package import OpenPackageTask
 
@@ -25,8 +25,7 @@ LOGGER_NAME = __package__  # "plugin" in a checkout, "arcgis_offline_tiles.plugi
 ICON = Path(__file__).resolve().parents[1] / "icons" / "icon.svg"
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ArcGISOfflineTilesPlugin", text)
+tr = translator("ArcGISOfflineTilesPlugin")  # module strings: pylupdate files them under @default
 
 
 class ArcGISOfflineTilesPlugin:

@@ -35,9 +35,9 @@ from ..core.tilecount import iter_tiles
 from ..core.tiling import TilingScheme
 from ..qgis_glue import crs as crs_glue
 from ..qgis_glue.areas import area_from_geometry
+from ..qgis_glue.i18n import translator
 from .levels_model import plural
 from .map_tools import PolygonMapTool, area_rubber_band
-from .translation import translator
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 # QGIS 3.30+ names geometry types in Qgis.GeometryType; 3.22 in QgsWkbTypes.GeometryType (scoped for Qt 6).

@@ -46,12 +46,12 @@ from ..core.split import levels_text
 from ..core.tilecount import count_tiles, tile_ranges
 from ..qgis_glue import crs as crs_glue
 from ..qgis_glue import settings
+from ..qgis_glue.i18n import translator
 from ..tasks.base import error_message
 from .area import PREVIEW_MAX_TILES, AreaController, tile_footprint
 from .jobs import ExportRequest, JobManager, JobsPanel
 from .levels_model import LevelsModel, format_bytes, format_int, format_scale, plural
 from .service_picker import ServicePicker
-from .translation import translator
 from .ui_loader import form_class
 
 LOG = logging.getLogger(__name__)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Callable
 
 from qgis.gui import QgsCustomDropHandler
-from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import QFileDialog, QWidget
 
 from ..qgis_glue import settings
+from ..qgis_glue.i18n import translator
 from ..qgis_glue.layers import is_package_file
 
 log = logging.getLogger(__name__)
@@ -21,8 +21,7 @@ log = logging.getLogger(__name__)
 Opener = Callable[[str], object]
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("PackageDropHandler", text)
+tr = translator("PackageDropHandler")  # module strings: pylupdate files them under @default
 
 
 def file_filter() -> str:

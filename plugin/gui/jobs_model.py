@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from qgis.core import QgsProject
-from qgis.PyQt.QtCore import QCoreApplication, QObject, QUrl, pyqtSignal
+from qgis.PyQt.QtCore import QObject, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 
 from ..core.errors import CancelledError
 from ..qgis_glue import engine, settings
+from ..qgis_glue.i18n import translator
 from ..tasks.base import TaskKeeper, error_message
 from ..tasks.estimate_task import EstimateTask, start_estimate
 from ..tasks.export_task import (
@@ -46,8 +47,7 @@ from ..tasks.export_task import (
 log = logging.getLogger(__name__)
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("JobManager", text)
+tr = translator("JobManager")  # module strings: pylupdate files them under @default
 
 
 class JobState:

@@ -7,7 +7,7 @@ in the tooltip).
 from __future__ import annotations
 
 from qgis.core import QgsApplication
-from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -20,6 +20,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from ..qgis_glue.i18n import translator
 from .jobs_model import JobManager, JobState, JobView
 
 NARROW_WIDTH = 340  # px: below this the buttons are icons only
@@ -35,8 +36,7 @@ STATE_ICONS = {
 ICON_SIZE = 16
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("JobsPanel", text)
+tr = translator("JobsPanel")  # module strings: pylupdate files them under @default
 
 
 class JobCard(QFrame):

@@ -11,7 +11,7 @@ from qgis.PyQt.QtCore import QAbstractTableModel, QLocale, QModelIndex, Qt, pyqt
 from qgis.PyQt.QtGui import QBrush, QColor
 
 from ..core.tiling import LOD
-from .translation import translator
+from ..qgis_glue.i18n import translator
 
 OVER_LIMIT_BACKGROUND = QColor(250, 215, 205)  # light red: readable with the default text colour
 OVER_LIMIT_TEXT = QColor(170, 30, 20)

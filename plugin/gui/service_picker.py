@@ -26,7 +26,7 @@ from qgis.PyQt.QtWidgets import QComboBox
 from ..core.errors import ArcGISOfflineTilesError
 from ..core.service import parse_service_url
 from ..qgis_glue import settings
-from .translation import translator
+from ..qgis_glue.i18n import translator
 
 LOG = logging.getLogger(__name__)
 

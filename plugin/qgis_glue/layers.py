@@ -46,13 +46,13 @@ from qgis.core import (
     QgsRectangle,
     QgsVectorTileLayer,
 )
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ..core.errors import QT_TRANSLATE_NOOP, ArcGISOfflineTilesError, CancelledError, DiskError, PackageError
 from ..core.packages import convert_package, open_package
 from ..core.tiling import SpatialRef
 from . import settings
 from .crs import qgs_crs
+from .i18n import translator
 from .style import StyleResources, apply_raster_defaults, apply_vector_style, read_style_resources
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,7 @@ Progress = Callable[[float, str], None]
 Cancel = Callable[[], bool]
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("layers", text)
+tr = translator("layers")  # module strings: pylupdate files them under @default
 
 
 class ConversionNeededError(PackageError):

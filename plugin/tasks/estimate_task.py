@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
+from qgis.PyQt.QtCore import pyqtSignal
 
 from ..core.errors import CancelledError
 from ..core.export import Progress
 from ..core.http import CancelToken
 from ..core.jobs import Estimate
 from ..qgis_glue.engine import EngineConfig, create_exporter, engine_config
+from ..qgis_glue.i18n import translator
 from .base import PluginTask, TaskKeeper, error_message
 from .export_task import area_from_wkt, service_label
 
@@ -30,8 +31,7 @@ log = logging.getLogger(__name__)
 _KEEPER = TaskKeeper()
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("EstimateTask", text)
+tr = translator("EstimateTask")  # module strings: pylupdate files them under @default
 
 
 class EstimateTask(PluginTask):

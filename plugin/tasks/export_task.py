@@ -56,6 +56,7 @@ from ..core.split import levels_text
 from ..qgis_glue import crs as crs_glue
 from ..qgis_glue.areas import area_from_geometry, geometry_from_area
 from ..qgis_glue.engine import EngineConfig, create_exporter
+from ..qgis_glue.i18n import translator
 from ..qgis_glue.layers import (
     ConversionNeededError,
     LayerSource,
@@ -83,8 +84,7 @@ CONTINUABLE = frozenset({NEW, SUBMITTED, DOWNLOADING, TIMED_OUT, PAUSED})
 _PART_SUFFIX = re.compile(r"_part\d+of\d+$")
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ExportTask", text)
+tr = translator("ExportTask")  # module strings: pylupdate files them under @default
 
 
 # --- the request ------------------------------------------------------------------------------

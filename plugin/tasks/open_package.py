@@ -5,9 +5,9 @@ import logging
 from pathlib import Path
 
 from qgis.core import Qgis, QgsMapLayer, QgsProject
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ..core.errors import CancelledError
+from ..qgis_glue.i18n import translator
 from ..qgis_glue.layers import (
     ConversionNeededError,
     LayerSource,
@@ -23,8 +23,7 @@ log = logging.getLogger(__name__)
 MESSAGE_SECONDS = 6
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("OpenPackageTask", text)
+tr = translator("OpenPackageTask")  # module strings: pylupdate files them under @default
 
 
 def _default_message_bar():

@@ -15,17 +15,17 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from qgis.core import QgsTask
-from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
+from qgis.PyQt.QtCore import pyqtSignal
 
 from ..core.errors import CancelledError
 from ..core.split import plan_split
+from ..qgis_glue.i18n import translator
 from .base import PluginTask, TaskKeeper, error_message
 
 _KEEPER = TaskKeeper()
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("SplitPlanTask", text)
+tr = translator("SplitPlanTask")  # module strings: pylupdate files them under @default
 
 
 def _flags():

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
+from qgis.PyQt.QtCore import pyqtSignal
 
 from ..core.errors import CancelledError, redact
 from ..core.http import CancelToken
 from ..qgis_glue.engine import EngineConfig, create_exporter, engine_config
+from ..qgis_glue.i18n import translator
 from .base import PluginTask, TaskKeeper, error_message
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,7 @@ log = logging.getLogger(__name__)
 _KEEPER = TaskKeeper()
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ServiceTask", text)
+tr = translator("ServiceTask")  # module strings: pylupdate files them under @default
 
 
 class ServiceTask(PluginTask):
