@@ -10,7 +10,7 @@ import pytest
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtWidgets import QAbstractButton, QLabel
 
-from plugin.gui import translation
+from plugin.qgis_glue import i18n as translation
 from plugin.tasks.base import error_message
 from tests.qgis.conftest import connect
 
