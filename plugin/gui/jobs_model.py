@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 
 tr = translator("JobManager")  # module strings: pylupdate files them under @default
+OUTPUT_SUFFIXES = (".vtpk", ".tpkx", ".tpk", ".gpkg", ".mbtiles")  # what an export may write under one name
 
 
 class JobState:
@@ -305,10 +306,24 @@ class JobManager(QObject):
 
     # -- internals ---------------------------------------------------------------------------
     def _resolved(self, request: ExportRequest) -> ExportRequest:
-        if request.output_path:
+        if not request.output_path:
+            folder = settings.output_folder() or str(Path.home())
+            return replace(request, output_path=folder)
+        target = Path(request.output_path)
+        if target.is_dir() or not target.suffix:
             return request
-        folder = settings.output_folder() or str(Path.home())
-        return replace(request, output_path=folder)
+        # Never overwrite an earlier export or collide with a running one: "name (2).tpkx", …
+        busy = {Path(job.request.output_path).with_suffix("") for job in self._jobs.values()
+                if job.state in JobState.ACTIVE and job.request.output_path}
+        stem, n = target.stem, 1
+        candidate = target
+        while candidate.with_suffix("") in busy or any(
+                candidate.with_suffix(suffix).exists() for suffix in OUTPUT_SUFFIXES):
+            n += 1
+            candidate = target.with_name(f"{stem} ({n}){target.suffix}")
+        if candidate != target:
+            log.info("%s exists or is being written: exporting to %s", target.name, candidate.name)
+        return replace(request, output_path=str(candidate))
 
     def _config(self, authcfg: str) -> engine.EngineConfig:
         return replace(engine.engine_config(authcfg), store_folder=self.store_folder)

@@ -272,3 +272,21 @@ def test_panel_shows_jobs_and_their_actions(jobs_env, emulator, tmp_path, qtbot)
     failed_card.buttons["remove"].click()
     assert manager.job(failed_id) is None and failed_id not in panel.cards
     wait_idle(qtbot)
+
+
+def test_exporting_again_to_the_same_file_never_overwrites_earlier_work(jobs_env, emulator, tmp_path, qtbot):
+    emulator.configure("World_Map/MapServer", job_steps=4, job_step_delay_s=0.1)
+    factory, _store = jobs_env
+    manager = factory()
+    url = emulator.service_url("World_Map", "MapServer")
+    earlier = tmp_path / "basemap.tpkx"
+    earlier.write_bytes(b"an export from yesterday")
+    first = manager.start_export(make_request(url, earlier, levels=(0, 1)))
+    second = manager.start_export(make_request(url, earlier, levels=(0, 1)))  # same name, while running
+    outputs = []
+    for job_id in (first, second):
+        view = wait_state(qtbot, manager, job_id)
+        assert view.state == JobState.FINISHED
+        outputs.append(view.output_paths[0])
+    assert earlier.read_bytes() == b"an export from yesterday"
+    assert sorted(outputs) == [str(tmp_path / "basemap (2).tpkx"), str(tmp_path / "basemap (3).tpkx")]
