@@ -5,8 +5,16 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Property tests: no per-example deadline (the machine may be busy); in CI the same examples every
+# run, so a red CI is reproducible and never a roll of the dice.
+settings.register_profile("default", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("ci", parent=settings.get_profile("default"), derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "default")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AOT_SHARED_DIR", REPO.parent / "shared"))

@@ -262,8 +262,8 @@ def _duplicate_member(src: Path, dst: Path) -> Path:
 
 
 # -- Hypothesis ------------------------------------------------------------------------------------
-HYPO = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                       HealthCheck.too_slow])
+HYPO = settings(max_examples=100, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @HYPO
