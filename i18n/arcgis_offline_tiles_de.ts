@@ -86,7 +86,7 @@
     <message>
         <location filename="../plugin/plugin.py" line="59"/>
         <source>ArcGIS Offline Tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>ArcGIS Offline Tiles</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="248"/>
@@ -426,167 +426,167 @@
     <message>
         <location filename="../plugin/gui/drop_handler.py" line="28"/>
         <source>Esri tile packages (*.vtpk *.tpkx *.tpk conf.xml)</source>
-        <translation type="unfinished"></translation>
+        <translation>Esri-Kachelpakete (*.vtpk *.tpkx *.tpk conf.xml)</translation>
     </message>
     <message>
         <location filename="../plugin/gui/drop_handler.py" line="28"/>
         <source>Vector tile packages (*.vtpk)</source>
-        <translation type="unfinished"></translation>
+        <translation>Vektorkachelpakete (*.vtpk)</translation>
     </message>
     <message>
         <location filename="../plugin/gui/drop_handler.py" line="28"/>
         <source>Tile packages (*.tpkx *.tpk)</source>
-        <translation type="unfinished"></translation>
+        <translation>Kachelpakete (*.tpkx *.tpk)</translation>
     </message>
     <message>
         <location filename="../plugin/gui/drop_handler.py" line="28"/>
         <source>Esri cache folder configuration (conf.xml)</source>
-        <translation type="unfinished"></translation>
+        <translation>Konfiguration eines Esri-Cache-Ordners (conf.xml)</translation>
     </message>
     <message>
         <location filename="../plugin/gui/drop_handler.py" line="28"/>
         <source>All files (*)</source>
-        <translation type="unfinished"></translation>
+        <translation>Alle Dateien (*)</translation>
     </message>
     <message>
         <location filename="../plugin/gui/drop_handler.py" line="58"/>
         <source>Add Esri tile package</source>
-        <translation type="unfinished"></translation>
+        <translation>Esri-Kachelpaket hinzufügen</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="383"/>
         <source>Queued</source>
-        <translation type="unfinished"></translation>
+        <translation>In Warteschlange</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="166"/>
         <source>Cancelling…</source>
-        <translation type="unfinished"></translation>
+        <translation>Wird abgebrochen…</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="627"/>
         <source>Cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>Abgebrochen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_model.py" line="390"/>
         <source>Failed: {message}</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehlgeschlagen: {message}</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="149"/>
         <source>Cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>Abbrechen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="150"/>
         <source>Cancel the export: the server job is cancelled and no partial file is kept</source>
-        <translation type="unfinished"></translation>
+        <translation>Den Export abbrechen: der Serverauftrag wird abgebrochen und es bleibt keine unvollständige Datei zurück</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Resume</source>
-        <translation type="unfinished"></translation>
+        <translation>Fortsetzen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Continue the export where it stopped (server job and partial download are kept)</source>
-        <translation type="unfinished"></translation>
+        <translation>Den Export dort fortsetzen, wo er angehalten wurde (Serverauftrag und bisheriger Download bleiben erhalten)</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Retry</source>
-        <translation type="unfinished"></translation>
+        <translation>Wiederholen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Start the same export again, with the same area and settings</source>
-        <translation type="unfinished"></translation>
+        <translation>Denselben Export noch einmal starten, mit demselben Gebiet und denselben Einstellungen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Add to map</source>
-        <translation type="unfinished"></translation>
+        <translation>Zur Karte hinzufügen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Add the exported tiles to the map</source>
-        <translation type="unfinished"></translation>
+        <translation>Die exportierten Kacheln zur Karte hinzufügen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Open folder</source>
-        <translation type="unfinished"></translation>
+        <translation>Ordner öffnen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Show the folder that holds the files</source>
-        <translation type="unfinished"></translation>
+        <translation>Den Ordner mit den Dateien anzeigen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Remove</source>
-        <translation type="unfinished"></translation>
+        <translation>Entfernen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
         <source>Remove from the list (files of a finished export are kept; an unfinished one is discarded)</source>
-        <translation type="unfinished"></translation>
+        <translation>Aus der Liste entfernen (die Dateien eines fertigen Exports bleiben erhalten; ein unfertiger Export wird verworfen)</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="123"/>
         <source>from an earlier session</source>
-        <translation type="unfinished"></translation>
+        <translation>aus einer früheren Sitzung</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="130"/>
         <source>{status} ({percent} %)</source>
-        <translation type="unfinished"></translation>
+        <translation>{status} ({percent} %)</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="145"/>
         <source>Discard</source>
-        <translation type="unfinished"></translation>
+        <translation>Verwerfen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="146"/>
         <source>Give up this export: its server job is cancelled and its partial download deleted</source>
-        <translation type="unfinished"></translation>
+        <translation>Diesen Export aufgeben: sein Serverauftrag wird abgebrochen und der bisherige Download gelöscht</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="165"/>
         <source>Running</source>
-        <translation type="unfinished"></translation>
+        <translation>Läuft</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="167"/>
         <source>Paused</source>
-        <translation type="unfinished"></translation>
+        <translation>Angehalten</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="168"/>
         <source>Finished</source>
-        <translation type="unfinished"></translation>
+        <translation>Fertig</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="169"/>
         <source>Failed</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehlgeschlagen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="191"/>
         <source>No exports yet. Exports you start appear here, with their progress.</source>
-        <translation type="unfinished"></translation>
+        <translation>Noch keine Exporte. Gestartete Exporte erscheinen hier mit ihrem Fortschritt.</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="202"/>
         <source>Clear finished</source>
-        <translation type="unfinished"></translation>
+        <translation>Fertige entfernen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="203"/>
         <source>Remove finished and cancelled exports from the list (files are kept)</source>
-        <translation type="unfinished"></translation>
+        <translation>Fertige und abgebrochene Exporte aus der Liste entfernen (die Dateien bleiben erhalten)</translation>
     </message>
     <message>
         <location filename="../plugin/gui/levels_model.py" line="196"/>
@@ -726,267 +726,267 @@
     <message>
         <location filename="../plugin/plugin.py" line="61"/>
         <source>Export offline tiles from an ArcGIS service</source>
-        <translation type="unfinished"></translation>
+        <translation>Offline-Kacheln aus einem ArcGIS-Dienst exportieren</translation>
     </message>
     <message>
         <location filename="../plugin/plugin.py" line="68"/>
         <source>Add Esri tile package…</source>
-        <translation type="unfinished"></translation>
+        <translation>Esri-Kachelpaket hinzufügen…</translation>
     </message>
     <message>
         <location filename="../plugin/plugin.py" line="70"/>
         <source>Open an Esri tile package (.vtpk, .tpkx, .tpk) or cache folder</source>
-        <translation type="unfinished"></translation>
+        <translation>Ein Esri-Kachelpaket (.vtpk, .tpkx, .tpk) oder einen Cache-Ordner öffnen</translation>
     </message>
     <message>
         <location filename="../plugin/qgis_glue/layers.py" line="344"/>
         <source>Reading {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Lese {name}</translation>
     </message>
     <message>
         <location filename="../plugin/qgis_glue/layers.py" line="354"/>
         <source>Converting {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Konvertiere {name}</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/open_package.py" line="47"/>
         <source>Opening {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Öffne {name}</translation>
     </message>
     <message>
         <location filename="../plugin/qgis_glue/layers.py" line="428"/>
         <source>Converting {name}: {done} of {total} tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>Konvertiere {name}: {done} von {total} Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/qgis_glue/layers.py" line="485"/>
         <source>Esri tile package {file} ({kind}), levels {levels}, {tiles} tiles.</source>
-        <translation type="unfinished"></translation>
+        <translation>Esri-Kachelpaket {file} ({kind}), Stufen {levels}, {tiles} Kacheln.</translation>
     </message>
     <message>
         <location filename="../plugin/qgis_glue/layers.py" line="488"/>
         <source>Opened from its conversion {file}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Geöffnet aus seiner Konvertierung {file}.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/estimate_task.py" line="47"/>
         <source>Estimating the export size of {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Schätze die Exportgröße von {name}</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="371"/>
         <source>Export {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Export {name}</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="454"/>
         <source>Reading the service</source>
-        <translation type="unfinished"></translation>
+        <translation>Lese den Dienst</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="478"/>
         <source>Converting for QGIS</source>
-        <translation type="unfinished"></translation>
+        <translation>Konvertiere für QGIS</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="480"/>
         <source>Loading</source>
-        <translation type="unfinished"></translation>
+        <translation>Lade</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="535"/>
         <source>Submitting the export</source>
-        <translation type="unfinished"></translation>
+        <translation>Übermittle den Export</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="538"/>
         <source>Server building the package: {percent} %</source>
-        <translation type="unfinished"></translation>
+        <translation>Server erstellt das Paket: {percent} %</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="538"/>
         <source>Submitted; the server is building the package</source>
-        <translation type="unfinished"></translation>
+        <translation>Übermittelt; der Server erstellt das Paket</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="542"/>
         <source>Downloading {done} of {total}</source>
-        <translation type="unfinished"></translation>
+        <translation>Lade {done} von {total} herunter</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="545"/>
         <source>Downloading {done}</source>
-        <translation type="unfinished"></translation>
+        <translation>Lade {done} herunter</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="547"/>
         <source>Package downloaded</source>
-        <translation type="unfinished"></translation>
+        <translation>Paket heruntergeladen</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="551"/>
         <source>Job {part} of {parts}: {text}</source>
-        <translation type="unfinished"></translation>
+        <translation>Auftrag {part} von {parts}: {text}</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="564"/>
         <source>Merging {count} packages into {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Führe {count} Pakete zu {name} zusammen</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="568"/>
         <source>{text}: {done} of {total} tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>{text}: {done} von {total} Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="590"/>
         <source>{title}: {status}</source>
-        <translation type="unfinished"></translation>
+        <translation>{title}: {status}</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="777"/>
         <source>Could not add {file} to the map</source>
-        <translation type="unfinished"></translation>
+        <translation>{file} konnte nicht zur Karte hinzugefügt werden</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/open_package.py" line="86"/>
         <source>{message} Details in the log.</source>
-        <translation type="unfinished"></translation>
+        <translation>{message} Einzelheiten stehen im Protokoll.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="608"/>
         <source>{file} ({size}) saved in {folder}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{file} ({size}) in {folder} gespeichert.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="610"/>
         <source>{count} packages merged.</source>
-        <translation type="unfinished"></translation>
+        <translation>{count} Pakete zusammengeführt.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="612"/>
         <source>Added to the map as {names}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Zur Karte hinzugefügt als {names}.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="615"/>
         <source>Saved {file} ({size})</source>
-        <translation type="unfinished"></translation>
+        <translation>{file} ({size}) gespeichert</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="616"/>
         <source>Export finished</source>
-        <translation type="unfinished"></translation>
+        <translation>Export abgeschlossen</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="625"/>
         <source>Paused; it can resume later</source>
-        <translation type="unfinished"></translation>
+        <translation>Angehalten; er kann später fortgesetzt werden</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="628"/>
         <source>Export cancelled</source>
-        <translation type="unfinished"></translation>
+        <translation>Export abgebrochen</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="628"/>
         <source>{name}: the export was cancelled; the server job was stopped and no package was kept.</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}: der Export wurde abgebrochen; der Serverauftrag wurde gestoppt und es wurde kein Paket behalten.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="634"/>
         <source>Resume it from the jobs list, or retry it.</source>
-        <translation type="unfinished"></translation>
+        <translation>Setzen Sie ihn in der Exportliste fort oder wiederholen Sie ihn.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="634"/>
         <source>Retry it from the jobs list; the area and settings are kept.</source>
-        <translation type="unfinished"></translation>
+        <translation>Wiederholen Sie ihn in der Exportliste; Gebiet und Einstellungen bleiben erhalten.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="636"/>
         <source>Export failed: {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Export fehlgeschlagen: {name}</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="636"/>
         <source>{message} {hint} Details in the log.</source>
-        <translation type="unfinished"></translation>
+        <translation>{message} {hint} Einzelheiten stehen im Protokoll.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="672"/>
         <source>Area of the interrupted export</source>
-        <translation type="unfinished"></translation>
+        <translation>Gebiet des unterbrochenen Exports</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="713"/>
         <source>Interrupted; {size} of the download is kept</source>
-        <translation type="unfinished"></translation>
+        <translation>Unterbrochen; {size} des Downloads bleiben erhalten</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="715"/>
         <source>Interrupted; the server job is kept</source>
-        <translation type="unfinished"></translation>
+        <translation>Unterbrochen; der Serverauftrag bleibt erhalten</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="717"/>
         <source>Interrupted before it finished</source>
-        <translation type="unfinished"></translation>
+        <translation>Vor dem Abschluss unterbrochen</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="730"/>
         <source>Looking for unfinished exports</source>
-        <translation type="unfinished"></translation>
+        <translation>Suche nach unfertigen Exporten</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="741"/>
         <source>Discarding an unfinished export</source>
-        <translation type="unfinished"></translation>
+        <translation>Verwerfe einen unfertigen Export</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/open_package.py" line="72"/>
         <source>opened natively</source>
-        <translation type="unfinished"></translation>
+        <translation>direkt geöffnet</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/open_package.py" line="72"/>
         <source>reusing its conversion {file}</source>
-        <translation type="unfinished"></translation>
+        <translation>vorhandene Konvertierung {file} wiederverwendet</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/open_package.py" line="72"/>
         <source>converted to {file}</source>
-        <translation type="unfinished"></translation>
+        <translation>in {file} konvertiert</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/open_package.py" line="75"/>
         <source>Tile package opened</source>
-        <translation type="unfinished"></translation>
+        <translation>Kachelpaket geöffnet</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/open_package.py" line="75"/>
         <source>{name}: {file} ({size}), {how}.</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}: {file} ({size}), {how}.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/open_package.py" line="83"/>
         <source>Tile package</source>
-        <translation type="unfinished"></translation>
+        <translation>Kachelpaket</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/open_package.py" line="83"/>
         <source>Opening {file} was cancelled.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Öffnen von {file} wurde abgebrochen.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/open_package.py" line="86"/>
         <source>Could not open {file}</source>
-        <translation type="unfinished"></translation>
+        <translation>{file} konnte nicht geöffnet werden</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/service_task.py" line="43"/>
         <source>Reading the service {url}</source>
-        <translation type="unfinished"></translation>
+        <translation>Lese den Dienst {url}</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="697"/>
@@ -1307,7 +1307,7 @@
     <message>
         <location filename="../plugin/processing/provider.py" line="20"/>
         <source>ArcGIS Offline Tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>ArcGIS Offline Tiles</translation>
     </message>
 </context>
 <context>
@@ -1315,12 +1315,12 @@
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="49"/>
         <source>Convert tile package</source>
-        <translation type="unfinished"></translation>
+        <translation>Kachelpaket konvertieren</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="52"/>
         <source>esri,arcgis,vtpk,tpkx,tpk,tile package,convert,merge,geopackage,mbtiles</source>
-        <translation type="unfinished"></translation>
+        <translation>esri,arcgis,vtpk,tpkx,tpk,Kachelpaket,konvertieren,zusammenführen,geopackage,mbtiles</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="55"/>
@@ -1333,97 +1333,105 @@
 &lt;b&gt;Batch mode and qgis_process&lt;/b&gt;: one package per row (INPUT); for a merge give the extra packages as ADDITIONAL_INPUTS, in qgis_process by repeating the argument: &lt;code&gt;qgis_process run arcgisofflinetiles:convertpackage --INPUT=a.tpkx --ADDITIONAL_INPUTS=b.tpkx --ADDITIONAL_INPUTS=c.tpkx --FORMAT=0 --OUTPUT=merged.gpkg&lt;/code&gt;.
 
 Outputs: OUTPUT (the file written) and TILE_COUNT (tiles written).</source>
-        <translation type="unfinished"></translation>
+        <translation>Konvertiert ein Esri-Kachelpaket (.vtpk, .tpkx, .tpk oder die conf.xml eines Cache-Ordners) in eine GeoPackage- oder MBTiles-Datei, die jede QGIS- und GDAL-Version öffnen kann. Die Kacheln werden unverändert kopiert, nie neu kodiert (Esris PNGs ohne Signatur werden repariert).
+
+&lt;b&gt;Zusammenführen&lt;/b&gt;: Führen Sie unter &lt;i&gt;Weitere zusammenzuführende Pakete&lt;/i&gt; weitere Pakete auf, um die Teile eines aufgeteilten Exports zu einer Datei zusammenzuführen. Alle Pakete müssen dasselbe Kachelschema haben; enthalten zwei Pakete dieselbe Kachel, gilt die des ersten Pakets, und die Duplikate werden gezählt.
+
+&lt;b&gt;Format&lt;/b&gt;: GeoPackage nimmt Rasterkacheln jedes Kachelschemas auf (Web Mercator, geographisch, State Plane…). MBTiles nimmt nur Web-Mercator-Kacheln auf und ist die einzige Wahl für Vektorkacheln. &lt;i&gt;Automatisch&lt;/i&gt; wählt MBTiles für Vektorpakete und GeoPackage für Rasterpakete. Die Dateiendung der Ausgabedatei wird passend zum Format gesetzt.
+
+&lt;b&gt;Stapelverarbeitung und qgis_process&lt;/b&gt;: ein Paket je Zeile (INPUT); für eine Zusammenführung geben Sie die weiteren Pakete als ADDITIONAL_INPUTS an, in qgis_process durch Wiederholen des Arguments: &lt;code&gt;qgis_process run arcgisofflinetiles:convertpackage --INPUT=a.tpkx --ADDITIONAL_INPUTS=b.tpkx --ADDITIONAL_INPUTS=c.tpkx --FORMAT=0 --OUTPUT=merged.gpkg&lt;/code&gt;.
+
+Ausgaben: OUTPUT (die geschriebene Datei) und TILE_COUNT (geschriebene Kacheln).</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="73"/>
         <source>Tile package</source>
-        <translation type="unfinished"></translation>
+        <translation>Kachelpaket</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="76"/>
         <source>Additional packages to merge</source>
-        <translation type="unfinished"></translation>
+        <translation>Weitere zusammenzuführende Pakete</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="79"/>
         <source>Output format</source>
-        <translation type="unfinished"></translation>
+        <translation>Ausgabeformat</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="79"/>
         <source>GeoPackage</source>
-        <translation type="unfinished"></translation>
+        <translation>GeoPackage</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="79"/>
         <source>MBTiles</source>
-        <translation type="unfinished"></translation>
+        <translation>MBTiles</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="79"/>
         <source>Automatic</source>
-        <translation type="unfinished"></translation>
+        <translation>Automatisch</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="82"/>
         <source>Converted tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>Konvertierte Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="82"/>
         <source>GeoPackage (*.gpkg);;MBTiles (*.mbtiles)</source>
-        <translation type="unfinished"></translation>
+        <translation>GeoPackage (*.gpkg);;MBTiles (*.mbtiles)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="84"/>
         <source>Tiles written</source>
-        <translation type="unfinished"></translation>
+        <translation>Geschriebene Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="85"/>
         <source>Duplicate tiles skipped</source>
-        <translation type="unfinished"></translation>
+        <translation>Übersprungene doppelte Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="86"/>
         <source>Format written</source>
-        <translation type="unfinished"></translation>
+        <translation>Geschriebenes Format</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="101"/>
         <source>No output file was given.</source>
-        <translation type="unfinished"></translation>
+        <translation>Es wurde keine Ausgabedatei angegeben.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="121"/>
         <source>Writing {format} needs the {suffix} extension: the output is {path}</source>
-        <translation type="unfinished"></translation>
+        <translation>Zum Schreiben von {format} ist die Endung {suffix} nötig: die Ausgabe ist {path}</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="124"/>
         <source>Merging {n} packages into {path}</source>
-        <translation type="unfinished"></translation>
+        <translation>Führe {n} Pakete zu {path} zusammen</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="126"/>
         <source>Converting {src} into {path}</source>
-        <translation type="unfinished"></translation>
+        <translation>Konvertiere {src} in {path}</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="137"/>
         <source>The conversion was cancelled; no file was written.</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Konvertierung wurde abgebrochen; es wurde keine Datei geschrieben.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="143"/>
         <source>Level {level}: {count} tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>Stufe {level}: {count} Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/convert_package.py" line="144"/>
         <source>{tiles} tiles written ({duplicates} duplicates skipped) in {seconds:.1f} s</source>
-        <translation type="unfinished"></translation>
+        <translation>{tiles} Kacheln geschrieben ({duplicates} Duplikate übersprungen) in {seconds:.1f} s</translation>
     </message>
 </context>
 <context>
@@ -1431,7 +1439,7 @@ Outputs: OUTPUT (the file written) and TILE_COUNT (tiles written).</source>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="29"/>
         <source>Estimate tiles of an ArcGIS export</source>
-        <translation type="unfinished"></translation>
+        <translation>Kacheln eines ArcGIS-Exports schätzen</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="32"/>
@@ -1440,67 +1448,71 @@ Outputs: OUTPUT (the file written) and TILE_COUNT (tiles written).</source>
 Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE (a scale between two levels takes the coarser level for the minimum and the finer one for the maximum), else every level the service caches.
 
 OUTPUT is a JSON file: {service, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed, server_estimate}.</source>
-        <translation type="unfinished"></translation>
+        <translation>Zählt genau, wie viele Kacheln ein Export in jeder Stufe enthielte – für eine Ausdehnung, für Polygone (alle Objekte oder die ausgewählten) oder für die volle Ausdehnung des Dienstes – und wie viele Exportaufträge das Kachellimit des Servers erfordert. Bei Karten- und Bilddiensten kann zusätzlich der Server nach seiner eigenen Größenschätzung gefragt werden (SERVER_ESTIMATE); diese läuft als Auftrag auf dem Server.
+
+Die Stufen kommen aus LEVELS (z. B. 0-5,7), sonst aus MIN_SCALE/MAX_SCALE (ein Maßstab zwischen zwei Stufen ergibt beim Minimum die gröbere und beim Maximum die feinere Stufe), sonst werden alle Stufen im Cache des Dienstes verwendet.
+
+OUTPUT ist eine JSON-Datei: {service, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed, server_estimate}.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="48"/>
         <source>Also ask the server for its size estimate (map/image services)</source>
-        <translation type="unfinished"></translation>
+        <translation>Auch den Server nach seiner Größenschätzung fragen (Karten-/Bilddienste)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="51"/>
         <source>Estimate (JSON)</source>
-        <translation type="unfinished"></translation>
+        <translation>Schätzung (JSON)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="51"/>
         <source>JSON files (*.json)</source>
-        <translation type="unfinished"></translation>
+        <translation>JSON-Dateien (*.json)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
         <source>Total tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>Kacheln insgesamt</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
         <source>Export jobs needed</source>
-        <translation type="unfinished"></translation>
+        <translation>Benötigte Exportaufträge</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
         <source>Server tile limit per export</source>
-        <translation type="unfinished"></translation>
+        <translation>Kachellimit des Servers je Export</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
         <source>Server estimate: bytes</source>
-        <translation type="unfinished"></translation>
+        <translation>Serverschätzung: Bytes</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
         <source>Server estimate: tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>Serverschätzung: Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="81"/>
         <source>Vector tile services have no server estimate; the exact counts are given.</source>
-        <translation type="unfinished"></translation>
+        <translation>Vektorkacheldienste bieten keine Serverschätzung; die genauen Zahlen werden ausgegeben.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="84"/>
         <source>Asking the server for its estimate…</source>
-        <translation type="unfinished"></translation>
+        <translation>Frage den Server nach seiner Schätzung…</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="103"/>
         <source>Level {level} (1:{scale:,.0f}): {tiles:,} tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>Stufe {level} (1:{scale:,.0f}): {tiles:,} Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="104"/>
         <source>Total: {total:,} tiles, {jobs} export job(s)</source>
-        <translation type="unfinished"></translation>
+        <translation>Insgesamt: {total:,} Kacheln; Exportaufträge: {jobs}</translation>
     </message>
 </context>
 <context>
@@ -1508,7 +1520,7 @@ OUTPUT is a JSON file: {service, levels: [{level, scale, resolution, tiles}], to
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="43"/>
         <source>Export tiles from an ArcGIS service</source>
-        <translation type="unfinished"></translation>
+        <translation>Kacheln aus einem ArcGIS-Dienst exportieren</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="46"/>
@@ -1519,62 +1531,68 @@ AREA (polygons; all features or only the selected ones) supersedes EXTENT; with 
 FORMAT: automatic (.tpkx when the server supports it, else .tpk), tpkx or tpk; vector services always give .vtpk. OPTIMIZE_FOR_SIZE recompresses JPEG tiles at COMPRESSION_QUALITY (never above the service&apos;s own quality).
 
 SPLIT (default on) splits an export that exceeds the server&apos;s tile limit into several jobs; MERGE merges their packages into one GeoPackage (raster) or MBTiles (vector) file next to OUTPUT. Cancelling cancels the server job. Outputs: OUTPUT (the package or merged file), OUTPUT_FILES (every file, separated by &apos;;&apos;), TILE_COUNT and JOB_COUNT.</source>
-        <translation type="unfinished"></translation>
+        <translation>Lässt einen gekachelten ArcGIS-Dienst (Vektorkacheldienst, gekachelter Kartendienst oder gekachelter Bilddienst, auf ArcGIS Enterprise oder ArcGIS Online) mit seiner Operation exportTiles ein Kachelpaket für ein Gebiet erstellen, wartet auf den Serverauftrag und lädt das Paket herunter (.vtpk für Vektordienste, .tpkx oder .tpk für Karten- und Bilddienste).
+
+AREA (Polygone; alle Objekte oder nur die ausgewählten) hat Vorrang vor EXTENT; ist keines von beiden angegeben, wird die volle Ausdehnung des Dienstes exportiert. Die Stufen kommen aus LEVELS (z. B. 0-5,7), sonst aus MIN_SCALE/MAX_SCALE, sonst werden alle Stufen im Cache des Dienstes verwendet.
+
+FORMAT: automatisch (.tpkx, wenn der Server es unterstützt, sonst .tpk), tpkx oder tpk; Vektordienste liefern immer .vtpk. OPTIMIZE_FOR_SIZE komprimiert JPEG-Kacheln mit COMPRESSION_QUALITY neu (nie über der eigenen Qualität des Dienstes).
+
+SPLIT (standardmäßig an) teilt einen Export, der das Kachellimit des Servers überschreitet, in mehrere Aufträge auf; MERGE führt deren Pakete zu einer GeoPackage-Datei (Raster) bzw. MBTiles-Datei (Vektor) neben OUTPUT zusammen. Abbrechen bricht auch den Serverauftrag ab. Ausgaben: OUTPUT (das Paket oder die zusammengeführte Datei), OUTPUT_FILES (alle Dateien, getrennt durch ';'), TILE_COUNT und JOB_COUNT.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
         <source>Package format (map and image services)</source>
-        <translation type="unfinished"></translation>
+        <translation>Paketformat (Karten- und Bilddienste)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
         <source>Automatic</source>
-        <translation type="unfinished"></translation>
+        <translation>Automatisch</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
         <source>Compact V2 (.tpkx)</source>
-        <translation type="unfinished"></translation>
+        <translation>Compact V2 (.tpkx)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
         <source>Compact (.tpk)</source>
-        <translation type="unfinished"></translation>
+        <translation>Compact (.tpk)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="70"/>
         <source>Optimize JPEG tiles for size</source>
-        <translation type="unfinished"></translation>
+        <translation>JPEG-Kacheln auf Größe optimieren</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="72"/>
         <source>Compression quality (1–100, with optimize for size)</source>
-        <translation type="unfinished"></translation>
+        <translation>Kompressionsqualität (1–100, mit Größenoptimierung)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="75"/>
         <source>Split into several exports when over the server&apos;s tile limit</source>
-        <translation type="unfinished"></translation>
+        <translation>In mehrere Exporte aufteilen, wenn das Kachellimit des Servers überschritten wird</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="77"/>
         <source>Merge split exports into one file</source>
-        <translation type="unfinished"></translation>
+        <translation>Aufgeteilte Exporte zu einer Datei zusammenführen</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="79"/>
         <source>Tile package</source>
-        <translation type="unfinished"></translation>
+        <translation>Kachelpaket</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="79"/>
         <source>Tile packages (*.vtpk *.tpkx *.tpk);;GeoPackage (*.gpkg);;MBTiles (*.mbtiles)</source>
-        <translation type="unfinished"></translation>
+        <translation>Kachelpakete (*.vtpk *.tpkx *.tpk);;GeoPackage (*.gpkg);;MBTiles (*.mbtiles)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="82"/>
         <source>Output files</source>
-        <translation type="unfinished"></translation>
+        <translation>Ausgabedateien</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="83"/>
@@ -1584,22 +1602,22 @@ SPLIT (default on) splits an export that exceeds the server&apos;s tile limit in
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="84"/>
         <source>Export jobs</source>
-        <translation type="unfinished"></translation>
+        <translation>Exportaufträge</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="146"/>
         <source>Exported {tiles:,} tiles in {jobs} job(s): {files}</source>
-        <translation type="unfinished"></translation>
+        <translation>{tiles:,} Kacheln exportiert (Aufträge: {jobs}): {files}</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="156"/>
         <source>Merging {n} package(s) into {name}…</source>
-        <translation type="unfinished"></translation>
+        <translation>Führe {n} Paket(e) zu {name} zusammen…</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="169"/>
         <source>{n} duplicate tile(s) skipped while merging</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} doppelte Kachel(n) beim Zusammenführen übersprungen</translation>
     </message>
 </context>
 <context>
@@ -1607,17 +1625,17 @@ SPLIT (default on) splits an export that exceeds the server&apos;s tile limit in
     <message>
         <location filename="../plugin/processing/algorithms/__init__.py" line="43"/>
         <source>Tile packages</source>
-        <translation type="unfinished"></translation>
+        <translation>Kachelpakete</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/__init__.py" line="54"/>
         <source>No tile package was given.</source>
-        <translation type="unfinished"></translation>
+        <translation>Es wurde kein Kachelpaket angegeben.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/__init__.py" line="56"/>
         <source>The tile package {path} does not exist.</source>
-        <translation type="unfinished"></translation>
+        <translation>Das Kachelpaket {path} gibt es nicht.</translation>
     </message>
 </context>
 <context>
@@ -1625,12 +1643,12 @@ SPLIT (default on) splits an export that exceeds the server&apos;s tile limit in
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="33"/>
         <source>Tile package information</source>
-        <translation type="unfinished"></translation>
+        <translation>Kachelpaketinformationen</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="36"/>
         <source>esri,arcgis,vtpk,tpkx,tpk,tile package,levels,tiles,describe,info</source>
-        <translation type="unfinished"></translation>
+        <translation>esri,arcgis,vtpk,tpkx,tpk,Kachelpaket,Stufen,Kacheln,beschreiben,Info</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="39"/>
@@ -1638,32 +1656,35 @@ SPLIT (default on) splits an export that exceeds the server&apos;s tile limit in
 
 Input: a .vtpk, .tpkx or .tpk file, the conf.xml of an exploded cache folder, or a tar of one.
 Output: a JSON file with the full description. The key numbers are also returned as outputs (TILE_COUNT, LEVEL_COUNT, MIN_LEVEL, MAX_LEVEL, KIND, CRS, VECTOR, HAS_STYLE), so models and qgis_process scripts can use them directly.</source>
-        <translation type="unfinished"></translation>
+        <translation>Beschreibt ein Esri-Kachelpaket, ohne es als Layer zu öffnen: seine Art (vtpk, tpkx, tpk oder Cache-Ordner), das Kachelschema (Koordinatenbezugssystem, Ursprung, Kachelgröße, Stufen), die Stufen mit Kacheln samt Kachelanzahl, Zeilen- und Spaltenbereich, Auflösung und erkannten Kachelformaten, die Datenausdehnung, ob ein Vektorpaket einen Stil mitbringt, und die Formate, in die es konvertiert werden kann.
+
+Eingabe: eine .vtpk-, .tpkx- oder .tpk-Datei, die conf.xml eines Cache-Ordners im Exploded-Format oder ein tar-Archiv davon.
+Ausgabe: eine JSON-Datei mit der vollständigen Beschreibung. Die wichtigsten Kennzahlen werden auch als Ausgaben geliefert (TILE_COUNT, LEVEL_COUNT, MIN_LEVEL, MAX_LEVEL, KIND, CRS, VECTOR, HAS_STYLE), sodass Modelle und qgis_process-Skripte sie direkt verwenden können.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="52"/>
         <source>Tile package</source>
-        <translation type="unfinished"></translation>
+        <translation>Kachelpaket</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="55"/>
         <source>Package description</source>
-        <translation type="unfinished"></translation>
+        <translation>Paketbeschreibung</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="55"/>
         <source>JSON files (*.json)</source>
-        <translation type="unfinished"></translation>
+        <translation>JSON-Dateien (*.json)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="58"/>
         <source>Package kind</source>
-        <translation type="unfinished"></translation>
+        <translation>Paketart</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="59"/>
         <source>Coordinate system</source>
-        <translation type="unfinished"></translation>
+        <translation>Koordinatenbezugssystem</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="60"/>
@@ -1673,42 +1694,42 @@ Output: a JSON file with the full description. The key numbers are also returned
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="61"/>
         <source>Has a style</source>
-        <translation type="unfinished"></translation>
+        <translation>Hat einen Stil</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="62"/>
         <source>Number of tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>Anzahl der Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="63"/>
         <source>Number of levels with tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>Anzahl der Stufen mit Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="64"/>
         <source>First level with tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>Erste Stufe mit Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="65"/>
         <source>Last level with tiles</source>
-        <translation type="unfinished"></translation>
+        <translation>Letzte Stufe mit Kacheln</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="73"/>
         <source>Reading {path}</source>
-        <translation type="unfinished"></translation>
+        <translation>Lese {path}</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="82"/>
         <source>Level {level}: {tiles} tiles, rows {rows}, columns {cols}</source>
-        <translation type="unfinished"></translation>
+        <translation>Stufe {level}: {tiles} Kacheln, Zeilen {rows}, Spalten {cols}</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/package_info.py" line="99"/>
         <source>The description could not be written to {path}: {error}</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Beschreibung konnte nicht in {path} geschrieben werden: {error}</translation>
     </message>
 </context>
 <context>
@@ -1716,82 +1737,82 @@ Output: a JSON file with the full description. The key numbers are also returned
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="68"/>
         <source>ArcGIS export</source>
-        <translation type="unfinished"></translation>
+        <translation>ArcGIS-Export</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="74"/>
         <source>ArcGIS tiled service URL (MapServer, ImageServer or VectorTileServer)</source>
-        <translation type="unfinished"></translation>
+        <translation>URL des gekachelten ArcGIS-Dienstes (MapServer, ImageServer oder VectorTileServer)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="76"/>
         <source>Authentication configuration</source>
-        <translation type="unfinished"></translation>
+        <translation>Authentifizierungskonfiguration</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="78"/>
         <source>Export extent (default: the service&apos;s full extent)</source>
-        <translation type="unfinished"></translation>
+        <translation>Exportausdehnung (Standard: die volle Ausdehnung des Dienstes)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="80"/>
         <source>Export area polygons (supersede the extent)</source>
-        <translation type="unfinished"></translation>
+        <translation>Polygone des Exportgebiets (haben Vorrang vor der Ausdehnung)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="83"/>
         <source>Levels, e.g. 0-5,7 (default: from the scales, else every level)</source>
-        <translation type="unfinished"></translation>
+        <translation>Stufen, z. B. 0-5,7 (Standard: aus den Maßstäben, sonst alle Stufen)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="85"/>
         <source>Smallest scale (coarsest), e.g. 5000000</source>
-        <translation type="unfinished"></translation>
+        <translation>Kleinster Maßstab (gröbster), z. B. 5000000</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="85"/>
         <source>Largest scale (finest), e.g. 10000</source>
-        <translation type="unfinished"></translation>
+        <translation>Größter Maßstab (feinster), z. B. 10000</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="95"/>
         <source>Give the URL of an ArcGIS tiled service.</source>
-        <translation type="unfinished"></translation>
+        <translation>Geben Sie die URL eines gekachelten ArcGIS-Dienstes an.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="109"/>
         <source>Service: {name} ({kind}, {crs}, levels {first}–{last})</source>
-        <translation type="unfinished"></translation>
+        <translation>Dienst: {name} ({kind}, {crs}, Stufen {first}–{last})</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="126"/>
         <source>The area layer has no polygon (or no selected polygon).</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Gebietslayer enthält kein Polygon (oder kein ausgewähltes Polygon).</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="129"/>
         <source>{n} polygon feature(s)</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} Polygonobjekt(e)</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="136"/>
         <source>extent</source>
-        <translation type="unfinished"></translation>
+        <translation>Ausdehnung</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="139"/>
         <source>The service has no full extent: give an extent or an area.</source>
-        <translation type="unfinished"></translation>
+        <translation>Der Dienst hat keine volle Ausdehnung: geben Sie eine Ausdehnung oder ein Gebiet an.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="140"/>
         <source>No extent or area given: using the service&apos;s full extent.</source>
-        <translation type="unfinished"></translation>
+        <translation>Weder Ausdehnung noch Gebiet angegeben: verwende die volle Ausdehnung des Dienstes.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/service_area.py" line="141"/>
         <source>full extent</source>
-        <translation type="unfinished"></translation>
+        <translation>volle Ausdehnung</translation>
     </message>
 </context>
 <context>
@@ -1934,7 +1955,7 @@ Output: a JSON file with the full description. The key numbers are also returned
     <message>
         <location filename="../plugin/core/errors.py" line="140"/>
         <source>The file could not be written ({reason}). Free some disk space or choose another folder, then retry; what was already downloaded is kept.</source>
-        <translation type="unfinished"></translation>
+        <translation>Die Datei konnte nicht geschrieben werden ({reason}). Schaffen Sie Speicherplatz oder wählen Sie einen anderen Ordner und versuchen Sie es erneut; bereits Heruntergeladenes bleibt erhalten.</translation>
     </message>
 </context>
 </TS>
