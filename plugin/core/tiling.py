@@ -120,6 +120,21 @@ class Extent:
     def is_empty(self) -> bool:
         return not (self.width > 0 and self.height > 0)
 
+    def as_list(self) -> list[float]:
+        return [self.xmin, self.ymin, self.xmax, self.ymax]
+
+    def intersection(self, other: Extent) -> Extent | None:
+        """The overlap (in this extent's CRS), ``None`` when they do not overlap."""
+        xmin, ymin = max(self.xmin, other.xmin), max(self.ymin, other.ymin)
+        xmax, ymax = min(self.xmax, other.xmax), min(self.ymax, other.ymax)
+        if xmin >= xmax or ymin >= ymax:
+            return None
+        return Extent(xmin, ymin, xmax, ymax, self.spatial_ref)
+
+    def union(self, other: Extent) -> Extent:
+        return Extent(min(self.xmin, other.xmin), min(self.ymin, other.ymin),
+                      max(self.xmax, other.xmax), max(self.ymax, other.ymax), self.spatial_ref)
+
     @classmethod
     def from_json(cls, doc: Any, default_sr: SpatialRef | None = None) -> Extent | None:
         """Parse an Esri envelope; ``None`` when a coordinate is missing, non-numeric or not finite."""

@@ -10,10 +10,10 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from ..tiling import LOD, WEB_MERCATOR_HALF, SpatialRef, TilingScheme
+from ..tiling import LOD, WEB_MERCATOR_HALF, Extent, SpatialRef, TilingScheme
 from ._sources import package_error
 
 WEB_MERCATOR_WORLD = 40075016.68557849  # 2π·6378137: the world's width in EPSG:3857 metres
@@ -22,29 +22,6 @@ ZOOM_RESIDUAL = 1e-3
 ORIGIN_TOLERANCE = 1.0  # metres: Esri's 20037508.342787 vs the exact 20037508.342789244
 MAX_LEVELS = 64
 _MERCATOR_WKT = re.compile(r"Mercator_Auxiliary_Sphere|Pseudo[-_ ]Mercator|Popular Visualisation", re.I)
-
-
-@dataclass(frozen=True)
-class Extent:
-    xmin: float
-    ymin: float
-    xmax: float
-    ymax: float
-    spatial_ref: SpatialRef = field(default_factory=SpatialRef)
-
-    def as_list(self) -> list[float]:
-        return [self.xmin, self.ymin, self.xmax, self.ymax]
-
-    def intersection(self, other: Extent) -> Extent | None:
-        xmin, ymin = max(self.xmin, other.xmin), max(self.ymin, other.ymin)
-        xmax, ymax = min(self.xmax, other.xmax), min(self.ymax, other.ymax)
-        if xmin >= xmax or ymin >= ymax:
-            return None
-        return Extent(xmin, ymin, xmax, ymax, self.spatial_ref)
-
-    def union(self, other: Extent) -> Extent:
-        return Extent(min(self.xmin, other.xmin), min(self.ymin, other.ymin),
-                      max(self.xmax, other.xmax), max(self.ymax, other.ymax), self.spatial_ref)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
