@@ -61,7 +61,8 @@ from .jobstore import (
     JobRecord,
     JobStore,
 )
-from .split import Part, SplitPlan, levels_text, plan_split
+from .levels import format_levels
+from .split import Part, SplitPlan, plan_split
 from .tilecount import count_tiles
 
 LOG = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ def build_export_params(info: Any, area: Area, levels: list[int] | tuple[int, ..
     warnings = warnings if warnings is not None else []
     sr = _sr_json(info)
     envelope = json.dumps(area.to_esri_envelope(sr or None), separators=(",", ":"))
-    params: dict[str, str] = {"levels": levels_text(levels), "exportBy": "LevelID", "exportExtent": envelope}
+    params: dict[str, str] = {"levels": format_levels(levels), "exportBy": "LevelID", "exportExtent": envelope}
     if is_vector(info):
         if getattr(info, "is_online", False):
             params["extent"] = envelope  # ArcGIS Online's documented name
@@ -187,14 +188,14 @@ def validate_export(info: Any, area: Area, levels: list[int]) -> dict[int, int]:
     known = set(scheme.levels)
     missing = [lv for lv in levels if lv not in known]
     if missing:
-        raise InvalidRequestError(reason=f"level(s) {levels_text(missing)} are not in the service's tiling "
-                                  f"scheme (levels {levels_text(sorted(known))})")
+        raise InvalidRequestError(reason=f"level(s) {format_levels(missing)} are not in the service's tiling "
+                                  f"scheme (levels {format_levels(sorted(known))})")
     min_lod, max_lod = getattr(info, "min_lod", None), getattr(info, "max_lod", None)
     outside = [lv for lv in levels if (min_lod is not None and lv < min_lod)
                or (max_lod is not None and lv > max_lod)]
     if outside:
         raise InvalidRequestError(
-            reason=f"level(s) {levels_text(outside)} are not cached on the server; it holds levels "
+            reason=f"level(s) {format_levels(outside)} are not cached on the server; it holds levels "
                    f"{min_lod if min_lod is not None else min(known)}-"
                    f"{max_lod if max_lod is not None else max(known)}")
     full = getattr(info, "full_extent", None)
@@ -254,7 +255,7 @@ class ExportPlan:
         return self.split.limit
 
     def describe(self) -> str:
-        lines = [f"{self.requested_tiles:,} tiles at levels {levels_text(self.levels)} as .{self.format}",
+        lines = [f"{self.requested_tiles:,} tiles at levels {format_levels(self.levels)} as .{self.format}",
                  self.split.describe()]
         lines += [f"Note: {w}" for w in self.warnings]
         return "\n".join(lines)

@@ -20,24 +20,11 @@ from dataclasses import dataclass, field
 
 from .area import Area
 from .errors import InvalidRequestError
+from .levels import format_levels
 from .tilecount import box_bounds, count_tiles, row_spans, span_boxes, tile_ranges
 from .tiling import TilingScheme
 
 INSET = 1e-6  # tile widths: part boundaries sit this far inside the tile edges
-
-
-def levels_text(levels: Iterable[int]) -> str:
-    """Compact ``exportTiles`` level list: ``[0, 1, 2, 5, 7, 8]`` → ``"0-2,5,7-8"``."""
-    values = sorted(set(levels))
-    out: list[str] = []
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        out.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-        i = j + 1
-    return ",".join(out)
 
 
 @dataclass(frozen=True)
@@ -57,7 +44,7 @@ class Part:
     def describe(self) -> str:
         piece = "" if self.whole_area else ", part of the area"
         word = "level" if len(self.levels) == 1 else "levels"
-        return f"{word} {levels_text(self.levels)}: {self.tiles:,} tiles{piece}"
+        return f"{word} {format_levels(self.levels)}: {self.tiles:,} tiles{piece}"
 
 
 @dataclass(frozen=True)

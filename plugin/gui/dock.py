@@ -40,9 +40,8 @@ from ..core.errors import (
     TooManyTilesError,
 )
 from ..core.export import JPEG_FORMATS, TPK, TPKX, VTPK, is_vector, package_format, validate_export
-from ..core.levels import levels_between_scales
+from ..core.levels import format_levels, levels_between_scales
 from ..core.service import ServiceInfo, ServiceKind, parse_service_url
-from ..core.split import levels_text
 from ..core.tilecount import count_tiles, tile_ranges
 from ..qgis_glue import crs as crs_glue
 from ..qgis_glue import settings
@@ -734,7 +733,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
                 n=format_int(plan.job_count), limit=format_int(plan.limit), total=format_int(plan.total_tiles)))
             for part in plan.parts[:PLAN_LINES]:
                 what = (tr("level {levels}") if len(part.levels) == 1 else tr("levels {levels}")).format(
-                    levels=levels_text(part.levels))
+                    levels=format_levels(part.levels))
                 piece = "" if part.whole_area else " " + tr("(part of the area)")
                 lines.append("  " + tr("job {n}: {what}, {tiles} tiles{piece}").format(
                     n=part.index + 1, what=what, tiles=format_int(part.tiles), piece=piece))

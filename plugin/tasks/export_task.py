@@ -51,8 +51,8 @@ from ..core.jobstore import (
     JobStore,
     atomic_write_text,
 )
+from ..core.levels import format_levels
 from ..core.packages import merge_packages
-from ..core.split import levels_text
 from ..qgis_glue import crs as crs_glue
 from ..qgis_glue.areas import area_from_geometry, geometry_from_area
 from ..qgis_glue.engine import EngineConfig, create_exporter
@@ -112,7 +112,7 @@ class ExportRequest:
 
     @property
     def levels_text(self) -> str:
-        return levels_text(self.levels)
+        return format_levels(self.levels)
 
     def to_dict(self) -> dict:
         return asdict(self)

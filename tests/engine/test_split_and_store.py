@@ -10,7 +10,7 @@ import pytest
 
 from plugin.core.area import Area
 from plugin.core.jobstore import DONE, DOWNLOADING, JobRecord, JobStore, atomic_write_text
-from plugin.core.split import levels_text, plan_split
+from plugin.core.split import plan_split
 from plugin.core.tilecount import count_tiles, iter_tiles
 from plugin.core.tiling import LOD, SpatialRef, TilingScheme
 
@@ -82,11 +82,6 @@ def test_very_wide_row_is_cut_into_column_chunks():
     plan = plan_split(WEB, area, [12], 1000)
     _assert_exact_cover(WEB, area, [12], plan)
     assert plan.job_count == -(-plan.requested_tiles // 1000)
-
-
-def test_levels_text():
-    assert levels_text([5, 0, 1, 2, 7, 8]) == "0-2,5,7-8"
-    assert levels_text([3]) == "3"
 
 
 # --- job store -----------------------------------------------------------------------------------

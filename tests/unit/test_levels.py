@@ -52,6 +52,7 @@ def test_parse_levels_needs_text():
 
 @pytest.mark.parametrize(("levels", "text"), [
     ([0, 1, 2, 3, 4, 5, 7, 9, 10, 11], "0-5,7,9-11"), ([], ""), ([4], "4"), ([2, 1], "1-2"), ([5, 5, 3], "3,5"),
+    ([5, 0, 1, 2, 7, 8], "0-2,5,7-8"),
 ])
 def test_format_levels(levels, text):
     assert format_levels(levels) == text
