@@ -73,6 +73,11 @@ class TokenStore:
         with self._lock:
             self._tokens.clear()
 
+    def values(self) -> list[str]:
+        """Every token issued since the last :meth:`clear` (tests check none of them leaked)."""
+        with self._lock:
+            return list(self._tokens)
+
 
 def token_from_request(params: dict, headers) -> str | None:
     """The token of a request: ``token`` parameter, ``X-Esri-Authorization: Bearer`` or
