@@ -3,27 +3,22 @@
 An area is a rectangle (the canvas extent, a layer's extent, one drawn with QGIS's extent tool),
 a polygon drawn with :class:`~.map_tools.PolygonMapTool`, or the union of a polygon layer's
 (selected) features — parts and holes kept.  It is kept in the CRS it was made in and moved into
-the service CRS on demand (:meth:`AreaController.service_area`), cut at the antimeridian first when
-it crosses ±180° (an area drawn in a geographic or Pacific-centred project would otherwise wrap
-around the world when its vertices are moved one by one).
+the service CRS on demand (:meth:`AreaController.service_area`) by
+:func:`..qgis_glue.crs.to_service_geometry`, which cuts it at the antimeridian first when it crosses
+±180° (the Processing algorithms use the same function).
 """
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import dataclass
 
 from qgis.core import (
-    Qgis,
     QgsCoordinateReferenceSystem,
-    QgsCoordinateTransform,
-    QgsCsException,
     QgsFeatureRequest,
     QgsGeometry,
     QgsPointXY,
     QgsProject,
     QgsRectangle,
-    QgsWkbTypes,
 )
 from qgis.gui import QgsRubberBand
 from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
@@ -33,139 +28,19 @@ from ..core.area import Area
 from ..core.errors import InvalidRequestError
 from ..core.tilecount import iter_tiles
 from ..core.tiling import TilingScheme
-from ..qgis_glue import crs as crs_glue
-from ..qgis_glue.areas import area_from_geometry
+from ..qgis_glue.areas import POLYGON, area_from_geometry, polygons_only
+from ..qgis_glue.crs import split_at_antimeridian, to_service_geometry
 from ..qgis_glue.i18n import translator
 from .levels_model import plural
 from .map_tools import PolygonMapTool, area_rubber_band
 
-WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
-# QGIS 3.30+ names geometry types in Qgis.GeometryType; 3.22 in QgsWkbTypes.GeometryType (scoped for Qt 6).
-POLYGON = Qgis.GeometryType.Polygon if hasattr(Qgis, "GeometryType") else QgsWkbTypes.GeometryType.PolygonGeometry
-DENSIFY_PARTS = 64  # segments per bounding-box side when an area is checked for the antimeridian
+__all__ = ["AreaController", "AreaSelection", "split_at_antimeridian", "tile_footprint", "to_service_geometry"]
+
 PREVIEW_MAX_TILES = 2000  # more tile outlines than this clutter the canvas and slow it down
 PREVIEW_COLOR = QColor(214, 98, 22)
 
 
 tr = translator("AreaController")
-
-
-# --- the antimeridian ---------------------------------------------------------------------------
-def _polygons(geometry: QgsGeometry) -> list[list[list[QgsPointXY]]]:
-    if geometry.isMultipart():
-        return [list(polygon) for polygon in geometry.asMultiPolygon()]
-    polygon = geometry.asPolygon()
-    return [list(polygon)] if polygon else []
-
-
-def _may_cross(geometry_wgs84: QgsGeometry) -> bool:
-    """Vertices beyond ±180° or an edge longer than half the world: the area may cross the antimeridian."""
-    for polygon in _polygons(geometry_wgs84):
-        for ring in polygon:
-            previous = None
-            for point in ring:
-                if abs(point.x()) > 180:
-                    return True
-                if previous is not None and abs(point.x() - previous) > 180:
-                    return True
-                previous = point.x()
-    return False
-
-
-def _unwrap(ring: list[QgsPointXY]) -> list[QgsPointXY] | None:
-    """The ring with longitudes made continuous (no jump over 180°); ``None`` for a ring around a pole."""
-    out: list[QgsPointXY] = []
-    offset = 0.0
-    previous = None
-    for point in ring:
-        x = point.x()
-        if previous is not None:
-            step = x + offset - previous
-            if step > 180:
-                offset -= 360 * math.ceil((step - 180) / 360)
-            elif step < -180:
-                offset += 360 * math.ceil((-step - 180) / 360)
-        out.append(QgsPointXY(x + offset, point.y()))
-        previous = x + offset
-    if out and abs(out[0].x() - out[-1].x()) > 1e-6:
-        return None  # the ring goes once around the pole: there is no consistent way to cut it
-    return out
-
-
-def _shift(ring: list[QgsPointXY], dx: float) -> list[QgsPointXY]:
-    return [QgsPointXY(p.x() + dx, p.y()) for p in ring] if dx else ring
-
-
-def split_at_antimeridian(geometry: QgsGeometry, source: QgsCoordinateReferenceSystem,
-                          project: QgsProject | None = None) -> QgsGeometry | None:
-    """The area in WGS84 cut into pieces within ±180° when it crosses the antimeridian, else ``None``.
-
-    The area's edges are densified in its own CRS, moved to WGS84 and unwrapped (longitudes kept
-    continuous along each ring, e.g. 170° → 190° rather than 170° → -170°); the pieces beyond ±180°
-    are cut off and shifted back by 360°.  An area that does not cross gives ``None``: callers then
-    transform it as it is, so nothing changes for ordinary areas.
-    """
-    context = (project or QgsProject.instance()).transformContext()
-    to_wgs84 = QgsCoordinateTransform(source, WGS84, context)
-    try:
-        probe = QgsGeometry(geometry)
-        probe.transform(to_wgs84)
-        if not _may_cross(probe):
-            return None
-        box = geometry.boundingBox()
-        step = max(box.width(), box.height()) / DENSIFY_PARTS
-        dense = geometry.densifyByDistance(step) if step > 0 else QgsGeometry(geometry)
-        dense.transform(to_wgs84)
-    except QgsCsException:
-        return None
-    polygons = []
-    for polygon in _polygons(dense):
-        rings = [_unwrap(ring) for ring in polygon if ring]
-        if not rings or any(ring is None for ring in rings):
-            return None
-        anchor = rings[0][0].x()
-        # holes next to their shell, the shell's first vertex within [-180°, 180°)
-        rings = [rings[0]] + [_shift(ring, 360 * round((anchor - ring[0].x()) / 360)) for ring in rings[1:]]
-        shift = -360 * math.floor((anchor + 180) / 360)
-        polygons.append([_shift(ring, shift) for ring in rings])
-    xs = [p.x() for polygon in polygons for p in polygon[0]]
-    if not xs or (min(xs) >= -180 and max(xs) <= 180):
-        return None
-    unwrapped = QgsGeometry.fromMultiPolygonXY(polygons)
-    if not unwrapped.isGeosValid():
-        unwrapped = unwrapped.makeValid()
-    pieces = []
-    for k in range(math.floor((min(xs) + 180) / 360), math.ceil((max(xs) - 180) / 360) + 1):
-        window = QgsGeometry.fromRect(QgsRectangle(-180 + 360 * k, -90, 180 + 360 * k, 90))
-        piece = unwrapped.intersection(window)
-        if piece.isEmpty():
-            continue
-        piece.translate(-360 * k, 0)
-        pieces.append(piece)
-    if not pieces:
-        return None
-    return _polygons_only(QgsGeometry.unaryUnion(pieces))
-
-
-def _polygons_only(geometry: QgsGeometry) -> QgsGeometry:
-    """Drop the lines and points an intersection or union may leave next to the polygons."""
-    if QgsWkbTypes.geometryType(geometry.wkbType()) == POLYGON:
-        return geometry
-    converted = geometry.convertToType(POLYGON, True)
-    return geometry if converted is None or converted.isNull() else converted
-
-
-def to_service_geometry(geometry: QgsGeometry, source: QgsCoordinateReferenceSystem,
-                        target: QgsCoordinateReferenceSystem, project: QgsProject | None = None) -> QgsGeometry:
-    """The area in the service CRS: cut at the antimeridian when needed, clipped to the CRS's valid area.
-
-    Raises :class:`InvalidRequestError` (from :func:`..qgis_glue.crs.to_service_crs`) when nothing is left.
-    """
-    if source != target or source.isGeographic():
-        cut = split_at_antimeridian(geometry, source, project)
-        if cut is not None:
-            return crs_glue.to_service_crs(cut, WGS84, target, project)
-    return crs_glue.to_service_crs(geometry, source, target, project)
 
 
 # --- tile footprint -----------------------------------------------------------------------------
@@ -248,7 +123,7 @@ class AreaController(QObject):
         if not geometries:
             raise InvalidRequestError(reason=tr("{layer} has no polygon to use as the area").format(
                 layer=layer.name()))
-        union = _polygons_only(QgsGeometry.unaryUnion(geometries))
+        union = polygons_only(QgsGeometry.unaryUnion(geometries))
         if union.isEmpty():
             raise InvalidRequestError(reason=tr("the features of {layer} enclose no area").format(layer=layer.name()))
         n = len(geometries)

@@ -116,3 +116,17 @@ def test_missing_auth_config_means_anonymous():
 
 def test_no_proxy_configured_means_direct_connections():
     assert network.network_options().proxies == {}
+
+
+def test_extent_across_the_antimeridian_becomes_two_boxes_not_the_whole_world():
+    from plugin.qgis_glue.areas import area_from_geometry
+
+    wgs84, mercator = QgsCoordinateReferenceSystem("EPSG:4326"), QgsCoordinateReferenceSystem("EPSG:3857")
+    moved = crs.to_service_geometry(QgsGeometry.fromRect(QgsRectangle(170, -20, 190, -10)), wgs84, mercator)
+    area = area_from_geometry(moved, as_rectangle=True)
+    east = 175 * 20037508.342787 / 180
+    assert area.contains_point(east, -1.7e6) and area.contains_point(-east, -1.7e6)
+    assert not area.contains_point(0, -1.7e6)  # the box of both strips would cover the whole world
+    single = area_from_geometry(crs.to_service_geometry(QgsGeometry.fromRect(QgsRectangle(10, 40, 20, 50)),
+                                                        wgs84, mercator), as_rectangle=True)
+    assert single.is_rectangle

@@ -272,3 +272,77 @@ def test_online_vector_service_exports_through_its_own_job_protocol(provider, em
     assert result["JOB_COUNT"] == 1
     downloads = [r for r in emulator.requests if r.path.startswith("/s3/")]
     assert downloads and not any(r.header("X-Esri-Authorization") for r in downloads)
+
+
+# --- the antimeridian, area vs extent, full extent ---------------------------------------------
+HALF_WORLD = 20037508.342787
+
+
+def mercator_strip_count(url, lon_ranges, lat_range, levels):
+    """Tiles of the Web Mercator boxes of WGS84 strips, each counted on its own and summed."""
+    from qgis.core import QgsRectangle
+
+    from plugin.core.client import fetch_service
+    from plugin.core.http import create_session
+    from plugin.qgis_glue import crs as crs_glue
+    from plugin.qgis_glue.areas import area_from_geometry
+
+    service = fetch_service(create_session(), url)
+    total = 0
+    for x0, x1 in lon_ranges:
+        strip = crs_glue.to_service_crs(QgsGeometry.fromRect(QgsRectangle(x0, lat_range[0], x1, lat_range[1])),
+                                        QgsCoordinateReferenceSystem("EPSG:4326"), MERCATOR)
+        total += sum(count_tiles(service.tiling, area_from_geometry(strip, as_rectangle=True), levels).values())
+    return total
+
+
+def test_extent_across_the_antimeridian_exports_both_sides(provider, emulator, tmp_path):
+    url = emulator.service_url("World_Map", "MapServer")
+    out = tmp_path / "pacific.tpkx"
+    # 170°E to 190°E (= 170°W): the dock's rule — two strips, one on each side of ±180°
+    result = run("exporttiles", {"SERVICE_URL": url, "EXTENT": "170,190,-20,-10 [EPSG:4326]", "LEVELS": "2-4",
+                                 "OUTPUT": str(out)})
+    expected = mercator_strip_count(url, [(170, 180), (-180, -170)], (-20, -10), range(2, 5))
+    assert result["TILE_COUNT"] == expected
+    from plugin.core.packages import open_package
+
+    with open_package(out) as pkg:
+        assert pkg.tile_count == expected
+        columns = {col for _level, _row, col, _size in pkg.iter_index(4)}
+    assert columns == {0, 15}  # the first and the last column of level 4, nothing in between
+    estimate = run("estimatetiles", {"SERVICE_URL": url, "EXTENT": "170,190,-20,-10 [EPSG:4326]",
+                                     "LEVELS": "2-4", "OUTPUT": str(tmp_path / "e.json")})
+    assert estimate["TOTAL"] == expected
+
+
+def test_area_supersedes_the_extent(provider, emulator, tmp_path):
+    url = emulator.service_url("World_Map", "MapServer")
+    triangle = polygon_layer([TRIANGLE])
+    area_only = run("estimatetiles", {"SERVICE_URL": url, "AREA": triangle, "LEVELS": "2-4",
+                                      "OUTPUT": str(tmp_path / "a.json")})
+    extent_only = run("estimatetiles", {"SERVICE_URL": url, "EXTENT": "1e7,1.2e7,1e7,1.2e7 [EPSG:3857]",
+                                        "LEVELS": "2-4", "OUTPUT": str(tmp_path / "e.json")})
+    assert area_only["TOTAL"] != extent_only["TOTAL"]
+    out = tmp_path / "both.tpkx"
+    result = run("exporttiles", {"SERVICE_URL": url, "AREA": triangle, "EXTENT": "1e7,1.2e7,1e7,1.2e7 [EPSG:3857]",
+                                 "LEVELS": "2-4", "OUTPUT": str(out)})
+    assert result["TILE_COUNT"] == area_only["TOTAL"]
+    submitted = [r for r in emulator.requests if r.path.endswith("/exportTiles")][-1]
+    sent = json.loads({**submitted.params, **submitted.form}["areaOfInterest"])  # map services: a feature set
+    ring = sent["features"][0]["geometry"]["rings"][0]
+    assert sorted({x for x, _y in ring}) == [-8e6, -1e6, 4e6]  # the triangle went to the server
+
+
+def test_full_extent_export_without_extent_or_area(provider, emulator, tmp_path):
+    out = tmp_path / "world.tpkx"
+    feedback = QgsProcessingFeedback()
+    notes = []
+    feedback.pushInfo = notes.append
+    result = run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-2",
+                                 "OUTPUT": str(out)}, feedback)
+    assert result["OUTPUT"] == str(out) and result["TILE_COUNT"] == 1 + 4 + 16
+    from plugin.core.packages import open_package
+
+    with open_package(out) as pkg:
+        assert pkg.tile_count == 21 and pkg.levels == [0, 1, 2]
+    assert any("full extent" in note for note in notes)

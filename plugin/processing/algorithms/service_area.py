@@ -101,6 +101,19 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
         if feedback is not None:
             feedback.canceled.connect(self.cancel.cancel)
 
+    def progress_callback(self, feedback, share: float = 1.0):
+        """The engine's progress on ``feedback`` (within ``share`` of the bar); a cancel there reaches
+        the server job's cancel token even when the ``canceled`` signal cannot be delivered."""
+        def progress(p) -> None:
+            if feedback.isCanceled():
+                self.cancel.cancel()
+            if p.fraction is not None:
+                feedback.setProgress(100.0 * share * p.fraction)
+            if p.message:
+                feedback.setProgressText(p.message)
+
+        return progress
+
     def read_service_area(self, parameters, context, feedback, exporter) -> ServiceArea:
         try:
             service = exporter.fetch(self.url, cancel=self.cancel)
@@ -125,14 +138,15 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
             if not geometries:
                 raise QgsProcessingException(self.tr("The area layer has no polygon (or no selected polygon)."))
             union = QgsGeometry.unaryUnion(geometries)
-            moved = crs_glue.to_service_crs(union, source.sourceCrs(), target, context.project())
+            moved = crs_glue.to_service_geometry(union, source.sourceCrs(), target, context.project())
             return area_from_geometry(moved), self.tr("{n} polygon feature(s)").format(n=len(geometries))
         if parameters.get(EXTENT):
             rect = self.parameterAsExtent(parameters, EXTENT, context)
             rect_crs = self.parameterAsExtentCrs(parameters, EXTENT, context)
             if not rect_crs.isValid():
                 rect_crs = context.project().crs() if context.project() else target
-            moved = crs_glue.rect_to_service_crs(rect, rect_crs, target, context.project())
+            moved = crs_glue.to_service_geometry(QgsGeometry.fromRect(rect), rect_crs, target, context.project())
+            # the extent's box in the service CRS (a box per strip when it was cut at the antimeridian)
             return area_from_geometry(moved, as_rectangle=True), self.tr("extent")
         extent = service.full_extent or service.initial_extent
         if extent is None:
