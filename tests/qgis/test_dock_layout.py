@@ -1,0 +1,79 @@
+"""The dock as a QGIS user meets it: the total always in view, tooltips everywhere, a narrow dock."""
+from __future__ import annotations
+
+from qgis.PyQt.QtCore import QPoint
+from qgis.PyQt.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QComboBox,
+    QLineEdit,
+    QWidget,
+)
+
+from tests.qgis.conftest import connect
+from tests.qgis.jobs_helpers import make_request, wait_state
+
+INTERACTIVE = (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QAbstractSlider, QAbstractItemView)
+# QGIS's composite widgets: their own tooltip shows over their inner buttons and fields
+COMPOSITES = ("QgsExtentWidget", "QgsFileWidget", "QgsScaleWidget", "QgsAuthConfigSelect", "QgsMapLayerComboBox")
+NARROW_DOCK_PX = 300
+
+
+def _form_widgets(dock) -> dict[str, QWidget]:
+    """The widgets of ``ui/dock.ui`` by object name."""
+    return {name: value for name, value in vars(dock.ui).items() if isinstance(value, QWidget)}
+
+
+def _inside(dock, widget) -> bool:
+    top_left = widget.mapTo(dock, QPoint(0, 0))
+    bottom_right = widget.mapTo(dock, QPoint(widget.width() - 1, widget.height() - 1))
+    return dock.rect().contains(top_left) and dock.rect().contains(bottom_right)
+
+
+def test_the_total_stays_in_view_when_the_form_scrolls(dock, qtbot, emulator, shown_canvas):
+    connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
+    dock.use_canvas_extent()
+    dock.recount_now()
+    dock.resize(NARROW_DOCK_PX, 420)
+    dock.show()
+    qtbot.waitExposed(dock)
+    bar = dock.ui.scrollArea.verticalScrollBar()
+    assert bar.maximum() > 0, "the form must be taller than the dock for this test to mean anything"
+    for position in (bar.minimum(), bar.maximum()):
+        bar.setValue(position)
+        for widget in (dock.ui.totalLabel, dock.ui.exportButton):
+            assert widget.isVisible(), widget.objectName()
+            assert not widget.visibleRegion().isEmpty(), (widget.objectName(), position)
+            assert _inside(dock, widget), widget.objectName()
+    assert "tiles in" in dock.ui.totalLabel.text()
+
+
+def test_every_control_of_the_dock_has_a_tooltip(dock, qtbot, emulator, jobs_manager, tmp_path):
+    # a job card too: its buttons are part of the dock
+    job_id = jobs_manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"),
+                                                    tmp_path / "a.tpkx", levels=(0,), add_to_map=False))
+    wait_state(qtbot, jobs_manager, job_id)
+    assert dock.jobs_panel.card(job_id) is not None
+    controls = [w for w in _form_widgets(dock).values() if isinstance(w, INTERACTIVE)]
+    controls += [w for w in _form_widgets(dock).values() if type(w).__name__ in COMPOSITES]
+    controls += list(dock.jobs_panel.findChildren(QAbstractButton))
+    names = {w.objectName() for w in controls}
+    assert {"areaSourceCombo", "selectedOnlyCheck", "addToMapCheck", "exportButton", "helpButton",
+            "qualitySlider", "outputWidget", "cancelButton", "clearFinishedButton"} <= names
+    missing = sorted(w.objectName() or type(w).__name__ for w in controls if not w.toolTip().strip())
+    assert missing == []
+
+
+def test_the_dock_fits_a_narrow_dock_area(dock, qtbot, emulator, shown_canvas):
+    connect(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"))  # the widest form: quality slider
+    dock.use_canvas_extent()
+    dock.recount_now()
+    assert dock.minimumSizeHint().width() <= NARROW_DOCK_PX
+    dock.resize(NARROW_DOCK_PX, 700)
+    dock.show()
+    qtbot.waitExposed(dock)
+    assert dock.body.width() <= NARROW_DOCK_PX
+    # nothing is cut off at the right of the scrolled form (it has no horizontal scroll bar)
+    assert dock.ui.scrollContents.minimumSizeHint().width() <= dock.ui.scrollArea.viewport().width()
