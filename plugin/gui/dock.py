@@ -209,7 +209,10 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
 
     def _setup_area(self) -> None:
         ui = self.ui
+        saved = settings.area_source(AREA_EXTENT)
+        ui.areaSourceCombo.setCurrentIndex(saved if 0 <= saved < ui.areaSourceCombo.count() else AREA_EXTENT)
         ui.areaSourceCombo.currentIndexChanged.connect(self._area_source_changed)
+        ui.areaSourceCombo.currentIndexChanged.connect(settings.set_area_source)
         self._area_source_changed(ui.areaSourceCombo.currentIndex())
         ui.extentWidget.setMapCanvas(self.canvas)
         ui.extentWidget.extentChanged.connect(self._extent_changed)
@@ -251,6 +254,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
             ui.outputWidget.setFocusProxy(line)
         ui.formatCombo.currentIndexChanged.connect(self._format_changed)
         ui.qualitySlider.valueChanged.connect(lambda value: ui.qualityValueLabel.setText(str(value)))
+        ui.qualitySlider.valueChanged.connect(settings.set_quality)  # only the user's moves: see _setup_formats
         ui.optimizeCheck.toggled.connect(self._optimize_toggled)
         for check, name in ((ui.splitCheck, "split"), (ui.mergeCheck, "merge"), (ui.addToMapCheck, "add_to_map"),
                             (ui.optimizeCheck, "optimize")):
@@ -832,8 +836,13 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
             widget.setVisible(jpeg)
         if jpeg:
             own = info.tiling.compression_quality or 100
-            self.ui.qualitySlider.setMaximum(max(self.ui.qualitySlider.minimum(), own))
-            self.ui.qualitySlider.setValue(min(DEFAULT_QUALITY, own))
+            slider = self.ui.qualitySlider
+            # the remembered quality, capped by this service's own: the cap is not saved as the choice
+            slider.blockSignals(True)
+            slider.setMaximum(max(slider.minimum(), own))
+            slider.setValue(min(settings.quality(DEFAULT_QUALITY), own))
+            slider.blockSignals(False)
+            self.ui.qualityValueLabel.setText(str(slider.value()))
             self.ui.qualitySlider.setToolTip(tr("JPEG quality of the optimised tiles, at most the service's own "
                                                 "quality ({q})").format(q=own))
         self._optimize_toggled(self.ui.optimizeCheck.isChecked())

@@ -18,6 +18,13 @@ def _get_bool(key: str, default: bool) -> bool:
     return bool(value)
 
 
+def _get_int(key: str, default: int) -> int:
+    try:
+        return int(_settings().value(PREFIX + key, default))
+    except (TypeError, ValueError):  # a hand-edited or damaged setting
+        return default
+
+
 def _set(key: str, value) -> None:
     _settings().setValue(PREFIX + key, value)
 
@@ -61,6 +68,24 @@ def option(name: str, default: bool) -> bool:
 
 def set_option(name: str, value: bool) -> None:
     _set("options/" + name, bool(value))
+
+
+def quality(default: int) -> int:
+    """The JPEG quality last chosen for optimised exports."""
+    return _get_int("options/quality", default)
+
+
+def set_quality(value: int) -> None:
+    _set("options/quality", int(value))
+
+
+def area_source(default: int = 0) -> int:
+    """The area source last chosen in the dock (its index: rectangle, drawn polygon, features)."""
+    return _get_int("options/area_source", default)
+
+
+def set_area_source(index: int) -> None:
+    _set("options/area_source", int(index))
 
 
 def cache_folder() -> str:

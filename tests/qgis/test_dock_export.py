@@ -1,6 +1,7 @@
 """Options, output and the Export button: the request the dock hands to the jobs manager."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -133,6 +134,34 @@ def test_options_and_output_folder_are_remembered(dock_factory, qtbot, emulator,
     assert again.ui.mergeCheck.isChecked()
     connect(again, qtbot, emulator.service_url("World_Map", "MapServer"))
     assert again.output_path() == str(folder / f"World_Map_{TODAY}.tpkx")
+
+
+def test_quality_and_area_source_are_remembered(dock_factory, qtbot, emulator, shown_canvas, started,
+                                                 output_folder):
+    dock = dock_factory()
+    assert dock.ui.areaSourceCombo.currentIndex() == 0  # first use: a rectangle
+    connect(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"))  # JPEG, its own quality 75
+    dock.ui.optimizeCheck.setChecked(True)
+    dock.ui.qualitySlider.setValue(55)
+    dock.ui.areaSourceCombo.setCurrentIndex(2)  # features of a polygon layer
+
+    again = dock_factory()
+    assert again.ui.areaSourceCombo.currentIndex() == 2
+    assert again.ui.areaPages.currentWidget() is again.ui.featuresPage
+    connect(again, qtbot, emulator.service_url("World_Imagery", "ImageServer"))
+    assert again.ui.qualitySlider.value() == 55 and again.ui.qualityValueLabel.text() == "55"
+    again.use_canvas_extent()
+    again.recount_now()
+    again.export()
+    assert (started[-1].optimize, started[-1].quality) == (True, 55)
+
+    # a service whose own quality is lower caps the slider, without forgetting the user's choice
+    info = again.service
+    again.set_service(replace(info, tiling=replace(info.tiling, compression_quality=40)))
+    assert (again.ui.qualitySlider.maximum(), again.ui.qualitySlider.value()) == (40, 40)
+    third = dock_factory()
+    connect(third, qtbot, emulator.service_url("World_Imagery", "ImageServer"))
+    assert third.ui.qualitySlider.value() == 55
 
 
 def test_over_the_limit_without_splitting_is_refused_in_the_dock(dock, qtbot, emulator, shown_canvas, started,
