@@ -9,7 +9,6 @@ one count.
 """
 from __future__ import annotations
 
-import configparser
 import contextlib
 import html
 import logging
@@ -57,7 +56,7 @@ LOG = logging.getLogger(__name__)
 
 DOCK_OBJECT_NAME = "ArcGISOfflineTilesDock"
 PLUGIN_ROOT = Path(__file__).resolve().parents[2]
-USAGE_ANCHOR = "#usage"
+HELP_PAGE = Path("help") / "usage.html"  # the README's usage section, built into the zip by scripts/package.sh
 # Exact counts for a polygon cost time in proportion to the tile rows it spans; deeper levels than this
 # are extrapolated from the deepest exact one (they hold millions of tiles, far beyond any export).
 MAX_EXACT_ROWS = 20_000
@@ -113,15 +112,12 @@ def default_output_name(service: ServiceInfo, fmt: str, today: date | None = Non
     return f"{name}_{(today or date.today()).isoformat()}.{fmt}"
 
 
-def help_url() -> QUrl:
-    """The usage section of the README on the repository page, else the README shipped with the plugin."""
-    meta = configparser.ConfigParser(interpolation=None)
-    meta.read(PLUGIN_ROOT / "metadata.txt", encoding="utf-8")
-    repository = meta.get("general", "repository", fallback="").strip()
-    if repository:
-        return QUrl(repository.rstrip("/") + USAGE_ANCHOR)
-    readme = PLUGIN_ROOT / "README.md"
-    return QUrl.fromLocalFile(str(readme))
+def help_url(root: Path = PLUGIN_ROOT) -> QUrl:
+    """The usage guide on disk, for analysts work offline: the help page the plugin zip ships, else
+    (a checkout) the README.  The page holds only the usage section, so the URL needs no ``#usage``
+    fragment, which xdg-open and Windows may drop or take for part of the file name."""
+    page = root / HELP_PAGE
+    return QUrl.fromLocalFile(str(page if page.is_file() else root / "README.md"))
 
 
 def _extrapolate(scheme, counts: dict[int, int], exact: list[int], level: int) -> int:
@@ -1013,7 +1009,10 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
     # help, tasks, teardown
     # ==========================================================================================
     def open_help(self) -> None:
-        QDesktopServices.openUrl(help_url())
+        url = help_url()
+        if not QDesktopServices.openUrl(url):
+            self.show_message(tr("No application could open the usage guide {path}; open it in a web browser or a "
+                                 "text editor.").format(path=url.toLocalFile()), Qgis.MessageLevel.Warning)
 
     def _track(self, task) -> None:
         """Remember a running task until it is done, to cancel it when the plugin unloads."""

@@ -9,7 +9,8 @@ from qgis.core import (
     QgsMapSettings,
     QgsProject,
 )
-from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtCore import QObject, QSize, QUrl, pyqtSlot
+from qgis.PyQt.QtGui import QDesktopServices
 
 from plugin.core.jobs import PollPolicy
 from plugin.gui.jobs import ExportRequest, JobManager, JobState
@@ -102,3 +103,23 @@ def jobs_env_fixture(qgis_iface, qgis_new_project, tmp_path, qtbot):
     for manager in managers:
         manager.shutdown()
     wait_idle(qtbot)
+
+
+class _UrlCatcher(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[QUrl] = []
+
+    @pyqtSlot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.urls.append(QUrl(url))
+
+
+@pytest.fixture(name="opened_files")
+def opened_files_fixture():
+    """The file URLs the plugin asks the desktop to open (folders, help), caught by a real
+    ``QDesktopServices`` URL handler for the file scheme instead of a file manager."""
+    catcher = _UrlCatcher()
+    QDesktopServices.setUrlHandler("file", catcher, "open")
+    yield catcher.urls
+    QDesktopServices.unsetUrlHandler("file")

@@ -12,9 +12,11 @@ from qgis.PyQt.QtCore import Qt, QUrl
 from plugin.gui.jobs import ExportRequest
 from plugin.qgis_glue import settings
 from tests.qgis.conftest import connect
+from tests.qgis.jobs_helpers import opened_files_fixture  # noqa: F401 - the opened_files fixture
 from tests.qgis.test_dock_area import draw_polygon
 
 TODAY = date.today().isoformat()
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -203,16 +205,13 @@ def test_export_explains_what_is_missing(dock, qtbot, emulator, started, output_
     assert started == []
 
 
-def test_help_opens_the_usage_section(dock, monkeypatch):
-    from plugin.gui import dock as dock_module
-
-    opened = []
-    monkeypatch.setattr(dock_module.QDesktopServices, "openUrl", lambda url: opened.append(QUrl(url)))
+def test_help_opens_the_usage_guide_on_disk(dock, opened_files):
+    """In a checkout there is no built help page: Help opens the README (the zip's page: test_plugin_lifecycle)."""
     dock.ui.helpButton.click()
-    assert len(opened) == 1
-    url = opened[0].toString()
-    assert url.endswith("#usage")
-    assert url.startswith("https://github.com/") or Path(opened[0].toLocalFile()).name == "README.md"
+    readme = REPO / "README.md"
+    assert opened_files == [QUrl.fromLocalFile(str(readme))]
+    assert "## Usage" in readme.read_text(encoding="utf-8")
+    assert dock.message_text() == ""
 
 
 @pytest.mark.slow

@@ -3,12 +3,19 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import shutil
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsApplication
+from qgis.core import QgsApplication, QgsSettings
+from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtWidgets import QAction, QDockWidget
+
+from tests.qgis.jobs_helpers import opened_files_fixture  # noqa: F401 - the opened_files fixture
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "arcgis_offline_tiles"
@@ -71,8 +78,49 @@ def installed_package(tmp_path, monkeypatch):
     (tmp_path / PACKAGE).symlink_to(REPO, target_is_directory=True)
     monkeypatch.syspath_prepend(str(tmp_path))
     yield importlib.import_module(PACKAGE)
+    _forget_package()
+
+
+def _forget_package() -> None:
     for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
         del sys.modules[name]
+
+
+def build_zip(zip_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """``make package`` into ``zip_path`` (``env`` adds variables such as LRELEASE)."""
+    if shutil.which("zip") is None:
+        pytest.skip("zip is not installed (make deps)")
+    return subprocess.run(["bash", str(REPO / "scripts/package.sh"), str(zip_path)], cwd=REPO, capture_output=True,
+                          text=True, env={**os.environ, **env}, check=False)
+
+
+@pytest.fixture
+def packaged_plugin(tmp_path, monkeypatch):
+    """The zip of ``make package``, unpacked into a plugins folder and imported the way QGIS does."""
+    zip_path = tmp_path / "plugin.zip"
+    done = build_zip(zip_path)
+    assert done.returncode == 0, done.stderr
+    plugins = tmp_path / "plugins"
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+        archive.extractall(plugins)
+    monkeypatch.syspath_prepend(str(plugins))
+    _forget_package()
+    yield plugins / PACKAGE, names, importlib.import_module(PACKAGE)
+    _forget_package()
+
+
+@pytest.fixture
+def german_user_interface():
+    """QGIS's user interface language set to German (what the plugin's translator follows)."""
+    settings = QgsSettings()
+    before = settings.value("locale/userLocale", None)
+    settings.setValue("locale/userLocale", "de_DE")
+    yield
+    if before is None:
+        settings.remove("locale/userLocale")
+    else:
+        settings.setValue("locale/userLocale", before)
 
 
 def _provider_ids():
@@ -119,3 +167,39 @@ def test_plugin_logs_reach_the_qgis_message_log(qgis_iface, installed_package):
     finally:
         plugin.unload()
     assert ("ArcGIS Offline Tiles", f"{PACKAGE}.plugin.core.something: hello from the core") in received
+
+
+def test_the_plugin_zip_speaks_german_and_opens_its_own_help(qgis_iface, packaged_plugin, german_user_interface,
+                                                            opened_files):
+    root, names, package = packaged_plugin
+    assert f"{PACKAGE}/i18n/arcgis_offline_tiles_de.qm" in names
+    assert f"{PACKAGE}/help/usage.html" in names
+    page = (root / "help" / "usage.html").read_text(encoding="utf-8")
+    assert "In QGIS: the dock" in page and "Quick start" not in page  # the README's usage section only
+
+    plugin = package.classFactory(RecordingIface(qgis_iface))
+    plugin.initGui()
+    try:
+        assert plugin.dock.ui.connectButton.text() == "&Verbinden"  # the .qm compiled into the zip
+        assert plugin.dock.ui.helpButton.text() == "&Hilfe"
+        plugin.dock.ui.helpButton.click()
+    finally:
+        plugin.unload()
+    # the page on disk, for analysts work offline
+    assert opened_files == [QUrl.fromLocalFile(str(root / "help" / "usage.html"))]
+
+
+def test_packaging_stops_with_a_clear_message_when_translations_cannot_be_compiled(tmp_path):
+    broken = tmp_path / "lrelease"
+    broken.write_text("#!/bin/sh\necho 'lrelease error: Parse error' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    zip_path = tmp_path / "plugin.zip"
+    done = build_zip(zip_path, LRELEASE=str(broken))
+    assert done.returncode != 0
+    assert "lrelease could not compile i18n/arcgis_offline_tiles_de.ts" in done.stderr
+    assert not zip_path.exists()
+
+    done = build_zip(zip_path, LRELEASE=str(tmp_path / "not-installed"))
+    assert done.returncode != 0
+    assert "lrelease (Qt Linguist tools) was not found" in done.stderr and "qttools5-dev-tools" in done.stderr
+    assert not zip_path.exists()
