@@ -12,15 +12,20 @@ A package is a little file system (``root.json``, ``conf.xml``, ``_alllayers/L00
 * zip, DEFLATED (or another codec zipfile knows): zipfile's own stream; small members are inflated
   once into memory, big ones are read through the stream's forward seeks;
 * tar: the span of the archive holding the member (uncompressed tar); compressed tars go through
-  tarfile's stream like deflated zip members.
+  tarfile's stream like deflated zip members, and may unpack to :data:`COMPRESSED_TAR_MAX` at most
+  (listing one decompresses all of it, so a small gzip of zeros would otherwise run for minutes).
 
 Nothing is extracted to disk.  Hostile containers end in :class:`PackageError`: member names that
 climb out of the package (``../x``, ``/etc/x``, ``C:\\x``), encrypted members, declared sizes that do
-not fit in the archive or are impossible for the codec (zip bombs), truncated members.
+not fit in the archive or are impossible for the codec (zip bombs), compressed tars that unpack to
+more than :data:`COMPRESSED_TAR_MAX`, truncated members.
 """
 from __future__ import annotations
 
+import bz2
+import gzip
 import logging
+import lzma
 import os
 import re
 import struct
@@ -41,6 +46,12 @@ INFLATE_IN_MEMORY = 128 * 1024 * 1024  # compressed members up to this size are 
 INFLATED_BUDGET = 256 * 1024 * 1024  # …and at most this much of them is kept at a time (LRU)
 DEFLATE_MAX_RATIO = 1100  # deflate cannot expand more than ~1032:1; more is a lie (a bomb)
 MAX_MEMBERS = 500_000  # archive entries: a real package has a few thousand at most
+# A compressed tar has no index: listing it decompresses everything, and so does each backward seek.
+# No ratio tells a bomb from a real archive (zeros reach deflate's own ~1032:1 ceiling; bzip2 and xz
+# have no useful one), so the bound is on the unpacked bytes themselves.
+COMPRESSED_TAR_MAX = 1024 * 1024 * 1024
+_CODEC_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError)
+_TAR_CODECS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _OPEN_FILES = 32
 
@@ -506,6 +517,56 @@ def _inflate(opener, size: int, path: Path, name: str) -> bytes:
     return data
 
 
+class _BoundedStream:
+    """The unpacked bytes of a compressed tar for tarfile, never running past ``limit``.
+
+    Reads are capped too: tarfile reads a GNU long-name or pax header whole, and one that claims
+    gigabytes must not become an allocation.  Codec errors become :class:`PackageError`.
+    """
+
+    def __init__(self, path: Path, opener, limit: int, max_read: int) -> None:
+        self._path = path
+        self._limit = limit
+        self._max_read = max_read
+        self._stream = opener(path, "rb")
+
+    def _too_big(self) -> PackageError:
+        return package_error(self._path, f"it is a compressed tar that unpacks to more than "
+                             f"{self._limit // (1024 * 1024)} MB (or a decompression bomb); compressed "
+                             "archives are read from the start again and again, so unpack it (for example "
+                             "with tar -xf) and open the unpacked folder or its conf.xml")
+
+    def _codec(self, call, *args):
+        try:
+            return call(*args)
+        except _CODEC_ERRORS as exc:
+            raise package_error(self._path, f"it cannot be decompressed ({exc})") from exc
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        target = offset if whence == os.SEEK_SET else self.tell() + offset if whence == os.SEEK_CUR else -1
+        if target < 0 or target > self._limit:  # SEEK_END would unpack everything: tarfile never asks
+            raise self._too_big()
+        return self._codec(self._stream.seek, target)
+
+    def read(self, size: int | None = -1) -> bytes:
+        room = self._limit - self.tell()
+        if size is None or size < 0 or size > room:
+            size = room + 1  # one byte more tells an archive that ends in time from one that does not
+        if size > self._max_read:
+            raise package_error(self._path, f"a tar header claims {size} bytes (a damaged or hostile "
+                                "archive); unpack it with tar -xf and open the folder if it is genuine")
+        data = self._codec(self._stream.read, size)
+        if len(data) > room:
+            raise self._too_big()
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+
+
 class TarSource(_TreeSource):
     container = "tar"
 
@@ -513,9 +574,16 @@ class TarSource(_TreeSource):
         super().__init__(path)
         self._handle = _Handle(path)
         head = self._handle.pread(0, 6)
-        self._compressed = head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00"
+        codec = next((open_ for magic, open_ in _TAR_CODECS.items() if head.startswith(magic)), None)
+        self._compressed = codec is not None
+        self._stream: _BoundedStream | None = None
         try:
-            self._tar = tarfile.open(path, mode="r:*")  # noqa: SIM115 - closed by close()
+            if codec is None:
+                self._tar = tarfile.open(path, mode="r:")  # noqa: SIM115 - closed by close()
+            else:
+                # members are read whole up to INFLATE_IN_MEMORY; tarfile reads nothing bigger
+                self._stream = _BoundedStream(path, codec, COMPRESSED_TAR_MAX, INFLATE_IN_MEMORY + 1)
+                self._tar = tarfile.open(fileobj=self._stream, mode="r:")  # type: ignore[arg-type]  # noqa: SIM115
             for count, member in enumerate(self._tar, 1):
                 if count > MAX_MEMBERS:
                     raise package_error(path, f"it has more than {MAX_MEMBERS} entries, more than any "
@@ -526,7 +594,7 @@ class TarSource(_TreeSource):
                     if member.sparse:
                         continue
                     self._add(member.name, False, member)
-        except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error, UnicodeError) as exc:
+        except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error, lzma.LZMAError, UnicodeError) as exc:
             self.close()
             raise package_error(path, f"it is not a readable tar archive ({exc})") from exc
         except BaseException:
@@ -571,6 +639,8 @@ class TarSource(_TreeSource):
         tar = getattr(self, "_tar", None)
         if tar is not None:
             tar.close()
+        if self._stream is not None:  # tarfile leaves a stream it was given open
+            self._stream.close()
         self._handle.close()
 
 

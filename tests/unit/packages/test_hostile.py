@@ -5,8 +5,11 @@ kind) plus Hypothesis property tests mutating packages, bundles and configuratio
 """
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
 import json
+import lzma
 import random
 import struct
 import tarfile
@@ -91,6 +94,9 @@ def _bases(folder: Path) -> dict[str, Path]:
     bases["tar"] = folder / "cache.tar"
     with tarfile.open(bases["tar"], "w") as tar:
         tar.add(cache / "Layers", arcname="Layers")
+    bases["tar_xz"] = folder / "cache.tar.xz"  # read through the bounded decompressing stream
+    with tarfile.open(bases["tar_xz"], "w:xz") as tar:
+        tar.add(cache / "Layers", arcname="Layers")
     return bases
 
 
@@ -111,12 +117,12 @@ def _truncations(data: bytes, n: int, rng: random.Random) -> list[int]:
     return sorted(p for p in points if 0 <= p < len(data))
 
 
-@pytest.mark.parametrize("kind", ["tpkx", "tpk", "tpk_deflated", "vtpk", "tar"])
+@pytest.mark.parametrize("kind", ["tpkx", "tpk", "tpk_deflated", "vtpk", "tar", "tar_xz"])
 def test_truncated_files(bases, tmp_path, kind):
     data = bases[kind].read_bytes()
     rng = random.Random(kind)
     outcomes = []
-    suffix = ".tar" if kind == "tar" else bases[kind].suffix
+    suffix = "".join(bases[kind].suffixes)
     for cut in _truncations(data, 40, rng):
         path = tmp_path / f"cut{suffix}"
         path.write_bytes(data[:cut])
@@ -124,11 +130,11 @@ def test_truncated_files(bases, tmp_path, kind):
     assert "error" in outcomes
 
 
-@pytest.mark.parametrize("kind", ["tpkx", "tpk", "tpk_deflated", "vtpk", "tar"])
+@pytest.mark.parametrize("kind", ["tpkx", "tpk", "tpk_deflated", "vtpk", "tar", "tar_xz"])
 def test_bit_flipped_files(bases, tmp_path, kind):
     data = bases[kind].read_bytes()
     rng = random.Random(f"flip-{kind}")
-    suffix = ".tar" if kind == "tar" else bases[kind].suffix
+    suffix = "".join(bases[kind].suffixes)
     for _ in range(60):
         blob = bytearray(data)
         for _ in range(rng.choice((1, 2, 8, 64))):
@@ -243,6 +249,31 @@ def test_crafted_files(bases, tmp_path):
     assert {name for name in must_fail if outcomes[name] != "error"} == set()
 
 
+TAR_CODECS = {"gz": lambda data: gzip.compress(data, 9, mtime=0), "bz2": bz2.compress, "xz": lzma.compress}
+
+
+def _compressed_tar_bomb(path: Path, codec: str, declared: int = 4 << 30, chunk: int = 4 << 20) -> Path:
+    """A tar whose one member claims ``declared`` bytes of zeros, compressed: concatenated streams of
+    one compressed chunk (gzip, bzip2 and xz all read them as one), a few MB at most on disk."""
+    info = tarfile.TarInfo("Layers/_alllayers/L00/R0000C0000.bundle")
+    info.size = declared
+    head = info.tobuf(format=tarfile.GNU_FORMAT)
+    compress = TAR_CODECS[codec]
+    path.write_bytes(compress(head + bytes(chunk - len(head))) + compress(bytes(chunk)) * (declared // chunk))
+    return path
+
+
+@pytest.mark.parametrize("codec", sorted(TAR_CODECS))
+def test_compressed_tar_bomb_is_refused_before_it_is_unpacked(tmp_path, codec):
+    """Listing a compressed tar decompresses it: 4 GB of zeros would take a minute; it is refused."""
+    path = _compressed_tar_bomb(tmp_path / f"bomb.tar.{codec}", codec)
+    assert path.stat().st_size < 8 << 20
+    assert bounded(path, tmp_path) == "error"
+    with pytest.raises(PackageError, match="unpacks to more than 1024 MB") as caught:
+        open_package(path)
+    assert "tar -xf" in caught.value.user_message  # what to do next
+
+
 def _set_flag(src: Path, dst: Path, flag: int) -> Path:
     blob = bytearray(src.read_bytes())
     for sig, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
@@ -281,7 +312,7 @@ def test_property_mutated_packages(bases, tmp_path, data):
     cut = data.draw(st.one_of(st.none(), st.integers(0, len(blob))))
     if cut is not None:
         blob = blob[:cut]
-    path = tmp_path / ("m.tar" if kind == "tar" else f"m{bases[kind].suffix}")
+    path = tmp_path / f"m{''.join(bases[kind].suffixes)}"
     path.write_bytes(bytes(blob))
     bounded(path, tmp_path)
 

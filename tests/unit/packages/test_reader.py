@@ -188,10 +188,12 @@ def test_exploded_and_tarred_cache_folders(tmp_path):
     tar_path = tmp_path / "c.tar"
     with tarfile.open(tar_path, "w") as tar:
         tar.add(tmp_path / "Layers", arcname="Layers")
-    tgz_path = tmp_path / "c.tar.gz"
-    with tarfile.open(tgz_path, "w:gz") as tar:
-        tar.add(tmp_path / "Layers", arcname="Layers")
-    for form in (tar_path, tgz_path):
+    compressed = []
+    for codec in ("gz", "bz2", "xz"):
+        compressed.append(tmp_path / f"c.tar.{codec}")
+        with tarfile.open(compressed[-1], f"w:{codec}") as tar:
+            tar.add(tmp_path / "Layers", arcname="Layers")
+    for form in (tar_path, *compressed):
         with open_package(form) as pkg:
             assert pkg.container == "tar" and _tiles_of(pkg) == {(1, r, c): d for (r, c), d in TILES.items()}
 
