@@ -21,6 +21,9 @@ _SECRET_PARAMS = re.compile(
     r"(?i)([?&](?:token|password|api_?key|X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=)[^&#\s]*")
 
 
+_TRAILING_STOP = re.compile(r"\.+$")  # the templates put their own full stop after {reason}
+
+
 def redact(text: str) -> str:
     """Replace the values of token-like query parameters in ``text`` with ``***``."""
     return _SECRET_PARAMS.sub(r"\1***", text or "")
@@ -29,11 +32,15 @@ def redact(text: str) -> str:
 class ArcGISOfflineTilesError(Exception):
     """Base of every error this plugin raises on purpose."""
 
-    template: str = QT_TRANSLATE_NOOP("errors", "Something went wrong. See the log for details.")
+    template: str = QT_TRANSLATE_NOOP(
+        "errors", "Something went wrong. Try again; if it happens again, report it with the details from the log.")
 
     def __init__(self, template: str | None = None, details: str = "", **params: Any) -> None:
         if template is not None:
             self.template = template
+        reason = params.get("reason")
+        if isinstance(reason, str):
+            params["reason"] = _TRAILING_STOP.sub("", reason.strip())
         self.params = params
         self.details = redact(details)
         super().__init__(self.user_message)
@@ -51,7 +58,9 @@ class ArcGISOfflineTilesError(Exception):
 
 # --- services ---------------------------------------------------------------------------------
 class ServiceError(ArcGISOfflineTilesError):
-    template = QT_TRANSLATE_NOOP("errors", "The service could not be used: {reason}")
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The service could not be used: {reason}. Check the service address, then try again; "
+        "if it keeps failing, ask the service's administrator.")
 
 
 class ServiceNotFoundError(ServiceError):
@@ -63,7 +72,7 @@ class ServiceNotFoundError(ServiceError):
 class NotTiledServiceError(ServiceError):
     template = QT_TRANSLATE_NOOP(
         "errors", "{url} is not a tiled ArcGIS service ({reason}). Only cached map services, "
-        "tiled image services and vector tile services can export tiles.")
+        "tiled image services and vector tile services can export tiles; use the address of one of those.")
 
 
 class ExportNotAllowedError(ServiceError):
@@ -74,7 +83,9 @@ class ExportNotAllowedError(ServiceError):
 
 # --- authentication ---------------------------------------------------------------------------
 class AuthError(ArcGISOfflineTilesError):
-    template = QT_TRANSLATE_NOOP("errors", "Signing in failed: {reason}")
+    template = QT_TRANSLATE_NOOP(
+        "errors", "Signing in failed: {reason}. Check the authentication configuration (user name and "
+        "password, token or API key), then try again.")
 
 
 class AuthRequiredError(AuthError):
@@ -91,7 +102,9 @@ class AuthFailedError(AuthError):
 
 # --- requests and jobs ------------------------------------------------------------------------
 class InvalidRequestError(ArcGISOfflineTilesError):
-    template = QT_TRANSLATE_NOOP("errors", "The export request is not valid: {reason}")
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The export request is not valid: {reason}. Change the area, levels or options "
+        "accordingly, then try again.")
 
 
 class TooManyTilesError(ArcGISOfflineTilesError):
@@ -101,11 +114,22 @@ class TooManyTilesError(ArcGISOfflineTilesError):
 
 
 class JobError(ArcGISOfflineTilesError):
-    template = QT_TRANSLATE_NOOP("errors", "The export job failed on the server: {reason}")
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The export job failed on the server: {reason}. Try again later; if it fails again, "
+        "export fewer levels or a smaller area, or ask the service's administrator.")
 
 
 class JobFailedError(JobError):
     pass
+
+
+class JobCancelledError(JobError):
+    """The server cancelled the job.  Not a :class:`CancelledError`: the user did not ask for it, so
+    the caller reports it as a failure instead of treating it as the user's own cancel."""
+
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The server cancelled the export job ({reason}), perhaps because it was restarted or "
+        "an administrator stopped it. Start the export again; the area and settings are kept.")
 
 
 class JobNotFoundError(JobError):
@@ -120,8 +144,16 @@ class JobTimedOutError(JobError):
         "you can resume it later or retry with fewer tiles.")
 
 
+class JobTimedOutOnServerError(JobTimedOutError):
+    """``esriJobTimedOut``: the server gave up, so (unlike our own polling timeout) the job is gone."""
+
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The server gave up on the export job because it ran too long ({reason}). Export fewer "
+        "levels or a smaller area per job, or retry later when the server is less busy.")
+
+
 class CancelledError(ArcGISOfflineTilesError):
-    template = QT_TRANSLATE_NOOP("errors", "The export was cancelled.")
+    template = QT_TRANSLATE_NOOP("errors", "The export was cancelled. Start it again when you need the tiles.")
 
 
 # --- transport and disk -----------------------------------------------------------------------
@@ -144,4 +176,5 @@ class DiskError(ArcGISOfflineTilesError):
 
 class PackageError(ArcGISOfflineTilesError):
     template = QT_TRANSLATE_NOOP(
-        "errors", "The tile package {path} cannot be read: {reason}")
+        "errors", "The tile package {path} cannot be read: {reason}. Export or download it again, or "
+        "choose another package.")
