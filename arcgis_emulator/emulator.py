@@ -16,6 +16,7 @@ Services (keys as used by :meth:`Emulator.configure`): the four samples
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import shutil
 import tempfile
@@ -38,6 +39,11 @@ ONLINE_STATUS_STYLES = ("esri", "stats")
 SECURED_FOLDER = "Secured"
 ONLINE_NAME = "World_Basemap_Export_v2"
 DEFAULT_VERSION = 11.1
+ONLINE_ORG_ID = "Em7uLat0rOrg1d00"  # the "organisation" hosting the Online-style services
+
+
+def _stable_id(text: str, length: int = 16) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:length]
 
 
 @dataclass
@@ -56,6 +62,8 @@ class ServiceConfig:
     http_errors_as_status: bool = False
     submit_status: str = SUBMITTED
     online_status_style: str = "esri"
+    gp_progress: bool = True
+    output_urls: int = 1
 
     def validate(self) -> None:
         if self.job_protocol not in JOB_PROTOCOLS:
@@ -66,6 +74,8 @@ class ServiceConfig:
             raise ValueError(f"online_status_style must be one of {ONLINE_STATUS_STYLES}")
         if self.submit_status not in (NEW, SUBMITTED):
             raise ValueError(f"submit_status must be {NEW} or {SUBMITTED}")
+        if int(self.output_urls) < 1:
+            raise ValueError("output_urls must be >= 1")
         if int(self.max_export_tiles) < 0 or int(self.job_steps) < 0 or float(self.job_step_delay_s) < 0:
             raise ValueError("max_export_tiles, job_steps and job_step_delay_s must be >= 0")
 
@@ -84,7 +94,8 @@ _COERCE = {
     "max_export_tiles": int, "export_allowed": bool, "version": float, "job_protocol": str,
     "result_shape": str, "job_steps": int, "job_step_delay_s": float, "secured": bool,
     "token_lifetime_s": lambda v: None if v is None else float(v), "http_errors_as_status": bool,
-    "submit_status": str, "online_status_style": str, "presigned_expires_s": int,
+    "submit_status": str, "online_status_style": str, "presigned_expires_s": int, "gp_progress": bool,
+    "output_urls": int,
 }
 
 
@@ -124,6 +135,11 @@ class ServiceEntry:
         doc["maxExportTilesCount"] = int(cfg.max_export_tiles)
         if self.kind == "VectorTileServer" or "name" in doc:
             doc["name"] = self.name
+        if cfg.job_protocol == "online":
+            # the hosting fields ArcGIS Online's tile servers add to a hosted layer's description
+            doc.update({"id": _stable_id(self.key), "server": ONLINE_ORG_ID,
+                        "access": "SECURE" if cfg.secured else "PUBLIC", "status": "created",
+                        "serviceItemId": _stable_id("item:" + self.key, 32)})
         return doc
 
 
@@ -325,7 +341,10 @@ class Emulator:
         stops working for this service that long after it was issued), ``http_errors_as_status``
         (real 4xx/5xx statuses instead of HTTP 200 error bodies), ``submit_status``
         ("esriJobSubmitted" | "esriJobNew": what the submit answer says), ``online_status_style``
-        ("esri": jobStatus esriJob*, "stats": status SUBMITTED/INPROGRESS/DONE/FAILED/CANCELED).
+        ("esri": jobStatus esriJob*, "stats": status SUBMITTED/INPROGRESS/DONE/FAILED/CANCELED),
+        ``gp_progress`` (False: GP status without ``progress``, as before 10.8.1: clients have the
+        ``messages`` only), ``output_urls`` (Online protocol: the package is split by level into that
+        many files, each with its own ``output.outputUrl`` entry, as big Online exports are).
         """
         entry = self.service(service_key)
         known = {f.name for f in fields(ServiceConfig)}
@@ -451,17 +470,26 @@ class Emulator:
         return job
 
     # ------------------------------------------------------------------------------ downloads
-    def presigned_path(self, job: Job) -> str:
+    def presigned_path(self, job: Job, index: int = 0) -> str:
+        """``/s3/export/<id>.vtpk``; ``/s3/export/<id>_<n>.vtpk`` for each file of a split result."""
         ext = Path(job.package_name or "x.vtpk").suffix
-        return f"/s3/export/{job.id}{ext}"
+        number = f"_{index + 1}" if len(job.package_paths) > 1 else ""
+        return f"/s3/export/{job.id}{number}{ext}"
+
+    def sign_download_urls(self, job: Job, fresh: bool = False) -> list[str]:
+        """The presigned S3-style URLs of an Online job's package files (signed once unless ``fresh``)."""
+        if job.presigned_urls is None or fresh:
+            urls = []
+            for index in range(max(1, len(job.package_paths))):
+                path = self.presigned_path(job, index)
+                query = self.presigner.sign(path, self.server_config.presigned_expires_s)
+                urls.append(f"{self.root_url}{path}?{query}")
+            job.presigned_urls = urls
+        return list(job.presigned_urls)
 
     def sign_download_url(self, job: Job, fresh: bool = False) -> str:
-        """The presigned S3-style URL of an Online job's package (signed once unless ``fresh``)."""
-        if job.presigned_url is None or fresh:
-            path = self.presigned_path(job)
-            query = self.presigner.sign(path, self.server_config.presigned_expires_s)
-            job.presigned_url = f"{self.root_url}{path}?{query}"
-        return job.presigned_url
+        """The presigned URL of an Online job's (first) package file."""
+        return self.sign_download_urls(job, fresh)[0]
 
     def output_folder_url(self, job: Job, service: ServiceEntry) -> str:
         folder = f"{service.folder}/" if service.folder else ""

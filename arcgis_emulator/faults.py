@@ -21,6 +21,8 @@ download stage (package files: ``arcgisoutput`` files and presigned ``/s3/`` URL
 job stage (matched against the ``exportTiles`` / ``estimateExportTilesSize`` submit request):
   ``job_fail``     ``message`` (default ``ERROR 999999: ...``): the job ends esriJobFailed
   ``job_timeout``  the job ends esriJobTimedOut
+  ``job_cancel``   ``message``: the server (an administrator) cancels the job: it ends esriJobCancelled
+                   without any cancel request from the client
   ``truncate_package`` ``keep`` bytes or ``fraction`` (default 0.5) of the built package is kept
   ``corrupt_package``  ``offset`` (default: middle of the file), ``length`` (default 64): those
                    bytes are inverted in the built package
@@ -34,7 +36,7 @@ from typing import Any
 
 REQUEST_KINDS = frozenset({"http_error", "slow", "invalid_json", "json_error"})
 DOWNLOAD_KINDS = frozenset({"drop_download", "etag_change"})
-JOB_KINDS = frozenset({"job_fail", "job_timeout", "truncate_package", "corrupt_package"})
+JOB_KINDS = frozenset({"job_fail", "job_timeout", "job_cancel", "truncate_package", "corrupt_package"})
 ALL_KINDS = REQUEST_KINDS | DOWNLOAD_KINDS | JOB_KINDS
 
 _OPTIONS: dict[str, dict[str, Any]] = {
@@ -49,6 +51,7 @@ _OPTIONS: dict[str, dict[str, Any]] = {
     "etag_change": {},
     "job_fail": {"message": "ERROR 999999: Something unexpected caused the tool to fail."},
     "job_timeout": {"message": "The job timed out."},
+    "job_cancel": {"message": "The job was cancelled by the server administrator."},
     "truncate_package": {"keep": None, "fraction": 0.5},
     "corrupt_package": {"offset": None, "length": 64},
 }

@@ -47,6 +47,7 @@ TIMED_OUT = "esriJobTimedOut"
 CANCELLING = "esriJobCancelling"
 CANCELLED = "esriJobCancelled"
 TERMINAL = frozenset({SUCCEEDED, FAILED, TIMED_OUT, CANCELLED})
+_FORCED_OUTCOMES = {"job_fail": FAILED, "job_timeout": TIMED_OUT, "job_cancel": CANCELLED}  # job faults
 
 # the "job statistics" vocabulary of ArcGIS Online (online_status_style="stats")
 STATS_VOCABULARY = {NEW: "SUBMITTED", SUBMITTED: "SUBMITTED", EXECUTING: "INPROGRESS", SUCCEEDED: "DONE",
@@ -154,36 +155,38 @@ def _convert(area, source: int | None, target: int | None):
         raise ParamError(str(exc)) from None
 
 
-def parse_extent(value: str | None, full_extent: dict | None, service_sr: int | None) -> Extent:
-    """``DEFAULT`` / ``xmin,ymin,xmax,ymax`` (service CRS) / envelope JSON with spatialReference."""
+def parse_extent(value: str | None, full_extent: dict | None, service_sr: int | None,
+                 name: str = "exportExtent") -> Extent:
+    """``DEFAULT`` / ``xmin,ymin,xmax,ymax`` (service CRS) / envelope JSON with spatialReference;
+    ``name`` is the parameter's name in messages (``extent`` on ArcGIS Online)."""
     text = (value or "").strip()
     try:
         if text.upper() in ("", "DEFAULT", "DEFAULTEXTENT"):
             if not full_extent:
-                raise ParamError("The service has no fullExtent; give exportExtent explicitly")
+                raise ParamError(f"The service has no fullExtent; give {name} explicitly")
             env = full_extent
         elif text.startswith("{"):
-            env = _json_param(text, "exportExtent")
+            env = _json_param(text, name)
             if not isinstance(env, dict) or not all(k in env for k in ("xmin", "ymin", "xmax", "ymax")):
-                raise ParamError("exportExtent JSON must be an envelope {xmin, ymin, xmax, ymax, spatialReference}")
+                raise ParamError(f"{name} JSON must be an envelope {{xmin, ymin, xmax, ymax, spatialReference}}")
         else:
             parts = [p.strip() for p in text.split(",")]
             if len(parts) != 4:
-                raise ParamError(f"Invalid exportExtent {text!r}: expected DEFAULT, xmin,ymin,xmax,ymax "
+                raise ParamError(f"Invalid {name} {text!r}: expected DEFAULT, xmin,ymin,xmax,ymax "
                                  f"or an envelope JSON")
             try:
                 numbers = [float(p) for p in parts]
             except ValueError:
-                raise ParamError(f"Invalid exportExtent {text!r}: not numbers") from None
+                raise ParamError(f"Invalid {name} {text!r}: not numbers") from None
             return Extent(*numbers)
         try:
             extent = Extent(float(env["xmin"]), float(env["ymin"]), float(env["xmax"]), float(env["ymax"]))
         except (TypeError, ValueError):
-            raise ParamError(f"Invalid exportExtent {text[:200]!r}: coordinates must be numbers") from None
+            raise ParamError(f"Invalid {name} {text[:200]!r}: coordinates must be numbers") from None
         source = sr_code(env.get("spatialReference"))
         return _convert(extent, source, service_sr)
     except (InvalidGeometryError, UnsupportedSpatialReferenceError) as exc:
-        raise ParamError(f"Invalid exportExtent: {exc}") from None
+        raise ParamError(f"Invalid {name}: {exc}") from None
 
 
 def _polygon_from_geometry(geometry: Any, fallback_sr: dict | None, name: str):
@@ -238,8 +241,12 @@ def _version_tuple(version: Any) -> float:
 
 
 def parse_export_request(params: dict[str, str], document: dict, service_kind: str,
-                         operation: str) -> ExportRequest:
-    """Validate exportTiles / estimateExportTilesSize parameters against a service document."""
+                         operation: str, online: bool = False) -> ExportRequest:
+    """Validate exportTiles / estimateExportTilesSize parameters against a service document.
+
+    ``online``: an ArcGIS Online vector service, whose documented box parameter is ``extent``; it ignores
+    ``exportExtent`` as ArcGIS Server ignores ``extent`` (an unknown parameter), so a client sending the
+    wrong one gets the whole service extent."""
     tile_info = document["tileInfo"]
     grid = Grid.from_tile_info(tile_info)
     levels = parse_levels(params.get("levels"), params.get("exportBy"), tile_info["lods"])
@@ -249,10 +256,8 @@ def parse_export_request(params: dict[str, str], document: dict, service_kind: s
     if (params.get(polygon_param) or "").strip():
         area = parse_polygon(params[polygon_param], grid.spatial_reference, polygon_param)
     else:
-        extent_text = params.get("exportExtent")
-        if vector and not (extent_text or "").strip():
-            extent_text = params.get("extent")  # ArcGIS Online's name
-        area = parse_extent(extent_text, full_extent, grid.spatial_reference)
+        name = "extent" if online and vector else "exportExtent"
+        area = parse_extent(params.get(name), full_extent, grid.spatial_reference, name)
 
     package_kind = None
     optimize = parse_bool(params.get("optimizeTilesForSize"), "optimizeTilesForSize")
@@ -326,7 +331,7 @@ class JobContext:
 class Job:
     def __init__(self, job_id: str, protocol: str, request: ExportRequest, ctx: JobContext, *,
                  steps: int = 2, step_delay_s: float = 0.0, submit_status: str = SUBMITTED,
-                 faults: list[Fault] | None = None, submit_path: str = "") -> None:
+                 faults: list[Fault] | None = None, submit_path: str = "", output_files: int = 1) -> None:
         self.id = job_id
         self.protocol = protocol
         self.request = request
@@ -337,6 +342,7 @@ class Job:
         self.submit_status = submit_status
         self.submit_path = submit_path
         self.faults = list(faults or [])
+        self.output_files = max(1, int(output_files))  # packages the result is split into (by level)
         self.item_id = secrets.token_hex(16)
         self.submitted_at = time.time()
         self.started_at: float | None = None
@@ -354,11 +360,12 @@ class Job:
         self.total_tiles = 0  # tiles the area touches (what the limit applies to)
         self.tiles_written: list[tuple[int, int, int]] = []
         self.bytes_written = 0
-        self.package_path: Path | None = None
+        self.package_path: Path | None = None  # the first (usually the only) package
         self.package_name: str | None = None
+        self.package_paths: list[Path] = []
         self.package_info: Any = None
         self.estimate: dict | None = None
-        self.presigned_url: str | None = None  # Online jobs: signed once, on the first success
+        self.presigned_urls: list[str] | None = None  # Online jobs: signed once, on the first success
         self.thread = threading.Thread(target=self._run, name=f"emulator-job-{job_id}", daemon=True)
 
     # --------------------------------------------------------------------------- lifecycle
@@ -384,9 +391,13 @@ class Job:
         if self.thread.is_alive():
             self.thread.join(timeout)
 
+    @property
+    def folder(self) -> Path:
+        """Where the job builds its package(s)."""
+        return self.ctx.work_dir / f"_ags_{self.id}"
+
     def delete_files(self) -> None:
-        if self.package_path is not None:
-            shutil.rmtree(self.package_path.parent, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the build thread is done (test helper; polls are still needed to finish)."""
@@ -447,11 +458,14 @@ class Job:
         elif status in (FAILED, TIMED_OUT):
             out.extend({"type": "esriJobMessageTypeError", "description": m} for m in self.error_messages)
             out.append({"type": "esriJobMessageTypeError", "description": "Failed."})
-        elif status in (CANCELLING, CANCELLED):
+        elif status in (CANCELLING, CANCELLED) and self.cancel_requested_at is not None:
             out.append({"type": "esriJobMessageTypeWarning", "description": "Cancel requested by the client."})
+        elif status == CANCELLED:  # cancelled on the server's side (job_cancel fault)
+            out.extend({"type": "esriJobMessageTypeWarning", "description": m} for m in self.error_messages)
         return out
 
-    def gp_json(self, status: str) -> dict:
+    def gp_json(self, status: str, progress: bool = True) -> dict:
+        """The GP status body; ``progress`` (10.8.1+) only while executing and when ``progress``."""
         body: dict[str, Any] = {"jobId": self.id, "jobStatus": status}
         if status == SUCCEEDED:
             body["results"] = {"out_service_url": {"paramUrl": "results/out_service_url"}}
@@ -459,7 +473,7 @@ class Job:
             body["results"] = {}
         body["inputs"] = {name: {"paramUrl": f"inputs/{name}"} for name in self.input_values()}
         body["messages"] = self.messages(status)
-        if status == EXECUTING:
+        if status == EXECUTING and progress:
             body["progress"] = {"type": "default", "message": "Exporting tiles..." if self.operation == "export"
                                 else "Estimating the export size...", "percent": self.progress_percent()}
         return body
@@ -469,7 +483,7 @@ class Job:
         values = {
             "service_url": self.ctx.service_key,
             "levels": params.get("levels", ""),
-            "export_extent": params.get("exportExtent") or params.get("extent") or "DEFAULT",
+            "export_extent": params.get("exportExtent") or "DEFAULT",
             "export_by": params.get("exportBy") or "LevelID",
         }
         if self.operation == "export":
@@ -488,7 +502,7 @@ class Job:
             "jobId": self.id,
             "type": "EXPORTTILES",
             "jobStatus": status,
-            "message": "; ".join(self.error_messages) if status in (FAILED, TIMED_OUT) else None,
+            "message": "; ".join(self.error_messages) if status in (FAILED, TIMED_OUT, CANCELLED) else None,
             "extent": envelope,
             "startTime": _ms(self.submitted_at),
             "lastTime": _ms(self.finished_at if done and self.finished_at else time.time()),
@@ -515,9 +529,9 @@ class Job:
     def _run(self) -> None:
         self.started_at = time.time()
         try:
-            forced = next((f for f in self.faults if f.kind in ("job_fail", "job_timeout")), None)
+            forced = next((f for f in self.faults if f.kind in _FORCED_OUTCOMES), None)
             if forced is not None:
-                self._fail(FAILED if forced.kind == "job_fail" else TIMED_OUT, forced.options["message"])
+                self._fail(_FORCED_OUTCOMES[forced.kind], forced.options["message"])
                 return
             grid = Grid.from_tile_info(self.ctx.document["tileInfo"])
             for level in self.request.levels:
@@ -554,8 +568,8 @@ class Job:
         if self.cancel_event.is_set():
             raise _CancelledError()
 
-    def _tiles(self, grid: Grid) -> Iterator[tuple[int, int, int, bytes]]:
-        for level in self.request.levels:
+    def _tiles(self, grid: Grid, levels: list[int]) -> Iterator[tuple[int, int, int, bytes]]:
+        for level in levels:
             for row, col in select_tiles(grid, level, self.request.area):
                 self._check_cancel()
                 if row < 0 or col < 0:  # before the grid origin: no cache holds such tiles
@@ -573,23 +587,32 @@ class Job:
     def _build(self, grid: Grid) -> None:
         if self.ctx.writer is None:
             raise RuntimeError("no package writer available")
-        folder = self.ctx.work_dir / f"_ags_{self.id}"
+        folder = self.folder
         folder.mkdir(parents=True, exist_ok=True)
-        name = f"{self.ctx.service_name.split('/')[-1]}{PACKAGE_EXTENSIONS[self.request.package_kind]}"
-        partial = folder / (name + ".partial")
-        self.package_path = folder / name
+        stem = self.ctx.service_name.split("/")[-1]
+        ext = PACKAGE_EXTENSIONS[self.request.package_kind]
         sr = self.ctx.document["tileInfo"].get("spatialReference")
         kwargs: dict[str, Any] = {"extent": self.request.area.envelope(sr), "title": self.ctx.service_name}
         resources = getattr(self.ctx.sample, "resources", None)
         if self.request.package_kind == "vtpk" and resources:
             kwargs["resources"] = resources
-        self.package_info = self.ctx.writer(self.request.package_kind, partial, self.ctx.document,
-                                            self._tiles(grid), **kwargs)
-        self._check_cancel()
-        partial.replace(self.package_path)
-        self.package_name = name
-        apply_package_faults(self.package_path,
-                             [f for f in self.faults if f.kind in ("truncate_package", "corrupt_package")])
+        groups = _level_groups(self.request.levels, self.output_files)
+        paths = []
+        for number, levels in enumerate(groups, start=1):
+            name = f"{stem}{ext}" if len(groups) == 1 else f"{stem}_{number}{ext}"
+            partial = folder / (name + ".partial")
+            info = self.ctx.writer(self.request.package_kind, partial, self.ctx.document,
+                                   self._tiles(grid, levels), **kwargs)
+            self._check_cancel()
+            partial.replace(folder / name)
+            paths.append(folder / name)
+            if self.package_info is None:
+                self.package_info = info
+        for path in paths:
+            apply_package_faults(path, [f for f in self.faults if f.kind in ("truncate_package", "corrupt_package")])
+        self.package_paths = paths
+        self.package_path = paths[0]
+        self.package_name = paths[0].name
 
     def _estimate(self, grid: Grid, samples_per_level: int = 16) -> dict:
         total_size = 0
@@ -609,6 +632,18 @@ class Job:
     @property
     def succeeded(self) -> bool:
         return self.status == SUCCEEDED
+
+
+def _level_groups(levels: list[int], parts: int) -> list[list[int]]:
+    """``levels`` cut into ``parts`` consecutive groups (fewer when there are fewer levels)."""
+    parts = max(1, min(parts, len(levels)))
+    size, extra = divmod(len(levels), parts)
+    groups, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        groups.append(levels[start:end])
+        start = end
+    return groups
 
 
 def _spread(grid: Grid, level: int, area, count: int, n: int) -> list[tuple[int, int]]:

@@ -417,18 +417,19 @@ class EmulatorApp:
                                ["Export Tiles operation is not allowed on this service "
                                 "(exportTilesAllowed is false)."])
         document = entry.document()
+        protocol = cfg.job_protocol if operation == "export" else "gp"
         try:
-            request = parse_export_request(ctx.params, document, entry.kind, operation)
+            request = parse_export_request(ctx.params, document, entry.kind, operation,
+                                           online=protocol == "online")
         except ParamError as exc:
             return self._error(ctx, exc.code, exc.message, exc.details)
-        protocol = cfg.job_protocol if operation == "export" else "gp"
         job_ctx = JobContext(service_key=entry.key, service_name=entry.full_name, service_kind=entry.kind,
                              document=document, sample=entry.sample, max_tiles=int(cfg.max_export_tiles),
                              writer=self.emu._writer, work_dir=self.emu.work_dir)
         faults = self.emu.faults.take(JOB_KINDS, ctx.request.path)
         job = Job(new_job_id(protocol), protocol, request, job_ctx, steps=cfg.job_steps,
                   step_delay_s=cfg.job_step_delay_s, submit_status=cfg.submit_status, faults=faults,
-                  submit_path=ctx.request.path)
+                  submit_path=ctx.request.path, output_files=cfg.output_urls if protocol == "online" else 1)
         self.emu.add_job(job)
         job.start()
         if protocol == "online":
@@ -467,8 +468,8 @@ class EmulatorApp:
 
     def _status_body(self, job: Job, entry: ServiceEntry, status: str) -> dict:
         if job.protocol == "gp":
-            return job.gp_json(status)
-        urls = [self.emu.sign_download_url(job)] if status == SUCCEEDED else []
+            return job.gp_json(status, progress=entry.config.gp_progress)
+        urls = self.emu.sign_download_urls(job) if status == SUCCEEDED else []
         body = job.online_json(status, urls)
         if entry.config.online_status_style == "stats":
             body.pop("jobStatus")
@@ -528,12 +529,14 @@ class EmulatorApp:
         problem = self.emu.presigner.verify(path, list(ctx.request.args.items(multi=True)), ctx.request.headers)
         if problem is not None:
             return Response(s3_error_xml(*problem, path), status=403, content_type="application/xml")
-        job = self.emu.jobs.get(Path(fname).stem)
-        if (job is None or not job.done.is_set() or job.outcome != SUCCEEDED or job.package_path is None
-                or not job.package_path.exists() or self.emu.presigned_path(job) != path):
+        job = self.emu.jobs.get(Path(fname).stem.split("_")[0])
+        ready = job is not None and job.done.is_set() and job.outcome == SUCCEEDED
+        index = next((i for i in range(len(job.package_paths)) if self.emu.presigned_path(job, i) == path),
+                     None) if ready else None
+        if index is None or not job.package_paths[index].exists():
             return Response(s3_error_xml("NoSuchKey", "The specified key does not exist.", path), status=404,
                             content_type="application/xml")
-        return self._serve_file(ctx, job, job.package_path)
+        return self._serve_file(ctx, job, job.package_paths[index])
 
     def _serve_file(self, ctx: Ctx, job: Job, path: Path) -> Response:
         fired = {f.kind: f for f in self.emu.faults.take(DOWNLOAD_KINDS, ctx.request.path)}

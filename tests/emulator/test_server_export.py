@@ -290,6 +290,17 @@ def test_status_sequence_progress_and_messages(emulator):
     assert final_messages[0] == "Submitted." and final_messages[-1].startswith("Succeeded at")
 
 
+def test_gp_status_without_progress_like_servers_before_10_8_1(emulator):
+    emulator.configure("World_Map/MapServer", job_steps=3, gp_progress=False)
+    url = emulator.service_url("World_Map", "MapServer")
+    answer = submit(f"{url}/exportTiles", tilePackage="true", levels="0-1")
+    emulator.wait_for_job(answer['jobId'])
+    statuses = poll(f"{url}/jobs/{answer['jobId']}")
+    executing = [s for s in statuses if s["jobStatus"] == "esriJobExecuting"]
+    assert len(executing) == 2 and all("progress" not in s for s in statuses)
+    assert [m["description"] for m in executing[0]["messages"]][:2] == ["Submitted.", "Executing..."]
+
+
 def test_submit_status_new_then_submitted(emulator):
     emulator.configure("World_Map/MapServer", job_steps=2, submit_status="esriJobNew")
     url = emulator.service_url("World_Map", "MapServer")
@@ -435,6 +446,50 @@ def test_online_protocol_end_to_end(emulator, tmp_path):
     assert set(tiles) == set(expected)
     # the same URL on every later poll
     assert get_json(f"{url}/jobs/{answer['jobId']}")["output"]["outputUrl"] == output_urls
+
+
+def test_online_service_honours_extent_and_ignores_export_extent(emulator):
+    url = emulator.online_service_url
+    doc = get_json(url)
+    # ArcGIS Online's hosting fields (as in a real hosted tile layer's description); ArcGIS Server has none
+    assert doc["server"] and doc["access"] == "PUBLIC" and doc["status"] == "created" and doc["serviceItemId"]
+    enterprise_url = emulator.service_url("World_Vector", "VectorTileServer")
+    assert not {"server", "access", "status"} & set(get_json(enterprise_url))
+    box = envelope(-1.5e6, 4.0e6, 2.5e6, 7.0e6, wkid=102100)  # 2 tiles at level 2 (4 x 4 world tiles)
+
+    def tiles(service_url, **params):
+        answer = submit(f"{service_url}/exportTiles", levels="2", **params)
+        final = poll(f"{service_url}/jobs/{answer['jobId']}")[-1]
+        assert final["jobStatus"] == "esriJobSucceeded"
+        return emulator.job(answer["jobId"]).total_tiles
+
+    assert tiles(url, extent=box) == 2
+    assert tiles(url, exportExtent=box) == tiles(url) == 16  # ignored: the whole service extent
+    assert tiles(enterprise_url, exportExtent=box) == 2
+    assert tiles(enterprise_url, extent=box) == 16  # ArcGIS Server does not know ``extent``
+
+
+def test_online_result_split_into_several_files(emulator, tmp_path):
+    emulator.configure("World_Basemap_Export_v2/VectorTileServer", output_urls=3)
+    url = emulator.online_service_url
+    sample = emulator.service("World_Basemap_Export_v2/VectorTileServer").sample
+    box = (-1.5e6, 4.0e6, 2.5e6, 7.0e6)
+    answer = submit(f"{url}/exportTiles", levels="1-4", extent=envelope(*box, wkid=102100))
+    final = poll(f"{url}/jobs/{answer['jobId']}")[-1]
+    urls = final["output"]["outputUrl"]
+    assert len(set(urls)) == 3 and all("X-Amz-Signature=" in u for u in urls)
+    seen: dict = {}
+    levels = []
+    for number, file_url in enumerate(urls):
+        response = requests.get(file_url, timeout=TIMEOUT)
+        assert response.status_code == 200
+        (tmp_path / f"{number}.vtpk").write_bytes(response.content)
+        tiles = read_package_tiles(tmp_path / f"{number}.vtpk")
+        assert not set(tiles) & set(seen)
+        seen.update(tiles)
+        levels.append(sorted({level for level, _, _ in tiles}))
+    assert levels == [[1, 2], [3], [4]]  # split by level
+    assert set(seen) == set(expected_tiles(sample, [1, 2, 3, 4], geometry_from_box(*box)))
 
 
 def test_online_style_statuses_and_failure(emulator):
