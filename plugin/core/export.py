@@ -44,6 +44,7 @@ from .errors import (
     InvalidRequestError,
     JobNotFoundError,
     JobTimedOutError,
+    JobTimedOutOnServerError,
     PackageError,
     TooManyTilesError,
 )
@@ -488,7 +489,9 @@ class Exporter:
             self._fail(record, PAUSED if paused or record.state == DOWNLOADING else CANCELLED, exc)
             raise
         except JobTimedOutError as exc:
-            self._fail(record, TIMED_OUT, exc)
+            # our own patience ran out: the server job goes on and a resume polls it again; when the
+            # server gave up, the job is gone and a resume submits it again (as for FAILED)
+            self._fail(record, FAILED if isinstance(exc, JobTimedOutOnServerError) else TIMED_OUT, exc)
             raise
         except ArcGISOfflineTilesError as exc:
             self._fail(record, FAILED if record.state != DOWNLOADING else DOWNLOADING, exc)

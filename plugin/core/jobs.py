@@ -22,9 +22,11 @@ from urllib.parse import urljoin, urlsplit
 from .errors import (
     ArcGISOfflineTilesError,
     InvalidRequestError,
+    JobCancelledError,
     JobFailedError,
     JobNotFoundError,
     JobTimedOutError,
+    JobTimedOutOnServerError,
     ServerError,
     ServiceNotFoundError,
     TooManyTilesError,
@@ -141,26 +143,27 @@ def submit(session: Any, service_url: str, params: dict, *, operation: str = EXP
 
 
 # --- status ------------------------------------------------------------------------------------
-def _messages(doc: dict) -> tuple[list[str], list[str]]:
-    infos, errors = [], []
+def _messages(doc: dict) -> tuple[list[str], list[str], list[str]]:
+    """The descriptions of the GP ``messages``: informative, warnings, errors."""
+    infos: list[str] = []
+    warnings: list[str] = []
+    errors: list[str] = []
     for msg in doc.get("messages") or []:
         if not isinstance(msg, dict):
             continue
         text = str(msg.get("description") or "").strip()
         if not text:
             continue
-        if "error" in str(msg.get("type", "")).lower():
-            errors.append(text)
-        else:
-            infos.append(text)
-    return infos, errors
+        kind = str(msg.get("type", "")).lower()
+        (errors if "error" in kind else warnings if "warning" in kind else infos).append(text)
+    return infos, warnings, errors
 
 
 def interpret(doc: dict, protocol: str) -> JobStatus:
     """Turn a status document of either protocol into a :class:`JobStatus`."""
     raw = str(doc.get("jobStatus") or doc.get("status") or "")
     state = _STATES.get(raw.lower().replace("_", ""), RUNNING)
-    infos, errors = _messages(doc)
+    infos, warnings, errors = _messages(doc)
     fraction: float | None = None
     message = ""
     if protocol == ONLINE or "numTasks" in doc:
@@ -188,6 +191,8 @@ def interpret(doc: dict, protocol: str) -> JobStatus:
             fraction = max(0.0, min(1.0, float(pct) / 100.0))
         if progress.get("message"):
             message = str(progress["message"])
+    if state in (FAILED, TIMED_OUT, CANCELLED) and not errors:
+        errors = warnings  # e.g. why the server cancelled the job
     if state == SUCCEEDED:
         fraction = 1.0
     if not message:
@@ -241,7 +246,10 @@ def fetch_status(session: Any, job: Job, cancel: CancelToken | None = None) -> J
 
 
 def raise_for_failure(status: JobStatus, job: Job, limit: int | None = None) -> None:
-    """Typed errors for failed/timed-out/cancelled jobs (001564 → :class:`TooManyTilesError`)."""
+    """Typed errors for jobs the server ended without success: 001564 → :class:`TooManyTilesError`,
+    ``esriJobTimedOut`` → :class:`JobTimedOutOnServerError`, ``esriJobCancelled`` (by the server or an
+    administrator: a cancel of ours stops polling before) → :class:`JobCancelledError`, others →
+    :class:`JobFailedError`; each carries the server's messages."""
     if status.state in (PENDING, RUNNING, SUCCEEDED):
         return
     errors = [e for e in status.errors if e.strip().rstrip(".").lower() not in ("failed", "error")]
@@ -249,12 +257,12 @@ def raise_for_failure(status: JobStatus, job: Job, limit: int | None = None) -> 
     too_many = too_many_tiles_from_text(text, limit)
     if too_many is not None:
         raise too_many
+    details = f"job {job.job_id}: {status.server_status}"
     if status.state == TIMED_OUT:
-        raise JobFailedError(reason=f"the server stopped the job because it ran too long ({text}); "
-                             "export fewer tiles per job", details=f"job {job.job_id}")
+        raise JobTimedOutOnServerError(reason=text or status.server_status, details=details)
     if status.state == CANCELLED:
-        raise JobFailedError(reason=f"the job was cancelled on the server ({text})", details=f"job {job.job_id}")
-    raise JobFailedError(reason=text or "no message from the server", details=f"job {job.job_id}")
+        raise JobCancelledError(reason=text or status.server_status, details=details)
+    raise JobFailedError(reason=text or "no message from the server", details=details)
 
 
 @dataclass

@@ -10,8 +10,9 @@ Decisions where Esri's documentation is silent (see also the docstrings of :clas
   covering ``minScale`` .. ``maxScale`` (visibility range, SDK rule of :mod:`.levels`) when either is
   non-zero; otherwise the whole scheme.  A cache never holds tiles outside its visible range.
 * ``supports_polygon``: VectorTileServer ``polygon`` needs 10.7+; Map/Image ``areaOfInterest`` needs
-  10.2.2+ (``currentVersion`` 10.22), the release that made ``exportTiles`` a service operation.  Services
-  on ``*.arcgis.com`` (ArcGIS Online) always support it.  A service without ``currentVersion`` (9.x) does not.
+  10.2.2+ (``currentVersion`` 10.22), the release that made ``exportTiles`` a service operation.  ArcGIS
+  Online services (:func:`is_online_service`: host, hosted-layer path or hosting fields) always support
+  it.  A service without ``currentVersion`` (9.x) does not.
 * ``supports_tpkx``: the ``exportTileCacheCompactV2Allowed`` key when present (reference §9: not confirmed
   as a JSON key, honoured if it appears); otherwise Map/Image at ``currentVersion`` >= 10.7, where
   ``storageFormatType`` was introduced.  Vector services export ``.vtpk`` only.
@@ -299,8 +300,24 @@ def parse_version(value: Any) -> float:
     return float(f"{major}.{minor}{patch}")
 
 
-def _is_online(host: str) -> bool:
-    return host == "arcgis.com" or host.endswith(".arcgis.com")
+_ONLINE_HOSTED_PATH = re.compile(r"^/tiles/[^/]+/arcgis/rest/services/", re.IGNORECASE)
+_ONLINE_HOSTING_KEYS = ("server", "access", "status")
+
+
+def is_online_service(url: str, doc: dict[str, Any] | None = None) -> bool:
+    """Whether a service is hosted by ArcGIS Online (its vector export takes ``extent``, reference §2.3).
+
+    Recognised by any of: an ``arcgis.com`` host; the path of Online's hosted tile layers
+    (``/tiles/<orgId>/arcgis/rest/services/…``, whatever host or proxy serves it); or the hosting fields
+    Online's tile servers add to a hosted layer's description — ``server`` (the organisation's hosting
+    server id), ``access`` and ``status`` — which ArcGIS Server and Enterprise documents do not have
+    (see the real hosted tile layer ``terriajs_SingleFusedMapCache_MapServer_AGOL_hosted_tiles_3857.json``).
+    """
+    parts = urlsplit(url or "")
+    host = (parts.hostname or "").lower()
+    if host == "arcgis.com" or host.endswith(".arcgis.com") or _ONLINE_HOSTED_PATH.match(parts.path or ""):
+        return True
+    return isinstance(doc, dict) and all(isinstance(doc.get(k), str) and doc[k] for k in _ONLINE_HOSTING_KEYS)
 
 
 @dataclass(frozen=True)
@@ -446,8 +463,7 @@ def parse_service_json(url: str, doc: Any) -> ServiceInfo:
     spatial_ref = service_sr if service_sr != SpatialRef() else tiling.spatial_ref
 
     version = parse_version(doc.get("currentVersion"))
-    host = (urlsplit(service_url).hostname or "").lower() if service_url else ""
-    online = _is_online(host)
+    online = is_online_service(service_url, doc)
     export_allowed = _bool(doc.get("exportTilesAllowed"))
     max_tiles = _int(doc.get("maxExportTilesCount"))
     if max_tiles is None or max_tiles <= 0:

@@ -13,8 +13,10 @@ from plugin.core.errors import (
     CancelledError,
     ExportNotAllowedError,
     InvalidRequestError,
+    JobCancelledError,
     JobFailedError,
     JobTimedOutError,
+    JobTimedOutOnServerError,
     NotTiledServiceError,
     PackageError,
     ServiceError,
@@ -83,9 +85,10 @@ def test_parameters_per_service_type(emu, exporter):
     assert json.loads(p["exportExtent"])["spatialReference"]["wkid"] == 102100
     assert "polygon" not in p and "tilePackage" not in p and "storageFormatType" not in p
     p = build_export_params(vector, TRIANGLE, [3], fmt="vtpk")
-    assert json.loads(p["polygon"])["rings"]
-    online = type(vector)(**{**vector.__dict__, "is_online": True})
-    assert "extent" in build_export_params(online, SMALL, [1], fmt="vtpk")
+    assert json.loads(p["polygon"])["rings"] and "extent" not in p
+    online = fetch(exporter, emu, "World_Basemap_Export_v2", "VectorTileServer")
+    p = build_export_params(online, SMALL, [1], fmt="vtpk")
+    assert p["extent"] == p["exportExtent"]  # Online's documented name, and the Enterprise one
 
     map_info = fetch(exporter, emu, "World_Map", "MapServer")
     p = build_export_params(map_info, TRIANGLE, [3], fmt=package_format(map_info))
@@ -106,10 +109,11 @@ def test_optimize_only_for_jpeg_and_never_above_the_cache_quality(emu, exporter)
     assert p["optimizeTilesForSize"] == "true" and p["compressionQuality"] == str(own)
     assert warnings and "quality" in warnings[0]
     png = fetch(exporter, emu, "World_Map", "MapServer")
+    assert png.tile_format == "PNG32"
     warnings = []
     p = build_export_params(png, SMALL, [1], fmt="tpkx", optimize=True, quality=50, warnings=warnings)
-    if png.tile_format.upper() not in ("JPEG", "JPG", "MIXED"):
-        assert p["optimizeTilesForSize"] == "false" and "compressionQuality" not in p and warnings
+    assert p["optimizeTilesForSize"] == "false" and "compressionQuality" not in p
+    assert warnings == ["The tiles are PNG32: optimising for size only applies to JPEG tiles and is skipped."]
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -166,6 +170,33 @@ def test_run_single_export(emu, exporter, tmp_path, name, kind, suffix):
     assert result.records[0].state == DONE and exporter.store.load(result.records[0].id).state == DONE
     submit = emu.requests_to("/exportTiles", method="POST")
     assert submit, "polygon exports are POSTed"
+
+
+def test_online_vector_export_sends_extent_and_the_package_covers_the_area(emu, exporter, tmp_path):
+    online = fetch(exporter, emu, "World_Basemap_Export_v2", "VectorTileServer")
+    enterprise = fetch(exporter, emu, "World_Vector", "VectorTileServer")  # the same tiles, ArcGIS Server style
+    assert online.is_online and not enterprise.is_online  # told by the description: both are on 127.0.0.1
+    levels = range(5)
+    result = exporter.run(exporter.prepare(online, SMALL, levels), tmp_path / "online.vtpk")
+    (submit,) = emu.requests_to("/exportTiles")
+    assert json.loads(submit.params["extent"])["xmin"] == SMALL.bbox[0]
+    reference = exporter.run(exporter.prepare(enterprise, SMALL, levels), tmp_path / "enterprise.vtpk")
+    tiles = set(read_package_tiles(result.paths[0]))
+    assert tiles and tiles == set(read_package_tiles(reference.paths[0]))  # the area, not the whole world
+
+
+def test_online_result_in_several_files_all_arrive(emu, exporter, tmp_path):
+    info = fetch(exporter, emu, "World_Basemap_Export_v2", "VectorTileServer")
+    single = exporter.run(exporter.prepare(info, SMALL, range(4)), tmp_path / "one" / "basemap.vtpk")
+    emu.configure("World_Basemap_Export_v2/VectorTileServer", output_urls=3)
+    result = exporter.run(exporter.prepare(info, SMALL, range(4)), tmp_path / "three" / "basemap.vtpk")
+    assert [p.name for p in result.paths] == ["basemap_1.vtpk", "basemap_2.vtpk", "basemap_3.vtpk"]
+    parts = [set(read_package_tiles(p)) for p in result.paths]
+    assert all(parts) and sum(len(t) for t in parts) == len(set().union(*parts))  # each tile once
+    assert set().union(*parts) == set(read_package_tiles(single.paths[0]))
+    (record,) = result.records
+    assert len(record.result_urls) == 3 and record.output_paths == [str(p) for p in result.paths]
+    assert record.state == DONE and exporter.store.load(record.id).output_paths == record.output_paths
 
 
 def test_split_export_covers_exactly_what_one_export_would(emu, exporter, tmp_path):
@@ -284,14 +315,23 @@ def test_damaged_package_is_detected_and_nothing_is_lost(emu, exporter, tmp_path
     assert len([r for r in emu.requests if r.path.endswith("/exportTiles")]) == 2
 
 
-@pytest.mark.parametrize(("fault", "message"), [("job_fail", "999999"), ("job_timeout", "too long")])
-def test_failed_jobs_keep_the_record(emu, exporter, tmp_path, fault, message):
+@pytest.mark.parametrize(("fault", "error", "message"), [
+    ("job_fail", JobFailedError, "999999"),
+    ("job_timeout", JobTimedOutOnServerError, "The job timed out"),  # the server's own messages
+    ("job_cancel", JobCancelledError, "cancelled by the server administrator"),
+])
+def test_jobs_the_server_ends_keep_the_record_and_resume_submits_again(emu, exporter, tmp_path, fault, error,
+                                                                         message):
     emu.inject(fault)
-    with pytest.raises(JobFailedError) as info:
+    with pytest.raises(error) as info:
         _run(exporter, emu, tmp_path)
     assert message in str(info.value)
     (record,) = exporter.store.records()
     assert record.state == FAILED and record.job_id and message in record.error
+    # the server job is over: resuming submits the same request again and finishes
+    result = exporter.resume(exporter.store.load(record.id))
+    assert read_package_tiles(result.paths[0]) and result.records[0].job_id != record.job_id
+    assert len([r for r in emu.requests if r.path.endswith("/exportTiles")]) == 2
 
 
 def test_too_many_tiles_without_splitting_is_typed(emu, fast_session, fake_clock, tmp_path):

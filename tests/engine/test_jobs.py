@@ -10,9 +10,11 @@ from plugin.core import jobs
 from plugin.core.download import download
 from plugin.core.errors import (
     CancelledError,
+    JobCancelledError,
     JobFailedError,
     JobNotFoundError,
     JobTimedOutError,
+    JobTimedOutOnServerError,
     TooManyTilesError,
 )
 from plugin.core.http import CancelToken
@@ -62,9 +64,35 @@ def test_gp_export_all_result_shapes(emu, fast_session, fake_clock, tmp_path, sh
 def test_gp_progress_messages(emu, fast_session, fake_clock):
     emu.configure("World_Map/MapServer", job_steps=4)
     _, _, statuses = run_job(fast_session, emu.service_url("World_Map", "MapServer"), map_params(), fake_clock)
+    with_progress = [s for s in statuses if "progress" in s.doc]
+    assert with_progress and all(s.state == jobs.RUNNING for s in with_progress)
+    for status in with_progress:  # the server's own text and percentage, not a placeholder
+        assert status.message == status.doc["progress"]["message"] == "Exporting tiles..."
+        assert status.fraction == status.doc["progress"]["percent"] / 100
+    fractions = [s.fraction for s in with_progress]
+    assert fractions == sorted(fractions) and fractions[-1] > 0
+    assert statuses[0].state == jobs.PENDING and statuses[0].fraction is None  # esriJobSubmitted: no progress
+    assert statuses[-1].state == jobs.SUCCEEDED and statuses[-1].fraction == 1.0
+
+
+def test_gp_messages_give_the_progress_text_when_the_server_sends_no_progress(emu, fast_session, fake_clock):
+    emu.configure("World_Map/MapServer", job_steps=4, gp_progress=False)
+    _, _, statuses = run_job(fast_session, emu.service_url("World_Map", "MapServer"), map_params(), fake_clock)
     running = [s for s in statuses if s.state == jobs.RUNNING]
-    assert running and all(s.message for s in statuses)
-    assert all(0 <= (s.fraction or 0) <= 1 for s in statuses)
+    assert running and all("progress" not in s.doc for s in statuses)
+    for status in running:
+        last = status.doc["messages"][-1]["description"]
+        assert last.startswith("Start Time:") and status.message.endswith(f"({last})")
+        assert status.fraction is None  # nothing to say how far: no made-up number
+
+
+def test_polling_backs_off_from_1_s_to_at_most_10_s(emu, fast_session, fake_clock):
+    emu.configure("World_Map/MapServer", job_steps=12)
+    job = jobs.submit(fast_session, emu.service_url("World_Map", "MapServer"), map_params())
+    jobs.wait(fast_session, job, policy=PollPolicy(), clock=fake_clock)  # the default policy
+    assert len(fake_clock.sleeps) >= 12
+    assert fake_clock.sleeps[:7] == [1, 1.5, 2.25, 3.375, 5.0625, 7.59375, 10]
+    assert set(fake_clock.sleeps[6:]) == {10}
 
 
 @pytest.mark.parametrize("style", ["esri", "stats"])
@@ -110,10 +138,26 @@ def test_job_failed_carries_server_messages(emu, fast_session, fake_clock):
 
 
 def test_job_timed_out_on_server(emu, fast_session, fake_clock):
-    emu.inject("job_timeout")
-    with pytest.raises(JobFailedError) as info:
+    emu.inject("job_timeout", message="Timeout: the job exceeded 3600 seconds.")
+    with pytest.raises(JobTimedOutError) as info:
         run_job(fast_session, emu.service_url("World_Map", "MapServer"), map_params(), fake_clock)
-    assert "too long" in str(info.value)
+    assert isinstance(info.value, JobTimedOutOnServerError)  # the server gave up, not our own patience
+    message = str(info.value)
+    assert "Timeout: the job exceeded 3600 seconds" in message  # the server's words
+    assert "gave up" in message and "fewer levels or a smaller area" in message and "retry later" in message
+
+
+@pytest.mark.parametrize("service", ["World_Map/MapServer", "World_Basemap_Export_v2/VectorTileServer"])
+def test_job_cancelled_on_the_server(emu, fast_session, fake_clock, service):
+    emu.inject("job_cancel", message="Cancelled by the administrator for maintenance.")
+    name, kind = service.split("/")
+    params = vector_params() if kind == "VectorTileServer" else map_params()
+    with pytest.raises(JobCancelledError) as info:
+        run_job(fast_session, emu.service_url(name, kind), params, fake_clock)
+    assert not isinstance(info.value, CancelledError)  # not the user's cancel: reported as a failure
+    message = str(info.value)
+    assert "Cancelled by the administrator for maintenance" in message and "Start the export again" in message
+    assert not emu.requests_to("/cancel")
 
 
 def test_our_timeout_keeps_the_server_job(emu, fast_session, fake_clock):

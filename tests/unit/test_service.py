@@ -24,6 +24,7 @@ from plugin.core.service import (
     ServiceKind,
     error_from_json,
     export_enabled_twin,
+    is_online_service,
     normalize_service_url,
     parse_service_json,
     parse_service_url,
@@ -353,6 +354,23 @@ def test_real_document(name):
     levels = info.available_levels[:3]
     counts = count_tiles(info.tiling, area, levels)
     assert all(n >= 1 for n in counts.values())
+
+
+AGOL_HOSTED = "terriajs_SingleFusedMapCache_MapServer_AGOL_hosted_tiles_3857.json"
+
+
+def test_arcgis_online_is_told_by_host_hosted_path_or_hosting_fields(real_fixtures):
+    for name in sorted(REAL):
+        doc = json.loads((real_fixtures / "json" / name).read_text(encoding="utf-8"))
+        # served from example.com in the fixtures' tests: only the document can tell
+        assert is_online_service(_url_for(name), doc) is (name == AGOL_HOSTED), name
+    hosted = json.loads((real_fixtures / "json" / AGOL_HOSTED).read_text(encoding="utf-8"))
+    assert parse_service_json("https://www.example.com/SingleFusedMapCache/MapServer", hosted).is_online
+    assert is_online_service("https://basemaps.arcgis.com/arcgis/rest/services/World_Basemap_v2/VectorTileServer")
+    assert is_online_service("https://proxy.example.org/tiles/P3ePLMYs2RVChkJx/arcgis/rest/services/Roads/"
+                             "VectorTileServer")
+    assert not is_online_service("https://notarcgis.com/arcgis/rest/services/Roads/VectorTileServer")
+    assert not is_online_service(f"{BASE}/Roads/VectorTileServer", tiled_map())
 
 
 def test_real_document_details(real_fixtures):
