@@ -37,8 +37,31 @@ _COALESCE_SPAN = 8 * 1024 * 1024
 _PREFIX_SPAN = 1024 * 1024  # V1 index scan: small reads stay cheap (no fresh pages to fault in)
 _PLACEHOLDERS = range(60, 60 + 4 * 128 * 128, 4)
 
-BUNDLE_NAME = re.compile(r"^R([0-9a-fA-F]{1,8})C([0-9a-fA-F]{1,8})\.bundle$", re.IGNORECASE)
+BUNDLE_NAME = re.compile(r"^R([0-9a-f]{1,8}C[0-9a-f]{1,8})\.bundle$", re.IGNORECASE)
 LEVEL_NAME = re.compile(r"^L(\d{1,3})$", re.IGNORECASE)
+
+
+def bundle_origin(name: str) -> tuple[int, int] | None:
+    """``(row0, col0)`` of a bundle called ``R<row hex>C<col hex>.bundle``, ``None`` for other names.
+
+    ``c`` is a hex digit, so ``R0f80C0c00`` splits two ways; Esri pads both numbers to the same
+    width (four digits, more past 0xffff), names bundles on the 128-tile grid and writes an upper-case
+    ``C``: the split that fits best wins (on the grid, then equal widths, then an upper-case ``C``).
+    """
+    match = BUNDLE_NAME.match(name)
+    if not match:
+        return None
+    digits = match.group(1)
+    best: tuple[tuple[bool, int, bool], tuple[int, int]] | None = None
+    for at, char in enumerate(digits):
+        row, col = digits[:at], digits[at + 1:]
+        if char not in "cC" or not 0 < len(row) <= 8 or not 0 < len(col) <= 8:
+            continue
+        origin = int(row, 16), int(col, 16)
+        score = (bool(origin[0] % PACKET or origin[1] % PACKET), abs(len(row) - len(col)), char != "C")
+        if best is None or score < best[0]:
+            best = (score, origin)
+    return None if best is None else best[1]
 
 
 @dataclass

@@ -29,7 +29,7 @@ from ..errors import ArcGISOfflineTilesError, PackageError
 from ..tiling import SpatialRef, TilingScheme
 from . import formats
 from ._sources import MAX_META_BYTES, Source, open_source, package_error
-from .bundles import BUNDLE_NAME, LEVEL_NAME, PACKET, BundleIndex, BundleRef, load_v1, load_v2
+from .bundles import LEVEL_NAME, PACKET, BundleIndex, BundleRef, bundle_origin, load_v1, load_v2
 from .schemes import (
     ConfInfo,
     Extent,
@@ -294,10 +294,10 @@ class TilePackage:
             files = [child for child, child_is_dir in src.listdir(folder) if not child_is_dir]
             index_files = {child[:-7].lower(): child for child in files if child.lower().endswith(".bundlx")}
             for child in files:
-                bundle = BUNDLE_NAME.match(child)
-                if not bundle:
+                origin = bundle_origin(child)
+                if origin is None:
                     continue
-                row0, col0 = int(bundle.group(1), 16), int(bundle.group(2), 16)
+                row0, col0 = origin
                 if row0 % PACKET or col0 % PACKET:
                     log.warning("%s: bundle %s/%s is not on the 128-tile grid; ignored", self.path, folder, child)
                     continue

@@ -115,6 +115,30 @@ def test_bundle_names_upper_case_hex_and_far_bundles(tmp_path):
         assert info.tiles == 3 and (info.min_row, info.max_row) == (3, 4229)
 
 
+@pytest.mark.parametrize("kind", ["tpkx", "tpk"])
+def test_lower_case_hex_bundle_names_past_0x100(tmp_path, kind):
+    """Esri writes bundle names in lower-case hex; letters a–f only appear past row/col 0x100
+    (R0a00C0b80.bundle, and its R0a00C0b80.bundlx for V1).  A ``c`` digit reads like the ``C``
+    separator: R0f80C0c00 and R0c00C0000 must not become row 0x0f80c0 or col 0xc0000."""
+    tiles = {(0xA00 + 5, 0xB80 + 7): png(seed=1), (0xA00 + 127, 0xB80): png(seed=2),
+             (0xF80, 0xC00 + 100): png(seed=3), (0x1A, 0xE80 + 1): png(seed=4), (0xC00 + 3, 0x10): png(seed=5)}
+    path = tmp_path / f"far.{kind}"
+    write_package(kind, path, wm_doc(levels=13), [(12, r, c, d) for (r, c), d in tiles.items()])
+    with zipfile.ZipFile(path) as zf:
+        names = {name.rsplit("/", 1)[-1] for name in zf.namelist() if "/L12/" in name}
+    expected = {"R0a00C0b80", "R0f80C0c00", "R0000C0e80", "R0c00C0000"}
+    assert {name.rsplit(".", 1)[0] for name in names} == expected
+    assert {name for name in names if name.endswith(".bundlx")} == (
+        {f"{stem}.bundlx" for stem in expected} if kind == "tpk" else set())
+    with open_package(path) as pkg:
+        assert _tiles_of(pkg) == {(12, r, c): d for (r, c), d in tiles.items()}
+        for (row, col), data in tiles.items():
+            assert pkg.tile(12, row, col) == data
+        info = pkg.level_info(12)
+        assert (info.tiles, info.min_row, info.max_row, info.min_col, info.max_col) == (
+            5, 0x1A, 0xF80, 0x10, 0xE81)
+
+
 def test_tiles_outside_the_nominal_grid_are_kept(tmp_path):
     tiles = {(0, 0): png(seed=1), (0, 1): png(seed=2), (1, 2): png(seed=3)}  # level 0 of 4326/512: 1×1 nominal
     members = tpkx_members(geo_doc(), {"L00/R0000C0000.bundle": v2_bundle(tiles)})
