@@ -3,9 +3,10 @@
 The form is ``ui/dock.ui``; this module wires it.  Work that needs the network runs in tasks (service
 description, size estimate, exports through the jobs manager), and so does the split plan of an
 export above the server's limit (hundreds of milliseconds for a country).  The exact tile counts and
-the tile preview are fast enough for the main thread (deep levels of big polygons are extrapolated
-within a time budget) and run once per change, after a 0 ms debounce so that a burst of changes costs
-one count.
+the tile preview run on the main thread once per change, after a 0 ms debounce so that a burst of
+changes costs one count; deep levels of big polygons, whose exact count would take seconds, are
+extrapolated within a time budget (shown with ≈) and counted exactly in the background
+(:mod:`..tasks.count_task`), the exact figures replacing the ≈ ones as they arrive.
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ DOCK_OBJECT_NAME = "ArcGISOfflineTilesDock"
 PLUGIN_ROOT = Path(__file__).resolve().parents[2]
 HELP_PAGE = Path("help") / "usage.html"  # the README's usage section, built into the zip by scripts/package.sh
 # Exact counts for a polygon cost time in proportion to the tile rows it spans; deeper levels than this
-# are extrapolated from the deepest exact one (they hold millions of tiles, far beyond any export).
+# are extrapolated from the deepest exact one at once, then counted exactly in the background.
 MAX_EXACT_ROWS = 20_000
 COUNT_BUDGET_S = 0.15
 PLAN_MAX_JOBS = 200  # beyond this the plan is not worth computing on every change: say "about n jobs"
@@ -161,6 +162,8 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self._area_error = ""
         self._plan = None
         self._plan_token = 0
+        self._count_token = 0
+        self._count_task = None
         self._message_topic = ""
         self._output_is_default = True
         self._updating_output = False
@@ -369,6 +372,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.service = info
         self.service_crs = service_crs
         self.authcfg = authcfg
+        self._stop_exact_counts()
         self._approximate = set()
         self._plan = None
         units = QgsUnitTypes.toAbbreviatedString(service_crs.mapUnits())
@@ -577,6 +581,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self._recount()
 
     def _recount(self) -> None:
+        self._stop_exact_counts()
         self._approximate = set()
         self._area_error = ""
         self.ui.areaLabel.setText(_escape(self._area_description()))
@@ -595,7 +600,43 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
             return
         counts, self._approximate = self._count(area)
         self.model.set_counts(counts, self._approximate)
+        if self._approximate:
+            self._start_exact_counts(area, self._approximate)
         self._update_totals()
+
+    @property
+    def counting(self) -> bool:
+        """Levels shown with ≈ are being counted exactly in the background."""
+        return self._count_task is not None
+
+    def _start_exact_counts(self, area, levels) -> None:
+        from ..tasks.count_task import start_count
+
+        token = self._count_token
+        self._count_task = start_count(self.service.tiling, area, levels,
+                                       on_level=lambda level, tiles: self._exact_count(token, level, tiles))
+        self._count_task.done.connect(lambda _ok, token=token: self._exact_counts_done(token))
+        self._track(self._count_task)
+
+    def _stop_exact_counts(self) -> None:
+        self._count_token += 1  # what a running count still reports is for an earlier area
+        task, self._count_task = self._count_task, None
+        if task is not None:
+            with contextlib.suppress(RuntimeError):  # already finished and deleted
+                task.cancel()
+
+    def _exact_count(self, token: int, level: int, tiles: int) -> None:
+        if token != self._count_token or level not in self._approximate:
+            return
+        self._approximate.discard(level)
+        counts = self.model.counts()
+        counts[level] = tiles
+        self.model.set_counts(counts, self._approximate)
+        self._schedule_totals()
+
+    def _exact_counts_done(self, token: int) -> None:
+        if token == self._count_token:
+            self._count_task = None
 
     def _count(self, area) -> tuple[dict[int, int], set[int]]:
         """Exact counts level by level; levels too deep for the time budget are extrapolated (≈)."""
@@ -1035,6 +1076,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self._service_token += 1
         self._estimate_token += 1
         self._plan_token += 1
+        self._stop_exact_counts()
         for task in list(self._tasks):
             with contextlib.suppress(RuntimeError):
                 task.cancel()

@@ -45,6 +45,13 @@ def error_message(error: BaseException) -> str:
                                       "with the log.")
 
 
+def hidden_flags() -> QgsTask.Flags:
+    """Flags of a short helper task the user need not see: kept out of QGIS's task list (QGIS 3.26+)."""
+    flags = QgsTask.Flag.CanCancel
+    hidden = getattr(QgsTask.Flag, "Hidden", None)
+    return flags | hidden if hidden is not None else flags
+
+
 class PluginTask(QgsTask):
     """``run()`` calls :meth:`work` and keeps its result or error; ``finished()`` calls the hooks."""
 

@@ -66,7 +66,7 @@ from ..qgis_glue.layers import (
     human_size,
     prepare_layer_source,
 )
-from .base import PluginTask, error_message
+from .base import PluginTask, error_message, hidden_flags
 
 log = logging.getLogger(__name__)
 
@@ -723,11 +723,7 @@ class ScanTask(PluginTask):
     """Lists the exports an earlier session left unfinished (reads the job store off the main thread)."""
 
     def __init__(self, store_folder: str) -> None:
-        flags = PluginTask.Flag.CanCancel
-        hidden = getattr(PluginTask.Flag, "Hidden", None)  # QGIS 3.26+: kept out of the task manager's list
-        if hidden is not None:
-            flags |= hidden
-        super().__init__(tr("Looking for unfinished exports"), flags)
+        super().__init__(tr("Looking for unfinished exports"), hidden_flags())
         self.store_folder = store_folder
 
     def work(self) -> list[ResumableExport]:

@@ -14,24 +14,17 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from qgis.core import QgsTask
 from qgis.PyQt.QtCore import pyqtSignal
 
 from ..core.errors import CancelledError
 from ..core.split import plan_split
 from ..qgis_glue.i18n import translator
-from .base import PluginTask, TaskKeeper, error_message
+from .base import PluginTask, TaskKeeper, error_message, hidden_flags
 
 _KEEPER = TaskKeeper()
 
 
 tr = translator("SplitPlanTask")  # module strings: pylupdate files them under @default
-
-
-def _flags():
-    flags = QgsTask.Flag.CanCancel
-    hidden = getattr(QgsTask.Flag, "Hidden", None)  # QGIS 3.26+: kept out of the task list
-    return flags | hidden if hidden is not None else flags
 
 
 class SplitPlanTask(PluginTask):
@@ -41,7 +34,7 @@ class SplitPlanTask(PluginTask):
     planFailed = pyqtSignal(str)
 
     def __init__(self, scheme: Any, area: Any, levels: Any, limit: int, counts: dict[int, int]) -> None:
-        super().__init__(tr("Planning the export"), _flags())
+        super().__init__(tr("Planning the export"), hidden_flags())
         self.scheme = scheme
         self.area = area
         self.levels = tuple(sorted({int(level) for level in levels}))

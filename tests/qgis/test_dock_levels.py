@@ -10,6 +10,7 @@ from plugin.core.tilecount import count_tiles
 from plugin.gui.dock import default_levels
 from plugin.gui.levels_model import CUMULATIVE, LEVEL, OVER_LIMIT_BACKGROUND, SCALE, SIZE, TILES, ValueRole
 from tests.qgis.conftest import connect
+from tests.qgis.jobs_helpers import wait_idle
 
 
 @pytest.fixture
@@ -173,3 +174,43 @@ def test_deep_levels_of_a_complex_polygon_are_extrapolated(map_dock, countries, 
     assert _cell(dock, approximate[0], TILES).startswith("≈ ")
     exact = count_tiles(dock.service.tiling, dock.area.service_area(dock.service_crs), [approximate[0]])
     assert _cell(dock, approximate[0], TILES, ValueRole) == pytest.approx(exact[approximate[0]], rel=0.35)
+
+
+def _france(dock, countries, monkeypatch):
+    from plugin.gui import dock as dock_module
+
+    monkeypatch.setattr(dock_module, "MAX_EXACT_ROWS", 40)  # levels deeper than 40 tile rows: ≈ at first
+    countries.selectByExpression("\"NAME\" = 'France'")
+    dock.ui.layerCombo.setLayer(countries)
+    assert dock.use_features()
+    dock.recount_now()
+
+
+def test_exact_counts_replace_the_extrapolated_ones_in_the_background(map_dock, countries, qtbot, monkeypatch):
+    dock = map_dock
+    _france(dock, countries, monkeypatch)
+    dock.model.set_checked_levels(dock.model.levels)
+    dock._update_totals()
+    approximate = [lv for lv in dock.model.levels if dock.model.is_approximate(lv)]
+    assert approximate and dock.counting  # ≈ figures at once, the exact ones on their way
+    assert dock.ui.totalLabel.text().startswith("≈ ")
+
+    qtbot.waitUntil(lambda: not dock.counting, timeout=30_000)
+    assert not any(dock.model.is_approximate(lv) for lv in dock.model.levels)
+    exact = count_tiles(dock.service.tiling, dock.area.service_area(dock.service_crs), dock.model.levels)
+    assert {lv: _cell(dock, lv, TILES, ValueRole) for lv in dock.model.levels} == exact
+    assert not _cell(dock, approximate[-1], TILES).startswith("≈")
+    qtbot.waitUntil(lambda: not dock.ui.totalLabel.text().startswith("≈"), timeout=5_000)
+    assert dock.ui.totalLabel.text().startswith(f"{sum(exact.values()):,} tiles in {len(exact)} levels")
+
+
+def test_exact_counts_of_an_earlier_area_are_dropped(map_dock, countries, qtbot, monkeypatch, shown_canvas):
+    dock = map_dock
+    _france(dock, countries, monkeypatch)
+    assert dock.counting
+    dock.area.set_extent(QgsRectangle(-1e5, 4.5e6, 2e5, 4.8e6), shown_canvas.mapSettings().destinationCrs())
+    dock.recount_now()  # a rectangle: exact at once, nothing counted in the background
+    assert not dock.counting
+    wait_idle(qtbot)  # the earlier count ends and its last reports are delivered (and ignored)
+    rectangle = count_tiles(dock.service.tiling, dock.area.service_area(dock.service_crs), dock.model.levels)
+    assert dock.model.counts() == rectangle
