@@ -143,6 +143,16 @@ def stateplane_doc(resolutions: list[float]) -> dict:
     }
 
 
+# -- checks on outputs ----------------------------------------------------------------------------
+def assert_center_in_view(meta: dict) -> tuple[float, float, int]:
+    """MBTiles ``center`` is ``lon,lat,zoom``: a default view inside ``bounds`` at a zoom it stores."""
+    west, south, east, north = map(float, meta["bounds"].split(","))
+    lon, lat, zoom = meta["center"].split(",")
+    assert west < float(lon) < east and south < float(lat) < north, (meta["center"], meta["bounds"])
+    assert int(meta["minzoom"]) <= int(zoom) <= int(meta["maxzoom"]), (meta["center"], meta["minzoom"])
+    return float(lon), float(lat), int(zoom)
+
+
 # -- crafted packages -----------------------------------------------------------------------------
 def esri_dialect(bundle: bytes) -> bytes:
     """Rewrite a spec V2 header the way ArcGIS Server does (record count 0, junk max size, legacy 0)."""

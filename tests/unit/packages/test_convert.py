@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import sqlite3
 import zlib
 
@@ -13,6 +14,7 @@ from plugin.core.errors import CancelledError, PackageError
 from plugin.core.packages import convert_package, formats, merge_packages, package_info, set_palette_expander
 from plugin.core.packages.sinks import WKT_3857, WKT_4326
 from tests.unit.packages.helpers import (
+    assert_center_in_view,
     geo_doc,
     mvt,
     mvt_gz,
@@ -59,6 +61,7 @@ def test_raster_mbtiles_layout_tms_rows_and_metadata(tmp_path):
     assert meta["name"] and meta["type"] == "baselayer" and "json" not in meta
     assert "scheme" not in meta
     assert [round(float(v), 4) for v in meta["bounds"].split(",")] == [-180, -85.0511, 180, 85.0511]
+    assert assert_center_in_view(meta) == (pytest.approx(0, abs=1e-9), pytest.approx(0, abs=1e-9), 0)
     indexes = {row[1] for row in _rows(out, "PRAGMA index_list(tiles)")}
     assert "tile_index" in indexes
     assert _rows(out, "PRAGMA journal_mode")[0][0] == "delete"
@@ -94,6 +97,7 @@ def test_vector_mbtiles_keeps_gzip_and_regzips_zlib_and_raw(tmp_path):
     assert layers["roads"]["fields"] == {"name": "String", "lanes": "Number", "oneway": "Boolean"}
     assert layers["places"]["fields"] == {"pop": "Number"}
     assert (layers["roads"]["minzoom"], layers["roads"]["maxzoom"]) == (0, 1)
+    assert_center_in_view(meta)
 
 
 def test_vector_cannot_go_to_geopackage(tmp_path):
@@ -298,7 +302,11 @@ def test_levels_not_starting_at_zoom_0_go_to_the_right_zoom(tmp_path):
     assert report.zooms == {0: 2, 1: 3}
     stored = {(z, x, y) for z, x, y, _ in _rows(out, "SELECT * FROM tiles")}
     assert stored == {(2, 2, 3 - 1), (3, 5, 7 - 3)}
-    assert _meta(out)["minzoom"] == "2"
+    meta = _meta(out)
+    assert (meta["minzoom"], meta["maxzoom"]) == ("2", "3")
+    # the data: zoom 2 tile x=2 y=1 (lon 0..90, lat 0..66.51): the view is its middle, not (0, 0)
+    top = math.degrees(math.atan(math.sinh(math.pi / 2)))
+    assert assert_center_in_view(meta) == (pytest.approx(45), pytest.approx(top / 2), 2)
 
 
 def test_out_of_grid_tiles_are_skipped_for_mbtiles_only(tmp_path):

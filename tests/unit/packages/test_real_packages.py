@@ -14,6 +14,7 @@ import pytest
 
 from plugin.core.packages import convert_package, formats, mvt, open_package, package_info
 from tests.conftest import REAL_FIXTURES, require_shared
+from tests.unit.packages.helpers import assert_center_in_view
 
 NAMES = sorted(json.loads((REAL_FIXTURES / "expected.json").read_text())) if REAL_FIXTURES.is_dir() else [
     "(../shared absent)"]
@@ -66,20 +67,37 @@ def test_scheme_matches_expected(name, expected):
         assert pkg.storage == ("compactV1" if exp["compact"].startswith("V1") else "compactV2")
 
 
-def test_kinds_titles_and_zoom_mapping():
-    cases = {
-        "esri_runtime_android_dodge_city.vtpk": ("vtpk", list(range(12))),
-        "esri_tilepackagespec_Usa.tpkx": ("tpkx", list(range(6))),
-        "gdal_esric_Layers.tar": ("cache", [1]),
-        "geotools_sample_v1.tpk": ("tpk", [1, 2]),
-        "tpkutils_alt_root_name.tpk": ("tpk", [0, 1]),
-        "esri_raster-tiles-compactcache_sample_cache": ("cache", [0, 1, 2]),
-        "spatialillusions_TPK2GPKG_wgs84.tpkx": ("tpkx", [None] * 6),
-    }
-    for name, (kind, zooms) in cases.items():
+# The web zoom of each level with tiles (None: not Web Mercator on the XYZ grid), from the schemes
+# MANIFEST.md describes: LOD 0 at 156543.03 m/px (256 px) or 78271.52 (512 px) is zoom 0, levels halve.
+ZOOMS = {
+    "esri_raster-tiles-compactcache_sample_cache": [0, 1, 2],
+    "esri_runtime_android_dodge_city.vtpk": list(range(12)),
+    "esri_tilepackagespec_Usa.tpkx": list(range(6)),
+    "gdal_esric_Layers.tar": [1],
+    "geotools_sample_v1.tpk": [1, 2],
+    "spatialillusions_TPK2GPKG_wgs84.tpkx": [None] * 6,  # EPSG:4326
+    "tpkutils_alt_root_name.tpk": [0, 1],
+    "tpkutils_states_filled.tpk": [0, 1, 2, 3, 4],
+}
+
+
+def _kind(exp: dict) -> str:
+    """The package kind expected.json implies: vector, else zip V1 / zip V2, else a cache folder."""
+    if exp["format"] == "pbf":
+        return "vtpk"
+    if exp["container"] == "zip":
+        return "tpk" if exp["compact"].startswith("V1") else "tpkx"
+    return "cache"
+
+
+def test_kinds_titles_and_zoom_mapping(expected):
+    assert set(ZOOMS) == set(expected)  # every real package, none left out
+    for name, exp in expected.items():
+        levels = sorted(map(int, exp["tiles_per_level"]))
         with open_package(_path(name)) as pkg:
-            assert pkg.kind == kind, name
-            assert [pkg.zoom_for_level(level) for level in pkg.levels] == zooms, name
+            assert pkg.kind == _kind(exp), name
+            assert pkg.levels == levels, name
+            assert [pkg.zoom_for_level(level) for level in levels] == ZOOMS[name], name
             assert pkg.title
     with open_package(_path("esri_tilepackagespec_Usa.tpkx")) as pkg:
         assert pkg.title == "Usa"
@@ -87,6 +105,9 @@ def test_kinds_titles_and_zoom_mapping():
         assert pkg.extent is not None and pkg.extent.spatial_ref.code == 3857
     with open_package(_path("tpkutils_alt_root_name.tpk")) as pkg:
         assert pkg.name == "alt_root_name"
+    with open_package(_path("tpkutils_states_filled.tpk")) as pkg:
+        assert pkg.title == "states_filled"  # esriinfo/iteminfo.xml
+        assert pkg.extent is not None and pkg.extent.spatial_ref.code == 3857  # from conf.cdi
 
 
 def test_random_tiles_match_iteration():
@@ -164,6 +185,7 @@ def test_conversion_keeps_every_tile(name, expected, tmp_path):
             assert int(meta["minzoom"]) <= int(meta["maxzoom"])
             west, south, east, north = map(float, meta["bounds"].split(","))
             assert -180 <= west < east <= 180 and -85.06 <= south < north <= 85.06
+            assert_center_in_view(meta)
         else:
             table = con.execute("SELECT table_name FROM gpkg_contents").fetchone()[0]
             assert con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] == total
