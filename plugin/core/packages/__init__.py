@@ -8,7 +8,7 @@ Public API::
     package_info(path) -> dict                 # JSON-serialisable
     zoom_for_level(scheme, level) -> int | None
     repair_png(data) -> bytes | None
-    set_palette_expander(callable | None)      # the QGIS side's PNG8 → RGBA codec
+    set_palette_expander(callable | None)      # opt-in PNG8 → RGBA codec (none by default)
 """
 from __future__ import annotations
 

@@ -9,8 +9,11 @@
 Tile bytes are copied, never decoded.  The exceptions are exact: Esri's signature-less PNGs are
 repaired (:func:`.formats.repair_png`), vector tiles that are zlib-wrapped or raw are re-gzipped
 (QGIS draws gzip tiles only) and, only on request, paletted PNGs go through a caller-supplied
-codec (``palette_expander``: the QGIS side passes a Qt-based one; GDAL < 3.8 draws PNG8 tiles of
-ESRI caches wrong, see the reference §7.2).
+codec (``expand_palette`` with ``palette_expander`` or :func:`set_palette_expander`).  That is an
+opt-in hook for other callers, unused by default and by the plugin: GDAL < 3.8 draws the PNG8 tiles
+of an ESRIC cache wrong (reference §7.2), but the plugin never hands such a GDAL a cache — it
+converts raster packages to GeoPackage, where GDAL expands paletted PNG tiles itself (§7.4), and
+opens ``.tpkx`` through ESRIC only from GDAL 3.8, which expands them too (§7.1).
 
 GDAL 3.6 and 512-pixel MBTiles (checked in tests/qgis/packages): the raster driver reads the tile
 size from the tiles themselves (it decodes one tile of the deepest zoom), so 512-px tiles need no
@@ -54,7 +57,7 @@ _palette_expander: PaletteExpander | None = None
 
 
 def set_palette_expander(expander: PaletteExpander | None) -> None:
-    """Install the codec used by ``expand_palette=True`` (the QGIS side registers a Qt one)."""
+    """Install the codec used by ``expand_palette=True`` (an opt-in hook: nothing installs one by default)."""
     global _palette_expander
     _palette_expander = expander
 
@@ -396,7 +399,7 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
     if expand_palette:
         expander = palette_expander or _palette_expander
         if expander is None:
-            raise ValueError("expand_palette needs a palette_expander (an image codec from the QGIS side)")
+            raise ValueError("expand_palette needs a palette_expander (a PNG codec from the caller)")
     with ExitStack() as stack:
         pkgs = [stack.enter_context(open_package(path)) for path in paths]
         _check_same_scheme(pkgs)
