@@ -166,7 +166,8 @@ def test_base_task_passes_a_known_error_to_on_failure_without_a_traceback(qtbot,
     with caplog.at_level(logging.WARNING):
         assert _run(qtbot, task) == [False]
     (error,) = task.failures
-    assert error_message(error) == "The tile package x.tpk cannot be read: it is damaged"
+    assert error_message(error) == ("The tile package x.tpk cannot be read: it is damaged. Export or download it "
+                                    "again, or choose another package.")
     assert all(record.exc_info is None for record in caplog.records)
 
 
