@@ -9,7 +9,9 @@ The work is split for tasks::
 Decisions, by what the running versions read reliably:
 
 * ``.vtpk`` → the ``vtpk`` vector tile source on QGIS ≥ 3.32 (3.26–3.30 drop tiles, qgis/QGIS#52872),
-  else converted to vector MBTiles (Web Mercator only, like every vtpk QGIS can draw).
+  in the package's own CRS, else converted to vector MBTiles — Web Mercator on the XYZ grid only:
+  any other scheme is refused (:class:`NativeOnlyVectorPackageError`), since MBTiles holds nothing
+  else and GeoPackage no vector tiles for QGIS.
 * ``.tpkx`` → GDAL's ESRIC driver on GDAL ≥ 3.8 when GDAL opens it and its tiles are all decodable
   (Esri's own exports may hold PNGs without their signature, which only the conversion repairs),
   else converted to GeoPackage.
@@ -49,6 +51,8 @@ from qgis.core import (
 
 from ..core.errors import QT_TRANSLATE_NOOP, ArcGISOfflineTilesError, CancelledError, DiskError, PackageError
 from ..core.packages import convert_package, open_package
+from ..core.packages.convert import mbtiles_zooms
+from ..core.packages.schemes import is_web_mercator
 from ..core.tiling import SpatialRef
 from . import settings
 from .crs import qgs_crs
@@ -80,6 +84,23 @@ tr = translator("layers")  # module strings: pylupdate files them under @default
 
 class ConversionNeededError(PackageError):
     """Raised by :func:`create_layer` when a native source turned out unusable."""
+
+
+class NativeOnlyVectorPackageError(PackageError):
+    """A vector package off the Web Mercator XYZ grid where QGIS cannot open it natively: no
+    conversion could hold it (MBTiles is Web Mercator only, GeoPackage has no vector tiles for QGIS)."""
+
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The vector tile package {path} cannot be opened in QGIS {running}: its tiles are laid out "
+        "in {crs}, not on the Web Mercator grid, so no conversion can hold them (MBTiles is Web Mercator only, "
+        "GeoPackage has no vector tiles) and QGIS reads such packages only natively, from version 3.32 on. "
+        "Open it in QGIS 3.32 or newer.")
+
+
+NATIVE_ONLY_HERE = QT_TRANSLATE_NOOP(
+    "errors", "The vector tile package {path} cannot be opened: its tiles are laid out in {crs}, not on the "
+    "Web Mercator grid, so QGIS opens it only natively, from the zipped .vtpk file, and {reason}. Open the "
+    "original .vtpk file as it was exported.")
 
 
 @dataclass(frozen=True)
@@ -342,7 +363,9 @@ def prepare_layer_source(path: str | os.PathLike, cache_dir: str | os.PathLike |
             progress(fraction, message)
 
     step(0.0, tr("Reading {name}").format(name=src.name))
-    common, use_native = _read_package(src, native)
+    common, use_native, convertible = _read_package(src, native)
+    if not use_native and not convertible:
+        raise _native_only(common, native)
     if use_native:
         root = package_root(src)
         provider = "vectortile" if common["vector"] else "gdal"
@@ -360,8 +383,20 @@ def prepare_layer_source(path: str | os.PathLike, cache_dir: str | os.PathLike |
                             warnings=tuple(warnings))
 
 
-def _read_package(src: Path, native: bool | None = False) -> tuple[dict, bool]:
-    """The facts a LayerSource needs, and whether the running QGIS/GDAL should open it natively."""
+def _native_only(facts: dict, native: bool | None) -> PackageError:
+    """Why a vector package off the XYZ grid does not open here, and where it does."""
+    crs = facts["crs_authid"] or tr("a custom coordinate system")
+    if not native_vtpk_supported():
+        return NativeOnlyVectorPackageError(path=facts["package"], crs=crs,
+                                            running=Qgis.QGIS_VERSION.split("-", 1)[0])
+    reason = (tr("QGIS could not open it natively") if native is False else
+              tr("this one is not a zipped .vtpk whose p12/root.json gives the pbf format and packet size"))
+    return PackageError(NATIVE_ONLY_HERE, path=facts["package"], crs=crs, reason=reason)
+
+
+def _read_package(src: Path, native: bool | None = False) -> tuple[dict, bool, bool]:
+    """The facts a LayerSource needs, whether the running QGIS/GDAL should open it natively, and
+    whether a conversion QGIS reads can hold it (vector tiles: only Web Mercator on the XYZ grid)."""
     if not src.exists():
         raise PackageError(path=str(src), reason="the file does not exist")
     root = package_root(src)
@@ -379,9 +414,12 @@ def _read_package(src: Path, native: bool | None = False) -> tuple[dict, bool]:
         use_native = native is not False and (
             (pkg.is_vector and native_vtpk_supported() and _native_vtpk_usable(pkg, root))
             or (not pkg.is_vector and native_tpkx_supported() and _native_tpkx_usable(pkg, root)))
+        convertible = not pkg.is_vector or mbtiles_zooms(pkg) is not None
     facts["extent"] = None if extent is None else (extent.xmin, extent.ymin, extent.xmax, extent.ymax)
-    facts["crs_authid"], facts["crs_wkt"] = ("EPSG:3857", "") if facts["vector"] else _crs_values(sr)
-    return facts, use_native
+    # vector MBTiles and Web Mercator vtpks are EPSG:3857 to QGIS whatever alias the package names
+    web_mercator = facts["vector"] and is_web_mercator(sr)
+    facts["crs_authid"], facts["crs_wkt"] = ("EPSG:3857", "") if web_mercator else _crs_values(sr)
+    return facts, use_native, convertible
 
 
 def describe_package(path: str | os.PathLike) -> dict:

@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ from plugin.qgis_glue.layers import (
     prepare_layer_source,
 )
 from plugin.qgis_glue.style import missing_fonts, style_fonts
+from plugin.tasks.base import error_message
 from tests.conftest import REAL_FIXTURES, require_shared
 from tests.unit.packages.helpers import mvt_gz, png, wm_doc
 
@@ -394,6 +396,86 @@ def test_esri_only_coordinate_system_is_kept(tmp_path, qgis_new_project):
     assert abs(extent.xMinimum() - 900000.0) < 2 * 1000 and abs(extent.yMaximum() - 400000.0) < 2 * 1000
     image = render(layer, QgsRectangle(900000.0, -624000.0, 1924000.0, 400000.0), 256, 256)
     assert coverage(image)[0] > 0.9
+
+
+# A vector package in ETRS-TM35FIN (EPSG:3067, like Esri Finland's vector basemaps): 512-px tiles from
+# an origin of its own, nothing like the Web Mercator XYZ grid.  ESRI:102718 (US feet) has no EPSG code.
+HELSINKI = {"xmin": 370000.0, "ymin": 6660000.0, "xmax": 400000.0, "ymax": 6690000.0}
+OFF_GRID_CRS = {3067: "EPSG:3067", 102718: "ESRI:102718"}
+
+
+def _off_grid_vtpk(path: Path, wkid: int = 3067) -> Path:
+    sr = {"wkid": wkid, "latestWkid": wkid}
+    origin_x, origin_y, res0 = -548576.0, 8388608.0, 8192.0
+    doc = {"name": "Helsinki", "spatialReference": sr,
+           "tileInfo": {"rows": 512, "cols": 512, "dpi": 96, "format": "pbf", "spatialReference": sr,
+                        "origin": {"x": origin_x, "y": origin_y},
+                        "lods": [{"level": z, "resolution": res0 / 2 ** z, "scale": res0 / 2 ** z * 96 / 0.0254}
+                                 for z in range(8)]}}
+    x, y = (HELSINKI["xmin"] + HELSINKI["xmax"]) / 2, (HELSINKI["ymin"] + HELSINKI["ymax"]) / 2
+    tiles = []
+    for z in range(6):
+        span = 512 * res0 / 2 ** z
+        tiles.append((z, int((origin_y - y) // span), int((x - origin_x) // span),
+                      mvt_gz({"buildings": [{"id": i} for i in range(8)]})))
+    write_package("vtpk", path, doc, tiles, extent=dict(HELSINKI, spatialReference=sr), title="Helsinki")
+    return path
+
+
+@pytest.mark.parametrize("wkid", sorted(OFF_GRID_CRS))
+def test_vector_package_crs_comes_from_its_tiling_scheme(wkid, tmp_path):
+    facts = layers.describe_package(_off_grid_vtpk(tmp_path / "helsinki.vtpk", wkid))
+    assert facts["vector"] and facts["crs_authid"] == OFF_GRID_CRS[wkid]
+    assert facts["extent"] == (HELSINKI["xmin"], HELSINKI["ymin"], HELSINKI["xmax"], HELSINKI["ymax"])
+
+
+@pytest.mark.skipif(layers.native_vtpk_supported(),
+                    reason="QGIS >= 3.32 opens the package natively (test_off_grid_vtpk_opens_natively_in_its_crs)")
+def test_off_grid_vtpk_is_refused_where_qgis_cannot_open_it(tmp_path):
+    path = _off_grid_vtpk(tmp_path / "helsinki.vtpk")
+    with pytest.raises(PackageError) as caught:
+        prepare_layer_source(path, cache_dir=tmp_path)
+    message = error_message(caught.value)  # as the user reads it
+    running = Qgis.QGIS_VERSION.split("-", 1)[0]
+    assert message.startswith(f"The vector tile package {path} cannot be opened in QGIS {running}: ")
+    assert "EPSG:3067" in message and message.endswith("Open it in QGIS 3.32 or newer.")
+    assert list(tmp_path.iterdir()) == [path]  # no conversion attempted beside it
+
+
+def test_off_grid_vtpk_is_refused_when_it_cannot_open_natively(tmp_path):
+    """A conversion asked for, or an extracted folder: refused, with where it opens instead."""
+    path = _off_grid_vtpk(tmp_path / "helsinki.vtpk")
+    folder = _extracted(path, tmp_path / "helsinki")
+    next_step = ("Open the original .vtpk file as it was exported." if layers.native_vtpk_supported()
+                 else "Open it in QGIS 3.32 or newer.")
+    for call in (lambda: prepare_layer_source(path, cache_dir=tmp_path, native=False),
+                 lambda: prepare_layer_source(folder, cache_dir=tmp_path)):
+        with pytest.raises(PackageError) as caught:
+            call()
+        message = error_message(caught.value)
+        assert "EPSG:3067" in message and message.endswith(next_step), message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["helsinki", "helsinki.vtpk"]
+
+
+def _extracted(package: Path, folder: Path) -> Path:
+    with zipfile.ZipFile(package) as zf:
+        zf.extractall(folder)
+    return folder
+
+
+@pytest.mark.skipif(not layers.native_vtpk_supported(),
+                    reason="only QGIS >= 3.32 opens a vtpk natively (3.26-3.30 drop tiles, qgis/QGIS#52872); "
+                           "run it on QGIS 3.40 (scripts/qgis340.sh)")
+@pytest.mark.parametrize("wkid", sorted(OFF_GRID_CRS))
+def test_off_grid_vtpk_opens_natively_in_its_crs(wkid, tmp_path, qgis_new_project):
+    source = prepare_layer_source(_off_grid_vtpk(tmp_path / "helsinki.vtpk", wkid), cache_dir=tmp_path)
+    layer = create_layer(source)
+    assert source.native and layer.isValid() and isinstance(layer, QgsVectorTileLayer)
+    assert layer.crs().authid() == OFF_GRID_CRS[wkid]  # was forced to EPSG:3857: drawn in the wrong place
+    extent = layer.extent()
+    got = (extent.xMinimum(), extent.yMinimum(), extent.xMaximum(), extent.yMaximum())
+    assert got == pytest.approx(tuple(HELSINKI.values()), abs=1.0)  # the package's fullExtent, in metres
+    assert layer.metadata().crs().authid() == OFF_GRID_CRS[wkid]
 
 
 def test_text_file_renamed_tpk_is_refused_with_a_clear_message(tmp_path):

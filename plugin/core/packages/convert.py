@@ -100,7 +100,7 @@ def _check_fmt(fmt: str) -> str:
     return fmt
 
 
-def _mbtiles_zooms(pkg: TilePackage) -> dict[int, int] | None:
+def mbtiles_zooms(pkg: TilePackage) -> dict[int, int] | None:
     """Level → XYZ zoom for every level that has tiles, or ``None`` when MBTiles cannot hold them."""
     zooms = {}
     for level in pkg.levels:
@@ -117,11 +117,11 @@ def _resolve_format(pkgs: Sequence[TilePackage], fmt: str, dst: Path) -> str:
     vector = any(p.is_vector for p in pkgs)
     if vector and not all(p.is_vector for p in pkgs):
         raise package_error(pkgs[0].path, "vector and raster packages cannot be merged into one file")
-    mbtiles_ok = all(_mbtiles_zooms(p) is not None for p in pkgs)
+    mbtiles_ok = all(mbtiles_zooms(p) is not None for p in pkgs)
     if vector and not mbtiles_ok:
         raise package_error(pkgs[0].path, "it holds vector tiles in a tiling scheme other than Web Mercator "
                             "on the XYZ grid: MBTiles needs Web Mercator and GeoPackage cannot hold vector "
-                            "tiles for QGIS; open the .vtpk directly (QGIS 3.26 or later)")
+                            "tiles for QGIS; open the .vtpk directly in QGIS 3.32 or newer")
     if fmt == "auto":
         suffix = dst.suffix.lower()
         fmt = "mbtiles" if suffix == ".mbtiles" else "gpkg" if suffix == ".gpkg" else (
@@ -417,7 +417,7 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
             raise DiskError(reason=f"{dst.parent}: {exc.strerror or exc}") from exc
         _progress(progress, 0, total)
         if fmt == "mbtiles":
-            zooms = [_mbtiles_zooms(p) or {} for p in pkgs]
+            zooms = [mbtiles_zooms(p) or {} for p in pkgs]
             with translating(paths[0]):
                 layers = _vector_layers(pkgs, zooms) if vector else None
                 meta = _mbtiles_metadata(pkgs, zooms, "pbf" if vector else _raster_format_name(pkgs), layers)
@@ -507,7 +507,7 @@ def package_info(path: str | os.PathLike, *, sniff_sample: int = 8) -> dict:
             for kind, n in entry["formats"].items():
                 sniffed[kind] = sniffed.get(kind, 0) + n
         extent = pkg.data_extent()
-        mbtiles = _mbtiles_zooms(pkg) is not None
+        mbtiles = mbtiles_zooms(pkg) is not None
         return {
             "path": str(pkg.path),
             "kind": pkg.kind,
