@@ -10,7 +10,6 @@ import json
 import logging
 import os
 import shutil
-import time
 import zipfile
 from pathlib import Path
 
@@ -283,30 +282,34 @@ def test_vector_package_without_a_style_still_opens(tmp_path, qgis_new_project):
 
 
 # -- conversions: once, reused, redone ----------------------------------------------------------------
-def test_conversion_is_made_beside_the_package_and_reused_until_it_changes(tmp_path, no_cache_setting,
+def test_conversion_is_made_beside_the_package_and_reused_until_it_changes(tmp_path, no_cache_setting, monkeypatch,
                                                                               qgis_new_project):
     package = tmp_path / "states.tpk"
     shutil.copy(_package("tpkutils_states_filled.tpk"), package)
+    conversions = []
+    convert = layers.convert_package
+    monkeypatch.setattr(layers, "convert_package", lambda *args, **kwargs: conversions.append(args[0]) or
+                        convert(*args, **kwargs))
 
-    started = time.perf_counter()
     first = prepare_layer_source(package)
-    first_seconds = time.perf_counter() - started
     output = Path(first.converted)
-    assert output == tmp_path / "states.qgis.gpkg" and not first.reused
-    mtime = output.stat().st_mtime_ns
+    assert output == tmp_path / "states.qgis.gpkg" and not first.reused and conversions == [package]
+    written = output.stat()
+    sidecar = (tmp_path / "states.qgis.gpkg.json").read_bytes()
 
-    started = time.perf_counter()
     second = prepare_layer_source(package)
-    second_seconds = time.perf_counter() - started
     assert second.reused and second.converted == first.converted
-    assert output.stat().st_mtime_ns == mtime
-    assert second_seconds < first_seconds
+    assert conversions == [package]  # no second conversion…
+    again = output.stat()  # …and the very same file: a rewrite goes through a new file (new inode)
+    assert (again.st_ino, again.st_mtime_ns, again.st_size) == (written.st_ino, written.st_mtime_ns, written.st_size)
+    assert (tmp_path / "states.qgis.gpkg.json").read_bytes() == sidecar
     assert create_layer(second).isValid()
 
     later = package.stat().st_mtime_ns + 5_000_000_000
     os.utime(package, ns=(later, later))  # the package was replaced by a newer export
     third = prepare_layer_source(package)
-    assert not third.reused and output.stat().st_mtime_ns != mtime
+    assert not third.reused and conversions == [package, package]
+    assert output.stat().st_ino != written.st_ino
 
 
 def test_packages_with_the_same_stem_get_their_own_conversion(tmp_path, no_cache_setting, qgis_new_project):
