@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import tarfile
 import zipfile
 from pathlib import Path
@@ -244,6 +245,25 @@ def test_real_raster_package_shows_its_tiles_where_they_belong(name, tmp_path, q
                                                       abs(got.blue() - want.blue())) <= 8 for got in near(x, y))
     assert checked > 100
     assert matched / checked > 0.98, f"{matched} of {checked} sampled pixels match the stored tile"
+
+
+def test_paletted_tiles_are_converted_as_they_are(tmp_path, qgis_new_project):
+    """No PNG8 → RGBA expansion by default (an opt-in hook in convert.py): the GeoPackage holds the
+    package's own paletted tiles, byte for byte, and GDAL draws their colours (checked pixel by pixel in
+    test_real_raster_package_shows_its_tiles_where_they_belong)."""
+    path = _package("tpkutils_states_filled.tpk")
+    with open_package(path) as pkg:
+        stored = {(tile.level, tile.row, tile.col): tile.data for tile in pkg.iter_tiles()}
+    assert {formats.png_color_type(data) for data in stored.values()} == {3}  # all paletted
+    source = prepare_layer_source(path, cache_dir=tmp_path, native=False)
+    con = sqlite3.connect(source.converted)
+    try:
+        (table,) = con.execute("SELECT table_name FROM gpkg_contents").fetchone()
+        converted = {(z, row, col): bytes(data) for z, col, row, data in con.execute(
+            f'SELECT zoom_level, tile_column, tile_row, tile_data FROM "{table}"')}
+    finally:
+        con.close()
+    assert converted == stored
 
 
 # -- vector styles ----------------------------------------------------------------------------------
