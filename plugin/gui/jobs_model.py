@@ -6,7 +6,11 @@
     job_id = manager.start_export(request)           # an ExportTask in QGIS' task manager
     manager.jobUpdated.connect(...)                   # progress / status text / state of one job
     manager.cancel(job_id); manager.retry(job_id); manager.resume(job_id)
+    manager.scanned.connect(...)                      # the exports of earlier sessions have been read
     manager.shutdown()                               # plugin unload: running exports pause
+
+A cancel from QGIS's task list (or QGIS closing) pauses an export; :meth:`JobManager.cancel` (the
+dock) abandons it (see :mod:`..tasks.export_task`).
 
 A job is one :class:`ExportRequest` (one export, however many server jobs it is split into).  Its id
 is the plan id of the core's job records, so an export that a QGIS restart interrupted is found
@@ -112,6 +116,11 @@ class JobView:
     def can_open(self) -> bool:
         return self.state == JobState.FINISHED and bool(self.output_paths)
 
+    @property
+    def can_clear(self) -> bool:
+        """Done with (finished, or cancelled without a download kept for a resume)."""
+        return self.state == JobState.FINISHED or (self.state == JobState.CANCELLED and not self.can_resume)
+
 
 @dataclass
 class _Job:
@@ -154,6 +163,7 @@ class JobManager(QObject):
     jobUpdated = pyqtSignal(str)  # record id: state/progress/status text changed
     exportFinished = pyqtSignal(str, list)  # record id, output paths (after merge/load)
     exportFailed = pyqtSignal(str, str)  # record id, user message
+    scanned = pyqtSignal()  # the unfinished exports of earlier sessions have been read (see resumable())
 
     def __init__(self, iface, parent: QObject | None = None, *, store_folder: str | Path | None = None,
                  project: QgsProject | None = None, message_bar=None, scan: bool = True,
@@ -199,7 +209,8 @@ class JobManager(QObject):
         return job.id
 
     def cancel(self, job_id: str) -> None:
-        """Cancel: the server job is cancelled and no partial file is kept under the final name."""
+        """Cancel: the server job is cancelled and no partial file is kept under the final name (a
+        download under way keeps its ``.part`` file for a resume)."""
         job = self._jobs.get(job_id)
         if job is None:
             return
@@ -207,10 +218,10 @@ class JobManager(QObject):
             job.state, job.status = JobState.CANCELLING, tr("Cancelling…")
             self._update(job)
             try:
-                job.task.cancel()
+                job.task.abandon()
             except RuntimeError:  # the task object is already gone
                 job.task = None
-        elif job.state == JobState.PAUSED or (job.state == JobState.FAILED and job.can_resume):
+        elif job.can_resume and job.state in (JobState.PAUSED, JobState.FAILED, JobState.CANCELLED):
             self._discard_records(job)
             job.state, job.status, job.can_resume = JobState.CANCELLED, tr("Cancelled"), False
             self._update(job)
@@ -254,8 +265,9 @@ class JobManager(QObject):
         self.jobsChanged.emit()
 
     def clear_finished(self) -> None:
-        """Drop the finished and cancelled jobs from the list."""
-        for job_id in [j.id for j in self._jobs.values() if j.state in (JobState.FINISHED, JobState.CANCELLED)]:
+        """Drop the finished and cancelled jobs from the list (a cancelled one that kept its download
+        for a resume stays: Remove discards it)."""
+        for job_id in [j.id for j in self._jobs.values() if j.view().can_clear]:
             del self._jobs[job_id]
         self.jobsChanged.emit()
 
@@ -395,6 +407,8 @@ class JobManager(QObject):
             paths = list(task.outcome.paths)
         elif isinstance(error, CancelledError) and task.paused:
             job.state, job.can_resume, job.status = JobState.PAUSED, True, task.status_text
+        elif isinstance(error, CancelledError) and task.can_resume:  # cancelled; the download started is kept
+            job.state, job.can_resume, job.status = JobState.CANCELLED, True, task.status_text
         elif isinstance(error, CancelledError) or error is None:
             job.state, job.can_resume, job.status = JobState.CANCELLED, False, tr("Cancelled")
             if not job.begun and task.resume:  # never ran: the records it would resume are still there
@@ -429,6 +443,7 @@ class JobManager(QObject):
                 added = True
         if added:
             self.jobsChanged.emit()
+        self.scanned.emit()
 
     def _resumable_job(self, found: ResumableExport) -> _Job:
         request = found.request

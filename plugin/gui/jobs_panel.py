@@ -132,7 +132,8 @@ class JobCard(QFrame):
         self.status.setToolTip("\n".join(view.output_paths) if view.output_paths else view.error)
         visible = {
             "cancel": view.state in (JobState.QUEUED, JobState.RUNNING, JobState.PAUSED),
-            "resume": view.state == JobState.PAUSED or (view.state == JobState.FAILED and view.can_resume),
+            "resume": view.state == JobState.PAUSED or (view.state in (JobState.FAILED, JobState.CANCELLED)
+                                                        and view.can_resume),
             "retry": view.can_retry,
             "add": view.state == JobState.FINISHED and bool(view.output_paths),
             "folder": view.state == JobState.FINISHED,
@@ -253,5 +254,4 @@ class JobsPanel(QWidget):
         self._update_footer()
 
     def _update_footer(self) -> None:
-        done = (JobState.FINISHED, JobState.CANCELLED)
-        self.clear_button.setVisible(any(c.view is not None and c.view.state in done for c in self.cards.values()))
+        self.clear_button.setVisible(any(c.view is not None and c.view.can_clear for c in self.cards.values()))

@@ -14,10 +14,19 @@ conversion happens there, off the main thread).  ``finished()`` adds the layer(s
 Every export keeps, next to the core's job records, a *request file*
 ``<job store>/requests/<job id>.json`` with the :class:`ExportRequest` (merge, add to map, output …), so
 an export interrupted by a QGIS restart resumes with the same settings.  The job id is the plan id of
-the core's records.  Cancelling abandons the export: the server job is cancelled and every file the
-export wrote (``.part`` downloads, finished parts, the merged file) is removed.  Pausing (plugin unload,
-QGIS closing) keeps the server job, the ``.part`` files and the records for :meth:`ExportTask` with
-``resume=True``.
+the core's records.
+
+Stopping an export takes one of two ways:
+
+* :meth:`ExportTask.abandon` (the dock's Cancel) gives it up: the server job is cancelled and every file
+  the export wrote (finished parts, the merged file) is removed.  Only a download already under way
+  is kept (its ``.part`` file and records): the server has built the package, so Resume continues the
+  download and Remove deletes it.
+* :meth:`ExportTask.cancel` (QGIS's task list, and QGIS itself when it closes: ``QgisApp::fileExit``
+  calls ``QgsTaskManager::cancelAll()`` while the application still runs, before the plugins unload)
+  and :meth:`ExportTask.pause` (plugin unload) keep the server job, the ``.part`` files and the records
+  for an :class:`ExportTask` with ``resume=True``, in this session or the next.  The tasks carry
+  ``CancelWithoutPrompt``: nothing is lost, so QGIS closes without asking about them.
 """
 from __future__ import annotations
 
@@ -369,7 +378,7 @@ class ExportTask(PluginTask):
                  project: QgsProject | None = None, message_bar=None, created: float | None = None,
                  exporter_options: dict | None = None) -> None:
         self.title = tr("Export {name}").format(name=request.service_name or service_label(request.service_url))
-        super().__init__(self.title)
+        super().__init__(self.title, PluginTask.Flag.CanCancel | PluginTask.Flag.CancelWithoutPrompt)
         self.job_id = job_id
         self.request = request
         self.config = config
@@ -380,6 +389,7 @@ class ExportTask(PluginTask):
         self.outcome: ExportOutcome | None = None
         self.layer_ids: list[str] = []
         self.can_resume = False
+        self.kept_bytes = 0  # of a download kept when the export was cancelled
         self.status_text = tr("Queued")
         self._project = project
         self._message_bar = message_bar
@@ -393,18 +403,21 @@ class ExportTask(PluginTask):
         self._last_fraction = 0.0
         self.statusMessage.connect(self._show_status)
 
-    # -- cancel / pause (any thread) -----------------------------------------------------------
+    # -- stop (any thread) ---------------------------------------------------------------------
     def cancel(self) -> None:
-        """Abandon the export (the server job is cancelled); while QGIS closes, pause instead."""
-        if QCoreApplication.closingDown():
-            self.token.pause()
-        else:
-            self.token.cancel()
-        super().cancel()
+        """A cancel from outside the plugin (QGIS's task list, QGIS closing): pause (see the module doc)."""
+        self.pause()
 
     def pause(self) -> None:
         """Stop but keep the server job, the partial download and the records for a resume."""
         self.token.pause()
+        super().cancel()
+
+    def abandon(self) -> None:
+        """Give the export up: its server job is cancelled and its files removed (a started download
+        is kept for a resume).  An export already pausing stays paused."""
+        if not self.token.paused:
+            self.token.cancel()
         super().cancel()
 
     @property
@@ -422,6 +435,10 @@ class ExportTask(PluginTask):
             if self.token.paused:
                 log.info("Export %s paused; its server job and partial download are kept", self.job_id)
                 save_request_file(self.config.store_folder, self.job_id, self.request, PAUSED_STATE, self.created)
+            elif self._download_started(store):
+                self.can_resume = True
+                log.info("Export %s cancelled during the download; the part downloaded is kept", self.job_id)
+                save_request_file(self.config.store_folder, self.job_id, self.request, PAUSED_STATE, self.created)
             else:
                 abandon_export(store, self.job_id, exporter=exporter, extra_files=tuple(self._created_files))
             raise
@@ -433,6 +450,11 @@ class ExportTask(PluginTask):
             store.delete(record.id)
         delete_request_file(self.config.store_folder, self.job_id)
         return outcome
+
+    def _download_started(self, store: JobStore | None) -> bool:
+        """A package is partly downloaded (its server job is done: there is nothing left to cancel)."""
+        self.kept_bytes = partial_bytes(leaf_records(plan_records(store, self.job_id)))
+        return self.kept_bytes > 0
 
     def _after_failure(self, store: JobStore | None) -> None:
         """Keep the records when something can be resumed (a download, a server job, finished parts)."""
@@ -623,6 +645,14 @@ class ExportTask(PluginTask):
         if isinstance(error, CancelledError):
             if self.token.paused:
                 self.status_text = tr("Paused; it can resume later")
+                return
+            if self.can_resume:
+                size = human_size(self.kept_bytes)
+                self.status_text = tr("Cancelled; the {size} downloaded are kept for a resume").format(size=size)
+                text = tr("{name}: the export was cancelled during the download; the {size} already downloaded are "
+                          "kept. Resume continues it from the jobs list, Remove deletes it.")
+                push(self._bar(), tr("Export cancelled"), text.format(name=name, size=size), Qgis.MessageLevel.Info,
+                     SUCCESS_SECONDS)
                 return
             self.status_text = tr("Cancelled")
             push(self._bar(), tr("Export cancelled"),

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsGeometry, QgsProject, QgsRectangle
+from qgis.core import QgsGeometry, QgsProject, QgsRectangle, QgsVectorTileLayer
 from qgis.PyQt.QtCore import Qt, QUrl
 
 from plugin.gui.jobs import ExportRequest
@@ -216,9 +216,12 @@ def test_help_opens_the_usage_guide_on_disk(dock, opened_files):
 
 @pytest.mark.slow
 def test_export_end_to_end_adds_the_layer(dock, qtbot, emulator, shown_canvas, tmp_path):
-    """Connect to the vector service, draw a polygon, export, and find the layer in the project."""
-    connect(dock, qtbot, emulator.service_url("World_Vector", "VectorTileServer"))
-    draw_polygon(dock, shown_canvas)
+    """Connect to the vector service, draw a polygon, export, and find the layer in the project, in place."""
+    from tests.qgis.test_dock_end_to_end import _tile_info, assert_placed
+
+    url = emulator.service_url("World_Vector", "VectorTileServer")
+    connect(dock, qtbot, url)
+    drawn = draw_polygon(dock, shown_canvas)
     dock.model.set_checked_levels([0, 1, 2])
     dock.ui.outputWidget.setFilePath(str(tmp_path / "vector.vtpk"))
     dock.recount_now()
@@ -229,6 +232,8 @@ def test_export_end_to_end_adds_the_layer(dock, qtbot, emulator, shown_canvas, t
     qtbot.waitUntil(lambda: bool(set(QgsProject.instance().mapLayers()) - layers_before), timeout=120000)
     new = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - layers_before]
     assert len(new) == 1 and new[0].isValid()
+    assert isinstance(new[0], QgsVectorTileLayer)
+    assert_placed(new[0], drawn.boundingBox(), _tile_info(url), 2, vector=True)  # CRS and extent
     assert (tmp_path / "vector.vtpk").exists()
     assert dock.jobs_panel is not None
 

@@ -5,17 +5,26 @@ import json
 from dataclasses import replace
 
 import pytest
-from qgis.core import Qgis, QgsApplication, QgsProject
+from qgis.core import Qgis, QgsApplication, QgsProject, QgsTask
 from qgis.PyQt.QtCore import QCoreApplication, QThread
 
-from plugin.core.jobstore import JobStore
+from plugin.core.jobstore import PAUSED, JobStore
 from plugin.qgis_glue import engine
 from plugin.qgis_glue.layers import native_tpkx_supported
 from plugin.tasks.base import TaskKeeper
 from plugin.tasks.estimate_task import start_estimate
 from plugin.tasks.export_task import ExportRequest, ExportTask
 from plugin.tasks.service_task import fetch_service_task
-from tests.qgis.jobs_helpers import FAST_POLL, SQUARE, TRIANGLE, make_request, messages, painted_pixels, wait_idle
+from tests.qgis.jobs_helpers import (
+    FAST_POLL,
+    SQUARE,
+    TRIANGLE,
+    export_requests,
+    make_request,
+    messages,
+    painted_pixels,
+    wait_idle,
+)
 
 WORLD = "Polygon((-2e7 -2e7, 2e7 -2e7, 2e7 2e7, -2e7 2e7, -2e7 -2e7))"
 
@@ -93,18 +102,34 @@ def test_the_request_file_lives_as_long_as_the_export(keeper, emulator, tmp_path
     assert not request_file.exists() and JobStore(tmp_path / "jobs").records() == []
 
 
-def test_cancelling_from_the_task_manager_cancels_the_server_job(keeper, emulator, tmp_path, qtbot, qgis_iface):
+def test_a_cancel_from_qgis_pauses_the_export_and_abandon_gives_it_up(keeper, emulator, tmp_path, qtbot,
+                                                                       qgis_iface):
     emulator.configure("World_Map/MapServer", job_steps=40, job_step_delay_s=0.1)
     out = tmp_path / "tm.tpkx"
-    task = _task(emulator, tmp_path, qgis_iface,
-                 make_request(emulator.service_url("World_Map", "MapServer"), out, levels=(0, 1)))
+    request = make_request(emulator.service_url("World_Map", "MapServer"), out, levels=(0, 1))
+    task = _task(emulator, tmp_path, qgis_iface, request)
+    assert task.flags() & QgsTask.Flag.CancelWithoutPrompt  # nothing is lost: QGIS need not ask at exit
     keeper.start(task)
     qtbot.waitUntil(lambda: "Server" in task.status_text, timeout=30_000)
     with qtbot.waitSignal(task.done, timeout=60_000) as done:
-        QgsApplication.taskManager().cancelAll()  # what the task manager's cancel button does
-    assert done.args == [False]
+        task.cancel()  # what the cancel button of QGIS's task list (and QGIS's exit) calls
+    assert done.args == [False] and task.paused
+    records = JobStore(tmp_path / "jobs").records()
+    assert [r.state for r in records] == [PAUSED] and records[0].job_id
+    assert not any(r.path.endswith("/cancel") for r in emulator.requests), "the server job is kept"
+    assert json.loads((tmp_path / "jobs" / "requests" / "job-1.json").read_text())["state"] == "paused"
+    assert not out.exists()
+
+    again = ExportTask("job-1", request, task.config, resume=True, project=QgsProject.instance(),
+                       message_bar=qgis_iface.messageBar(), exporter_options=FAST_POLL)
+    keeper.start(again)
+    qtbot.waitUntil(lambda: "Server" in again.status_text, timeout=30_000)
+    with qtbot.waitSignal(again.done, timeout=60_000):
+        again.abandon()  # the dock's Cancel
     assert any(r.path.endswith("/cancel") for r in emulator.requests)
+    assert len(export_requests(emulator)) == 1  # the resume went on with the paused server job
     assert not out.exists() and not list(tmp_path.glob("tm.tpkx*"))
+    assert JobStore(tmp_path / "jobs").records() == [] and not (tmp_path / "jobs" / "requests" / "job-1.json").exists()
 
 
 def test_server_estimate_in_the_background(keeper, emulator, qtbot):
