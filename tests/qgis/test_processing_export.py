@@ -66,6 +66,22 @@ def test_estimate_counts_a_polygon_exactly_and_writes_json(provider, emulator, t
     assert doc["max_export_tiles"] == result["MAX_EXPORT_TILES"]
     assert doc["jobs_needed"] == result["JOBS_NEEDED"] == 1
     assert {"level", "scale", "resolution", "tiles"} <= set(doc["levels"][0])
+    assert json.loads(result["LEVEL_TILES"]) == {str(level): expected[level] for level in range(5)}
+
+
+def test_help_strings_name_every_json_key_parameter_and_output(provider, emulator, tmp_path):
+    registry = QgsApplication.processingRegistry()
+    estimate = registry.algorithmById("arcgisofflinetiles:estimatetiles")
+    run("estimatetiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-1",
+                          "OUTPUT": str(tmp_path / "e.json")})
+    doc = json.loads((tmp_path / "e.json").read_text())
+    keys = set(doc) | set(doc["levels"][0])
+    assert [key for key in sorted(keys) if key not in estimate.shortHelpString()] == []
+    for alg in (estimate, registry.algorithmById("arcgisofflinetiles:exporttiles")):
+        names = [p.name() for p in alg.parameterDefinitions()] + [o.name() for o in alg.outputDefinitions()]
+        assert [name for name in names if name not in alg.shortHelpString()] == [], alg.id()
+    export_help = registry.algorithmById("arcgisofflinetiles:exporttiles").shortHelpString()
+    assert ".gpkg or .mbtiles always gives that converted file, even for a single package" in export_help
 
 
 def test_estimate_with_server_estimate_and_limits(provider, emulator, tmp_path):
@@ -346,3 +362,128 @@ def test_full_extent_export_without_extent_or_area(provider, emulator, tmp_path)
     with open_package(out) as pkg:
         assert pkg.tile_count == 21 and pkg.levels == [0, 1, 2]
     assert any("full extent" in note for note in notes)
+
+
+# --- more parameter combinations -----------------------------------------------------------------
+def test_split_without_merge_gives_every_package(provider, emulator, tmp_path):
+    emulator.configure("World_Map/MapServer", max_export_tiles=30)
+    out = tmp_path / "parts.tpkx"
+    result = run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-3",
+                                 "EXTENT": "-2e7,2e7,-2e7,2e7 [EPSG:3857]", "OUTPUT": str(out)})
+    files = result["OUTPUT_FILES"].split(";")
+    assert result["JOB_COUNT"] > 1 and len(files) == result["JOB_COUNT"]
+    assert result["OUTPUT"] == files[0]  # documented: the first package when split without MERGE
+    from plugin.core.packages import open_package
+
+    tiles = 0
+    for path in files:
+        assert path.endswith(".tpkx") and "_part" in path
+        with open_package(path) as pkg:
+            tiles += pkg.tile_count
+    assert tiles == result["TILE_COUNT"] == 85
+    assert not list(tmp_path.glob("*.gpkg"))
+
+
+def test_format_tpkx_gives_a_compact_v2_package(provider, emulator, tmp_path):
+    out = tmp_path / "v2.tpkx"
+    result = run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-1",
+                                 "FORMAT": 1, "OUTPUT": str(out)})
+    submitted = [r for r in emulator.requests if r.path.endswith("/exportTiles")][-1]
+    assert submitted.params["storageFormatType"] == "esriMapCacheStorageModeCompactV2"
+    from plugin.core.packages import open_package
+
+    with open_package(result["OUTPUT"]) as pkg:
+        assert pkg.kind == "tpkx" and pkg.tile_count == 5
+
+
+def test_export_levels_from_scales(provider, emulator, tmp_path):
+    out = tmp_path / "scales.tpkx"
+    # 1:100,000,000 → level 2 (the coarser neighbour), 1:40,000,000 → level 4 (1:36.9M, the finer one)
+    result = run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"),
+                                 "MIN_SCALE": 100_000_000, "MAX_SCALE": 40_000_000,
+                                 "EXTENT": "-1e6,1e6,-1e6,1e6 [EPSG:3857]", "OUTPUT": str(out)})
+    submitted = [r for r in emulator.requests if r.path.endswith("/exportTiles")][-1]
+    assert submitted.params["levels"] == "2-4"
+    from plugin.core.packages import open_package
+
+    with open_package(out) as pkg:
+        assert pkg.levels == [2, 3, 4] and pkg.tile_count == result["TILE_COUNT"]
+
+
+def test_scales_the_wrong_way_round_are_swapped(provider, emulator, tmp_path):
+    url = emulator.service_url("World_Map", "MapServer")
+    extent = "-1e6,1e6,-1e6,1e6 [EPSG:3857]"
+    swapped = run("estimatetiles", {"SERVICE_URL": url, "MIN_SCALE": 20_000_000, "MAX_SCALE": 100_000_000,
+                                    "EXTENT": extent, "OUTPUT": str(tmp_path / "swapped.json")})
+    assert json.loads(swapped["LEVEL_TILES"]).keys() == {"2", "3", "4", "5"}
+
+
+def test_gpkg_output_converts_a_single_package(provider, emulator, tmp_path):
+    out = tmp_path / "one.gpkg"
+    result = run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-2",
+                                 "OUTPUT": str(out)})
+    assert result["JOB_COUNT"] == 1
+    assert result["OUTPUT"] == str(out)
+    files = result["OUTPUT_FILES"].split(";")
+    assert files[0] == str(out) and len(files) == 2 and files[1].endswith(".tpkx")  # the converted file first
+    import sqlite3
+
+    with sqlite3.connect(out) as db:
+        table = db.execute("select table_name from gpkg_contents where data_type='tiles'").fetchone()[0]
+        assert db.execute(f'select count(*) from "{table}"').fetchone()[0] == result["TILE_COUNT"] == 21
+    from qgis.core import QgsRasterLayer
+
+    assert QgsRasterLayer(str(out), "one", "gdal").isValid()
+
+
+def test_service_that_does_not_allow_export_is_refused_clearly(provider, emulator, tmp_path):
+    emulator.configure("World_Map/MapServer", export_allowed=False)
+    with pytest.raises(QgsProcessingException, match="does not allow tile export.*administrator"):
+        run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-1",
+                            "OUTPUT": str(tmp_path / "x.tpkx")})
+    assert not [r for r in emulator.requests if r.path.endswith("/exportTiles")]
+    assert not list(tmp_path.iterdir())
+
+
+def test_selected_features_only_without_a_selection_says_what_to_do(provider, emulator, tmp_path):
+    from qgis.core import QgsProcessingFeatureSourceDefinition, QgsProject
+
+    layer = polygon_layer([TRIANGLE], selected=0)
+    QgsProject.instance().addMapLayer(layer)
+    try:
+        with pytest.raises(QgsProcessingException, match="(?i)no feature .* is selected.*select"):
+            run("exporttiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-1",
+                                "AREA": QgsProcessingFeatureSourceDefinition(layer.id(), selectedFeaturesOnly=True),
+                                "OUTPUT": str(tmp_path / "x.tpkx")})
+    finally:
+        QgsProject.instance().removeMapLayer(layer.id())
+    assert not [r for r in emulator.requests if r.path.endswith("/exportTiles")]
+
+
+def test_cancel_while_the_server_estimates_cancels_its_job(provider, emulator, tmp_path):
+    emulator.configure("World_Map/MapServer", job_steps=50, job_step_delay_s=0.2)
+    texts = []
+
+    class Feedback(QgsProcessingFeedback):
+        def setProgressText(self, text):
+            texts.append(text)
+            super().setProgressText(text)
+
+    feedback = Feedback()
+
+    def estimate_jobs():
+        return [job for job in emulator.jobs.values() if job.operation == "estimate"]
+
+    def cancel_once_polled(_progress):
+        if any(job.requests for job in estimate_jobs()) and not feedback.isCanceled():
+            feedback.cancel()
+
+    feedback.progressChanged.connect(cancel_once_polled)
+    with pytest.raises(QgsProcessingException, match="(?i)cancel"):
+        run("estimatetiles", {"SERVICE_URL": emulator.service_url("World_Map", "MapServer"), "LEVELS": "0-2",
+                              "SERVER_ESTIMATE": True, "OUTPUT": str(tmp_path / "e.json")}, feedback)
+    [job] = estimate_jobs()
+    assert any(r.path.endswith(f"/jobs/{job.id}/cancel") for r in emulator.requests)
+    assert job.status in ("esriJobCancelling", "esriJobCancelled")
+    assert any("Estimating the export size" in text for text in texts)  # the wait shows on the progress bar
+    assert not (tmp_path / "e.json").exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
+    QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterFileDestination,
 )
@@ -19,6 +20,7 @@ from .service_area import ServiceAreaAlgorithm, user_message
 
 SERVER_ESTIMATE = "SERVER_ESTIMATE"
 OUTPUT = "OUTPUT"
+LEVEL_TILES = "LEVEL_TILES"
 
 
 class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
@@ -30,15 +32,20 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
 
     def shortHelpString(self) -> str:
         return self.tr(
-            "Counts exactly how many tiles an export would hold at each level, for an extent, polygons "
-            "(all features or the selected ones) or the service's full extent, and how many export jobs "
+            "Counts exactly how many tiles an export from the service at SERVICE_URL (AUTHCFG for a "
+            "secured one) would hold at each level, for polygons (AREA: all features or the selected "
+            "ones; supersedes EXTENT), an EXTENT or the service's full extent, and how many export jobs "
             "the server's tile limit requires. For map and image services it can also ask the server "
             "for its own size estimate (SERVER_ESTIMATE), which runs as a job on the server.\n\n"
             "Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE (a scale between two "
-            "levels takes the coarser level for the minimum and the finer one for the maximum), else "
-            "every level the service caches.\n\n"
-            "OUTPUT is a JSON file: {service, levels: [{level, scale, resolution, tiles}], total, "
-            "max_export_tiles, jobs_needed, server_estimate}.")
+            "levels takes the coarser level for the minimum and the finer one for the maximum; bounds "
+            "given the wrong way round are swapped), else every level the service caches.\n\n"
+            "OUTPUT is a JSON file: {service, area, levels: [{level, scale, resolution, tiles}], total, "
+            "max_export_tiles, jobs_needed, server_estimate}; area says what was counted (an extent, "
+            "the polygon features or the full extent). The output values are TOTAL, JOBS_NEEDED, "
+            "MAX_EXPORT_TILES, SERVER_TOTAL_BYTES, SERVER_TOTAL_TILES and LEVEL_TILES (the tiles per "
+            "level as a JSON object, e.g. {\"0\": 1, \"1\": 4}). Cancelling while the server "
+            "estimates cancels its job.")
 
     def createInstance(self):
         return EstimateTilesAlgorithm()
@@ -56,6 +63,7 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
                             ("SERVER_TOTAL_BYTES", self.tr("Server estimate: bytes")),
                             ("SERVER_TOTAL_TILES", self.tr("Server estimate: tiles"))):
             self.addOutput(QgsProcessingOutputNumber(name, label))
+        self.addOutput(QgsProcessingOutputString(LEVEL_TILES, self.tr("Tiles per level (JSON)")))
 
     def prepareAlgorithm(self, parameters, context, feedback) -> bool:
         self.prepare_engine(parameters, context)
@@ -83,7 +91,8 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
             else:
                 feedback.pushInfo(self.tr("Asking the server for its estimate…"))
                 try:
-                    estimate = exporter.estimate(service, area, levels, cancel=self.cancel)
+                    estimate = exporter.estimate(service, area, levels, cancel=self.cancel,
+                                                 progress=self.progress_callback(feedback))
                 except ArcGISOfflineTilesError as exc:
                     raise QgsProcessingException(user_message(exc)) from exc
                 server = {"total_bytes": estimate.total_bytes, "total_tiles": estimate.total_tiles}
@@ -111,4 +120,5 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
             "MAX_EXPORT_TILES": service.max_export_tiles,
             "SERVER_TOTAL_BYTES": server["total_bytes"] if server else None,
             "SERVER_TOTAL_TILES": server["total_tiles"] if server else None,
+            LEVEL_TILES: json.dumps({str(entry["level"]): entry["tiles"] for entry in doc["levels"]}),
         }

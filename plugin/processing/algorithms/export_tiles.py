@@ -44,20 +44,25 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
 
     def shortHelpString(self) -> str:
         return self.tr(
-            "Asks an ArcGIS tiled service (vector tile service, tiled map service or tiled image service, "
-            "on ArcGIS Enterprise or ArcGIS Online) to cut a tile package for an area with its exportTiles "
+            "Asks an ArcGIS tiled service at SERVICE_URL (vector tile service, tiled map service or tiled "
+            "image service, on ArcGIS Enterprise or ArcGIS Online; AUTHCFG signs in to a secured one) to cut a tile package for an area with its exportTiles "
             "operation, waits for the server job and downloads the package (.vtpk for vector services, "
             ".tpkx or .tpk for map and image services).\n\n"
             "AREA (polygons; all features or only the selected ones) supersedes EXTENT; with neither, the "
             "service's full extent is exported. Levels come from LEVELS (e.g. 0-5,7), else from "
-            "MIN_SCALE/MAX_SCALE, else every level the service caches.\n\n"
+            "MIN_SCALE/MAX_SCALE (bounds given the wrong way round are swapped), else every level the "
+            "service caches.\n\n"
             "FORMAT: automatic (.tpkx when the server supports it, else .tpk), tpkx or tpk; vector services "
             "always give .vtpk. OPTIMIZE_FOR_SIZE recompresses JPEG tiles at COMPRESSION_QUALITY (never "
             "above the service's own quality).\n\n"
-            "SPLIT (default on) splits an export that exceeds the server's tile limit into several jobs; "
-            "MERGE merges their packages into one GeoPackage (raster) or MBTiles (vector) file next to "
-            "OUTPUT. Cancelling cancels the server job. Outputs: OUTPUT (the package or merged file), "
-            "OUTPUT_FILES (every file, separated by ';'), TILE_COUNT and JOB_COUNT.")
+            "SPLIT (default on) splits an export that exceeds the server's tile limit into several jobs "
+            "(packages named …_partNNofMM); MERGE merges their packages into one GeoPackage (raster) or "
+            "MBTiles (vector) file next to OUTPUT. An OUTPUT ending in .gpkg or .mbtiles always gives "
+            "that converted file, even for a single package (the package is kept next to it). "
+            "Cancelling cancels the server job.\n\n"
+            "Outputs: OUTPUT (the package, or the merged/converted file; the first package of a split "
+            "export without MERGE), OUTPUT_FILES (every file, the merged/converted one first, separated "
+            "by ';'), TILE_COUNT and JOB_COUNT.")
 
     def createInstance(self):
         return ExportTilesAlgorithm()
@@ -119,16 +124,9 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         if out.suffix.lower() in (".gpkg", ".mbtiles"):
             package_out = out.with_suffix(f".{plan.format}")
 
-        def progress(p) -> None:
-            if feedback.isCanceled():
-                self.cancel.cancel()
-            if p.fraction is not None:
-                feedback.setProgress(100.0 * EXPORT_SHARE * p.fraction)
-            if p.message:
-                feedback.setProgressText(p.message)
-
         try:
-            result = exporter.run(plan, package_out, progress=progress, cancel=self.cancel)
+            result = exporter.run(plan, package_out, progress=self.progress_callback(feedback, EXPORT_SHARE),
+                                  cancel=self.cancel)
         except CancelledError as exc:
             raise QgsProcessingException(user_message(exc)) from exc
         except ArcGISOfflineTilesError as exc:

@@ -14,6 +14,7 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
+    QgsProcessingFeatureSourceDefinition,
     QgsProcessingParameterAuthConfig,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
@@ -131,12 +132,19 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
 
     def _area(self, parameters, context, feedback, service) -> tuple[Area, str]:
         target = crs_glue.qgs_crs(service.spatial_ref)
-        source = self.parameterAsSource(parameters, AREA, context) if parameters.get(AREA) else None
+        value = parameters.get(AREA)
+        source = self.parameterAsSource(parameters, AREA, context) if value else None
         if source is not None:
             geometries = [f.geometry() for f in source.getFeatures(QgsFeatureRequest().setNoAttributes())
                           if f.hasGeometry()]
+            if not geometries and isinstance(value, QgsProcessingFeatureSourceDefinition) \
+                    and value.selectedFeaturesOnly:
+                raise QgsProcessingException(self.tr(
+                    "No feature of the area layer is selected: select the polygons to export, or untick "
+                    "“Selected features only”."))
             if not geometries:
-                raise QgsProcessingException(self.tr("The area layer has no polygon (or no selected polygon)."))
+                raise QgsProcessingException(self.tr(
+                    "The area layer has no polygon: choose a layer with polygons, or give an extent."))
             union = QgsGeometry.unaryUnion(geometries)
             moved = crs_glue.to_service_geometry(union, source.sourceCrs(), target, context.project())
             return area_from_geometry(moved), self.tr("{n} polygon feature(s)").format(n=len(geometries))
