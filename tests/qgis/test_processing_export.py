@@ -487,3 +487,125 @@ def test_cancel_while_the_server_estimates_cancels_its_job(provider, emulator, t
     assert job.status in ("esriJobCancelling", "esriJobCancelled")
     assert any("Estimating the export size" in text for text in texts)  # the wait shows on the progress bar
     assert not (tmp_path / "e.json").exists()
+
+
+# --- the graphical modeler and batch mode --------------------------------------------------------
+def estimate_and_export_model():
+    """What a user builds in the modeler: inputs for the service, extent and levels; estimatetiles, then
+    exporttiles (as a .tpk) with its package as the model's output."""
+    from qgis.core import (
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildDependency,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+        QgsProcessingModelParameter,
+        QgsProcessingParameterExtent,
+        QgsProcessingParameterString,
+    )
+
+    model = QgsProcessingModelAlgorithm("Estimate and export", "tests")
+    for definition in (QgsProcessingParameterString("service_url", "Service URL"),
+                       QgsProcessingParameterExtent("extent", "Extent"),
+                       QgsProcessingParameterString("levels", "Levels")):
+        model.addModelParameter(definition, QgsProcessingModelParameter(definition.name()))
+    inputs = {"SERVICE_URL": "service_url", "EXTENT": "extent", "LEVELS": "levels"}
+    children = []
+    for child_id, algorithm in (("estimate", "estimatetiles"), ("export", "exporttiles")):
+        child = QgsProcessingModelChildAlgorithm(f"arcgisofflinetiles:{algorithm}")
+        assert child.algorithm() is not None, f"{algorithm} is not in the registry"
+        child.setChildId(child_id)
+        for name, source in inputs.items():
+            child.addParameterSources(name, [QgsProcessingModelChildParameterSource.fromModelParameter(source)])
+        children.append(child)
+    estimate, export = children
+    estimate_output = QgsProcessingModelOutput("estimate", "Estimate")
+    estimate_output.setChildId("estimate")
+    estimate_output.setChildOutputName("OUTPUT")
+    estimate.setModelOutputs({"estimate": estimate_output})
+    export.addParameterSources("FORMAT", [QgsProcessingModelChildParameterSource.fromStaticValue(2)])
+    package = QgsProcessingModelOutput("package", "Package")
+    package.setChildId("export")
+    package.setChildOutputName("OUTPUT")
+    export.setModelOutputs({"package": package})
+    export.setDependencies([QgsProcessingModelChildDependency("estimate")])  # estimate first
+    model.addChildAlgorithm(estimate)
+    model.addChildAlgorithm(export)
+    return model
+
+
+def run_model(model, url, extent, tmp_path, stem):
+    import processing
+
+    return processing.run(model, {"service_url": url, "extent": extent, "levels": "0-2",
+                                  "estimate:estimate": str(tmp_path / f"{stem}.json"),
+                                  "export:package": str(tmp_path / f"{stem}.tpk")}, feedback=QgsProcessingFeedback())
+
+
+def test_model_with_both_algorithms_produces_the_package(provider, emulator, tmp_path):
+    model = estimate_and_export_model()
+    result = run_model(model, emulator.service_url("World_Map", "MapServer"), "-2e7,0,0,2e7 [EPSG:3857]",
+                       tmp_path, "model")
+    package = tmp_path / "model.tpk"
+    assert result["export:package"] == str(package)
+    estimate = json.loads((tmp_path / "model.json").read_text())
+    assert estimate["levels"] and [entry["level"] for entry in estimate["levels"]] == [0, 1, 2]
+    names = zipfile.ZipFile(package).namelist()
+    assert any(n.endswith(".bundlx") for n in names)  # FORMAT=2 (tpk) set inside the model
+    from plugin.core.packages import open_package
+
+    with open_package(package) as pkg:
+        assert pkg.tile_count == estimate["total"] == 1 + 1 + 4  # the north-west quarter of the world
+
+
+def test_model_survives_saving_and_loading(provider, emulator, tmp_path):
+    from qgis.core import QgsProcessingModelAlgorithm
+
+    saved = estimate_and_export_model().toVariant()
+    loaded = QgsProcessingModelAlgorithm()
+    assert loaded.loadVariant(saved)
+    export = loaded.childAlgorithm("export")
+    assert export.algorithm() is not None and export.algorithmId() == "arcgisofflinetiles:exporttiles"
+    assert {name: [s.staticValue() for s in sources] for name, sources in export.parameterSources().items()
+            if name == "FORMAT"} == {"FORMAT": [2]}
+    assert [s.parameterName() for s in export.parameterSources()["LEVELS"]] == ["levels"]
+    result = run_model(loaded, emulator.service_url("World_Map", "MapServer"), "0,2e7,-2e7,0 [EPSG:3857]",
+                       tmp_path, "loaded")
+    from plugin.core.packages import open_package
+
+    with open_package(result["export:package"]) as pkg:
+        assert pkg.tile_count == 1 + 1 + 4 and pkg.kind == "tpk"
+
+
+def test_batch_runs_each_row_with_its_own_parameters(provider, emulator, tmp_path):
+    """What the batch dialog does: one algorithm instance, run once per row with a new context."""
+    from processing.tools import dataobjects
+    from qgis.core import QgsProcessingMultiStepFeedback
+
+    algorithm = QgsApplication.processingRegistry().algorithmById("arcgisofflinetiles:exporttiles").create()
+    url = emulator.service_url("World_Map", "MapServer")
+    rows = [{"SERVICE_URL": url, "EXTENT": "-2e7,0,0,2e7 [EPSG:3857]", "LEVELS": "0-2",
+             "OUTPUT": str(tmp_path / "north-west.tpkx")},
+            {"SERVICE_URL": url, "AREA": polygon_layer([TRIANGLE]), "LEVELS": "1-3", "FORMAT": 2,
+             "OUTPUT": str(tmp_path / "triangle.tpkx")}]
+    feedback = QgsProcessingFeedback()
+    results = []
+    for step, parameters in enumerate(rows):
+        step_feedback = QgsProcessingMultiStepFeedback(len(rows), feedback)
+        step_feedback.setCurrentStep(step)
+        context = dataobjects.createContext(step_feedback)
+        result, ok = algorithm.run(algorithm.preprocessParameters(parameters), context, step_feedback)
+        assert ok, result
+        results.append(dict(result))
+    first, second = results
+    assert first["OUTPUT"] == str(tmp_path / "north-west.tpkx") and first["TILE_COUNT"] == 1 + 1 + 4
+    assert second["OUTPUT"] == str(tmp_path / "triangle.tpk")  # this row's FORMAT only
+    expected = run("estimatetiles", {"SERVICE_URL": url, "AREA": polygon_layer([TRIANGLE]), "LEVELS": "1-3",
+                                     "OUTPUT": str(tmp_path / "t.json")})["TOTAL"]
+    assert second["TILE_COUNT"] == expected != first["TILE_COUNT"]
+    from plugin.core.packages import open_package
+
+    with open_package(first["OUTPUT"]) as pkg:  # the first row's package untouched by the second
+        assert pkg.kind == "tpkx" and pkg.levels == [0, 1, 2] and pkg.tile_count == first["TILE_COUNT"]
+    with open_package(second["OUTPUT"]) as pkg:
+        assert pkg.kind == "tpk" and pkg.levels == [1, 2, 3]
