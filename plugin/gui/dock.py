@@ -27,10 +27,10 @@ from qgis.core import (
     QgsProject,
     QgsUnitTypes,
 )
-from qgis.gui import QgsDockWidget, QgsExtentWidget, QgsFileWidget
+from qgis.gui import QgsDockWidget, QgsExtentWidget, QgsFileWidget, QgsMessageBarItem
 from qgis.PyQt.QtCore import QTimer, QUrl
 from qgis.PyQt.QtGui import QDesktopServices
-from qgis.PyQt.QtWidgets import QHeaderView, QSizePolicy, QWidget
+from qgis.PyQt.QtWidgets import QHeaderView, QPushButton, QSizePolicy, QWidget
 
 from ..core.errors import (
     ArcGISOfflineTilesError,
@@ -270,6 +270,10 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
     def _setup_jobs(self) -> None:
         self.jobs_panel = JobsPanel(self.manager, self.ui.jobsGroup)
         self.ui.jobsLayout.addWidget(self.jobs_panel)
+        self._resume_note: QgsMessageBarItem | None = None
+        self._resume_offered = False
+        # the manager reads the job store in the background; its answer decides whether to say anything
+        self.manager.scanned.connect(self._offer_resume)
 
     # ==========================================================================================
     # messages
@@ -1047,6 +1051,46 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         return self.ui.estimateLabel.text() != tr("Asking the server…")
 
     # ==========================================================================================
+    # exports of earlier sessions
+    # ==========================================================================================
+    def _offer_resume(self) -> None:
+        """Once per session: say in QGIS's message bar that exports of an earlier session can resume
+        (the dock is usually hidden at startup, its jobs list out of sight)."""
+        waiting = self.manager.resumable()
+        bar = self.iface.messageBar() if self.iface is not None else None
+        if self._resume_offered or not waiting or bar is None:
+            return
+        self._resume_offered = True
+        text = plural(len(waiting), tr("{n} export of an earlier session was interrupted; it can resume where it "
+                                       "stopped."),
+                      tr("{n} exports of an earlier session were interrupted; they can resume where they stopped."))
+        note = QgsMessageBarItem(tr("ArcGIS Offline Tiles"), text, Qgis.MessageLevel.Info, 0)
+        button = QPushButton(tr("Show"), note)  # owned by the note (and deleted with it)
+        button.setToolTip(tr("Open the dock at its exports: resume or discard each one"))
+        button.clicked.connect(self._show_resumable)
+        note.setWidget(button)
+        self._resume_note = note
+        bar.pushItem(note)
+
+    def _show_resumable(self) -> None:
+        self._close_resume_note()
+        self.show_exports()
+
+    def _close_resume_note(self) -> None:
+        note, self._resume_note = self._resume_note, None
+        if note is not None and self.iface is not None:
+            with contextlib.suppress(RuntimeError):  # the user closed it already (the item is deleted)
+                self.iface.messageBar().popWidget(note)
+
+    def show_exports(self) -> None:
+        """Open the dock and bring its list of exports into view."""
+        self.setUserVisible(True)
+        self.raise_()
+        self.ui.jobsGroup.setCollapsed(False)
+        self.ui.scrollArea.ensureWidgetVisible(self.ui.jobsGroup)
+        self.jobs_panel.setFocus()
+
+    # ==========================================================================================
     # help, tasks, teardown
     # ==========================================================================================
     def open_help(self) -> None:
@@ -1082,6 +1126,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
                 task.cancel()
         self._tasks.clear()
         self.area.close()
+        self._close_resume_note()
         if self.manager is not None:
             self.manager.shutdown()
         self.picker.close()

@@ -8,6 +8,7 @@ from qgis.core import (
     QgsMapRendererParallelJob,
     QgsMapSettings,
     QgsProject,
+    QgsTask,
 )
 from qgis.PyQt.QtCore import QObject, QSize, QUrl, pyqtSlot
 from qgis.PyQt.QtGui import QDesktopServices
@@ -123,3 +124,50 @@ def opened_files_fixture():
     QDesktopServices.setUrlHandler("file", catcher, "open")
     yield catcher.urls
     QDesktopServices.unsetUrlHandler("file")
+
+
+@pytest.fixture(name="qgis_sessions")
+def qgis_sessions_fixture(qgis_iface, qgis_new_project, clean_plugin_settings, tmp_path, monkeypatch, qtbot):
+    """``start()`` loads the plugin the way QGIS does at startup (``initGui``), over one QGIS profile
+    folder of the test's own (job store, conversions): each call is the next QGIS session."""
+    from plugin.plugin import ArcGISOfflineTilesPlugin
+    from plugin.qgis_glue import engine
+
+    profile = tmp_path / "profile"
+    monkeypatch.setattr(engine, "profile_folder", lambda: profile)
+    qgis_iface.messageBar().clearWidgets()
+    started: list = []
+
+    def start():
+        plugin = ArcGISOfflineTilesPlugin(qgis_iface)
+        plugin.initGui()
+        started.append(plugin)
+        return plugin
+
+    yield start
+    for plugin in started:
+        if plugin.dock is not None:
+            plugin.unload()
+    qgis_iface.messageBar().clearWidgets()
+    wait_idle(qtbot)
+
+
+def close_qgis(plugin, qtbot, *, events_before_unload: bool = False) -> None:
+    """QGIS closing while exports run, in the order of QGIS 3.22 (src/app/qgisapp.cpp, main.cpp):
+
+    1. ``QgisApp::fileExit()``: running tasks without ``CancelWithoutPrompt`` are listed in a prompt;
+       with none, ``QgsTaskManager::cancelAll()`` cancels every task, while the application still runs
+       (``QCoreApplication::closingDown()`` is false);
+    2. the project is closed (``events_before_unload``: the "save the project?" dialog lets the tasks'
+       ends be delivered first) and the event loop quits; ``~QgisApp`` unloads the plugins;
+    3. ``QgsApplication::exitQgis()``: ``~QgsTaskManager`` cancels what is left and waits for it.
+    """
+    manager = QgsApplication.taskManager()
+    asked = [t.description() for t in manager.activeTasks() if not t.flags() & QgsTask.Flag.CancelWithoutPrompt]
+    assert asked == [], f"QGIS would ask about {asked} before closing"
+    manager.cancelAll()
+    if events_before_unload:
+        wait_idle(qtbot)
+    plugin.unload()
+    manager.cancelAll()
+    wait_idle(qtbot)

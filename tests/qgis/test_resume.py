@@ -4,15 +4,18 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
 from qgis.core import Qgis, QgsProject, QgsRasterLayer
 
 from plugin.core.jobstore import DOWNLOADING, PAUSED, JobStore
 from plugin.gui.jobs import JobState
 from tests.qgis.jobs_helpers import (
+    close_qgis,
     export_requests,
     jobs_env_fixture,  # noqa: F401 - the jobs_env fixture
     make_request,
     messages,
+    qgis_sessions_fixture,  # noqa: F401 - the qgis_sessions fixture
     wait_idle,
     wait_state,
 )
@@ -70,6 +73,37 @@ def test_unload_pauses_and_a_new_session_resumes_the_same_server_job(jobs_env, e
     assert isinstance(layer, QgsRasterLayer) and layer.isValid() and layer.crs().authid() == "EPSG:3857"
     assert JobStore(store).records() == [] and not list((store / "requests").glob("*.json"))
     assert manager.resumable() == []
+
+
+@pytest.mark.parametrize("events_before_unload", [False, True], ids=["quit-at-once", "save-dialog-first"])
+def test_closing_qgis_while_the_server_builds_keeps_the_server_job(qgis_sessions, emulator, tmp_path, qtbot,
+                                                                   qgis_iface, events_before_unload):
+    """QGIS's own order of events at exit (see close_qgis): the export pauses, nothing is cancelled."""
+    out = tmp_path / "closing.tpkx"
+    first = qgis_sessions()  # the plugin's own manager polls at QGIS's pace (1 s, then slower)
+    emulator.configure("World_Map/MapServer", job_steps=3, job_step_delay_s=0.1)
+    request = make_request(emulator.service_url("World_Map", "MapServer"), out, levels=(0, 1, 2))
+    job_id = first.dock.manager.start_export(request)
+    qtbot.waitUntil(lambda: "server" in first.dock.manager.job(job_id).status.lower(), timeout=30_000)
+
+    close_qgis(first, qtbot, events_before_unload=events_before_unload)
+    store = tmp_path / "profile" / "jobs"
+    records = JobStore(store).records()
+    assert [r.state for r in records] == [PAUSED] and records[0].job_id, "the server job is remembered"
+    assert not any(r.path.endswith("/cancel") for r in emulator.requests), "the server job is kept"
+    assert json.loads((store / "requests" / f"{job_id}.json").read_text())["state"] == "paused"
+    assert not out.exists()
+    assert not messages(qgis_iface, Qgis.MessageLevel.Critical)
+
+    second = qgis_sessions()
+    manager = second.dock.manager
+    qtbot.waitUntil(lambda: bool(manager.resumable()), timeout=10_000)
+    assert manager.resumable()[0].id == job_id
+    manager.resume(job_id)
+    job = wait_state(qtbot, manager, job_id, (JobState.FINISHED, JobState.FAILED, JobState.CANCELLED))
+    assert job.state == JobState.FINISHED, job.error
+    assert len(export_requests(emulator)) == 1 and out.exists()
+    assert _layer(job).isValid()
 
 
 def _quick_reconnects(monkeypatch) -> None:
