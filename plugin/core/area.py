@@ -5,9 +5,13 @@ Its *fill* is the **even-odd rule over all rings**: a point is inside when a ray
 rings an odd number of times.  For a valid Esri polygon (clockwise outer rings, counter-clockwise holes,
 no crossings) this is exactly the polygon; for anything else it is still a well-defined region, and it is
 the rule Esri's geometry engine applies when it simplifies a polygon (its default fill rule is
-odd-even).  So self-intersecting input is *repaired by interpretation*, consistently everywhere in the
-plugin (tile counts, splitting, the polygon sent to the server): a bow tie is two triangles, a ring
-drawn twice cancels out.  :attr:`Area.is_simple` tells whether rings cross, so the UI can warn.
+odd-even).  So self-intersecting rings still have a consistent meaning in the core (a bow tie is two
+triangles, a ring drawn twice cancels out), but an *export* of such an area is refused
+(:func:`~.export.validate_export` checks :attr:`Area.is_simple`): the server's reading of a crossing
+outline cannot be relied on to match the tile count.  The QGIS side repairs geometries (``makeValid``)
+before it builds an area.  The crossing search compares only segments that share a grid cell about a
+segment long, so its work grows with the vertex count for real outlines, and its orientation test is
+exact, so rings that merely touch (as valid geometries may) never count as crossing.
 
 Normalisation on construction: coordinates must be finite numbers; the closing point and consecutive
 duplicate points are dropped; rings with fewer than three distinct points or whose points are all on
@@ -22,6 +26,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Union
 
 from .errors import InvalidRequestError
@@ -255,7 +260,7 @@ class Area:
         return self.find_crossing() is None
 
     def find_crossing(self) -> Point | None:
-        """A point where two edges cross or overlap, or ``None`` (grid-bucketed, ~linear for real outlines)."""
+        """A point where two edges cross or overlap, or ``None`` (grid search, see the module doc)."""
         cached = self.__dict__.get("_crossing_cache", False)
         if cached is not False:
             return cached
@@ -340,14 +345,39 @@ class Area:
 
 
 # --- self-intersection search --------------------------------------------------------------------
+# Shewchuk's error bound for the floating-point orientation determinant: beyond it the sign is exact.
+_ORIENT_BOUND = (3.0 + 16.0 * 2.0 ** -53) * 2.0 ** -53
+
+
 def _orient(ax: float, ay: float, bx: float, by: float, cx: float, cy: float) -> float:
-    return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+    """Twice the signed area of (a, b, c), with an exact sign (so touching is never taken for crossing:
+    GEOS, which made the area valid, decides exactly too)."""
+    left = (bx - ax) * (cy - ay)
+    right = (by - ay) * (cx - ax)
+    det = left - right
+    if abs(det) > _ORIENT_BOUND * (abs(left) + abs(right)):
+        return det
+    if ((bx == ax or cy == ay) and (by == ay or cx == ax)) or (cx == bx and cy == by):
+        return 0.0  # exactly zero: both products are, or c is b (segments sharing an end point)
+    fa, fb, fc = (Fraction(ax), Fraction(ay)), (Fraction(bx), Fraction(by)), (Fraction(cx), Fraction(cy))
+    exact = (fb[0] - fa[0]) * (fc[1] - fa[1]) - (fb[1] - fa[1]) * (fc[0] - fa[0])
+    if exact == 0:
+        return 0.0
+    return float(exact) or math.copysign(5e-324, exact)
 
 
-def _segments_conflict(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> Point | None:
+Segment = tuple[float, float, float, float]
+
+
+def _segments_conflict(a: Segment, b: Segment) -> Point | None:
     """A point where two segments cross or overlap; touching at a single point is allowed."""
     ax, ay, bx, by = a
     cx, cy, dx, dy = b
+    if (ax == cx and ay == cy) or (ax == dx and ay == dy) or (bx == cx and by == cy) or (bx == dx and by == dy):
+        # neighbours along a ring: they meet at the shared end point and nowhere else unless collinear
+        if _orient(ax, ay, bx, by, cx, cy) != 0 or _orient(ax, ay, bx, by, dx, dy) != 0:
+            return None
+        return _overlap(a, b)
     d1 = _orient(cx, cy, dx, dy, ax, ay)
     d2 = _orient(cx, cy, dx, dy, bx, by)
     d3 = _orient(ax, ay, bx, by, cx, cy)
@@ -355,63 +385,135 @@ def _segments_conflict(a: tuple[float, float, float, float], b: tuple[float, flo
     if ((d1 > 0 > d2) or (d1 < 0 < d2)) and ((d3 > 0 > d4) or (d3 < 0 < d4)):
         t = d1 / (d1 - d2)
         return ax + t * (bx - ax), ay + t * (by - ay)
-    if d1 == 0 and d2 == 0:  # collinear: overlap of positive length?
-        horizontal = abs(bx - ax) >= abs(by - ay)
-        lo1, hi1 = sorted((ax, bx) if horizontal else (ay, by))
-        lo2, hi2 = sorted((cx, dx) if horizontal else (cy, dy))
-        lo, hi = max(lo1, lo2), min(hi1, hi2)
-        if hi > lo:
-            mid = (lo + hi) / 2
-            if horizontal:
-                t = (mid - ax) / (bx - ax)
-                return mid, ay + t * (by - ay)
-            t = (mid - ay) / (by - ay)
-            return ax + t * (bx - ax), mid
-        return None
+    if d1 == 0 and d2 == 0:
+        return _overlap(a, b)
     return None
 
 
-def _find_crossing(rings: tuple[Ring, ...]) -> Point | None:
-    segments: list[tuple[float, float, float, float]] = []
+def _overlap(a: Segment, b: Segment) -> Point | None:
+    """For collinear segments: the middle of their common part when it has a positive length."""
+    ax, ay, bx, by = a
+    cx, cy, dx, dy = b
+    horizontal = abs(bx - ax) >= abs(by - ay)
+    lo1, hi1 = sorted((ax, bx) if horizontal else (ay, by))
+    lo2, hi2 = sorted((cx, dx) if horizontal else (cy, dy))
+    lo, hi = max(lo1, lo2), min(hi1, hi2)
+    if hi <= lo:
+        return None
+    mid = (lo + hi) / 2
+    if horizontal:
+        return mid, ay + (mid - ax) / (bx - ax) * (by - ay)
+    return ax + (mid - ay) / (by - ay) * (bx - ax), mid
+
+
+# Grid search: segments go into the square cells they pass through (not their whole bounding box), and
+# only segments sharing a cell are compared.  The cell is about a typical segment long, so a segment
+# covers a couple of cells and a cell a few segments: the work grows with the vertex count for real
+# outlines (``stats`` tells how many pairs were compared).  A cell that still holds many segments
+# (vertices crowded in one spot) gets a finer grid of its own, a few times over.  Cell membership is
+# a superset, padded beyond rounding errors: two segments that meet always share some cell.
+_CROWDED = 32  # segments in a cell above which it is split again
+_SPLIT = 4  # a crowded cell becomes _SPLIT x _SPLIT cells
+_MAX_DEPTH = 6
+
+
+def _find_crossing(rings: tuple[Ring, ...], stats: dict | None = None) -> Point | None:
+    segments: list[Segment] = []
     for ring in rings:
-        n = len(ring)
-        for i in range(n):
+        for i in range(len(ring)):
             x0, y0 = ring[i - 1]
             x1, y1 = ring[i]
-            segments.append((x0, y0, x1, y1))
+            segments.append((x0, y0, x1, y1) if x0 <= x1 else (x1, y1, x0, y0))  # left to right
+    stats = stats if stats is not None else {}
+    stats.update(pairs=0, cells=0)
     if len(segments) < 2:
         return None
-    xs = [s[0] for s in segments]
-    ys = [s[1] for s in segments]
-    xmin, ymin = min(xs), min(ys)
-    span = max(max(xs) - xmin, max(ys) - ymin) or 1.0
-    cells_per_side = max(1, int(math.sqrt(len(segments))))
-    cell = span / cells_per_side
-    grid: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for k, (x0, y0, x1, y1) in enumerate(segments):
-        c0 = int((min(x0, x1) - xmin) / cell)
-        c1 = int((max(x0, x1) - xmin) / cell)
-        r0 = int((min(y0, y1) - ymin) / cell)
-        r1 = int((max(y0, y1) - ymin) / cell)
-        for cx in range(c0, c1 + 1):
-            for cy in range(r0, r1 + 1):
-                grid[(cx, cy)].append(k)
-    seen: set[tuple[int, int]] = set()
-    for members in grid.values():
-        m = len(members)
-        for ii in range(m):
-            a = members[ii]
-            sa = segments[a]
-            for jj in range(ii + 1, m):
-                b = members[jj]
-                if (a, b) in seen:
-                    continue
-                sb = segments[b]
-                if max(sa[0], sa[2]) < min(sb[0], sb[2]) or max(sb[0], sb[2]) < min(sa[0], sa[2]) \
-                        or max(sa[1], sa[3]) < min(sb[1], sb[3]) or max(sb[1], sb[3]) < min(sa[1], sa[3]):
-                    continue
-                seen.add((a, b))
-                hit = _segments_conflict(sa, sb)
+    spans = sorted(max(x1 - x0, abs(y1 - y0)) for x0, y0, x1, y1 in segments)
+    xmin = min(s[0] for s in segments)
+    ymin = min(min(s[1], s[3]) for s in segments)
+    xmax = max(s[2] for s in segments)
+    ymax = max(max(s[1], s[3]) for s in segments)
+    extent = max(xmax - xmin, ymax - ymin)
+    # rounding errors of the cell arithmetic stay below ``slack`` (a few units in the last place)
+    slack = max(abs(xmin), abs(ymin), abs(xmax), abs(ymax), extent) * 2.0 ** -48
+    # a typical segment long, but never so small that long segments cover too many cells in all
+    cell = max(spans[len(spans) // 2], sum(spans) / (4 * len(segments)), slack * 2.0 ** 12)
+    grid = _Grid(segments, slack, stats)
+    return grid.search(list(range(len(segments))), xmin, ymin, cell, 0)
+
+
+class _Grid:
+    def __init__(self, segments: list[Segment], slack: float, stats: dict) -> None:
+        self.segments = segments
+        self.slack = slack
+        self.stats = stats
+        self.seen: set[int] = set()
+
+    def search(self, members: list[int], ox: float, oy: float, cell: float, depth: int,
+               box: tuple[float, float, float, float] | None = None) -> Point | None:
+        segments, n = self.segments, len(self.segments)
+        grid = self.bucket(members, ox, oy, cell, box)
+        self.stats["cells"] += len(grid)
+        finer = cell / _SPLIT
+        for (col, row), found in grid.items():
+            if len(found) < 2:
+                continue
+            if len(found) > _CROWDED and depth < _MAX_DEPTH and finer > self.slack * 2.0 ** 10:
+                x0, y0 = ox + col * cell, oy + row * cell
+                hit = self.search(found, x0, y0, finer, depth + 1, (x0, y0, x0 + cell, y0 + cell))
                 if hit is not None:
                     return hit
-    return None
+                continue
+            for i, a in enumerate(found):
+                ax0, ay0, ax1, ay1 = sa = segments[a]
+                a_lo, a_hi = (ay0, ay1) if ay0 <= ay1 else (ay1, ay0)
+                for b in found[i + 1:]:
+                    sb = segments[b]
+                    if ax1 < sb[0] or sb[2] < ax0 or a_hi < min(sb[1], sb[3]) or max(sb[1], sb[3]) < a_lo:
+                        continue
+                    key = a * n + b if a < b else b * n + a
+                    if key in self.seen:
+                        continue
+                    self.seen.add(key)
+                    self.stats["pairs"] += 1
+                    hit = _segments_conflict(sa, sb)
+                    if hit is not None:
+                        return hit
+        return None
+
+    def bucket(self, members: list[int], ox: float, oy: float, cell: float,
+               box: tuple[float, float, float, float] | None) -> dict[tuple[int, int], list[int]]:
+        """The segments by cell (column, row) of the grid of ``cell``-sized squares from ``(ox, oy)``,
+        within ``box`` (padded); a segment is put in every cell it may pass through."""
+        grid: dict[tuple[int, int], list[int]] = defaultdict(list)
+        pad = self.slack + cell * 1e-9
+        inf = math.inf
+        bx0, by0, bx1, by1 = (box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad) if box else (
+            -inf, -inf, inf, inf)
+        floor = math.floor
+        for k in members:
+            x0, y0, x1, y1 = self.segments[k]
+            lo_x, hi_x = max(x0, bx0), min(x1, bx1)
+            lo_y, hi_y = (y0, y1) if y0 <= y1 else (y1, y0)
+            lo_y, hi_y = max(lo_y, by0), min(hi_y, by1)
+            if lo_x > hi_x or lo_y > hi_y:
+                continue
+            c0, c1 = floor((lo_x - pad - ox) / cell), floor((hi_x + pad - ox) / cell)
+            r0, r1 = floor((lo_y - pad - oy) / cell), floor((hi_y + pad - oy) / cell)
+            if c0 == c1 or r0 == r1 or x0 == x1:  # one column or one row: its box is what it passes through
+                for col in range(c0, c1 + 1):
+                    for row in range(r0, r1 + 1):
+                        grid[(col, row)].append(k)
+                continue
+            slope = (y1 - y0) / (x1 - x0)
+            y_pad = pad * (1.0 + abs(slope))  # an x off by pad moves y by slope * pad
+            for col in range(c0, c1 + 1):
+                ya = y0 + (max(lo_x, ox + col * cell) - x0) * slope
+                yb = y0 + (min(hi_x, ox + (col + 1) * cell) - x0) * slope
+                lo, hi = (ya, yb) if ya <= yb else (yb, ya)
+                lo, hi = max(lo - y_pad, lo_y), min(hi + y_pad, hi_y)
+                if lo > hi:
+                    continue
+                for row in range(floor((lo - pad - oy) / cell), floor((hi + pad - oy) / cell) + 1):
+                    grid[(col, row)].append(k)
+        return grid

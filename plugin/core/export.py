@@ -199,6 +199,15 @@ def validate_export(info: Any, area: Area, levels: list[int]) -> dict[int, int]:
             reason=f"level(s) {format_levels(outside)} are not cached on the server; it holds levels "
                    f"{min_lod if min_lod is not None else min(known)}-"
                    f"{max_lod if max_lod is not None else max(known)}")
+    if not area.is_rectangle:
+        crossing = area.find_crossing()  # ~linear in the vertex count, cached on the area
+        if crossing is not None:
+            # the even-odd reading of a crossing outline is ours; the server may simplify it otherwise
+            raise InvalidRequestError(
+                QT_TRANSLATE_NOOP("errors", "The area's outline crosses itself, so the server could read it "
+                                  "differently from the tile count shown here. Redraw the area, or repair it "
+                                  "with Processing Toolbox ▸ Vector geometry ▸ Fix geometries, then try again."),
+                details=f"first crossing near ({crossing[0]:.6g}, {crossing[1]:.6g}) in the service CRS")
     full = getattr(info, "full_extent", None)
     if full is not None and all(hasattr(full, k) for k in ("xmin", "ymin", "xmax", "ymax")):
         xmin, ymin, xmax, ymax = area.bbox

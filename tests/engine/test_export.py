@@ -134,11 +134,28 @@ def test_validation_before_sending(emu, exporter):
         exporter.prepare(info, SMALL, [])
     with pytest.raises(InvalidRequestError):
         Area.from_rings([[(0, 0), (1, 1), (2, 2)]])
+    bow_tie = Area.from_rings([[(-2e6, -2e6), (2e6, 2e6), (2e6, -2e6), (-2e6, 2e6)]])
+    with pytest.raises(InvalidRequestError) as e:
+        exporter.prepare(info, bow_tie, [1])
+    assert "crosses itself" in str(e.value) and "Fix geometries" in str(e.value)
+    assert "(0, 0)" in e.value.details  # where, for the log
     limited = type(info)(**{**info.__dict__, "max_export_tiles": 10})
     with pytest.raises(TooManyTilesError) as e:
         exporter.prepare(limited, SMALL, range(6), split=False)
     assert "10" in str(e.value)
     assert emu.requests == []  # nothing was sent
+
+
+def test_a_real_10000_vertex_country_validates(emu, exporter):
+    from bench import bench_tilecount as bench
+
+    if not bench.GPKG.is_file():
+        pytest.skip(f"{bench.GPKG} (QGIS' world map) is not installed")
+    rings = bench.to_web_mercator(bench.resample(bench.read_country(bench.COUNTRY), bench.TARGET_VERTICES))
+    area = Area.from_rings(rings)
+    info = fetch(exporter, emu, "World_Map", "MapServer")
+    plan = exporter.prepare(info, area, [3, 4, 5])
+    assert area.vertex_count >= 10_000 and plan.requested_tiles > 0
 
 
 def test_export_not_allowed(emu, exporter):

@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
+from itertools import combinations
+from unittest import mock
 
 import pytest
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
 
-from plugin.core.area import Area
+from plugin.core import area as area_module
+from plugin.core.area import Area, _find_crossing
 from plugin.core.errors import InvalidRequestError
 from plugin.core.tiling import Extent, SpatialRef
 
@@ -105,6 +111,102 @@ def test_self_intersection_detection():
     # a long thin polygon (many grid cells per edge) without crossings
     ring = [(i, 0.0) for i in range(200)] + [(199.0, 1.0), (0.0, 1.0)]
     assert Area.from_rings([ring]).is_simple
+
+
+# --- the crossing search against an exact all-pairs reference ------------------------------------
+def _exact_conflict(p, q, r, t) -> bool:
+    """Segments pq and rt cross at one inner point, or overlap along a positive length (Fractions)."""
+    p, q, r, t = ((Fraction(x), Fraction(y)) for x, y in (p, q, r, t))
+
+    def orient(a, b, c):
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    d1, d2, d3, d4 = orient(r, t, p), orient(r, t, q), orient(p, q, r), orient(p, q, t)
+    if d1 * d2 < 0 and d3 * d4 < 0:
+        return True
+    if d1 == d2 == 0:  # collinear: project on the longer axis
+        axis = 0 if abs(q[0] - p[0]) >= abs(q[1] - p[1]) else 1
+        lo = max(min(p[axis], q[axis]), min(r[axis], t[axis]))
+        hi = min(max(p[axis], q[axis]), max(r[axis], t[axis]))
+        return hi > lo
+    return False
+
+
+def _reference_is_simple(area: Area) -> bool:
+    edges = [(ring[i - 1], ring[i]) for ring in area.rings for i in range(len(ring))]
+    return not any(_exact_conflict(*a, *b) for a, b in combinations(edges, 2))
+
+
+GRID_POINT = st.tuples(st.integers(0, 6), st.integers(0, 6))  # small integers: touching, collinear, shared
+
+
+@given(st.lists(st.lists(GRID_POINT, min_size=3, max_size=9), min_size=1, max_size=3),
+       st.sampled_from([(1.0, 0.0), (0.1, 1e6), (1e-7, -3.3)]))
+@example([[(0, 0), (0, 2), (2, 2), (2, 0)], [(2, 1), (3, 0), (3, 2)]], (0.1, 1e6))  # vertex on an edge: touching
+@example([[(0, 0), (4, 0), (4, 4), (0, 4)], [(4, 1), (4, 3), (6, 2)]], (1.0, 0.0))  # shared part of an edge
+def test_crossing_search_agrees_with_all_pairs(rings, transform):
+    scale, offset = transform
+    try:
+        area = Area.from_rings([[(x * scale + offset, y * scale + offset) for x, y in ring] for ring in rings])
+    except InvalidRequestError:
+        assume(False)
+    expected = _reference_is_simple(area)
+    assert area.is_simple == expected
+    # every cell with two segments split again, three times: the finer grids must miss nothing either
+    with mock.patch.object(area_module, "_CROWDED", 1), mock.patch.object(area_module, "_MAX_DEPTH", 3):
+        assert (_find_crossing(area.rings) is None) == expected
+
+
+def _star(n: int, wiggle: float = 0.0, cx: float = 1_000_000.0, cy: float = 5_000_000.0):
+    ring = []
+    for i in range(n):
+        angle = 2 * math.pi * i / n
+        radius = 300_000 * (1.0 + 0.3 * math.sin(37 * angle) + wiggle * math.sin(997 * angle))
+        ring.append((cx + radius * math.cos(angle), cy + radius * math.sin(angle)))
+    return ring
+
+
+def test_crossing_search_work_grows_with_the_vertices_not_their_square():
+    for n in (1_000, 10_000, 30_000):  # the same outline, ever finer: all pairs would be n²/2
+        stats: dict = {}
+        assert _find_crossing(Area.from_rings([_star(n)]).rings, stats) is None
+        assert stats["pairs"] <= 1.5 * n and stats["cells"] <= 3 * n
+    # a comb: 997 narrow teeth of ~10 near-parallel edges each
+    stats = {}
+    assert _find_crossing(Area.from_rings([_star(10_000, wiggle=0.05)]).rings, stats) is None
+    assert stats["pairs"] <= 3 * 10_000
+    # 10,000 short edges next to two very long ones (a densified coast and straight borders)
+    coast = [(x * 10.0, 1000.0 + 3.0 * math.sin(x)) for x in range(10_000)]
+    stats = {}
+    assert _find_crossing(Area.from_rings([coast + [(99_990.0, 0.0), (0.0, 0.0)]]).rings, stats) is None
+    assert stats["pairs"] <= 1.5 * 10_002 and stats["cells"] <= 5 * 10_002
+
+
+def test_crossing_search_finds_one_small_crossing_among_many_edges():
+    ring = _star(10_000)
+    (x0, y0), (x1, y1) = ring[5000], ring[5001]
+    ex, ey = x1 - x0, y1 - y0
+
+    def local(u, v):  # u along the edge 5000 -> 5001, v across it
+        return x0 + u * ex - v * ey, y0 + u * ey + v * ex
+
+    ring[5001:5001] = [local(0.7, 0.5), local(0.3, 0.5)]  # 5000 -> a -> b -> 5001: the first and last cross
+    area = Area.from_rings([ring])
+    assert not area.is_simple
+    assert area.find_crossing() == pytest.approx(local(0.5, 0.5 / 1.4), rel=1e-9)
+
+
+def test_the_benchmark_country_outline_is_simple():
+    """bench/bench_tilecount.py exports nothing, but its input must be an area an export accepts."""
+    from bench import bench_tilecount as bench
+
+    if not bench.GPKG.is_file():
+        pytest.skip(f"{bench.GPKG} (QGIS' world map) is not installed")
+    rings = bench.to_web_mercator(bench.resample(bench.read_country(bench.COUNTRY), bench.TARGET_VERTICES))
+    area = Area.from_rings(rings)
+    stats: dict = {}
+    assert area.vertex_count >= 10_000 and _find_crossing(area.rings, stats) is None
+    assert stats["pairs"] <= 2 * area.vertex_count
 
 
 def test_to_esri_polygon_orients_outer_rings_clockwise_and_holes_counter_clockwise():
