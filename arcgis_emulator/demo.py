@@ -24,6 +24,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 WORLD_MAP = "/usr/share/qgis/resources/data/world_map.gpkg"
 DEMO_LIMIT = 150  # maxExportTilesCount the demo gives the imagery service, so step 3 must split
+# Written into the output folder: marks it as the demo's and lists the files the last run wrote —
+# the only files a later run deletes.
+MARKER = ".arcgis-offline-tiles-demo"
+MARKER_HEADER = "# Written by `make demo` (arcgis_emulator/demo.py): the files its last run wrote here.\n"
 
 
 @dataclass
@@ -91,14 +95,53 @@ def _size(path: Path) -> str:
     return ""
 
 
+# --- the output folder ----------------------------------------------------------------------------
+def _recorded(out_dir: Path) -> list[str]:
+    lines = (out_dir / MARKER).read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def prepare_out_dir(out_dir: Path) -> set[str]:
+    """Make ``out_dir`` ready: new, empty, or the demo's own (then the last run's files are deleted).
+
+    Refuses (SystemExit, nothing deleted) a folder with files the demo did not write.  Returns the
+    names already there, so :func:`record_outputs` lists only what this run writes.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SystemExit(f"demo: {out_dir} is a file, not a folder; choose another output folder with --out DIR.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if (out_dir / MARKER).is_file():
+        for name in _recorded(out_dir):
+            path = out_dir / name
+            if path.parent == out_dir and path.is_file():  # a bare file name, never a path elsewhere
+                path.unlink()
+    elif any(out_dir.iterdir()):
+        raise SystemExit(f"demo: {out_dir} is not empty and was not made by the demo, so nothing in it was "
+                         "deleted. Choose a new or empty folder with --out DIR (or DEMO_OUTPUT=DIR).")
+    before = {path.name for path in out_dir.iterdir()}
+    record_outputs(out_dir, before)  # claim the folder before anything is written into it
+    return before
+
+
+def record_outputs(out_dir: Path, before: set[str]) -> None:
+    """Write the marker: every file in ``out_dir`` that was not there before this run."""
+    names = sorted(path.name for path in out_dir.iterdir()
+                   if path.is_file() and path.name not in before and path.name != MARKER)
+    (out_dir / MARKER).write_text(MARKER_HEADER + "".join(f"{name}\n" for name in names), encoding="utf-8")
+
+
 def run_demo(out_dir: Path) -> list[Row]:
+    before = prepare_out_dir(out_dir)
+    try:
+        return _run_mission(out_dir)
+    finally:
+        record_outputs(out_dir, before)
+
+
+def _run_mission(out_dir: Path) -> list[Row]:
     from arcgis_emulator.emulator import Emulator
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("*"):
-        if old.is_file():
-            old.unlink()
-    print("demo: starting the sample ArcGIS server (the first run renders its tiles, about a minute)…")
+    print("demo: starting the sample ArcGIS server (the first run renders its tiles, about 30 s)…")
     app, processing, _provider = _start_qgis()
     rows: list[Row] = []
     with Emulator() as emu:  # its jobs and packages live in a temporary folder, removed on exit
