@@ -56,6 +56,9 @@ def test_export_and_estimate_through_qgis_process(deployed_profile, emulator, tm
                             f"SERVICE_URL={url}", "LEVELS=0-2", f"OUTPUT={estimate}")
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(estimate.read_text())["total"] == 1 + 4 + 16
+    values = dict(line.split(":\t", 1) for line in done.stdout.splitlines() if ":\t" in line)
+    assert values["TOTAL"] == "21"
+    assert json.loads(values["LEVEL_TILES"]) == {"0": 1, "1": 4, "2": 16}
 
     package = tmp_path / "world.tpkx"
     done = run_qgis_process(deployed_profile, "run", "arcgisofflinetiles:exporttiles", "--",
