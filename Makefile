@@ -39,8 +39,9 @@ docs-images: deps ## Run the demo and refresh the README's pictures in docs/imag
 demo-qgis340: ## The demo on QGIS 3.40 LTR (chroot)
 	@bash scripts/qgis340.sh demo
 
-serve: deps ## Run the local ArcGIS Server emulator until stopped (prints its URLs)
-	$(HEADLESS) $(PY) -m arcgis_emulator serve
+ARGS ?=
+serve: deps ## Run the local ArcGIS Server emulator until stopped (prints its URLs; ARGS="--port 8080 --max-export-tiles 500")
+	$(HEADLESS) $(PY) -m arcgis_emulator serve $(ARGS)
 
 lint: deps ## Lint with ruff (Python 3.9 target)
 	$(PY) -m ruff check .
