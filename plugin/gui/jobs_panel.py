@@ -85,7 +85,7 @@ class JobCard(QFrame):
         self.buttons: dict[str, QToolButton] = {}
         for name, icon, text, tip, slot in (
             ("cancel", "/mTaskCancel.svg", tr("Cancel"),
-             tr("Cancel the export: the server job is cancelled and no partial file is kept"), manager.cancel),
+             cancel_tip(), manager.cancel),
             ("resume", "/mActionPlay.svg", tr("Resume"),
              tr("Continue the export where it stopped (server job and partial download are kept)"), manager.resume),
             ("retry", "/mActionRefresh.svg", tr("Retry"),
@@ -148,7 +148,7 @@ class JobCard(QFrame):
                                  "deleted"))
         else:
             cancel.setText(tr("Cancel"))
-            cancel.setToolTip(tr("Cancel the export: the server job is cancelled and no partial file is kept"))
+            cancel.setToolTip(cancel_tip())
 
     def set_compact(self, compact: bool) -> None:
         """Icons only on the buttons (narrow dock), the text stays in their tooltips."""
@@ -158,6 +158,11 @@ class JobCard(QFrame):
         style = Qt.ToolButtonStyle.ToolButtonIconOnly if compact else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
         for button in self.buttons.values():
             button.setToolButtonStyle(style)
+
+
+def cancel_tip() -> str:
+    return tr("Cancel the export: its server job is cancelled and nothing is kept, except a download under way, "
+              "which can resume")
 
 
 def state_text(state: str) -> str:
