@@ -317,6 +317,9 @@ class Session(requests.Session):
                 retry: bool = True, **kwargs: Any) -> requests.Response:
         method = method.upper()
         kwargs.setdefault("timeout", self.config.timeout)
+        # explicit, so that REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment cannot replace the CA
+        # bundle (or the False) the caller configured: requests only consults them for verify=True/None
+        kwargs.setdefault("verify", self.verify)
         if self._no_proxy and _no_proxy_match(url, self._no_proxy):
             kwargs["proxies"] = {"http": None, "https": None, **(kwargs.get("proxies") or {})}
         attempts = 1 + (self.config.retries if retry else 0)

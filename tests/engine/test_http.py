@@ -217,3 +217,31 @@ def test_utf8_json_without_charset(fake_server, session, real_fixtures):
     fake_server.route("/arcgis/rest/services/JN/MapServer", Response(raw, content_type="text/plain"))
     doc = get_json(session, fake_server.url("/arcgis/rest/services/JN/MapServer"))
     assert doc["mapName"] == "图层"
+
+
+def test_a_ca_bundle_reaches_requests_for_json_and_downloads(fake_server, tmp_path, monkeypatch, fake_clock,
+                                                              package_bytes):
+    """QGIS passes its CA bundle as HttpConfig.verify; an environment bundle must not replace it."""
+    from requests.adapters import HTTPAdapter
+
+    from plugin.core.download import download
+
+    from .conftest import ranged_file_response
+
+    bundle = tmp_path / "corporate-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "some-other-ca.pem"))
+    session = create_session(HttpConfig(verify=str(bundle)), clock=fake_clock)
+    received = []
+
+    class Recording(HTTPAdapter):  # what requests hands to the transport, then the real send
+        def send(self, request, **kwargs):
+            received.append(kwargs["verify"])
+            return super().send(request, **kwargs)
+
+    session.mount("http://", Recording())
+    fake_server.route("/ok", {"ok": True})
+    fake_server.route("/p.tpkx", lambda request: ranged_file_response(request, package_bytes))
+    assert get_json(session, fake_server.url("/ok")) == {"ok": True}
+    assert download(session, fake_server.url("/p.tpkx"), tmp_path / "p.tpkx").read_bytes() == package_bytes
+    assert received and set(received) == {str(bundle)}
