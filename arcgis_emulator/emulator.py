@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import math
 import shutil
 import tempfile
 import threading
@@ -461,6 +462,19 @@ class Emulator:
         for job in jobs:
             job.stop()
             job.delete_files()
+
+    def max_concurrent_jobs(self) -> int:
+        """The most jobs that were under way at once: each from its submit until a client was first
+        shown its end (what a client's bound on parallel jobs limits)."""
+        events = []
+        for job in self.jobs.values():
+            events.append((job.submitted_at, 1))
+            events.append((job.ended_at if job.ended_at is not None else math.inf, -1))
+        running = peak = 0
+        for _, change in sorted(events):  # an end before a start at the same instant
+            running += change
+            peak = max(peak, running)
+        return peak
 
     def wait_for_job(self, job_id: str, timeout: float = 60.0) -> Job:
         """Wait until a job's build thread is done (its status still needs the configured polls)."""

@@ -349,6 +349,7 @@ class Job:
         self.finished_at: float | None = None
         self.last_poll_step_at = self.submitted_at
         self.polls = 0  # counted polls (steps taken)
+        self.ended_at: float | None = None  # when a client was first shown the job's end
         self.requests = 0  # every status request
         self._lock = threading.Lock()
         self.cancel_event = threading.Event()
@@ -412,7 +413,10 @@ class Job:
             if self.polls <= self.steps and now - self.last_poll_step_at >= self.step_delay_s:
                 self.polls += 1
                 self.last_poll_step_at = now
-            return self._visible_status()
+            status = self._visible_status()
+            if status in TERMINAL and self.ended_at is None:
+                self.ended_at = now
+            return status
 
     @property
     def status(self) -> str:

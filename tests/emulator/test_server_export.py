@@ -517,6 +517,17 @@ def test_gp_service_can_use_the_online_protocol(emulator):
     assert body["error"]["code"] == 404  # Online jobs have no GP results
 
 
+def test_max_concurrent_jobs_counts_jobs_from_submit_to_their_reported_end(emulator):
+    url = emulator.service_url("World_Map", "MapServer")
+    first = submit(f"{url}/exportTiles", tilePackage="true", levels="0")
+    second = submit(f"{url}/exportTiles", tilePackage="true", levels="0")
+    assert emulator.max_concurrent_jobs() == 2  # neither end was shown yet
+    for answer in (first, second):
+        poll(f"{url}/jobs/{answer['jobId']}")
+    export_gp(url, tilePackage="true", levels="0")  # after both: never a third at once
+    assert emulator.max_concurrent_jobs() == 2
+
+
 def test_admin_jobs_listing(emulator):
     url = emulator.service_url("World_Map", "MapServer")
     answer, _ = export_gp(url, tilePackage="true", levels="0")

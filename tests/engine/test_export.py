@@ -238,13 +238,18 @@ def test_split_export_covers_exactly_what_one_export_would(emu, exporter, tmp_pa
     assert all(r.state == DONE for r in result.records)
 
 
-def test_parallel_split_export(emu, fast_session, fake_clock, tmp_path):
-    emu.configure("World_Vector/VectorTileServer", max_export_tiles=30)
-    exporter = Exporter(fast_session, poll=PollPolicy(timeout=3600), clock=fake_clock, max_parallel=3)
+@pytest.mark.parametrize("parallel", [3, 1])
+def test_split_export_runs_at_most_max_parallel_jobs_at_once(emu, fast_session, fake_clock, tmp_path, parallel):
+    # each job needs 9 polls before its end shows: jobs started together are under way together
+    emu.configure("World_Vector/VectorTileServer", max_export_tiles=8, job_steps=8)
+    exporter = Exporter(fast_session, poll=PollPolicy(timeout=3600), clock=fake_clock, max_parallel=parallel)
     info = exporter.fetch(emu.service_url("World_Vector", "VectorTileServer"))
     plan = exporter.prepare(info, SMALL, range(6))
+    assert plan.job_count > 3
     result = exporter.run(plan, tmp_path / "v.vtpk")
-    assert len(result.paths) == plan.job_count > 1
+    assert len(result.paths) == plan.job_count and all(read_package_tiles(p) for p in result.paths)
+    assert len(emu.jobs) == plan.job_count
+    assert emu.max_concurrent_jobs() == parallel  # the bound, reached and never passed
 
 
 def test_server_counting_more_tiles_than_us_triggers_a_resplit(emu, exporter, tmp_path):
