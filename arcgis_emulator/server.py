@@ -15,7 +15,7 @@ Routes (``/arcgis`` is the site; ``<svc>`` = ``/arcgis/rest/services[/<folder>]/
                                                     ``estimateExportTilesSize/jobs/<id>``)
 ``GET  <svc>/jobs/<id>/results/out_service_url``    GP result; ``.../inputs/<name>``; ``.../cancel``
 ``GET  /arcgis/rest/directories/arcgisoutput/...``  GP output folder (``f=json`` lists files) and files
-``GET  /s3/export/<id>.<ext>?X-Amz-...``            presigned package URL of Online jobs
+``GET  /s3/export/<id>[_<n>].<ext>?X-Amz-...``       presigned package URL(s) of Online jobs
 ``POST /arcgis/tokens/generateToken``               server token
 ``POST /arcgis/sharing/rest/generateToken``         portal token
 ``/emulator/...``                                   admin (configure, faults, reset, requests, jobs)
