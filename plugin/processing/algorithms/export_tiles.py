@@ -45,8 +45,9 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
     def shortHelpString(self) -> str:
         return self.tr(
             "Asks an ArcGIS tiled service at SERVICE_URL (vector tile service, tiled map service or tiled "
-            "image service, on ArcGIS Enterprise or ArcGIS Online; AUTHCFG signs in to a secured one) to cut a tile package for an area with its exportTiles "
-            "operation, waits for the server job and downloads the package (.vtpk for vector services, "
+            "image service, on ArcGIS Enterprise or ArcGIS Online; AUTHCFG signs in to a secured one) to "
+            "cut a tile package for an area with its exportTiles operation, waits for the server job and "
+            "downloads the package (.vtpk for vector services, "
             ".tpkx or .tpk for map and image services).\n\n"
             "AREA (polygons; all features or only the selected ones) supersedes EXTENT; with neither, the "
             "service's full extent is exported. Levels come from LEVELS (e.g. 0-5,7), else from "
