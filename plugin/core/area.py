@@ -415,6 +415,7 @@ def _overlap(a: Segment, b: Segment) -> Point | None:
 _CROWDED = 32  # segments in a cell above which it is split again
 _SPLIT = 4  # a crowded cell becomes _SPLIT x _SPLIT cells
 _MAX_DEPTH = 6
+_CELL = 2.0  # cell side, in median segment spans (fewer cells; the box test keeps the pairs few)
 
 
 def _find_crossing(rings: tuple[Ring, ...], stats: dict | None = None) -> Point | None:
@@ -437,7 +438,7 @@ def _find_crossing(rings: tuple[Ring, ...], stats: dict | None = None) -> Point 
     # rounding errors of the cell arithmetic stay below ``slack`` (a few units in the last place)
     slack = max(abs(xmin), abs(ymin), abs(xmax), abs(ymax), extent) * 2.0 ** -48
     # a typical segment long, but never so small that long segments cover too many cells in all
-    cell = max(spans[len(spans) // 2], sum(spans) / (4 * len(segments)), slack * 2.0 ** 12)
+    cell = max(_CELL * spans[len(spans) // 2], sum(spans) / (4 * len(segments)), slack * 2.0 ** 12)
     grid = _Grid(segments, slack, stats)
     return grid.search(list(range(len(segments))), xmin, ymin, cell, 0)
 
