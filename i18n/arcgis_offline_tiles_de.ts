@@ -4,82 +4,82 @@
 <context>
     <name>@default</name>
     <message>
-        <location filename="../plugin/gui/area.py" line="224"/>
+        <location filename="../plugin/gui/area.py" line="99"/>
         <source>the rectangle has no area; draw a larger one</source>
         <translation>das Rechteck hat keine Fläche; zeichnen Sie ein größeres</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="460"/>
+        <location filename="../plugin/gui/dock.py" line="467"/>
         <source>Rectangle</source>
         <translation>Rechteck</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="230"/>
+        <location filename="../plugin/gui/area.py" line="105"/>
         <source>the polygon is empty; draw it again</source>
         <translation>das Polygon ist leer; zeichnen Sie es neu</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="231"/>
+        <location filename="../plugin/gui/area.py" line="106"/>
         <source>Polygon drawn on the map</source>
         <translation>Auf der Karte gezeichnetes Polygon</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="237"/>
+        <location filename="../plugin/gui/area.py" line="112"/>
         <source>choose a polygon layer</source>
         <translation>wählen Sie einen Polygonlayer</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="241"/>
+        <location filename="../plugin/gui/area.py" line="116"/>
         <source>no feature of {layer} is selected; select the polygons to export or untick “Selected features only”</source>
         <translation>in {layer} ist kein Objekt ausgewählt; wählen Sie die zu exportierenden Polygone aus oder deaktivieren Sie „Nur ausgewählte Objekte“</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="249"/>
+        <location filename="../plugin/gui/area.py" line="124"/>
         <source>{layer} has no polygon to use as the area</source>
         <translation>{layer} enthält kein Polygon, das als Gebiet dienen kann</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="253"/>
+        <location filename="../plugin/gui/area.py" line="128"/>
         <source>the features of {layer} enclose no area</source>
         <translation>die Objekte von {layer} umschließen keine Fläche</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="256"/>
+        <location filename="../plugin/gui/area.py" line="131"/>
         <source>{n} selected feature of {layer}</source>
         <translation>{n} ausgewähltes Objekt von {layer}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="256"/>
+        <location filename="../plugin/gui/area.py" line="131"/>
         <source>{n} selected features of {layer}</source>
         <translation>{n} ausgewählte Objekte von {layer}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="259"/>
+        <location filename="../plugin/gui/area.py" line="134"/>
         <source>{n} feature of {layer}</source>
         <translation>{n} Objekt von {layer}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="259"/>
+        <location filename="../plugin/gui/area.py" line="134"/>
         <source>{n} features of {layer}</source>
         <translation>{n} Objekte von {layer}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/area.py" line="290"/>
+        <location filename="../plugin/gui/area.py" line="165"/>
         <source>there is no area yet; draw one or take the map extent</source>
         <translation>es gibt noch kein Gebiet; zeichnen Sie eines oder verwenden Sie den Kartenausschnitt</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="88"/>
+        <location filename="../plugin/gui/dock.py" line="87"/>
         <source>vector tile service</source>
         <translation>Vektorkacheldienst</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="88"/>
+        <location filename="../plugin/gui/dock.py" line="87"/>
         <source>tiled map service</source>
         <translation>gekachelter Kartendienst</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="89"/>
+        <location filename="../plugin/gui/dock.py" line="88"/>
         <source>tiled image service</source>
         <translation>gekachelter Bilddienst</translation>
     </message>
@@ -89,202 +89,202 @@
         <translation>ArcGIS Offline Tiles</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="248"/>
+        <location filename="../plugin/gui/dock.py" line="249"/>
         <source>Save the tile package as</source>
         <translation>Kachelpaket speichern unter</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="315"/>
+        <location filename="../plugin/gui/dock.py" line="321"/>
         <source>Type the address of an ArcGIS tiled service first (…/MapServer, …/ImageServer or …/VectorTileServer), or choose a saved connection.</source>
         <translation>Geben Sie zuerst die Adresse eines gekachelten ArcGIS-Dienstes ein (…/MapServer, …/ImageServer oder …/VectorTileServer) oder wählen Sie eine gespeicherte Verbindung.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="329"/>
+        <location filename="../plugin/gui/dock.py" line="335"/>
         <source>Connecting…</source>
         <translation>Verbinde…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="347"/>
+        <location filename="../plugin/gui/dock.py" line="353"/>
         <source>Connection failed.</source>
         <translation>Verbindung fehlgeschlagen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="361"/>
+        <location filename="../plugin/gui/dock.py" line="367"/>
         <source>Cannot use the service</source>
         <translation>Der Dienst kann nicht verwendet werden</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="363"/>
+        <location filename="../plugin/gui/dock.py" line="369"/>
         <source>Not connected.</source>
         <translation>Nicht verbunden.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="387"/>
+        <location filename="../plugin/gui/dock.py" line="394"/>
         <source>This service does not allow tile export.</source>
         <translation>Dieser Dienst erlaubt keinen Kachelexport.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="387"/>
+        <location filename="../plugin/gui/dock.py" line="394"/>
         <source>Esri publishes an export-enabled copy: use the button below.</source>
         <translation>Esri stellt eine Kopie mit Exporterlaubnis bereit: verwenden Sie die Schaltfläche unten.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="387"/>
+        <location filename="../plugin/gui/dock.py" line="394"/>
         <source>Ask its administrator to enable export (exportTilesAllowed), or use another service.</source>
         <translation>Bitten Sie die Administration, den Export zu erlauben (exportTilesAllowed), oder verwenden Sie einen anderen Dienst.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="403"/>
+        <location filename="../plugin/gui/dock.py" line="410"/>
         <source>Coordinate system: {crs}</source>
         <translation>Koordinatenbezugssystem: {crs}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="404"/>
+        <location filename="../plugin/gui/dock.py" line="411"/>
         <source>Tiles: {w}×{h} px, {format}</source>
         <translation>Kacheln: {w}×{h} px, {format}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="406"/>
+        <location filename="../plugin/gui/dock.py" line="413"/>
         <source>Levels {first}–{last} ({coarse} to {fine})</source>
         <translation>Stufen {first}–{last} ({coarse} bis {fine})</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="410"/>
+        <location filename="../plugin/gui/dock.py" line="417"/>
         <source>Export allowed, up to {n} tiles per export</source>
         <translation>Export erlaubt, bis zu {n} Kacheln je Export</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="413"/>
+        <location filename="../plugin/gui/dock.py" line="420"/>
         <source>not allowed by the service (exportTilesAllowed is false)</source>
         <translation>vom Dienst nicht erlaubt (exportTilesAllowed ist false)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="414"/>
+        <location filename="../plugin/gui/dock.py" line="421"/>
         <source>Export: {reason}</source>
         <translation>Export: {reason}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="416"/>
+        <location filename="../plugin/gui/dock.py" line="423"/>
         <source>unknown</source>
         <translation>unbekannt</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="417"/>
+        <location filename="../plugin/gui/dock.py" line="424"/>
         <source>ArcGIS Server version {version}</source>
         <translation>ArcGIS Server Version {version}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="454"/>
+        <location filename="../plugin/gui/dock.py" line="461"/>
         <source>Map extent</source>
         <translation>Kartenausschnitt</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="456"/>
+        <location filename="../plugin/gui/dock.py" line="463"/>
         <source>Extent of {layer}</source>
         <translation>Ausdehnung von {layer}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="458"/>
+        <location filename="../plugin/gui/dock.py" line="465"/>
         <source>Rectangle drawn on the map</source>
         <translation>Auf der Karte gezeichnetes Rechteck</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="497"/>
+        <location filename="../plugin/gui/dock.py" line="504"/>
         <source>Area</source>
         <translation>Gebiet</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="508"/>
+        <location filename="../plugin/gui/dock.py" line="515"/>
         <source>No area yet: use the map extent, draw a rectangle or a polygon, or take polygon features.</source>
         <translation>Noch kein Gebiet: verwenden Sie den Kartenausschnitt, zeichnen Sie ein Rechteck oder Polygon oder übernehmen Sie Polygonobjekte.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="521"/>
+        <location filename="../plugin/gui/dock.py" line="528"/>
         <source>{size} km²</source>
         <translation>{size} km²</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="523"/>
+        <location filename="../plugin/gui/dock.py" line="530"/>
         <source>{n} part</source>
         <translation>{n} Teil</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="523"/>
+        <location filename="../plugin/gui/dock.py" line="530"/>
         <source>{n} parts</source>
         <translation>{n} Teile</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="631"/>
+        <location filename="../plugin/gui/dock.py" line="675"/>
         <source>Connect to a service to see its levels.</source>
         <translation>Verbinden Sie sich mit einem Dienst, um seine Stufen zu sehen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="634"/>
+        <location filename="../plugin/gui/dock.py" line="678"/>
         <source>Tick the levels to export.</source>
         <translation>Haken Sie die zu exportierenden Stufen an.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="636"/>
+        <location filename="../plugin/gui/dock.py" line="680"/>
         <source>{n} level ticked; choose an area to count the tiles.</source>
         <translation>{n} Stufe angehakt; wählen Sie ein Gebiet, um die Kacheln zu zählen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="636"/>
+        <location filename="../plugin/gui/dock.py" line="680"/>
         <source>{n} levels ticked; choose an area to count the tiles.</source>
         <translation>{n} Stufen angehakt; wählen Sie ein Gebiet, um die Kacheln zu zählen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="641"/>
+        <location filename="../plugin/gui/dock.py" line="685"/>
         <source>{tiles} tiles in {n} level</source>
         <translation>{tiles} Kacheln in {n} Stufe</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="641"/>
+        <location filename="../plugin/gui/dock.py" line="685"/>
         <source>{tiles} tiles in {n} levels</source>
         <translation>{tiles} Kacheln in {n} Stufen</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="645"/>
+        <location filename="../plugin/gui/dock.py" line="689"/>
         <source>the server allows {limit} per export</source>
         <translation>der Server erlaubt {limit} je Export</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="647"/>
+        <location filename="../plugin/gui/dock.py" line="691"/>
         <source>1 export job</source>
         <translation>1 Exportauftrag</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="651"/>
+        <location filename="../plugin/gui/dock.py" line="695"/>
         <source>{n} export job</source>
         <translation>{n} Exportauftrag</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="651"/>
+        <location filename="../plugin/gui/dock.py" line="695"/>
         <source>{n} export jobs</source>
         <translation>{n} Exportaufträge</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="652"/>
+        <location filename="../plugin/gui/dock.py" line="696"/>
         <source>Over the limit: tick fewer levels, choose a smaller area or turn on splitting.</source>
         <translation>Über dem Limit: haken Sie weniger Stufen an, wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="688"/>
+        <location filename="../plugin/gui/dock.py" line="732"/>
         <source>About {n} export jobs; the exact plan is made when the export starts.</source>
         <translation>Etwa {n} Exportaufträge; der genaue Plan entsteht beim Start des Exports.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="692"/>
+        <location filename="../plugin/gui/dock.py" line="736"/>
         <source>About {n} export jobs: that is a lot; consider fewer levels or a smaller area.</source>
         <translation>Etwa {n} Exportaufträge: das ist viel; erwägen Sie weniger Stufen oder ein kleineres Gebiet.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="733"/>
+        <location filename="../plugin/gui/dock.py" line="777"/>
         <source>{n} export jobs of at most {limit} tiles, {total} tiles in all:</source>
         <translation>{n} Exportaufträge mit höchstens {limit} Kacheln, insgesamt {total} Kacheln:</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="736"/>
+        <location filename="../plugin/gui/dock.py" line="780"/>
         <source>level {levels}</source>
         <translation>Stufe {levels}</translation>
     </message>
@@ -294,132 +294,132 @@
         <translation>Stufen {levels}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="738"/>
+        <location filename="../plugin/gui/dock.py" line="782"/>
         <source>(part of the area)</source>
         <translation>(Teil des Gebiets)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="739"/>
+        <location filename="../plugin/gui/dock.py" line="783"/>
         <source>job {n}: {what}, {tiles} tiles{piece}</source>
         <translation>Auftrag {n}: {what}, {tiles} Kacheln{piece}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="742"/>
+        <location filename="../plugin/gui/dock.py" line="786"/>
         <source>… and {n} more</source>
         <translation>… und {n} weitere</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="757"/>
+        <location filename="../plugin/gui/dock.py" line="801"/>
         <source>Connect, choose an area and tick levels to see their tiles.</source>
         <translation>Verbinden Sie sich, wählen Sie ein Gebiet und haken Sie Stufen an, um ihre Kacheln zu sehen.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="763"/>
+        <location filename="../plugin/gui/dock.py" line="807"/>
         <source>Too many tiles to preview ({n} at level {level}); the preview shows up to {max}.</source>
         <translation>Zu viele Kacheln für die Vorschau ({n} in Stufe {level}); die Vorschau zeigt bis zu {max}.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="768"/>
+        <location filename="../plugin/gui/dock.py" line="812"/>
         <source>{n} tile of level {level} outlined on the map.</source>
         <translation>{n} Kachel der Stufe {level} auf der Karte umrandet.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="768"/>
+        <location filename="../plugin/gui/dock.py" line="812"/>
         <source>{n} tiles of level {level} outlined on the map.</source>
         <translation>{n} Kacheln der Stufe {level} auf der Karte umrandet.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="1002"/>
+        <location filename="../plugin/gui/dock.py" line="1051"/>
         <source>Asking the server…</source>
         <translation>Frage den Server…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="801"/>
+        <location filename="../plugin/gui/dock.py" line="845"/>
         <source>No estimate.</source>
         <translation>Keine Schätzung.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="803"/>
+        <location filename="../plugin/gui/dock.py" line="847"/>
         <source>Size estimate</source>
         <translation>Größenschätzung</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="808"/>
+        <location filename="../plugin/gui/dock.py" line="852"/>
         <source>{size} for {tiles} tiles (server estimate)</source>
         <translation>{size} für {tiles} Kacheln (Schätzung des Servers)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="821"/>
+        <location filename="../plugin/gui/dock.py" line="865"/>
         <source>.vtpk — vector tile package</source>
         <translation>.vtpk — Vektorkachelpaket</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="825"/>
+        <location filename="../plugin/gui/dock.py" line="869"/>
         <source>.tpkx — Compact Cache V2 (recommended)</source>
         <translation>.tpkx — Compact Cache V2 (empfohlen)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="826"/>
+        <location filename="../plugin/gui/dock.py" line="870"/>
         <source>.tpk — Compact Cache V1 (older readers)</source>
         <translation>.tpk — Compact Cache V1 (ältere Programme)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="838"/>
+        <location filename="../plugin/gui/dock.py" line="887"/>
         <source>JPEG quality of the optimised tiles, at most the service&apos;s own quality ({q})</source>
         <translation>JPEG-Qualität der optimierten Kacheln, höchstens die eigene Qualität des Dienstes ({q})</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="910"/>
+        <location filename="../plugin/gui/dock.py" line="959"/>
         <source>Tile package (*.{ext})</source>
         <translation>Kachelpaket (*.{ext})</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="923"/>
+        <location filename="../plugin/gui/dock.py" line="972"/>
         <source>Connect to a service first.</source>
         <translation>Verbinden Sie sich zuerst mit einem Dienst.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="926"/>
+        <location filename="../plugin/gui/dock.py" line="975"/>
         <source>This service does not allow tile export; use an export-enabled service.</source>
         <translation>Dieser Dienst erlaubt keinen Kachelexport; verwenden Sie einen Dienst mit Exporterlaubnis.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="929"/>
+        <location filename="../plugin/gui/dock.py" line="978"/>
         <source>Choose the area first: the map extent, a rectangle, a polygon or polygon features.</source>
         <translation>Wählen Sie zuerst das Gebiet: den Kartenausschnitt, ein Rechteck, ein Polygon oder Polygonobjekte.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="935"/>
+        <location filename="../plugin/gui/dock.py" line="984"/>
         <source>Tick at least one level.</source>
         <translation>Haken Sie mindestens eine Stufe an.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="950"/>
+        <location filename="../plugin/gui/dock.py" line="999"/>
         <source>choose where to save the package</source>
         <translation>wählen Sie, wo das Paket gespeichert wird</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="973"/>
+        <location filename="../plugin/gui/dock.py" line="1022"/>
         <source>The export needs {n} tiles but the server allows {limit} per export. Tick fewer levels, choose a smaller area or turn on splitting.</source>
         <translation>Der Export braucht {n} Kacheln, der Server erlaubt aber {limit} je Export. Haken Sie weniger Stufen an, wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="980"/>
+        <location filename="../plugin/gui/dock.py" line="1029"/>
         <source>The folder {folder} does not exist; choose another place to save the package.</source>
         <translation>Den Ordner {folder} gibt es nicht; wählen Sie einen anderen Speicherort für das Paket.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="985"/>
+        <location filename="../plugin/gui/dock.py" line="1034"/>
         <source>Export started: follow it under Exports.</source>
         <translation>Export gestartet: verfolgen Sie ihn unter Exporte.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="997"/>
+        <location filename="../plugin/gui/dock.py" line="1046"/>
         <source>Start the export in the background; follow it under Exports</source>
         <translation>Den Export im Hintergrund starten; verfolgen Sie ihn unter Exporte</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="997"/>
+        <location filename="../plugin/gui/dock.py" line="1046"/>
         <source>Connect to a service that allows export, choose an area and tick levels first</source>
         <translation>Verbinden Sie sich zuerst mit einem Dienst, der den Export erlaubt, wählen Sie ein Gebiet und haken Sie Stufen an</translation>
     </message>
@@ -454,34 +454,29 @@
         <translation>Esri-Kachelpaket hinzufügen</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="383"/>
+        <location filename="../plugin/tasks/export_task.py" line="393"/>
         <source>Queued</source>
         <translation>In Warteschlange</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="166"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="172"/>
         <source>Cancelling…</source>
         <translation>Wird abgebrochen…</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="627"/>
+        <location filename="../plugin/tasks/export_task.py" line="657"/>
         <source>Cancelled</source>
         <translation>Abgebrochen</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_model.py" line="390"/>
+        <location filename="../plugin/gui/jobs_model.py" line="419"/>
         <source>Failed: {message}</source>
         <translation>Fehlgeschlagen: {message}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="149"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="150"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="150"/>
-        <source>Cancel the export: the server job is cancelled and no partial file is kept</source>
-        <translation>Den Export abbrechen: der Serverauftrag wird abgebrochen und es bleibt keine unvollständige Datei zurück</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
@@ -544,47 +539,47 @@
         <translation>{status} ({percent} %)</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="145"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="146"/>
         <source>Discard</source>
         <translation>Verwerfen</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="146"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="147"/>
         <source>Give up this export: its server job is cancelled and its partial download deleted</source>
         <translation>Diesen Export aufgeben: sein Serverauftrag wird abgebrochen und der bisherige Download gelöscht</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="165"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="171"/>
         <source>Running</source>
         <translation>Läuft</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="167"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="173"/>
         <source>Paused</source>
         <translation>Angehalten</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="168"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="174"/>
         <source>Finished</source>
         <translation>Fertig</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="169"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="175"/>
         <source>Failed</source>
         <translation>Fehlgeschlagen</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="191"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="197"/>
         <source>No exports yet. Exports you start appear here, with their progress.</source>
         <translation>Noch keine Exporte. Gestartete Exporte erscheinen hier mit ihrem Fortschritt.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="202"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="208"/>
         <source>Clear finished</source>
         <translation>Fertige entfernen</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="203"/>
+        <location filename="../plugin/gui/jobs_panel.py" line="209"/>
         <source>Remove finished and cancelled exports from the list (files are kept)</source>
         <translation>Fertige und abgebrochene Exporte aus der Liste entfernen (die Dateien bleiben erhalten)</translation>
     </message>
@@ -739,12 +734,12 @@
         <translation>Ein Esri-Kachelpaket (.vtpk, .tpkx, .tpk) oder einen Cache-Ordner öffnen</translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="344"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="365"/>
         <source>Reading {name}</source>
         <translation>Lese {name}</translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="354"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="377"/>
         <source>Converting {name}</source>
         <translation>Konvertiere {name}</translation>
     </message>
@@ -754,17 +749,17 @@
         <translation>Öffne {name}</translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="428"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="466"/>
         <source>Converting {name}: {done} of {total} tiles</source>
         <translation>Konvertiere {name}: {done} von {total} Kacheln</translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="485"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="523"/>
         <source>Esri tile package {file} ({kind}), levels {levels}, {tiles} tiles.</source>
         <translation>Esri-Kachelpaket {file} ({kind}), Stufen {levels}, {tiles} Kacheln.</translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="488"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="526"/>
         <source>Opened from its conversion {file}.</source>
         <translation>Geöffnet aus seiner Konvertierung {file}.</translation>
     </message>
@@ -774,77 +769,77 @@
         <translation>Schätze die Exportgröße von {name}</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="371"/>
+        <location filename="../plugin/tasks/export_task.py" line="380"/>
         <source>Export {name}</source>
         <translation>Export {name}</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="454"/>
+        <location filename="../plugin/tasks/export_task.py" line="476"/>
         <source>Reading the service</source>
         <translation>Lese den Dienst</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="478"/>
+        <location filename="../plugin/tasks/export_task.py" line="500"/>
         <source>Converting for QGIS</source>
         <translation>Konvertiere für QGIS</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="480"/>
+        <location filename="../plugin/tasks/export_task.py" line="502"/>
         <source>Loading</source>
         <translation>Lade</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="535"/>
+        <location filename="../plugin/tasks/export_task.py" line="557"/>
         <source>Submitting the export</source>
         <translation>Übermittle den Export</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="538"/>
+        <location filename="../plugin/tasks/export_task.py" line="560"/>
         <source>Server building the package: {percent} %</source>
         <translation>Server erstellt das Paket: {percent} %</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="538"/>
+        <location filename="../plugin/tasks/export_task.py" line="560"/>
         <source>Submitted; the server is building the package</source>
         <translation>Übermittelt; der Server erstellt das Paket</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="542"/>
+        <location filename="../plugin/tasks/export_task.py" line="564"/>
         <source>Downloading {done} of {total}</source>
         <translation>Lade {done} von {total} herunter</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="545"/>
+        <location filename="../plugin/tasks/export_task.py" line="567"/>
         <source>Downloading {done}</source>
         <translation>Lade {done} herunter</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="547"/>
+        <location filename="../plugin/tasks/export_task.py" line="569"/>
         <source>Package downloaded</source>
         <translation>Paket heruntergeladen</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="551"/>
+        <location filename="../plugin/tasks/export_task.py" line="573"/>
         <source>Job {part} of {parts}: {text}</source>
         <translation>Auftrag {part} von {parts}: {text}</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="564"/>
+        <location filename="../plugin/tasks/export_task.py" line="586"/>
         <source>Merging {count} packages into {name}</source>
         <translation>Führe {count} Pakete zu {name} zusammen</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="568"/>
+        <location filename="../plugin/tasks/export_task.py" line="590"/>
         <source>{text}: {done} of {total} tiles</source>
         <translation>{text}: {done} von {total} Kacheln</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="590"/>
+        <location filename="../plugin/tasks/export_task.py" line="612"/>
         <source>{title}: {status}</source>
         <translation>{title}: {status}</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="777"/>
+        <location filename="../plugin/tasks/export_task.py" line="803"/>
         <source>Could not add {file} to the map</source>
         <translation>{file} konnte nicht zur Karte hinzugefügt werden</translation>
     </message>
@@ -854,92 +849,92 @@
         <translation>{message} Einzelheiten stehen im Protokoll.</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="608"/>
+        <location filename="../plugin/tasks/export_task.py" line="630"/>
         <source>{file} ({size}) saved in {folder}.</source>
         <translation>{file} ({size}) in {folder} gespeichert.</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="610"/>
+        <location filename="../plugin/tasks/export_task.py" line="632"/>
         <source>{count} packages merged.</source>
         <translation>{count} Pakete zusammengeführt.</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="612"/>
+        <location filename="../plugin/tasks/export_task.py" line="634"/>
         <source>Added to the map as {names}.</source>
         <translation>Zur Karte hinzugefügt als {names}.</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="615"/>
+        <location filename="../plugin/tasks/export_task.py" line="637"/>
         <source>Saved {file} ({size})</source>
         <translation>{file} ({size}) gespeichert</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="616"/>
+        <location filename="../plugin/tasks/export_task.py" line="638"/>
         <source>Export finished</source>
         <translation>Export abgeschlossen</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="625"/>
+        <location filename="../plugin/tasks/export_task.py" line="647"/>
         <source>Paused; it can resume later</source>
         <translation>Angehalten; er kann später fortgesetzt werden</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="628"/>
+        <location filename="../plugin/tasks/export_task.py" line="658"/>
         <source>Export cancelled</source>
         <translation>Export abgebrochen</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="628"/>
+        <location filename="../plugin/tasks/export_task.py" line="658"/>
         <source>{name}: the export was cancelled; the server job was stopped and no package was kept.</source>
         <translation>{name}: der Export wurde abgebrochen; der Serverauftrag wurde gestoppt und es wurde kein Paket behalten.</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="634"/>
+        <location filename="../plugin/tasks/export_task.py" line="664"/>
         <source>Resume it from the jobs list, or retry it.</source>
         <translation>Setzen Sie ihn in der Exportliste fort oder wiederholen Sie ihn.</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="634"/>
+        <location filename="../plugin/tasks/export_task.py" line="664"/>
         <source>Retry it from the jobs list; the area and settings are kept.</source>
         <translation>Wiederholen Sie ihn in der Exportliste; Gebiet und Einstellungen bleiben erhalten.</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="636"/>
+        <location filename="../plugin/tasks/export_task.py" line="666"/>
         <source>Export failed: {name}</source>
         <translation>Export fehlgeschlagen: {name}</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="636"/>
+        <location filename="../plugin/tasks/export_task.py" line="666"/>
         <source>{message} {hint} Details in the log.</source>
         <translation>{message} {hint} Einzelheiten stehen im Protokoll.</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="672"/>
+        <location filename="../plugin/tasks/export_task.py" line="702"/>
         <source>Area of the interrupted export</source>
         <translation>Gebiet des unterbrochenen Exports</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="713"/>
+        <location filename="../plugin/tasks/export_task.py" line="743"/>
         <source>Interrupted; {size} of the download is kept</source>
         <translation>Unterbrochen; {size} des Downloads bleiben erhalten</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="715"/>
+        <location filename="../plugin/tasks/export_task.py" line="745"/>
         <source>Interrupted; the server job is kept</source>
         <translation>Unterbrochen; der Serverauftrag bleibt erhalten</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="717"/>
+        <location filename="../plugin/tasks/export_task.py" line="747"/>
         <source>Interrupted before it finished</source>
         <translation>Vor dem Abschluss unterbrochen</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="730"/>
+        <location filename="../plugin/tasks/export_task.py" line="756"/>
         <source>Looking for unfinished exports</source>
         <translation>Suche nach unfertigen Exporten</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/export_task.py" line="741"/>
+        <location filename="../plugin/tasks/export_task.py" line="767"/>
         <source>Discarding an unfinished export</source>
         <translation>Verwerfe einen unfertigen Export</translation>
     </message>
@@ -989,19 +984,79 @@
         <translation>Lese den Dienst {url}</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="697"/>
+        <location filename="../plugin/gui/dock.py" line="741"/>
         <source>Planning the split into export jobs…</source>
         <translation>Plane die Aufteilung in Exportaufträge…</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="722"/>
+        <location filename="../plugin/gui/dock.py" line="766"/>
         <source>This server cannot export a polygon: its bounding box is exported instead.</source>
         <translation>Dieser Server kann kein Polygon exportieren: stattdessen wird sein umgebendes Rechteck exportiert.</translation>
     </message>
     <message>
-        <location filename="../plugin/tasks/plan_task.py" line="44"/>
+        <location filename="../plugin/tasks/plan_task.py" line="37"/>
         <source>Planning the export</source>
         <translation>Plane den Export</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="1064"/>
+        <source>{n} export of an earlier session was interrupted; it can resume where it stopped.</source>
+        <translation>{n} Export einer früheren Sitzung wurde unterbrochen; er kann dort fortgesetzt werden, wo er stehen blieb.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="1064"/>
+        <source>{n} exports of an earlier session were interrupted; they can resume where they stopped.</source>
+        <translation>{n} Exporte einer früheren Sitzung wurden unterbrochen; sie können dort fortgesetzt werden, wo sie stehen blieben.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="1068"/>
+        <source>Show</source>
+        <translation>Anzeigen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="1069"/>
+        <source>Open the dock at its exports: resume or discard each one</source>
+        <translation>Das Dock bei seinen Exporten öffnen: jeden fortsetzen oder verwerfen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="1099"/>
+        <source>No application could open the usage guide {path}; open it in a web browser or a text editor.</source>
+        <translation>Keine Anwendung konnte die Bedienungsanleitung {path} öffnen; öffnen Sie sie in einem Webbrowser oder Texteditor.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/jobs_panel.py" line="164"/>
+        <source>Cancel the export: its server job is cancelled and nothing is kept, except a download under way, which can resume</source>
+        <translation>Export abbrechen: sein Serverauftrag wird abgebrochen und nichts bleibt erhalten, außer einem laufenden Download, der fortgesetzt werden kann</translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/layers.py" line="388"/>
+        <source>a custom coordinate system</source>
+        <translation>ein benutzerdefiniertes Koordinatenbezugssystem</translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/layers.py" line="392"/>
+        <source>QGIS could not open it natively</source>
+        <translation>QGIS konnte es nicht nativ öffnen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/layers.py" line="392"/>
+        <source>this one is not a zipped .vtpk whose p12/root.json gives the pbf format and packet size</source>
+        <translation>dieses ist keine gezippte .vtpk-Datei, deren p12/root.json das pbf-Format und die Paketgröße angibt</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/count_task.py" line="37"/>
+        <source>Counting tiles</source>
+        <translation>Kacheln werden gezählt</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="651"/>
+        <source>Cancelled; the {size} downloaded are kept for a resume</source>
+        <translation>Abgebrochen; die heruntergeladenen {size} bleiben für eine Fortsetzung erhalten</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="652"/>
+        <source>{name}: the export was cancelled during the download; the {size} already downloaded are kept. Resume continues it from the jobs list, Remove deletes it.</source>
+        <translation>{name}: Der Export wurde während des Downloads abgebrochen; die bereits heruntergeladenen {size} bleiben erhalten. „Fortsetzen“ in der Exportliste setzt ihn fort, „Entfernen“ löscht ihn.</translation>
     </message>
 </context>
 <context>
@@ -1077,229 +1132,249 @@
         <translation>&amp;Gebiet aus</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="226"/>
+        <location filename="../ui/dock.ui" line="229"/>
         <source>Rectangle</source>
         <translation>Rechteck</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="231"/>
+        <location filename="../ui/dock.ui" line="234"/>
         <source>Polygon drawn on the map</source>
         <translation>Auf der Karte gezeichnetes Polygon</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="236"/>
+        <location filename="../ui/dock.ui" line="239"/>
         <source>Features of a polygon layer</source>
         <translation>Objekten eines Polygonlayers</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="268"/>
+        <location filename="../ui/dock.ui" line="271"/>
         <source>Type the extent, or use the button for the map canvas extent, a layer&apos;s extent or a rectangle drawn on the map</source>
         <translation>Geben Sie die Ausdehnung ein oder verwenden Sie die Schaltfläche für den Kartenausschnitt, die Ausdehnung eines Layers oder ein auf der Karte gezeichnetes Rechteck</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="275"/>
+        <location filename="../ui/dock.ui" line="278"/>
         <source>Use what the map canvas shows now</source>
         <translation>Verwenden, was die Kartenansicht gerade zeigt</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="278"/>
+        <location filename="../ui/dock.ui" line="281"/>
         <source>Use the &amp;map extent</source>
         <translation>&amp;Kartenausschnitt verwenden</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="301"/>
+        <location filename="../ui/dock.ui" line="304"/>
         <source>Click the corners on the map; double-click, right-click or press Enter to finish; Backspace removes the last corner; Esc cancels</source>
         <translation>Klicken Sie die Ecken auf der Karte; Doppelklick, Rechtsklick oder Eingabetaste beendet; Rücktaste entfernt die letzte Ecke; Esc bricht ab</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="304"/>
+        <location filename="../ui/dock.ui" line="307"/>
         <source>&amp;Draw a polygon</source>
         <translation>&amp;Polygon zeichnen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="314"/>
+        <location filename="../ui/dock.ui" line="317"/>
         <source>Click the corners on the map; double-click or right-click to finish, Esc cancels.</source>
         <translation>Klicken Sie die Ecken auf der Karte; Doppel- oder Rechtsklick beendet, Esc bricht ab.</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="346"/>
+        <location filename="../ui/dock.ui" line="349"/>
         <source>Polygon layer whose features make the area (all parts and holes are kept)</source>
         <translation>Polygonlayer, dessen Objekte das Gebiet bilden (alle Teile und Löcher bleiben erhalten)</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="353"/>
+        <location filename="../ui/dock.ui" line="359"/>
         <source>&amp;Selected features only</source>
         <translation>N&amp;ur ausgewählte Objekte</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="363"/>
+        <location filename="../ui/dock.ui" line="369"/>
         <source>Take the union of the features as the area</source>
         <translation>Die Vereinigung der Objekte als Gebiet übernehmen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="366"/>
+        <location filename="../ui/dock.ui" line="372"/>
         <source>&amp;Use</source>
         <translation>Über&amp;nehmen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="377"/>
+        <location filename="../ui/dock.ui" line="383"/>
         <source>No area yet.</source>
         <translation>Noch kein Gebiet.</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="389"/>
+        <location filename="../ui/dock.ui" line="395"/>
         <source>Outline on the map the tiles of the finest ticked level (up to 2,000 tiles)</source>
         <translation>Die Kacheln der feinsten angehakten Stufe auf der Karte umranden (bis zu 2.000 Kacheln)</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="392"/>
+        <location filename="../ui/dock.ui" line="398"/>
         <source>Show the &amp;tiles</source>
         <translation>Kacheln &amp;zeigen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="412"/>
+        <location filename="../ui/dock.ui" line="418"/>
         <source>Remove the area from the map</source>
         <translation>Das Gebiet von der Karte entfernen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="415"/>
+        <location filename="../ui/dock.ui" line="421"/>
         <source>Clea&amp;r</source>
         <translation>Lee&amp;ren</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="437"/>
+        <location filename="../ui/dock.ui" line="443"/>
         <source>Levels</source>
         <translation>Stufen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="449"/>
+        <location filename="../ui/dock.ui" line="455"/>
         <source>Tick the levels to export (Space ticks the current row). The numbers are exact for the area.</source>
         <translation>Haken Sie die zu exportierenden Stufen an (Leertaste hakt die aktuelle Zeile an). Die Zahlen sind für das Gebiet genau.</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="479"/>
+        <location filename="../ui/dock.ui" line="485"/>
         <source>Fr&amp;om scale</source>
         <translation>V&amp;on Maßstab</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="489"/>
+        <location filename="../ui/dock.ui" line="495"/>
         <source>Coarsest scale to export (small scale, large number): the level at or beyond it is included</source>
         <translation>Gröbster zu exportierender Maßstab (kleiner Maßstab, große Zahl): die Stufe auf oder jenseits davon ist dabei</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="496"/>
+        <location filename="../ui/dock.ui" line="502"/>
         <source>To scal&amp;e</source>
         <translation>&amp;Bis Maßstab</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="506"/>
+        <location filename="../ui/dock.ui" line="512"/>
         <source>Finest scale to export (large scale, small number): the level at or beyond it is included</source>
         <translation>Feinster zu exportierender Maßstab (großer Maßstab, kleine Zahl): die Stufe auf oder jenseits davon ist dabei</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="530"/>
+        <location filename="../ui/dock.ui" line="523"/>
         <source>Ask the server how large the export would be (map and image services only; runs in the background)</source>
         <translation>Den Server fragen, wie groß der Export würde (nur Karten- und Bilddienste; läuft im Hintergrund)</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="533"/>
+        <location filename="../ui/dock.ui" line="526"/>
         <source>Estimate si&amp;ze</source>
         <translation>Größe s&amp;chätzen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="561"/>
+        <location filename="../ui/dock.ui" line="554"/>
         <source>Export</source>
         <translation>Export</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="567"/>
+        <location filename="../ui/dock.ui" line="560"/>
         <source>&amp;Package</source>
         <translation>Paket&amp;format</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="583"/>
+        <location filename="../ui/dock.ui" line="576"/>
         <source>Package format: .tpkx (Compact Cache V2, the default), .tpk (older readers) or .vtpk (vector tiles)</source>
         <translation>Paketformat: .tpkx (Compact Cache V2, Standard), .tpk (ältere Programme) oder .vtpk (Vektorkacheln)</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="590"/>
+        <location filename="../ui/dock.ui" line="583"/>
         <source>Optimise the JPEG tiles for size: the server recompresses them to make the package smaller</source>
         <translation>JPEG-Kacheln auf Größe optimieren: der Server komprimiert sie neu, damit das Paket kleiner wird</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="593"/>
+        <location filename="../ui/dock.ui" line="586"/>
         <source>Optimise &amp;JPEG tiles</source>
         <translation>&amp;JPEG-Kacheln optimieren</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="600"/>
+        <location filename="../ui/dock.ui" line="593"/>
         <source>&amp;Quality</source>
         <translation>&amp;Qualität</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="610"/>
+        <location filename="../ui/dock.ui" line="603"/>
         <source>JPEG quality of the optimised tiles; it cannot be higher than the service&apos;s own quality</source>
         <translation>JPEG-Qualität der optimierten Kacheln; sie kann nicht höher sein als die eigene Qualität des Dienstes</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="636"/>
+        <location filename="../ui/dock.ui" line="629"/>
         <source>Sa&amp;ve to</source>
         <translation>&amp;Speichern unter</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="652"/>
+        <location filename="../ui/dock.ui" line="645"/>
         <source>The package file to write (split exports get _part01of03 … names, or one merged file)</source>
         <translation>Die zu schreibende Paketdatei (aufgeteilte Exporte erhalten Namen mit _part01of03 … oder eine zusammengeführte Datei)</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="659"/>
+        <location filename="../ui/dock.ui" line="652"/>
         <source>When the export needs more tiles than the server allows in one export (its limit), run several exports that each fit</source>
         <translation>Wenn der Export mehr Kacheln braucht, als der Server in einem Export erlaubt (sein Limit), mehrere Exporte ausführen, die jeweils passen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="662"/>
+        <location filename="../ui/dock.ui" line="655"/>
         <source>Split i&amp;nto several exports</source>
         <translation>In &amp;mehrere Exporte aufteilen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="685"/>
+        <location filename="../ui/dock.ui" line="678"/>
         <source>Merge the packages of a split export into one file</source>
         <translation>Die Pakete eines aufgeteilten Exports zu einer Datei zusammenführen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="688"/>
+        <location filename="../ui/dock.ui" line="681"/>
         <source>Mer&amp;ge into one file</source>
         <translation>Zu &amp;einer Datei zusammenführen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="698"/>
+        <location filename="../ui/dock.ui" line="694"/>
         <source>Add to map &amp;when done</source>
         <translation>Am Ende zur Kar&amp;te hinzufügen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="708"/>
+        <location filename="../ui/dock.ui" line="771"/>
         <source>Start the export in the background; follow it under Exports</source>
         <translation>Den Export im Hintergrund starten; verfolgen Sie ihn unter Exporte</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="711"/>
+        <location filename="../ui/dock.ui" line="774"/>
         <source>E&amp;xport</source>
         <translation>E&amp;xportieren</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="721"/>
+        <location filename="../ui/dock.ui" line="707"/>
         <source>Exports</source>
         <translation>Exporte</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="777"/>
+        <location filename="../ui/dock.ui" line="794"/>
         <source>Open the plugin&apos;s usage guide</source>
         <translation>Die Anleitung des Plugins öffnen</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="780"/>
+        <location filename="../ui/dock.ui" line="797"/>
         <source>&amp;Help</source>
         <translation>&amp;Hilfe</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="219"/>
+        <source>How to give the export area: a rectangle (map extent, a layer&apos;s extent or drawn), a polygon drawn on the map, or the features of a polygon layer</source>
+        <translation>Wie das Exportgebiet angegeben wird: ein Rechteck (Kartenausdehnung, Ausdehnung eines Layers oder gezeichnet), ein auf der Karte gezeichnetes Polygon oder die Objekte eines Polygonlayers</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="356"/>
+        <source>Use only the selected features of the layer (untick to use all its features)</source>
+        <translation>Nur die gewählten Objekte des Layers verwenden (abwählen, um alle Objekte zu verwenden)</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="691"/>
+        <source>Open the exported package as a layer when the export has finished</source>
+        <translation>Das exportierte Paket nach Abschluss des Exports als Layer öffnen</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="753"/>
+        <source>Tiles of the ticked levels for the area, and how many export jobs they take</source>
+        <translation>Kacheln der angehakten Stufen für das Gebiet und wie viele Exportaufträge sie erfordern</translation>
     </message>
 </context>
 <context>
@@ -1437,82 +1512,87 @@ Ausgaben: OUTPUT (die geschriebene Datei) und TILE_COUNT (geschriebene Kacheln).
 <context>
     <name>EstimateTilesAlgorithm</name>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="29"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="31"/>
         <source>Estimate tiles of an ArcGIS export</source>
         <translation>Kacheln eines ArcGIS-Exports schätzen</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="32"/>
-        <source>Counts exactly how many tiles an export would hold at each level, for an extent, polygons (all features or the selected ones) or the service&apos;s full extent, and how many export jobs the server&apos;s tile limit requires. For map and image services it can also ask the server for its own size estimate (SERVER_ESTIMATE), which runs as a job on the server.
-
-Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE (a scale between two levels takes the coarser level for the minimum and the finer one for the maximum), else every level the service caches.
-
-OUTPUT is a JSON file: {service, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed, server_estimate}.</source>
-        <translation>Zählt genau, wie viele Kacheln ein Export in jeder Stufe enthielte – für eine Ausdehnung, für Polygone (alle Objekte oder die ausgewählten) oder für die volle Ausdehnung des Dienstes – und wie viele Exportaufträge das Kachellimit des Servers erfordert. Bei Karten- und Bilddiensten kann zusätzlich der Server nach seiner eigenen Größenschätzung gefragt werden (SERVER_ESTIMATE); diese läuft als Auftrag auf dem Server.
-
-Die Stufen kommen aus LEVELS (z. B. 0-5,7), sonst aus MIN_SCALE/MAX_SCALE (ein Maßstab zwischen zwei Stufen ergibt beim Minimum die gröbere und beim Maximum die feinere Stufe), sonst werden alle Stufen im Cache des Dienstes verwendet.
-
-OUTPUT ist eine JSON-Datei: {service, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed, server_estimate}.</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="48"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="55"/>
         <source>Also ask the server for its size estimate (map/image services)</source>
         <translation>Auch den Server nach seiner Größenschätzung fragen (Karten-/Bilddienste)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="51"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="58"/>
         <source>Estimate (JSON)</source>
         <translation>Schätzung (JSON)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="51"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="58"/>
         <source>JSON files (*.json)</source>
         <translation>JSON-Dateien (*.json)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="61"/>
         <source>Total tiles</source>
         <translation>Kacheln insgesamt</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="61"/>
         <source>Export jobs needed</source>
         <translation>Benötigte Exportaufträge</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="61"/>
         <source>Server tile limit per export</source>
         <translation>Kachellimit des Servers je Export</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="61"/>
         <source>Server estimate: bytes</source>
         <translation>Serverschätzung: Bytes</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="54"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="61"/>
         <source>Server estimate: tiles</source>
         <translation>Serverschätzung: Kacheln</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="81"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="89"/>
         <source>Vector tile services have no server estimate; the exact counts are given.</source>
         <translation>Vektorkacheldienste bieten keine Serverschätzung; die genauen Zahlen werden ausgegeben.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="84"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="92"/>
         <source>Asking the server for its estimate…</source>
         <translation>Frage den Server nach seiner Schätzung…</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="103"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="112"/>
         <source>Level {level} (1:{scale:,.0f}): {tiles:,} tiles</source>
         <translation>Stufe {level} (1:{scale:,.0f}): {tiles:,} Kacheln</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="104"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="113"/>
         <source>Total: {total:,} tiles, {jobs} export job(s)</source>
         <translation>Insgesamt: {total:,} Kacheln; Exportaufträge: {jobs}</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="34"/>
+        <source>Counts exactly how many tiles an export from the service at SERVICE_URL (AUTHCFG for a secured one) would hold at each level, for polygons (AREA: all features or the selected ones; supersedes EXTENT), an EXTENT or the service&apos;s full extent, and how many export jobs the server&apos;s tile limit requires. For map and image services it can also ask the server for its own size estimate (SERVER_ESTIMATE), which runs as a job on the server.
+
+Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE (a scale between two levels takes the coarser level for the minimum and the finer one for the maximum; bounds given the wrong way round are swapped), else every level the service caches.
+
+OUTPUT is a JSON file: {service, area, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed, server_estimate}; area says what was counted (an extent, the polygon features or the full extent). The output values are TOTAL, JOBS_NEEDED, MAX_EXPORT_TILES, SERVER_TOTAL_BYTES, SERVER_TOTAL_TILES and LEVEL_TILES (the tiles per level as a JSON object, e.g. {&quot;0&quot;: 1, &quot;1&quot;: 4}). Cancelling while the server estimates cancels its job.</source>
+        <translation>Zählt genau, wie viele Kacheln ein Export aus dem Dienst unter SERVICE_URL (AUTHCFG für einen gesicherten) auf jeder Stufe enthielte, für Polygone (AREA: alle Objekte oder die gewählten; hat Vorrang vor EXTENT), eine Ausdehnung EXTENT oder die volle Ausdehnung des Dienstes, und wie viele Exportaufträge das Kachellimit des Servers erfordert. Bei Karten- und Bilddiensten kann es den Server zusätzlich nach seiner eigenen Größenschätzung fragen (SERVER_ESTIMATE), die als Auftrag auf dem Server läuft.
+
+Die Stufen kommen aus LEVELS (z. B. 0-5,7), sonst aus MIN_SCALE/MAX_SCALE (ein Maßstab zwischen zwei Stufen nimmt beim Minimum die gröbere, beim Maximum die feinere Stufe; vertauschte Grenzen werden getauscht), sonst alle Stufen, die der Dienst vorhält.
+
+OUTPUT ist eine JSON-Datei: {service, area, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed, server_estimate}; area sagt, was gezählt wurde (eine Ausdehnung, die Polygonobjekte oder die volle Ausdehnung). Die Ausgabewerte sind TOTAL, JOBS_NEEDED, MAX_EXPORT_TILES, SERVER_TOTAL_BYTES, SERVER_TOTAL_TILES und LEVEL_TILES (die Kacheln je Stufe als JSON-Objekt, z. B. {&quot;0&quot;: 1, &quot;1&quot;: 4}). Ein Abbruch während der Serverschätzung bricht deren Auftrag ab.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="66"/>
+        <source>Tiles per level (JSON)</source>
+        <translation>Kacheln je Stufe (JSON)</translation>
     </message>
 </context>
 <context>
@@ -1523,101 +1603,105 @@ OUTPUT ist eine JSON-Datei: {service, levels: [{level, scale, resolution, tiles}
         <translation>Kacheln aus einem ArcGIS-Dienst exportieren</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="46"/>
-        <source>Asks an ArcGIS tiled service (vector tile service, tiled map service or tiled image service, on ArcGIS Enterprise or ArcGIS Online) to cut a tile package for an area with its exportTiles operation, waits for the server job and downloads the package (.vtpk for vector services, .tpkx or .tpk for map and image services).
-
-AREA (polygons; all features or only the selected ones) supersedes EXTENT; with neither, the service&apos;s full extent is exported. Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE, else every level the service caches.
-
-FORMAT: automatic (.tpkx when the server supports it, else .tpk), tpkx or tpk; vector services always give .vtpk. OPTIMIZE_FOR_SIZE recompresses JPEG tiles at COMPRESSION_QUALITY (never above the service&apos;s own quality).
-
-SPLIT (default on) splits an export that exceeds the server&apos;s tile limit into several jobs; MERGE merges their packages into one GeoPackage (raster) or MBTiles (vector) file next to OUTPUT. Cancelling cancels the server job. Outputs: OUTPUT (the package or merged file), OUTPUT_FILES (every file, separated by &apos;;&apos;), TILE_COUNT and JOB_COUNT.</source>
-        <translation>Lässt einen gekachelten ArcGIS-Dienst (Vektorkacheldienst, gekachelter Kartendienst oder gekachelter Bilddienst, auf ArcGIS Enterprise oder ArcGIS Online) mit seiner Operation exportTiles ein Kachelpaket für ein Gebiet erstellen, wartet auf den Serverauftrag und lädt das Paket herunter (.vtpk für Vektordienste, .tpkx oder .tpk für Karten- und Bilddienste).
-
-AREA (Polygone; alle Objekte oder nur die ausgewählten) hat Vorrang vor EXTENT; ist keines von beiden angegeben, wird die volle Ausdehnung des Dienstes exportiert. Die Stufen kommen aus LEVELS (z. B. 0-5,7), sonst aus MIN_SCALE/MAX_SCALE, sonst werden alle Stufen im Cache des Dienstes verwendet.
-
-FORMAT: automatisch (.tpkx, wenn der Server es unterstützt, sonst .tpk), tpkx oder tpk; Vektordienste liefern immer .vtpk. OPTIMIZE_FOR_SIZE komprimiert JPEG-Kacheln mit COMPRESSION_QUALITY neu (nie über der eigenen Qualität des Dienstes).
-
-SPLIT (standardmäßig an) teilt einen Export, der das Kachellimit des Servers überschreitet, in mehrere Aufträge auf; MERGE führt deren Pakete zu einer GeoPackage-Datei (Raster) bzw. MBTiles-Datei (Vektor) neben OUTPUT zusammen. Abbrechen bricht auch den Serverauftrag ab. Ausgaben: OUTPUT (das Paket oder die zusammengeführte Datei), OUTPUT_FILES (alle Dateien, getrennt durch ';'), TILE_COUNT und JOB_COUNT.</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="73"/>
         <source>Package format (map and image services)</source>
         <translation>Paketformat (Karten- und Bilddienste)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="73"/>
         <source>Automatic</source>
         <translation>Automatisch</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="73"/>
         <source>Compact V2 (.tpkx)</source>
         <translation>Compact V2 (.tpkx)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="67"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="73"/>
         <source>Compact (.tpk)</source>
         <translation>Compact (.tpk)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="70"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="76"/>
         <source>Optimize JPEG tiles for size</source>
         <translation>JPEG-Kacheln auf Größe optimieren</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="72"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="78"/>
         <source>Compression quality (1–100, with optimize for size)</source>
         <translation>Kompressionsqualität (1–100, mit Größenoptimierung)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="75"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="81"/>
         <source>Split into several exports when over the server&apos;s tile limit</source>
         <translation>In mehrere Exporte aufteilen, wenn das Kachellimit des Servers überschritten wird</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="77"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="83"/>
         <source>Merge split exports into one file</source>
         <translation>Aufgeteilte Exporte zu einer Datei zusammenführen</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="79"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="85"/>
         <source>Tile package</source>
         <translation>Kachelpaket</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="79"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="85"/>
         <source>Tile packages (*.vtpk *.tpkx *.tpk);;GeoPackage (*.gpkg);;MBTiles (*.mbtiles)</source>
         <translation>Kachelpakete (*.vtpk *.tpkx *.tpk);;GeoPackage (*.gpkg);;MBTiles (*.mbtiles)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="82"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="88"/>
         <source>Output files</source>
         <translation>Ausgabedateien</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="83"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="89"/>
         <source>Tiles</source>
         <translation>Kacheln</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="84"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="90"/>
         <source>Export jobs</source>
         <translation>Exportaufträge</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="146"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="145"/>
         <source>Exported {tiles:,} tiles in {jobs} job(s): {files}</source>
         <translation>{tiles:,} Kacheln exportiert (Aufträge: {jobs}): {files}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="156"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="155"/>
         <source>Merging {n} package(s) into {name}…</source>
         <translation>Führe {n} Paket(e) zu {name} zusammen…</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="169"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="168"/>
         <source>{n} duplicate tile(s) skipped while merging</source>
         <translation>{n} doppelte Kachel(n) beim Zusammenführen übersprungen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="46"/>
+        <source>Asks an ArcGIS tiled service at SERVICE_URL (vector tile service, tiled map service or tiled image service, on ArcGIS Enterprise or ArcGIS Online; AUTHCFG signs in to a secured one) to cut a tile package for an area with its exportTiles operation, waits for the server job and downloads the package (.vtpk for vector services, .tpkx or .tpk for map and image services).
+
+AREA (polygons; all features or only the selected ones) supersedes EXTENT; with neither, the service's full extent is exported. Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE (bounds given the wrong way round are swapped), else every level the service caches.
+
+FORMAT: automatic (.tpkx when the server supports it, else .tpk), tpkx or tpk; vector services always give .vtpk. OPTIMIZE_FOR_SIZE recompresses JPEG tiles at COMPRESSION_QUALITY (never above the service's own quality).
+
+SPLIT (default on) splits an export that exceeds the server's tile limit into several jobs (packages named …_partNNofMM); MERGE merges their packages into one GeoPackage (raster) or MBTiles (vector) file next to OUTPUT. An OUTPUT ending in .gpkg or .mbtiles always gives that converted file, even for a single package (the package is kept next to it). Cancelling cancels the server job.
+
+Outputs: OUTPUT (the package, or the merged/converted file; the first package of a split export without MERGE), OUTPUT_FILES (every file, the merged/converted one first, separated by ';'), TILE_COUNT and JOB_COUNT.</source>
+        <translation>Bittet einen gekachelten ArcGIS-Dienst unter SERVICE_URL (Vektorkacheldienst, gekachelter Kartendienst oder gekachelter Bilddienst, auf ArcGIS Enterprise oder ArcGIS Online; AUTHCFG meldet sich bei einem gesicherten an), mit seiner Operation exportTiles ein Kachelpaket für ein Gebiet zu schneiden, wartet auf den Serverauftrag und lädt das Paket herunter (.vtpk für Vektordienste, .tpkx oder .tpk für Karten- und Bilddienste).
+
+AREA (Polygone; alle Objekte oder nur die gewählten) hat Vorrang vor EXTENT; ohne beide wird die volle Ausdehnung des Dienstes exportiert. Die Stufen kommen aus LEVELS (z. B. 0-5,7), sonst aus MIN_SCALE/MAX_SCALE (vertauschte Grenzen werden getauscht), sonst alle Stufen, die der Dienst vorhält.
+
+FORMAT: automatisch (.tpkx, wenn der Server es unterstützt, sonst .tpk), tpkx oder tpk; Vektordienste liefern immer .vtpk. OPTIMIZE_FOR_SIZE komprimiert JPEG-Kacheln neu mit COMPRESSION_QUALITY (nie über der Qualität des Dienstes).
+
+SPLIT (standardmäßig an) teilt einen Export, der das Kachellimit des Servers überschreitet, in mehrere Aufträge (Pakete namens …_partNNofMM); MERGE führt ihre Pakete zu einer GeoPackage- (Raster) oder MBTiles-Datei (Vektor) neben OUTPUT zusammen. Ein OUTPUT, das auf .gpkg oder .mbtiles endet, liefert immer diese konvertierte Datei, auch für ein einzelnes Paket (das Paket bleibt daneben erhalten). Ein Abbruch bricht den Serverauftrag ab.
+
+Ausgaben: OUTPUT (das Paket oder die zusammengeführte/konvertierte Datei; bei einem geteilten Export ohne MERGE das erste Paket), OUTPUT_FILES (alle Dateien, die zusammengeführte/konvertierte zuerst, durch ';' getrennt), TILE_COUNT und JOB_COUNT.</translation>
     </message>
 </context>
 <context>
@@ -1735,84 +1819,89 @@ Ausgabe: eine JSON-Datei mit der vollständigen Beschreibung. Die wichtigsten Ke
 <context>
     <name>ServiceAreaAlgorithm</name>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="68"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="69"/>
         <source>ArcGIS export</source>
         <translation>ArcGIS-Export</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="74"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="75"/>
         <source>ArcGIS tiled service URL (MapServer, ImageServer or VectorTileServer)</source>
         <translation>URL des gekachelten ArcGIS-Dienstes (MapServer, ImageServer oder VectorTileServer)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="76"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="77"/>
         <source>Authentication configuration</source>
         <translation>Authentifizierungskonfiguration</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="78"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="79"/>
         <source>Export extent (default: the service&apos;s full extent)</source>
         <translation>Exportausdehnung (Standard: die volle Ausdehnung des Dienstes)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="80"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="81"/>
         <source>Export area polygons (supersede the extent)</source>
         <translation>Polygone des Exportgebiets (haben Vorrang vor der Ausdehnung)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="83"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="84"/>
         <source>Levels, e.g. 0-5,7 (default: from the scales, else every level)</source>
         <translation>Stufen, z. B. 0-5,7 (Standard: aus den Maßstäben, sonst alle Stufen)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="85"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="86"/>
         <source>Smallest scale (coarsest), e.g. 5000000</source>
         <translation>Kleinster Maßstab (gröbster), z. B. 5000000</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="85"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="86"/>
         <source>Largest scale (finest), e.g. 10000</source>
         <translation>Größter Maßstab (feinster), z. B. 10000</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="95"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="96"/>
         <source>Give the URL of an ArcGIS tiled service.</source>
         <translation>Geben Sie die URL eines gekachelten ArcGIS-Dienstes an.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="109"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="123"/>
         <source>Service: {name} ({kind}, {crs}, levels {first}–{last})</source>
         <translation>Dienst: {name} ({kind}, {crs}, Stufen {first}–{last})</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="126"/>
-        <source>The area layer has no polygon (or no selected polygon).</source>
-        <translation>Der Gebietslayer enthält kein Polygon (oder kein ausgewähltes Polygon).</translation>
-    </message>
-    <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="129"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="150"/>
         <source>{n} polygon feature(s)</source>
         <translation>{n} Polygonobjekt(e)</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="136"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="158"/>
         <source>extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="139"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="161"/>
         <source>The service has no full extent: give an extent or an area.</source>
         <translation>Der Dienst hat keine volle Ausdehnung: geben Sie eine Ausdehnung oder ein Gebiet an.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="140"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="162"/>
         <source>No extent or area given: using the service&apos;s full extent.</source>
         <translation>Weder Ausdehnung noch Gebiet angegeben: verwende die volle Ausdehnung des Dienstes.</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/service_area.py" line="141"/>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="163"/>
         <source>full extent</source>
         <translation>volle Ausdehnung</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="142"/>
+        <source>No feature of the area layer is selected: select the polygons to export, or untick “Selected features only”.</source>
+        <translation>Kein Objekt des Gebietslayers ist gewählt: Wählen Sie die zu exportierenden Polygone oder entfernen Sie den Haken bei „Nur gewählte Objekte“.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="146"/>
+        <source>The area layer has no polygon: choose a layer with polygons, or give an extent.</source>
+        <translation>Der Gebietslayer hat kein Polygon: Wählen Sie einen Layer mit Polygonen oder geben Sie eine Ausdehnung an.</translation>
     </message>
 </context>
 <context>
@@ -1823,92 +1912,52 @@ Ausgabe: eine JSON-Datei mit der vollständigen Beschreibung. Die wichtigsten Ke
         <translation>Die Anmeldeadresse {url} ist nicht sicher (http). Das Passwort wurde nicht gesendet. Verwenden Sie die https://-Adresse des Servers.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="32"/>
-        <source>Something went wrong. See the log for details.</source>
-        <translation>Etwas ist schiefgegangen. Einzelheiten stehen im Protokoll.</translation>
-    </message>
-    <message>
-        <location filename="../plugin/core/errors.py" line="54"/>
-        <source>The service could not be used: {reason}</source>
-        <translation>Der Dienst konnte nicht verwendet werden: {reason}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/core/errors.py" line="58"/>
+        <location filename="../plugin/core/errors.py" line="67"/>
         <source>No ArcGIS service was found at {url}. Check the address (it should end in /MapServer, /ImageServer or /VectorTileServer).</source>
         <translation>Unter {url} wurde kein ArcGIS-Dienst gefunden. Prüfen Sie die Adresse (sie sollte auf /MapServer, /ImageServer oder /VectorTileServer enden).</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="64"/>
-        <source>{url} is not a tiled ArcGIS service ({reason}). Only cached map services, tiled image services and vector tile services can export tiles.</source>
-        <translation>{url} ist kein gekachelter ArcGIS-Dienst ({reason}). Nur zwischengespeicherte Kartendienste, gekachelte Bilddienste und Vektorkacheldienste können Kacheln exportieren.</translation>
-    </message>
-    <message>
-        <location filename="../plugin/core/errors.py" line="70"/>
+        <location filename="../plugin/core/errors.py" line="79"/>
         <source>The service {name} does not allow tile export (exportTilesAllowed is false). Ask its administrator to enable it, or use an export-enabled copy of the service.</source>
         <translation>Der Dienst {name} erlaubt keinen Kachelexport (exportTilesAllowed ist false). Bitten Sie die Administration, ihn zu erlauben, oder verwenden Sie eine Kopie des Dienstes mit Exporterlaubnis.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="77"/>
-        <source>Signing in failed: {reason}</source>
-        <translation>Die Anmeldung ist fehlgeschlagen: {reason}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/core/errors.py" line="81"/>
+        <location filename="../plugin/core/errors.py" line="92"/>
         <source>The service needs you to sign in. Choose an authentication configuration with your ArcGIS user name and password, token or API key, then try again.</source>
         <translation>Der Dienst verlangt eine Anmeldung. Wählen Sie eine Authentifizierungskonfiguration mit Ihrem ArcGIS-Benutzernamen und Passwort, Token oder API-Schlüssel und versuchen Sie es erneut.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="87"/>
+        <location filename="../plugin/core/errors.py" line="98"/>
         <source>The server refused the credentials ({reason}). Check the user name and password or the token in your authentication configuration, then try again.</source>
         <translation>Der Server hat die Anmeldedaten abgelehnt ({reason}). Prüfen Sie Benutzername und Passwort oder das Token in Ihrer Authentifizierungskonfiguration und versuchen Sie es erneut.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="94"/>
-        <source>The export request is not valid: {reason}</source>
-        <translation>Die Exportanfrage ist ungültig: {reason}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/core/errors.py" line="98"/>
+        <location filename="../plugin/core/errors.py" line="111"/>
         <source>The export needs {count} tiles but the server allows at most {limit} per export. Choose fewer levels or a smaller area, or let the plugin split the export.</source>
         <translation>Der Export braucht {count} Kacheln, der Server erlaubt aber höchstens {limit} je Export. Wählen Sie weniger Stufen oder ein kleineres Gebiet, oder lassen Sie das Plugin den Export aufteilen.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="104"/>
-        <source>The export job failed on the server: {reason}</source>
-        <translation>Der Exportauftrag ist auf dem Server fehlgeschlagen: {reason}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/core/errors.py" line="112"/>
+        <location filename="../plugin/core/errors.py" line="136"/>
         <source>The server no longer knows the export job {job_id} (jobs are deleted after a while). Start the export again; the area and settings are kept.</source>
         <translation>Der Server kennt den Exportauftrag {job_id} nicht mehr (Aufträge werden nach einer Weile gelöscht). Starten Sie den Export neu; Gebiet und Einstellungen bleiben erhalten.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="118"/>
+        <location filename="../plugin/core/errors.py" line="142"/>
         <source>The export job did not finish in time ({reason}). The server job is kept; you can resume it later or retry with fewer tiles.</source>
         <translation>Der Exportauftrag wurde nicht rechtzeitig fertig ({reason}). Der Serverauftrag bleibt erhalten; Sie können ihn später fortsetzen oder es mit weniger Kacheln erneut versuchen.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="124"/>
-        <source>The export was cancelled.</source>
-        <translation>Der Export wurde abgebrochen.</translation>
-    </message>
-    <message>
-        <location filename="../plugin/core/errors.py" line="129"/>
+        <location filename="../plugin/core/errors.py" line="161"/>
         <source>The server could not be reached ({reason}). Check the network connection and proxy settings, then retry; finished work is kept.</source>
         <translation>Der Server war nicht erreichbar ({reason}). Prüfen Sie die Netzwerkverbindung und die Proxy-Einstellungen und versuchen Sie es erneut; bereits Erledigtes bleibt erhalten.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="135"/>
+        <location filename="../plugin/core/errors.py" line="167"/>
         <source>The server answered with an error ({reason}). Retry later; finished work is kept.</source>
         <translation>Der Server hat mit einem Fehler geantwortet ({reason}). Versuchen Sie es später erneut; bereits Erledigtes bleibt erhalten.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="146"/>
-        <source>The tile package {path} cannot be read: {reason}</source>
-        <translation>Das Kachelpaket {path} kann nicht gelesen werden: {reason}</translation>
-    </message>
-    <message>
-        <location filename="../plugin/core/export.py" line="204"/>
+        <location filename="../plugin/core/export.py" line="215"/>
         <source>The export area lies outside the service&apos;s extent, so no tile would be exported. Check that the area is where the data is and in the right coordinate system.</source>
         <translation>Das Exportgebiet liegt außerhalb der Ausdehnung des Dienstes, es würde also keine Kachel exportiert. Prüfen Sie, ob das Gebiet dort liegt, wo die Daten sind, und im richtigen Koordinatenbezugssystem.</translation>
     </message>
@@ -1918,27 +1967,27 @@ Ausgabe: eine JSON-Datei mit der vollständigen Beschreibung. Die wichtigsten Ke
         <translation>Die sichere Verbindung zu {host} konnte nicht überprüft werden ({reason}). Wenn Ihre Organisation eine eigene Zertifizierungsstelle verwendet, fügen Sie sie in QGIS hinzu (Einstellungen &gt; Optionen &gt; Authentifizierung &gt; Zertifikatsverwaltung) und versuchen Sie es erneut.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/http.py" line="453"/>
+        <location filename="../plugin/core/http.py" line="456"/>
         <source>{url} answered with a web page instead of ArcGIS REST JSON. Use the address of the service's REST endpoint (…/rest/services/…/MapServer); if it is a sign-in page, choose an authentication configuration.</source>
         <translation>{url} hat mit einer Webseite statt mit ArcGIS-REST-JSON geantwortet. Verwenden Sie die Adresse des REST-Endpunkts des Dienstes (…/rest/services/…/MapServer); ist es eine Anmeldeseite, wählen Sie eine Authentifizierungskonfiguration.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/service.py" line="82"/>
+        <location filename="../plugin/core/service.py" line="83"/>
         <source>{url} is an ArcGIS item page, not a service address; the service address must be looked up from the item first.</source>
         <translation>{url} ist eine ArcGIS-Elementseite, keine Dienstadresse; die Dienstadresse muss zuerst aus dem Element ermittelt werden.</translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/areas.py" line="13"/>
+        <location filename="../plugin/qgis_glue/areas.py" line="34"/>
         <source>The export area is empty. Draw an area, choose features or use an extent, then try again.</source>
         <translation>Das Exportgebiet ist leer. Zeichnen Sie ein Gebiet, wählen Sie Objekte oder verwenden Sie eine Ausdehnung und versuchen Sie es erneut.</translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/crs.py" line="50"/>
+        <location filename="../plugin/qgis_glue/crs.py" line="63"/>
         <source>The area lies outside the region the service&apos;s coordinate system covers ({crs}). Draw it again inside the service&apos;s extent.</source>
         <translation>Das Gebiet liegt außerhalb der Region, die das Koordinatenbezugssystem des Dienstes abdeckt ({crs}). Zeichnen Sie es innerhalb der Ausdehnung des Dienstes neu.</translation>
     </message>
     <message>
-        <location filename="../plugin/qgis_glue/layers.py" line="340"/>
+        <location filename="../plugin/qgis_glue/layers.py" line="361"/>
         <source>Opening the package was cancelled.</source>
         <translation>Das Öffnen des Pakets wurde abgebrochen.</translation>
     </message>
@@ -1953,9 +2002,74 @@ Ausgabe: eine JSON-Datei mit der vollständigen Beschreibung. Die wichtigsten Ke
         <translation>Ein unerwarteter Fehler ist aufgetreten (ein Programmfehler); bitte melden Sie ihn mit dem Protokoll.</translation>
     </message>
     <message>
-        <location filename="../plugin/core/errors.py" line="140"/>
+        <location filename="../plugin/core/errors.py" line="172"/>
         <source>The file could not be written ({reason}). Free some disk space or choose another folder, then retry; what was already downloaded is kept.</source>
         <translation>Die Datei konnte nicht geschrieben werden ({reason}). Schaffen Sie Speicherplatz oder wählen Sie einen anderen Ordner und versuchen Sie es erneut; bereits Heruntergeladenes bleibt erhalten.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="35"/>
+        <source>Something went wrong. Try again; if it happens again, report it with the details from the log.</source>
+        <translation>Etwas ist schiefgegangen. Versuchen Sie es erneut; wenn es wieder passiert, melden Sie es mit den Details aus dem Protokoll.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="61"/>
+        <source>The service could not be used: {reason}. Check the service address, then try again; if it keeps failing, ask the service&apos;s administrator.</source>
+        <translation>Der Dienst konnte nicht verwendet werden: {reason}. Prüfen Sie die Adresse des Dienstes und versuchen Sie es erneut; wenn es weiter fehlschlägt, fragen Sie die Administration des Dienstes.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="73"/>
+        <source>{url} is not a tiled ArcGIS service ({reason}). Only cached map services, tiled image services and vector tile services can export tiles; use the address of one of those.</source>
+        <translation>{url} ist kein gekachelter ArcGIS-Dienst ({reason}). Nur zwischengespeicherte Kartendienste, gekachelte Bilddienste und Vektorkacheldienste können Kacheln exportieren; verwenden Sie die Adresse eines solchen Dienstes.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="86"/>
+        <source>Signing in failed: {reason}. Check the authentication configuration (user name and password, token or API key), then try again.</source>
+        <translation>Die Anmeldung ist fehlgeschlagen: {reason}. Prüfen Sie die Authentifizierungskonfiguration (Benutzername und Passwort, Token oder API-Schlüssel) und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="105"/>
+        <source>The export request is not valid: {reason}. Change the area, levels or options accordingly, then try again.</source>
+        <translation>Die Exportanfrage ist ungültig: {reason}. Ändern Sie Gebiet, Stufen oder Optionen entsprechend und versuchen Sie es erneut.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="117"/>
+        <source>The export job failed on the server: {reason}. Try again later; if it fails again, export fewer levels or a smaller area, or ask the service&apos;s administrator.</source>
+        <translation>Der Exportauftrag ist auf dem Server fehlgeschlagen: {reason}. Versuchen Sie es später erneut; wenn er wieder fehlschlägt, exportieren Sie weniger Stufen oder ein kleineres Gebiet, oder fragen Sie die Administration des Dienstes.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="130"/>
+        <source>The server cancelled the export job ({reason}), perhaps because it was restarted or an administrator stopped it. Start the export again; the area and settings are kept.</source>
+        <translation>Der Server hat den Exportauftrag abgebrochen ({reason}), vielleicht weil er neu gestartet wurde oder eine Administratorin ihn beendet hat. Starten Sie den Export erneut; Gebiet und Einstellungen bleiben erhalten.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="150"/>
+        <source>The server gave up on the export job because it ran too long ({reason}). Export fewer levels or a smaller area per job, or retry later when the server is less busy.</source>
+        <translation>Der Server hat den Exportauftrag aufgegeben, weil er zu lange lief ({reason}). Exportieren Sie weniger Stufen oder ein kleineres Gebiet je Auftrag, oder versuchen Sie es später, wenn der Server weniger ausgelastet ist.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="156"/>
+        <source>The export was cancelled. Start it again when you need the tiles.</source>
+        <translation>Der Export wurde abgebrochen. Starten Sie ihn erneut, wenn Sie die Kacheln brauchen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="178"/>
+        <source>The tile package {path} cannot be read: {reason}. Export or download it again, or choose another package.</source>
+        <translation>Das Kachelpaket {path} kann nicht gelesen werden: {reason}. Exportieren oder laden Sie es erneut herunter, oder wählen Sie ein anderes Paket.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/export.py" line="206"/>
+        <source>The area's outline crosses itself, so the server could read it differently from the tile count shown here. Redraw the area, or repair it with Processing Toolbox ▸ Vector geometry ▸ Fix geometries, then try again.</source>
+        <translation>Der Umriss des Gebiets kreuzt sich selbst, sodass der Server ihn anders lesen könnte als die hier gezeigte Kachelzahl. Zeichnen Sie das Gebiet neu oder reparieren Sie es mit Verarbeitungswerkzeuge ▸ Vektorgeometrie ▸ Geometrien reparieren und versuchen Sie es dann erneut.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/layers.py" line="93"/>
+        <source>The vector tile package {path} cannot be opened in QGIS {running}: its tiles are laid out in {crs}, not on the Web Mercator grid, so no conversion can hold them (MBTiles is Web Mercator only, GeoPackage has no vector tiles) and QGIS reads such packages only natively, from version 3.32 on. Open it in QGIS 3.32 or newer.</source>
+        <translation>Das Vektorkachelpaket {path} kann in QGIS {running} nicht geöffnet werden: Seine Kacheln liegen in {crs}, nicht im Web-Mercator-Raster, daher kann keine Konvertierung sie aufnehmen (MBTiles ist nur Web Mercator, GeoPackage hat keine Vektorkacheln), und QGIS liest solche Pakete nur nativ, ab Version 3.32. Öffnen Sie es in QGIS 3.32 oder neuer.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/qgis_glue/layers.py" line="100"/>
+        <source>The vector tile package {path} cannot be opened: its tiles are laid out in {crs}, not on the Web Mercator grid, so QGIS opens it only natively, from the zipped .vtpk file, and {reason}. Open the original .vtpk file as it was exported.</source>
+        <translation>Das Vektorkachelpaket {path} kann nicht geöffnet werden: Seine Kacheln liegen in {crs}, nicht im Web-Mercator-Raster, daher öffnet QGIS es nur nativ, aus der gezippten .vtpk-Datei, und {reason}. Öffnen Sie die ursprüngliche .vtpk-Datei, so wie sie exportiert wurde.</translation>
     </message>
 </context>
 </TS>
