@@ -534,12 +534,20 @@ def estimate_and_export_model():
     return model
 
 
+def model_output(model, output: str) -> str:
+    """The name of a model output's parameter: ``child:output`` on QGIS 3.22, ``output`` on 3.40."""
+    return next(d.name() for d in model.destinationParameterDefinitions() if d.name().split(":")[-1] == output)
+
+
 def run_model(model, url, extent, tmp_path, stem):
+    """Run the model; the result is keyed by the model outputs' plain names (``package``)."""
     import processing
 
-    return processing.run(model, {"service_url": url, "extent": extent, "levels": "0-2",
-                                  "estimate:estimate": str(tmp_path / f"{stem}.json"),
-                                  "export:package": str(tmp_path / f"{stem}.tpk")}, feedback=QgsProcessingFeedback())
+    package, estimate = model_output(model, "package"), model_output(model, "estimate")
+    result = processing.run(model, {"service_url": url, "extent": extent, "levels": "0-2",
+                                    estimate: str(tmp_path / f"{stem}.json"),
+                                    package: str(tmp_path / f"{stem}.tpk")}, feedback=QgsProcessingFeedback())
+    return {"package": result[package], "estimate": result[estimate]}
 
 
 def test_model_with_both_algorithms_produces_the_package(provider, emulator, tmp_path):
@@ -547,7 +555,7 @@ def test_model_with_both_algorithms_produces_the_package(provider, emulator, tmp
     result = run_model(model, emulator.service_url("World_Map", "MapServer"), "-2e7,0,0,2e7 [EPSG:3857]",
                        tmp_path, "model")
     package = tmp_path / "model.tpk"
-    assert result["export:package"] == str(package)
+    assert result["package"] == str(package)
     estimate = json.loads((tmp_path / "model.json").read_text())
     assert estimate["levels"] and [entry["level"] for entry in estimate["levels"]] == [0, 1, 2]
     names = zipfile.ZipFile(package).namelist()
@@ -573,7 +581,7 @@ def test_model_survives_saving_and_loading(provider, emulator, tmp_path):
                        tmp_path, "loaded")
     from plugin.core.packages import open_package
 
-    with open_package(result["export:package"]) as pkg:
+    with open_package(result["package"]) as pkg:
         assert pkg.tile_count == 1 + 1 + 4 and pkg.kind == "tpk"
 
 
