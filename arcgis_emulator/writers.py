@@ -340,6 +340,24 @@ def tilemap_index(tiles: Iterable[tuple[int, int, int]]) -> list:
 # --------------------------------------------------------------------------------------------------
 # conf.xml / conf.cdi
 
+def _precision_xml(x: str, y: str, xy_scale: str, xy_tolerance: str) -> str:
+    return (f"<XOrigin>{x}</XOrigin><YOrigin>{y}</YOrigin><XYScale>{xy_scale}</XYScale>"
+            "<ZOrigin>-100000</ZOrigin><ZScale>10000</ZScale><MOrigin>-100000</MOrigin><MScale>10000</MScale>"
+            f"<XYTolerance>{xy_tolerance}</XYTolerance><ZTolerance>0.001</ZTolerance>"
+            "<MTolerance>0.001</MTolerance><HighPrecision>true</HighPrecision>")
+
+
+# The coordinate precision ArcGIS writes with a spatial reference: Web Mercator as in real .tpk files,
+# ArcGIS' defaults for geographic and (metre-based) projected systems.
+_PRECISION_XML = {
+    "web": _precision_xml("-21950603.29439573", "-30241100", "144357470.04444832", "0.001"),
+    "geographic": _precision_xml("-400", "-400", "999999999.99999988", "8.983152841195215E-09"),
+    "projected": _precision_xml("-5120900", "-9998100", "10000", "0.001"),
+}
+# TileImageInfo's BandCount by tile format (PNG8 is paletted: one band).
+_BAND_COUNT = {"PNG8": 1, "JPEG": 3, "JPG": 3, "PNG24": 3}
+
+
 def _spatial_reference_xml(sr: dict | None) -> str:
     wkid = _wkid(sr)
     sr = sr or {}
@@ -354,6 +372,7 @@ def _spatial_reference_xml(sr: dict | None) -> str:
     parts = [f'<SpatialReference xsi:type="typens:{kind}">']
     if wkt:
         parts.append(f"<WKT>{escape(wkt)}</WKT>")
+    parts.append(_PRECISION_XML["web" if _is_web_mercator(sr) else "geographic" if _is_wgs84(sr) else "projected"])
     if sr.get("wkid"):
         parts.append(f"<WKID>{int(sr['wkid'])}</WKID>")
     if sr.get("latestWkid"):
@@ -402,7 +421,8 @@ def cache_conf_xml(service_doc: dict, *, storage_format: str = "esriMapCacheStor
         '<TileImageInfo xsi:type="typens:TileImageInfo">'
         f"<CacheTileFormat>{escape(str(fmt))}</CacheTileFormat>"
         f"<CompressionQuality>{int(ti.get('compressionQuality') or 0)}</CompressionQuality>"
-        "<Antialiasing>false</Antialiasing></TileImageInfo>"
+        f"<Antialiasing>false</Antialiasing><BandCount>{_BAND_COUNT.get(str(fmt).upper(), 4)}</BandCount>"
+        "<LERCError>0</LERCError></TileImageInfo>"
         '<CacheStorageInfo xsi:type="typens:CacheStorageInfo">'
         f"<StorageFormat>{storage_format}</StorageFormat><PacketSize>{PACKET_SIZE}</PacketSize>"
         "</CacheStorageInfo></CacheInfo>\n"
@@ -845,6 +865,16 @@ def _write_tpkx(zf, service_doc, tiles, *, resources, extent, title, name) -> _B
     return bundler
 
 
+_MAPSERVER_CONTENTS = {  # the keys ArcMap writes into a .tpk's mapserver.json, with its default values
+    "serviceDescription": "", "description": "", "copyrightText": "", "tables": [],
+    "documentInfo": {"Title": "", "Author": "", "Comments": "", "Subject": "", "Category": "",
+                     "AntialiasingMode": "Best", "TextAntialiasingMode": "Force", "Keywords": ""},
+    "minScale": 0, "maxScale": 0, "maxRecordCount": 1000, "maxImageHeight": 4096, "maxImageWidth": 4096,
+    "supportedImageFormatTypes": "PNG32,PNG24,PNG,JPG,DIB,TIFF,EMF,PS,PDF,GIF,SVG,SVGZ,BMP",
+    "supportedQueryFormats": "JSON, AMF", "supportsDynamicLayers": False,
+}
+
+
 def _write_tpk(zf, service_doc, tiles, *, resources, extent, title, name) -> _Bundler:
     del resources
     bundler = _Bundler()
@@ -863,7 +893,11 @@ def _write_tpk(zf, service_doc, tiles, *, resources, extent, title, name) -> _Bu
     if env:
         _zip_text(zf, f"{base}/conf.cdi", _conf_cdi(env, sr))
     _zip_text(zf, f"{base}/conf.properties", _CONF_PROPERTIES)
-    contents = {k: v for k, v in service_doc.items() if k not in ("tileInfo",)}
+    # ArcMap's service description: its defaults first, then what the service document says.
+    contents = {**_MAPSERVER_CONTENTS, "layers": [{"id": 0, "name": name, "parentLayerId": -1,
+                                                   "defaultVisibility": True, "subLayerIds": None,
+                                                   "minScale": 0, "maxScale": 0}]}
+    contents.update({k: v for k, v in service_doc.items() if k not in ("tileInfo",)})
     contents.update({"mapName": "Layers", "spatialReference": sr, "singleFusedMapCache": False,
                      "exportTilesAllowed": False, "capabilities": "Map,Query,Data"})
     if env:
@@ -872,6 +906,10 @@ def _write_tpk(zf, service_doc, tiles, *, resources, extent, title, name) -> _Bu
     resource_info: dict = {}
     if wgs84:
         resource_info = {"geoFullExtent": dict(wgs84), "geoInitialExtent": dict(wgs84)}
+    if env:  # the coordinate domain ArcMap stores: the data extent grown by its own size on every side
+        width, height = env["xmax"] - env["xmin"], env["ymax"] - env["ymin"]
+        resource_info["spatialReferenceDomain"] = {"xmin": env["xmin"] - width, "ymin": env["ymin"] - height,
+                                                   "xmax": env["xmax"] + width, "ymax": env["ymax"] + height}
     _zip_text(zf, "servicedescriptions/mapserver/mapserver.json",
               {"name": "MapServer", "contents": contents, "resourceInfo": resource_info,
                "resources": [{"name": "layers", "resources": []}, {"name": "tables", "resources": []},

@@ -264,8 +264,18 @@ def _json_keys_missing(real: dict, mine: dict, where: str = "") -> list[str]:
 # members whose keys we compare, and keys real packages carry that a tile export has no source for
 JSON_MEMBERS = {"vtpk": ["p12/root.json", "p12/resources/info/root.json"],
                 "tpkx": ["root.json", "iteminfo.json"],
-                "tpk": []}
+                "tpk": ["servicedescriptions/mapserver/mapserver.json"]}
+# XML documents compared by their element names: the package item files, and a .tpk's cache
+# definition (conf.xml: tiling scheme, conf.cdi: extent) wherever its cache root folder is.
+XML_MEMBERS = ("esriinfo/iteminfo.xml", "esriinfo/item.pkinfo", "/conf.xml", "/conf.cdi")
 NOT_EXPECTED = {"layers", "tileImageInfo.bandCount", "tileImageInfo.lercError"}
+
+
+def _xml_member(zf: zipfile.ZipFile, member: str) -> str | None:
+    """``member`` itself, or for a ``/name`` suffix the first cache folder's file of that name."""
+    if not member.startswith("/"):
+        return member if member in zf.namelist() else None
+    return next((n for n in sorted(zf.namelist()) if n.startswith("v101/") and n.lower().endswith(member)), None)
 
 
 @pytest.mark.parametrize("kind", ["vtpk", "tpkx", "tpk"])
@@ -280,12 +290,16 @@ def test_package_documents_have_the_keys_of_real_packages(kind, tmp_path, real_f
                 mine = json.loads(mine_zip.read(member))
                 missing = set(_json_keys_missing(real, mine)) - NOT_EXPECTED
                 assert not missing, f"{member}: keys of {real_name} missing: {sorted(missing)}"
-            for member in ("esriinfo/iteminfo.xml", "esriinfo/item.pkinfo"):
-                if member not in real_zip.namelist():
+            for member in XML_MEMBERS:
+                real_member = _xml_member(real_zip, member)
+                if real_member is None:
                     continue
-                real_tags = {e.tag for e in ET.fromstring(real_zip.read(member)).iter()}
-                mine_tags = {e.tag for e in ET.fromstring(mine_zip.read(member)).iter()}
-                assert not real_tags - mine_tags, f"{member}: tags of {real_name} missing"
+                mine_member = _xml_member(mine_zip, member)
+                assert mine_member is not None, f"{real_name} has {real_member}, we write no {member}"
+                real_tags = {e.tag for e in ET.fromstring(real_zip.read(real_member)).iter()}
+                mine_tags = {e.tag for e in ET.fromstring(mine_zip.read(mine_member)).iter()}
+                assert not real_tags - mine_tags, f"{real_member}: tags of {real_name} missing: " \
+                                                  f"{sorted(real_tags - mine_tags)}"
     mine_zip.close()
 
 
