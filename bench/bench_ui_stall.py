@@ -248,6 +248,11 @@ def _measure(work: Path, emulator_class) -> dict:
         panel.resize(300, 500)
         panel.show()
         app.processEvents()
+        # The user's map was drawn before they clicked Export: the canvas' first render (PROJ and the
+        # renderer set up once per application) is not part of the export.
+        canvas.refresh()
+        canvas.waitWhileRendering()
+        app.processEvents()
         job_id = ""
 
         def status() -> str:
