@@ -122,7 +122,7 @@ def count_tiles(scheme: TilingScheme, area: Area, levels: int | Iterable[int]) -
         if _as_rectangle(scheme, area, level):
             out[level] = tile_ranges(scheme, area, level).count
         else:
-            out[level] = sum(c1 - c0 + 1 for _, spans in _polygon_rows(scheme, area, level) for c0, c1 in spans)
+            out[level] = _polygon_count(scheme, area, level)
     return out
 
 
@@ -193,6 +193,20 @@ CHUNK_ROWS = 1 << 14  # rows per pass: bounds the memory of very deep levels (a 
 
 def _polygon_rows(scheme: TilingScheme, area: Area, level: int) -> Iterator[tuple[int, list[Span]]]:
     """``(row, spans)`` for every touched row, ascending (see the module doc for the algorithm)."""
+    rings, row_min, row_max = _tile_unit_rings(scheme, area, level)
+    for lo in range(row_min, row_max + 1, CHUNK_ROWS):
+        yield from _scan_rows(rings, lo, min(lo + CHUNK_ROWS - 1, row_max))
+
+
+def _polygon_count(scheme: TilingScheme, area: Area, level: int) -> int:
+    """The number of tiles :func:`_polygon_rows` lists (what ``count_tiles`` needs, without the spans)."""
+    rings, row_min, row_max = _tile_unit_rings(scheme, area, level)
+    return sum(_count_rows(rings, lo, min(lo + CHUNK_ROWS - 1, row_max))
+               for lo in range(row_min, row_max + 1, CHUNK_ROWS))
+
+
+def _tile_unit_rings(scheme: TilingScheme, area: Area, level: int):
+    """The rings in tile units with each vertex's first/last row band, and the rows they span."""
     w, h = scheme.tile_size(level)
     ox, oy = scheme.origin_x, scheme.origin_y
     eps = EDGE_EPSILON
@@ -207,14 +221,79 @@ def _polygon_rows(scheme: TilingScheme, area: Area, level: int) -> Iterator[tupl
         us = [(x - ox) / w for x, _ in ring]
         vs = [(oy - y) / h for _, y in ring]
         rings.append((us, vs, [floor(v + eps) for v in vs], [ceil(v - eps) - 1 for v in vs]))
-    for lo in range(row_min, row_max + 1, CHUNK_ROWS):
-        yield from _scan_rows(rings, lo, min(lo + CHUNK_ROWS - 1, row_max))
+    return rings, row_min, row_max
 
 
 def _scan_rows(rings: list[tuple[list[float], list[float], list[int], list[int]]], lo: int, hi: int,
                ) -> Iterator[tuple[int, list[Span]]]:
-    eps = EDGE_EPSILON
+    pieces, crossings = _bucket(rings, lo, hi)
+    for i in range(hi - lo + 1):
+        cols = _row_columns(crossings[i], pieces[i])
+        if not cols:
+            continue
+        merged: list[Span] = []
+        cur0 = cur1 = None
+        for c0, c1 in cols:
+            if c1 <= c0:
+                continue  # a piece on a column boundary, or thinner than the tolerance
+            if cur1 is not None and c0 <= cur1:
+                cur1 = max(cur1, c1)
+            else:
+                if cur1 is not None:
+                    merged.append((cur0, cur1 - 1))
+                cur0, cur1 = c0, c1
+        if cur1 is not None:
+            merged.append((cur0, cur1 - 1))
+            yield lo + i, merged
+
+
+def _count_rows(rings: list[tuple[list[float], list[float], list[int], list[int]]], lo: int, hi: int) -> int:
+    """The number of tiles :func:`_scan_rows` would list, without building the spans."""
+    pieces, crossings = _bucket(rings, lo, hi)
+    total = 0
+    for i in range(hi - lo + 1):
+        cols = _row_columns(crossings[i], pieces[i])
+        if not cols:
+            continue
+        cur0 = cur1 = None
+        for c0, c1 in cols:
+            if c1 <= c0:
+                continue
+            if cur1 is not None and c0 <= cur1:
+                if c1 > cur1:  # noqa: PLR1730 - the hot loop: a comparison costs less than max()
+                    cur1 = c1
+            else:
+                if cur1 is not None:
+                    total += cur1 - cur0
+                cur0, cur1 = c0, c1
+        if cur1 is not None:
+            total += cur1 - cur0
+    return total
+
+
+def _row_columns(cross: list[tuple[float, float, float]], piece: list[float]) -> list[tuple[int, int]] | None:
+    """A row's half-open column intervals ``[first, end)``, sorted, not yet merged (None: no tile)."""
     floor, ceil = math.floor, math.ceil
+    if cross:
+        cross.sort()
+        pairs = iter(cross)
+        cols = [(floor(la if la < lb else lb), ceil(ha if ha > hb else hb))
+                for (_, la, ha), (_, lb, hb) in zip(pairs, pairs)]
+        if piece:
+            cols += zip(map(floor, piece[0::2]), map(ceil, piece[1::2]))
+    elif piece:
+        cols = list(zip(map(floor, piece[0::2]), map(ceil, piece[1::2])))
+    else:
+        return None
+    if len(cols) > 1:
+        cols.sort()
+    return cols
+
+
+def _bucket(rings: list[tuple[list[float], list[float], list[int], list[int]]], lo: int, hi: int,
+            ) -> tuple[list[list[float]], list[list[tuple[float, float, float]]]]:
+    """Per row of ``lo .. hi``: the boundary pieces' u-ranges and the top-line crossings."""
+    eps = EDGE_EPSILON
     n = hi - lo + 1
     # pieces[i]: [lo + eps, hi - eps, ...] u-ranges of boundary pieces in row lo + i, shifted by the
     # tolerance so that columns floor(lo') .. ceil(hi') - 1 are the ones a piece touches.
@@ -327,34 +406,4 @@ def _scan_rows(rings: list[tuple[list[float], list[float], list[int], list[int]]
             lst.append(run_lo + eps)
             lst.append(run_hi - eps)
 
-    for i in range(n):
-        cross = crossings[i]
-        piece = pieces[i]
-        if cross:
-            cross.sort()
-            pairs = iter(cross)
-            cols = [(floor(la if la < lb else lb), ceil(ha if ha > hb else hb))
-                    for (_, la, ha), (_, lb, hb) in zip(pairs, pairs)]
-            if piece:
-                cols += zip(map(floor, piece[0::2]), map(ceil, piece[1::2]))
-        elif piece:
-            cols = list(zip(map(floor, piece[0::2]), map(ceil, piece[1::2])))
-        else:
-            continue
-        # half-open column intervals [first, end): merge overlapping and adjacent ones
-        if len(cols) > 1:
-            cols.sort()
-        merged: list[Span] = []
-        cur0 = cur1 = None
-        for c0, c1 in cols:
-            if c1 <= c0:
-                continue  # a piece on a column boundary, or thinner than the tolerance
-            if cur1 is not None and c0 <= cur1:
-                cur1 = max(cur1, c1)
-            else:
-                if cur1 is not None:
-                    merged.append((cur0, cur1 - 1))
-                cur0, cur1 = c0, c1
-        if cur1 is not None:
-            merged.append((cur0, cur1 - 1))
-            yield lo + i, merged
+    return pieces, crossings
