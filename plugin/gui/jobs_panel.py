@@ -126,7 +126,9 @@ class JobCard(QFrame):
         self.progress.setVisible(show_progress)
         self.progress.setValue(round(view.progress * 1000))
         status = view.status or state_text(view.state)
-        if view.state in JobState.ACTIVE and view.progress > 0:
+        if view.state in JobState.ACTIVE and view.progress > 0 and "%" not in status:
+            # the whole export's share; a step that gives its own (the server's "12 %") keeps only that,
+            # as two percentages on one line read as a contradiction
             status = tr("{status} ({percent} %)").format(status=status, percent=int(view.progress * 100))
         self.status.setText(status)
         self.status.setToolTip("\n".join(view.output_paths) if view.output_paths else view.error)

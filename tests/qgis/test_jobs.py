@@ -290,3 +290,23 @@ def test_exporting_again_to_the_same_file_never_overwrites_earlier_work(jobs_env
         outputs.append(view.output_paths[0])
     assert earlier.read_bytes() == b"an export from yesterday"
     assert sorted(outputs) == [str(tmp_path / "basemap (2).tpkx"), str(tmp_path / "basemap (3).tpkx")]
+
+
+def test_card_status_shows_one_percentage(jobs_env, tmp_path, qtbot):
+    """The export's overall share is added to a step's text only when the step gives none of its own."""
+    from plugin.gui.jobs_model import JobView
+    from plugin.gui.jobs_panel import JobCard
+
+    factory, _store = jobs_env
+    card = JobCard(factory(), "job")
+    qtbot.addWidget(card)
+    request = make_request("http://127.0.0.1:1/arcgis/rest/services/World_Map/MapServer", tmp_path / "a.tpkx")
+
+    def shown(status: str, progress: float) -> str:
+        card.set_view(JobView(id="job", state=JobState.RUNNING, progress=progress, status=status,
+                              service_name="World_Map", area_label="", levels_text="0-2", output_paths=(),
+                              error="", request=request))
+        return card.status.text()
+
+    assert shown("Server building the package: 12 %", 0.05) == "Server building the package: 12 %"
+    assert shown("Downloading 40.3 MB of 80.6 MB", 0.5) == "Downloading 40.3 MB of 80.6 MB (50 %)"
