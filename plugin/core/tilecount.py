@@ -38,11 +38,11 @@ per edge) plus a sort per row: no row × edge product.  Very deep levels are sca
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from .area import Area
-from .errors import InvalidRequestError
+from .errors import CancelledError, InvalidRequestError
 from .tiling import EDGE_EPSILON, TilingScheme
 
 Span = tuple[int, int]  # inclusive column interval (first, last)
@@ -113,8 +113,13 @@ def _levels(levels: int | Iterable[int]) -> list[int]:
     return list(levels)
 
 
-def count_tiles(scheme: TilingScheme, area: Area, levels: int | Iterable[int]) -> dict[int, int]:
-    """Exact number of tiles ``area`` touches, per level (keys in the order given, duplicates merged)."""
+def count_tiles(scheme: TilingScheme, area: Area, levels: int | Iterable[int], *,
+                stop: Callable[[], bool] | None = None) -> dict[int, int]:
+    """Exact number of tiles ``area`` touches, per level (keys in the order given, duplicates merged).
+
+    ``stop`` is asked between chunks of :data:`CHUNK_ROWS` rows (a deep level of a country takes
+    seconds); when it answers True the count ends with :class:`CancelledError`.
+    """
     out: dict[int, int] = {}
     for level in _levels(levels):
         if level in out:
@@ -122,7 +127,7 @@ def count_tiles(scheme: TilingScheme, area: Area, levels: int | Iterable[int]) -
         if _as_rectangle(scheme, area, level):
             out[level] = tile_ranges(scheme, area, level).count
         else:
-            out[level] = _polygon_count(scheme, area, level)
+            out[level] = _polygon_count(scheme, area, level, stop)
     return out
 
 
@@ -198,11 +203,15 @@ def _polygon_rows(scheme: TilingScheme, area: Area, level: int) -> Iterator[tupl
         yield from _scan_rows(rings, lo, min(lo + CHUNK_ROWS - 1, row_max))
 
 
-def _polygon_count(scheme: TilingScheme, area: Area, level: int) -> int:
+def _polygon_count(scheme: TilingScheme, area: Area, level: int, stop: Callable[[], bool] | None = None) -> int:
     """The number of tiles :func:`_polygon_rows` lists (what ``count_tiles`` needs, without the spans)."""
     rings, row_min, row_max = _tile_unit_rings(scheme, area, level)
-    return sum(_count_rows(rings, lo, min(lo + CHUNK_ROWS - 1, row_max))
-               for lo in range(row_min, row_max + 1, CHUNK_ROWS))
+    total = 0
+    for lo in range(row_min, row_max + 1, CHUNK_ROWS):
+        if stop is not None and stop():
+            raise CancelledError(details=f"tile count stopped at level {level}")
+        total += _count_rows(rings, lo, min(lo + CHUNK_ROWS - 1, row_max))
+    return total
 
 
 def _tile_unit_rings(scheme: TilingScheme, area: Area, level: int):

@@ -43,7 +43,8 @@ class TileCountTask(PluginTask):
         counts: dict[int, int] = {}
         for k, level in enumerate(self.levels):
             self.report(k / len(self.levels))  # stops here once cancelled
-            counts[level] = count_tiles(self.scheme, self.area, [level])[level]
+            # a stale count (the area changed) stops within a chunk of rows, not at the end of the level
+            counts[level] = count_tiles(self.scheme, self.area, [level], stop=self.isCanceled)[level]
             self.levelCounted.emit(level, counts[level])  # queued to the main thread
         return counts
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from plugin.core import tilecount
 from plugin.core.area import Area
-from plugin.core.errors import InvalidRequestError
+from plugin.core.errors import CancelledError, InvalidRequestError
 from plugin.core.tilecount import (
     box_bounds,
     count_tiles,
@@ -356,3 +356,26 @@ def test_deep_level_count_lies_between_the_area_and_its_tile_wide_margin():
     (ring,) = area.rings
     perimeter = sum(math.dist(ring[i - 1], ring[i]) for i in range(len(ring)))
     assert area.area <= count * side**2 <= area.area + perimeter * diagonal + math.pi * diagonal**2
+
+
+def test_a_count_asked_to_stop_ends_between_row_chunks(monkeypatch):
+    """A stale count (the dock's area changed) stops within a chunk of rows instead of finishing the level."""
+    monkeypatch.setattr(tilecount, "CHUNK_ROWS", 1000)
+    area = Area.from_rings([[(-1.5e7, -1e7), (1.5e7, -1e7), (0.0, 1.5e7)]])  # a triangle over the world
+    level = 14  # the triangle spans about 10,000 of the 16,384 rows: a dozen chunks
+    asked = []
+
+    def stop_after(n):
+        def stop():
+            asked.append(1)
+            return len(asked) > n
+        return stop
+
+    full = count_tiles(WEB_MERCATOR, area, [level], stop=stop_after(10**9))
+    chunks = len(asked)
+    assert chunks == -(-tile_ranges(WEB_MERCATOR, area, level).rows // 1000)  # asked once per chunk
+    assert full == count_tiles(WEB_MERCATOR, area, [level])  # asking changes nothing
+    asked.clear()
+    with pytest.raises(CancelledError):
+        count_tiles(WEB_MERCATOR, area, [level], stop=stop_after(3))
+    assert len(asked) == 4  # it stopped at the fourth chunk, not at the end of the level
