@@ -67,9 +67,17 @@ def test_export_task_shows_its_stages_and_adds_the_layer_on_the_main_thread(keep
     task.statusMessage.connect(on_status)
     task.progressChanged.connect(progress.append)
     main = QCoreApplication.instance().thread()
-    QgsProject.instance().layersAdded.connect(lambda _layers: on_main.append(QThread.currentThread() == main))
-    with qtbot.waitSignal(task.done, timeout=60_000) as done:
-        keeper.start(task)
+    def on_layers_added(_layers):
+        on_main.append(QThread.currentThread() == main)
+
+    # connected to the project for this test only: a slot left on a global signal is called by later
+    # tests, after this test's objects are gone
+    QgsProject.instance().layersAdded.connect(on_layers_added)
+    try:
+        with qtbot.waitSignal(task.done, timeout=60_000) as done:
+            keeper.start(task)
+    finally:
+        QgsProject.instance().layersAdded.disconnect(on_layers_added)
     assert done.args == [True]
     joined = " | ".join(statuses)
     for stage in ("Reading the service", "Submitting", "Server building", "Downloading", "Loading"):

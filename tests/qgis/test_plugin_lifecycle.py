@@ -159,13 +159,18 @@ def test_plugin_logs_reach_the_qgis_message_log(qgis_iface, installed_package):
     from qgis.core import QgsApplication as App
 
     received = []
-    App.messageLog().messageReceived.connect(lambda msg, tag, level: received.append((tag, msg)))
+
+    def on_message(msg, tag, _level):
+        received.append((tag, msg))
+
+    App.messageLog().messageReceived.connect(on_message)
     plugin = installed_package.classFactory(RecordingIface(qgis_iface))
     plugin.initGui()
     try:
         logging.getLogger(f"{PACKAGE}.plugin.core.something").warning("hello from the core")
     finally:
         plugin.unload()
+        App.messageLog().messageReceived.disconnect(on_message)
     assert ("ArcGIS Offline Tiles", f"{PACKAGE}.plugin.core.something: hello from the core") in received
 
 
