@@ -29,12 +29,10 @@ from ..core.errors import InvalidRequestError
 from ..core.tilecount import iter_tiles
 from ..core.tiling import TilingScheme
 from ..qgis_glue.areas import POLYGON, area_from_geometry, polygons_only
-from ..qgis_glue.crs import split_at_antimeridian, to_service_geometry
+from ..qgis_glue.crs import to_service_geometry
 from ..qgis_glue.i18n import translator
 from .levels_model import plural
 from .map_tools import PolygonMapTool, area_rubber_band
-
-__all__ = ["AreaController", "AreaSelection", "split_at_antimeridian", "tile_footprint", "to_service_geometry"]
 
 PREVIEW_MAX_TILES = 2000  # more tile outlines than this clutter the canvas and slow it down
 PREVIEW_COLOR = QColor(214, 98, 22)

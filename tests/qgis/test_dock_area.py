@@ -15,10 +15,10 @@ from qgis.gui import QgsMapMouseEvent
 from qgis.PyQt.QtCore import QEvent, QPoint, Qt
 
 from plugin.core.tilecount import count_tiles
-from plugin.gui.area import split_at_antimeridian, to_service_geometry
 from plugin.gui.levels_model import TILES, ValueRole
 from plugin.qgis_glue import crs as crs_glue
 from plugin.qgis_glue.areas import area_from_geometry
+from plugin.qgis_glue.crs import split_at_antimeridian, to_service_geometry
 from tests.qgis.conftest import connect
 
 WEB_MERCATOR = QgsCoordinateReferenceSystem("EPSG:3857")
