@@ -617,3 +617,44 @@ def test_batch_runs_each_row_with_its_own_parameters(provider, emulator, tmp_pat
         assert pkg.kind == "tpkx" and pkg.levels == [0, 1, 2] and pkg.tile_count == first["TILE_COUNT"]
     with open_package(second["OUTPUT"]) as pkg:
         assert pkg.kind == "tpk" and pkg.levels == [1, 2, 3]
+
+
+class _Feedback(QgsProcessingFeedback):
+    def __init__(self):
+        super().__init__()
+        self.infos = []
+
+    def pushInfo(self, info):
+        self.infos.append(info)
+        super().pushInfo(info)
+
+
+def test_levels_by_ground_resolution_in_both_algorithms(provider, emulator, tmp_path):
+    # Web Mercator: L2 39,136 m, L3 19,568 m, L4 9,784 m, L5 4,892 m per pixel. "Down to 5,000 m" must
+    # reach L5 (the bound lies between L4 and L5: the finer level covers it), "from 30,000 m" starts at L2.
+    url = emulator.service_url("World_Imagery", "ImageServer")
+    extent = "-1e6,1e6,-1e6,1e6 [EPSG:3857]"
+    by_resolution = {"SERVICE_URL": url, "COARSEST_RESOLUTION": 30_000, "FINEST_RESOLUTION": 5_000,
+                     "EXTENT": extent}
+    estimate = run("estimatetiles", {**by_resolution, "OUTPUT": str(tmp_path / "res.json")})
+    assert json.loads(estimate["LEVEL_TILES"]).keys() == {"2", "3", "4", "5"}
+
+    feedback = _Feedback()
+    out = tmp_path / "res.tpkx"
+    result = run("exporttiles", {**by_resolution, "FINEST_RESOLUTION": 30_000, "COARSEST_RESOLUTION": 5_000,
+                                 "OUTPUT": str(out)}, feedback)  # the wrong way round: swapped
+    submitted = [r for r in emulator.requests if r.path.endswith("/exportTiles")][-1]
+    assert submitted.params["levels"] == "2-5"
+    assert any("2-5" in info and "m per pixel" in info for info in feedback.infos), feedback.infos
+    from plugin.core.packages import open_package
+
+    with open_package(out) as pkg:
+        assert pkg.levels == [2, 3, 4, 5] and pkg.tile_count == result["TILE_COUNT"]
+
+
+def test_levels_by_scale_and_by_resolution_together_are_refused(provider, emulator, tmp_path):
+    url = emulator.service_url("World_Imagery", "ImageServer")
+    with pytest.raises(QgsProcessingException, match="not both"):
+        run("estimatetiles", {"SERVICE_URL": url, "MIN_SCALE": 100_000_000, "FINEST_RESOLUTION": 5_000,
+                              "EXTENT": "-1e6,1e6,-1e6,1e6 [EPSG:3857]", "OUTPUT": str(tmp_path / "x.json")})
+    assert not [r for r in emulator.requests if r.path.endswith("/exportTiles")]

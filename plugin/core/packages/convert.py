@@ -489,8 +489,13 @@ def convert_package(src: str | os.PathLike, dst: str | os.PathLike, fmt: str = "
                           palette_expander=palette_expander, overwrite=overwrite, fsync=fsync)
 
 
-def package_info(path: str | os.PathLike, *, sniff_sample: int = 8) -> dict:
-    """Describe a package as a JSON-serialisable dict (what the ``packageinfo`` algorithm writes)."""
+def package_info(path: str | os.PathLike, *, sniff_sample: int | None = None) -> dict:
+    """Describe a package as a JSON-serialisable dict (what the ``packageinfo`` algorithm writes).
+
+    Tile formats are counted over every tile (the first 16 bytes of each are enough), so a mixed cache
+    shows every PNG among its JPEGs; ``sniff_sample`` limits the count to that many tiles per level, and
+    the JSON then says it is a sample (``format.counted``).
+    """
     with open_package(path) as pkg, translating(path):
         levels = []
         for level, info in pkg.levels_info().items():
@@ -525,7 +530,9 @@ def package_info(path: str | os.PathLike, *, sniff_sample: int = 8) -> dict:
                 "xmin": extent.xmin, "ymin": extent.ymin, "xmax": extent.xmax, "ymax": extent.ymax,
                 "crs": extent.spatial_ref.authid() or None},
             "wgs84_bounds": list(pkg.wgs84_bounds() or []) or None,
-            "format": {"declared": pkg.declared_format, "sniffed": sniffed, "sniffed_per_level": sniff_sample},
+            "format": {"declared": pkg.declared_format, "sniffed": sniffed,
+                       "counted": "every tile" if sniff_sample is None else "sample",
+                       "sniffed_per_level": sniff_sample},
             "has_style": pkg.has_style,
             "has_tilemap": pkg.tilemap is not None,
             "resources": pkg.resources(),

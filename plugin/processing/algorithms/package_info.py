@@ -39,8 +39,9 @@ class PackageInfoAlgorithm(PackageAlgorithm):
         return self.tr(
             "Describes an Esri tile package without opening it as a layer: its kind (vtpk, tpkx, tpk or "
             "cache folder), tiling scheme (coordinate system, origin, tile size, levels), the levels "
-            "that hold tiles with their tile counts, row and column ranges, resolution and sniffed "
-            "tile formats, the data extent, whether a vector package carries a style, and the formats "
+            "that hold tiles with their tile counts, row and column ranges, resolution and tile "
+            "formats (counted over every tile from its first bytes, so a mixed cache shows each "
+            "format), the data extent, whether a vector package carries a style, and the formats "
             "it can be converted to.\n\n"
             "Input: a .vtpk, .tpkx or .tpk file, the conf.xml of an exploded cache folder, or a tar of "
             "one.\n"

@@ -20,13 +20,14 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterNumber,
     QgsProcessingParameterString,
+    QgsUnitTypes,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.area import Area
 from ...core.errors import ArcGISOfflineTilesError
 from ...core.http import CancelToken
-from ...core.levels import levels_between_scales, parse_levels, validate_levels
+from ...core.levels import format_levels, levels_between_scales, levels_by_resolution, parse_levels, validate_levels
 from ...qgis_glue import crs as crs_glue
 from ...qgis_glue import engine
 from ...qgis_glue.areas import area_from_geometry
@@ -40,6 +41,8 @@ AREA = "AREA"
 LEVELS = "LEVELS"
 MIN_SCALE = "MIN_SCALE"
 MAX_SCALE = "MAX_SCALE"
+COARSEST_RESOLUTION = "COARSEST_RESOLUTION"
+FINEST_RESOLUTION = "FINEST_RESOLUTION"
 
 
 def user_message(error: ArcGISOfflineTilesError) -> str:
@@ -87,6 +90,14 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
                             (MAX_SCALE, self.tr("Largest scale (finest), e.g. 10000"))):
             self.addParameter(QgsProcessingParameterNumber(
                 name, label, QgsProcessingParameterNumber.Double, optional=True, minValue=0))
+        # ground resolution in the service CRS's units per pixel (metres for Web Mercator): how imagery
+        # users think ("down to 0.5 m"); mapped to levels by the same rule as scales
+        for name, label in ((COARSEST_RESOLUTION, self.tr("Coarsest resolution (service CRS units per pixel), "
+                                                          "e.g. 1000")),
+                            (FINEST_RESOLUTION, self.tr("Finest resolution (service CRS units per pixel), "
+                                                        "e.g. 0.5"))):
+            self.addParameter(QgsProcessingParameterNumber(
+                name, label, QgsProcessingParameterNumber.Double, optional=True, minValue=0))
 
     # --- reading ---------------------------------------------------------------------------
     def prepare_engine(self, parameters, context) -> None:
@@ -125,7 +136,7 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
             first=service.available_levels[0], last=service.available_levels[-1]))
         try:
             area, label = self._area(parameters, context, feedback, service)
-            levels = self._levels(parameters, context, service)
+            levels = self._levels(parameters, context, service, feedback)
         except ArcGISOfflineTilesError as exc:
             raise QgsProcessingException(user_message(exc)) from exc
         return ServiceArea(service, area, levels, label)
@@ -162,18 +173,42 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
         feedback.pushInfo(self.tr("No extent or area given: using the service's full extent."))
         return Area.from_extent(extent.xmin, extent.ymin, extent.xmax, extent.ymax), self.tr("full extent")
 
-    def _levels(self, parameters, context, service) -> list[int]:
+    def _levels(self, parameters, context, service, feedback=None) -> list[int]:
         text = self.parameterAsString(parameters, LEVELS, context).strip()
         if text:
             return validate_levels(service, parse_levels(text))
-        min_scale = parameters.get(MIN_SCALE)
-        max_scale = parameters.get(MAX_SCALE)
-        if min_scale not in (None, "") or max_scale not in (None, ""):
-            lods = service.available_lods
-            low = self.parameterAsDouble(parameters, MIN_SCALE, context) if min_scale not in (None, "") else None
-            high = self.parameterAsDouble(parameters, MAX_SCALE, context) if max_scale not in (None, "") else None
-            return validate_levels(service, levels_between_scales(lods, low, high))
+        scales = self._bounds(parameters, context, MIN_SCALE, MAX_SCALE)
+        resolutions = self._bounds(parameters, context, COARSEST_RESOLUTION, FINEST_RESOLUTION)
+        if scales and resolutions:
+            raise QgsProcessingException(self.tr(
+                "Give the levels by scale (MIN_SCALE/MAX_SCALE) or by resolution "
+                "(COARSEST_RESOLUTION/FINEST_RESOLUTION), not both."))
+        if scales:
+            return validate_levels(service, levels_between_scales(service.available_lods, *scales))
+        if resolutions:
+            levels = validate_levels(service, levels_by_resolution(service.available_lods, *resolutions))
+            if feedback is not None:
+                by_level = {lod.level: lod.resolution for lod in service.available_lods}
+                unit = units_of(service)
+                feedback.pushInfo(self.tr("Levels {levels} by resolution: {coarse:.6g} to {fine:.6g} {unit} "
+                                          "per pixel.").format(levels=format_levels(levels),
+                                                               coarse=by_level[levels[0]],
+                                                               fine=by_level[levels[-1]], unit=unit))
+            return levels
         return list(service.available_levels)
+
+    def _bounds(self, parameters, context, coarse: str, fine: str) -> tuple | None:
+        """The (coarse, fine) pair of two optional number parameters (None where not given), or None."""
+        given = [parameters.get(name) not in (None, "") for name in (coarse, fine)]
+        if not any(given):
+            return None
+        return tuple(self.parameterAsDouble(parameters, name, context) if on else None
+                     for name, on in zip((coarse, fine), given))
+
+
+def units_of(service) -> str:
+    """The abbreviated map unit of the service CRS ("m", "°", "ft"…), as QGIS writes it."""
+    return QgsUnitTypes.toAbbreviatedString(crs_glue.qgs_crs(service.spatial_ref).mapUnits())
 
 
 def crs_of(service) -> QgsCoordinateReferenceSystem:

@@ -341,3 +341,17 @@ def test_error_in_the_middle_of_the_copy_removes_the_part_file(tmp_path):
     with pytest.raises(PackageError, match="overlaps the next record"):
         convert_package(src, tmp_path / "b.mbtiles")
     assert not list(tmp_path.glob("b.mbtiles*"))
+
+
+def test_package_info_counts_every_tiles_format_in_a_mixed_cache(tmp_path):
+    # a MIXED cache: 30 JPEG tiles, then 6 PNG tiles (transparent edges) at the end of the same level;
+    # a sample of the first 8 tiles per level would report {'jpg': 8} and hide every PNG
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(60)
+    tiles = [(5, 0, c, jpeg) for c in range(30)] + [(5, 1, c, png(seed=c)) for c in range(6)]
+    write_package("tpkx", tmp_path / "mixed.tpkx", wm_doc(fmt="MIXED"), tiles)
+    info = package_info(tmp_path / "mixed.tpkx")
+    (level,) = info["levels"]
+    assert level["formats"] == {"jpg": 30, "png": 6}
+    assert info["format"]["sniffed"] == {"jpg": 30, "png": 6} and info["format"]["counted"] == "every tile"
+    sample = package_info(tmp_path / "mixed.tpkx", sniff_sample=8)
+    assert sample["format"]["counted"] == "sample" and sum(sample["format"]["sniffed"].values()) == 8

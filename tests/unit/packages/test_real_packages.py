@@ -210,6 +210,11 @@ def test_package_info_is_json(name, expected):
     assert {str(lvl["level"]): lvl["tiles"] for lvl in again["levels"]} == expected[name]["tiles_per_level"]
     assert again["scheme"]["tile_size"] == expected[name]["tile_size"]
     assert again["kind"] in ("vtpk", "tpkx", "tpk", "cache")
+    # formats are counted over every tile, level by level, as the ground truth sniffed them
+    for level in again["levels"]:
+        want = {SNIFF_NAMES[k]: v for k, v in expected[name]["levels"][str(level["level"])]["formats"].items()}
+        assert level["formats"] == want, level["level"]
+    assert again["format"]["counted"] == "every tile"
 
 
 def test_folder_forms_open_the_same_cache(tmp_path):
