@@ -5,6 +5,15 @@ is converted with ``QgsMapBoxGlStyleConverter`` exactly the way QGIS' own vtpk l
 (target unit millimetres, 25.4/96 mm per pixel, ``sprite@2x`` before ``sprite``), so a package
 converted to MBTiles on QGIS 3.22 looks like the natively opened one on QGIS 3.32+.
 
+After the conversion two corrections make QGIS draw what MapLibre draws (:func:`draw_as_maplibre`):
+
+* MapLibre draws all fills of a fill layer, then all their outlines; QGIS fills and outlines feature
+  by feature, so a polygon nested in another (a pitch inside a running track) hides the outline of
+  the one drawn before it.  A fill rule with a visible outline becomes a fill-only rule followed by
+  an outline-only rule.
+* The converter rounds sprite sizes to whole millimetres (a 10 px icon becomes 3 mm = 11.3 px, a
+  8 px pattern 2 mm); icon and pattern sizes are recomputed exactly from the sprite index.
+
 Reading the resources (:func:`read_style_resources`) is pure and thread-safe; the conversion and
 everything that touches a layer run on the main thread.
 """
@@ -13,22 +22,29 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
+import re
 from dataclasses import dataclass
 
 from qgis.core import (
     Qgis,
     QgsContrastEnhancement,
+    QgsFillSymbol,
     QgsMapBoxGlStyleConversionContext,
     QgsMapBoxGlStyleConverter,
     QgsMultiBandColorRenderer,
+    QgsProperty,
     QgsRaster,
+    QgsRasterFillSymbolLayer,
     QgsRasterLayer,
+    QgsRasterMarkerSymbolLayer,
+    QgsSimpleFillSymbolLayer,
     QgsSingleBandGrayRenderer,
+    QgsSymbolLayer,
     QgsUnitTypes,
     QgsVectorTileBasicRenderer,
     QgsVectorTileLayer,
 )
-from qgis.PyQt.QtCore import QByteArray
+from qgis.PyQt.QtCore import QByteArray, Qt
 from qgis.PyQt.QtGui import QFontDatabase, QImage
 
 from ..core.errors import PackageError
@@ -70,6 +86,8 @@ class StyleResult:
     missing_fonts: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     source: str = ""  # "package" (our conversion) or "qgis" (the vtpk provider's own default style)
+    outline_rules: int = 0  # outline-only rules added after their fill rules
+    exact_sizes: int = 0  # icon and pattern sizes recomputed from the sprite index
 
 
 # -- reading (worker-thread safe) ----------------------------------------------------------------
@@ -207,7 +225,9 @@ def apply_vector_style(layer: QgsVectorTileLayer, resources: StyleResources | No
             _qgis_default_style(layer)
             result.source = "qgis"
         else:
-            layer.setRenderer(converter.renderer())
+            renderer = converter.renderer()
+            result.outline_rules, result.exact_sizes = draw_as_maplibre(renderer, style, resources)
+            layer.setRenderer(renderer)
             layer.setLabeling(converter.labeling())
             result.source = "package"
         # QGIS warns once per style layer about a missing font; we report fonts once ourselves.
@@ -224,6 +244,158 @@ def apply_vector_style(layer: QgsVectorTileLayer, resources: StyleResources | No
                         "them and reopen the package to see the labels as designed.", layer.name(),
                         ", ".join(result.missing_fonts))
     return result
+
+
+# -- drawing as MapLibre draws (main thread) --------------------------------------------------------
+OUTLINE_SUFFIX = " (outline)"
+# A converter size expression: ``WHEN "field" = 'sprite name' THEN 3`` (one branch per sprite).
+_SIZE_BRANCH = re.compile(r"(=\s*'((?:[^']|'')*)'\s+THEN\s+)(-?[0-9.]+)")
+
+
+def _property_key(name: str):
+    """A ``QgsSymbolLayer`` data-defined property key (scoped enum on QGIS >= 3.30)."""
+    scoped = getattr(QgsSymbolLayer, "Property", None)
+    if scoped is not None and hasattr(scoped, name):
+        return getattr(scoped, name)
+    return getattr(QgsSymbolLayer, f"Property{name}")
+
+
+def draw_as_maplibre(renderer, style: dict, resources: StyleResources | None) -> tuple[int, int]:
+    """Correct the converter's ``renderer`` in place to draw as MapLibre does (see the module notes).
+
+    Returns (outline rules added, sizes made exact).  Anything it does not recognise stays as the
+    converter made it.
+    """
+    if not isinstance(renderer, QgsVectorTileBasicRenderer):
+        return 0, 0
+    gl_layers = {gl.get("id"): gl for gl in style.get("layers") or [] if isinstance(gl, dict)}
+    sprites = _sprite_index(resources)
+    styles, outlines, exact = [], 0, 0
+    for rule in renderer.styles():
+        gl = gl_layers.get(rule.styleName())
+        if gl is not None and sprites:
+            exact += _exact_sprite_sizes(rule.symbol(), gl, sprites)
+        styles.append(rule)
+        outline = _split_outline(rule)
+        if outline is not None:
+            styles.append(outline)
+            outlines += 1
+    if outlines or exact:
+        renderer.setStyles(styles)
+    return outlines, exact
+
+
+def _split_outline(rule):
+    """Turn a fill-and-outline ``rule`` into fill only (in place) and return its outline-only twin.
+
+    Outlines in the fill's own colour (MapLibre's antialiasing edge) are left alone: splitting them
+    would cost a second pass and change nothing visible."""
+    symbol = rule.symbol()
+    if not isinstance(symbol, QgsFillSymbol):
+        return None
+    fill_color, stroke_color, stroke_width = (_property_key(n) for n in ("FillColor", "StrokeColor", "StrokeWidth"))
+    stroked = []
+    for index in range(symbol.symbolLayerCount()):
+        layer = symbol.symbolLayer(index)
+        if not isinstance(layer, QgsSimpleFillSymbolLayer) or layer.strokeStyle() == Qt.PenStyle.NoPen:
+            continue
+        properties = layer.dataDefinedProperties()
+        dynamic = properties.isActive(stroke_color) or properties.isActive(fill_color)
+        if layer.strokeColor().alpha() == 0 and not properties.isActive(stroke_color):
+            continue
+        if dynamic or layer.strokeColor() != layer.color() or layer.brushStyle() == Qt.BrushStyle.NoBrush:
+            stroked.append(index)
+    if not stroked:
+        return None
+    outline_symbol = symbol.clone()
+    for index in reversed(range(outline_symbol.symbolLayerCount())):
+        if index not in stroked:
+            outline_symbol.deleteSymbolLayer(index)
+            continue
+        layer = outline_symbol.symbolLayer(index)
+        layer.setBrushStyle(Qt.BrushStyle.NoBrush)
+        layer.setDataDefinedProperty(fill_color, QgsProperty())
+    for index in stroked:
+        layer = symbol.symbolLayer(index)
+        layer.setStrokeStyle(Qt.PenStyle.NoPen)
+        layer.setDataDefinedProperty(stroke_color, QgsProperty())
+        layer.setDataDefinedProperty(stroke_width, QgsProperty())
+    outline = type(rule)(rule)
+    outline.setStyleName(rule.styleName() + OUTLINE_SUFFIX)
+    outline.setSymbol(outline_symbol)
+    return outline
+
+
+def _sprite_index(resources: StyleResources | None) -> dict:
+    if resources is None or not resources.sprite_json or not resources.sprite_png:
+        return {}
+    try:
+        index = json.loads(resources.sprite_json)
+    except ValueError:
+        return {}
+    return index if isinstance(index, dict) else {}
+
+
+def _sprite_mm(sprites: dict, name: str) -> float | None:
+    """The width of sprite ``name`` in millimetres at the style's pixel size, unrounded."""
+    entry = sprites.get(name)
+    if not isinstance(entry, dict):
+        return None
+    try:
+        width = float(entry["width"])
+        ratio = float(entry.get("pixelRatio") or 1)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if width <= 0 or ratio <= 0:
+        return None
+    return width / ratio * PIXEL_SIZE_MM
+
+
+def _static_number(value, default: float) -> float | None:
+    if value is None:
+        return default
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None  # zoom- or data-dependent: left as the converter made it
+
+
+def _exact_sprite_sizes(symbol, gl: dict, sprites: dict) -> int:
+    """Recompute the icon / pattern sizes of ``symbol`` (converted from style layer ``gl``)."""
+    layout = gl.get("layout") if isinstance(gl.get("layout"), dict) else {}
+    paint = gl.get("paint") if isinstance(gl.get("paint"), dict) else {}
+    width_key = _property_key("Width")
+    changed = 0
+    for index in range(symbol.symbolLayerCount()):
+        layer = symbol.symbolLayer(index)
+        if isinstance(layer, QgsRasterMarkerSymbolLayer):
+            scale, image = _static_number(layout.get("icon-size"), 1.0), layout.get("icon-image")
+            set_size = layer.setSize
+        elif isinstance(layer, QgsRasterFillSymbolLayer):
+            scale, image, set_size = 1.0, paint.get("fill-pattern"), layer.setWidth
+        else:
+            continue
+        if scale is None or not isinstance(image, str):
+            continue
+        properties = layer.dataDefinedProperties()
+        if properties.isActive(width_key):
+            # "{field}" images: a CASE of sprite sizes, the converter applies icon-size around it
+            expression = properties.property(width_key).expressionString()
+            exact = _SIZE_BRANCH.sub(lambda m: _exact_branch(m, sprites), expression)
+            if exact != expression:
+                properties.setProperty(width_key, QgsProperty.fromExpression(exact))
+                layer.setDataDefinedProperties(properties)
+                changed += 1
+        elif "{" not in image:
+            size = _sprite_mm(sprites, image)
+            if size is not None:
+                set_size(size * scale)
+                changed += 1
+    return changed
+
+
+def _exact_branch(match, sprites: dict) -> str:
+    size = _sprite_mm(sprites, match.group(2).replace("''", "'"))
+    return match.group(0) if size is None else f"{match.group(1)}{size:.6g}"
 
 
 def _qgis_default_style(layer: QgsVectorTileLayer) -> None:

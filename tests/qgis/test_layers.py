@@ -38,7 +38,7 @@ from plugin.qgis_glue.layers import (
     open_package_layer,
     prepare_layer_source,
 )
-from plugin.qgis_glue.style import missing_fonts, style_fonts
+from plugin.qgis_glue.style import OUTLINE_SUFFIX, missing_fonts, style_fonts
 from plugin.tasks.base import error_message
 from tests.conftest import REAL_FIXTURES, require_shared
 from tests.unit.packages.helpers import mvt_gz, png, wm_doc
@@ -276,7 +276,10 @@ def test_vector_package_gets_its_own_style_with_sprites(native, tmp_path, qgis_n
     layer = open_package_layer(path, cache_dir=tmp_path, native=native)
     styles = layer.renderer().styles()
     assert len(styles) > 1
-    assert [s.styleName() for s in styles] == [gl["id"] for gl in style["layers"]]
+    # every style layer in order; a fill with its own outline colour draws its outlines after it
+    assert [s.styleName() for s in styles if not s.styleName().endswith(OUTLINE_SUFFIX)] == [
+        gl["id"] for gl in style["layers"]]
+    assert [s.styleName() for s in styles].index("Dodge_city_planet_osm_polygon_polygons" + OUTLINE_SUFFIX) == 1
     by_name = {s.styleName(): s for s in styles}
     fill = by_name["Dodge_city_planet_osm_polygon_polygons"].symbol()
     assert fill.color().name() == "#fcecbd"  # the style's fill-color, not a random default

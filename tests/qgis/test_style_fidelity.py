@@ -1,0 +1,224 @@
+"""A package's Mapbox GL style draws in QGIS as MapLibre draws it (issue 10, part 2).
+
+Each test builds a small vtpk whose style has the feature under test, opens it through the plugin's
+opener (converted on QGIS 3.22, native on 3.32+) and checks both the built style and the picture.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from qgis.core import (
+    QgsFillSymbol,
+    QgsMapRendererSequentialJob,
+    QgsMapSettings,
+    QgsRasterFillSymbolLayer,
+    QgsRasterMarkerSymbolLayer,
+    QgsRectangle,
+)
+from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
+from qgis.PyQt.QtGui import QColor, QImage
+
+from arcgis_emulator.writers import write_package
+from plugin.qgis_glue.layers import open_package_layer
+from plugin.qgis_glue.style import OUTLINE_SUFFIX, PIXEL_SIZE_MM
+from tests.unit.packages.helpers import WM_HALF, _field, _varint, wm_doc
+
+EXTENT = 4096  # MVT tile extent
+VIEW_PX = 512  # one 512 px level-0 tile drawn 1:1 at 96 dpi
+FILL = "#fcecbd"
+OUTLINE = "#6e6e6e"
+ICON = "#c00000"
+ICON_PX = 10  # converted on 3.22 to round(2.65 mm) = 3 mm = 11.3 px
+ICON_SCALE = 4  # makes the rounding visible: 40 px exact, 45 px rounded
+PATTERN_PX = 8
+
+
+# -- a tiny MVT writer for points and polygons ----------------------------------------------------------
+def _zigzag(value: int) -> int:
+    return (value << 1) ^ (value >> 31)
+
+
+def _geometry(kind: str, coords) -> bytes:
+    """MVT commands for a point ``(x, y)`` or a square ring ``(x0, y0, x1, y1)`` (tile units)."""
+    if kind == "point":
+        x, y = coords
+        commands = [9, _zigzag(x), _zigzag(y)]
+    else:
+        x0, y0, x1, y1 = coords
+        ring = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]  # positive area in tile space: an exterior ring
+        commands, (px, py) = [9, _zigzag(x0), _zigzag(y0), (3 << 3) | 2], ring[0]
+        for x, y in ring[1:]:
+            commands += [_zigzag(x - px), _zigzag(y - py)]
+            px, py = x, y
+        commands.append(15)  # ClosePath
+    return b"".join(_varint(c) for c in commands)
+
+
+def _mvt(layers: dict[str, list[tuple[str, tuple, dict]]]) -> bytes:
+    """``{layer: [(kind, coords, properties), …]}`` as raw MVT bytes (string properties only)."""
+    import gzip
+
+    out = b""
+    geom_types = {"point": 1, "polygon": 3}
+    for name, features in layers.items():
+        keys: list[str] = []
+        values: list[str] = []
+        body = _field(15, 0, 2) + _field(1, 2, name.encode())
+        for number, (kind, coords, props) in enumerate(features, 1):
+            tags = []
+            for key, value in props.items():
+                if key not in keys:
+                    keys.append(key)
+                if value not in values:
+                    values.append(value)
+                tags += [keys.index(key), values.index(value)]
+            feature = _field(1, 0, number) + _field(3, 0, geom_types[kind])
+            if tags:
+                feature += _field(2, 2, b"".join(_varint(t) for t in tags))
+            body += _field(2, 2, feature + _field(4, 2, _geometry(kind, coords)))
+        body += b"".join(_field(3, 2, k.encode()) for k in keys)
+        body += b"".join(_field(4, 2, _field(1, 2, v.encode())) for v in values)
+        out += _field(3, 2, body + _field(5, 0, EXTENT))
+    return gzip.compress(out, mtime=0)
+
+
+def _png(image: QImage) -> bytes:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    buffer.close()
+    return bytes(data)
+
+
+def _sprites() -> dict[str, bytes]:
+    """One ICON_PX square icon and one PATTERN_PX square pattern (1x sprite)."""
+    sheet = QImage(ICON_PX + PATTERN_PX, max(ICON_PX, PATTERN_PX), QImage.Format.Format_ARGB32)
+    sheet.fill(QColor(ICON))
+    index = {"dot": {"x": 0, "y": 0, "width": ICON_PX, "height": ICON_PX, "pixelRatio": 1},
+             "hatch": {"x": ICON_PX, "y": 0, "width": PATTERN_PX, "height": PATTERN_PX, "pixelRatio": 1}}
+    return {"sprites/sprite.png": _png(sheet), "sprites/sprite.json": json.dumps(index).encode()}
+
+
+def _vtpk(path: Path, style_layers: list[dict], tile: dict) -> Path:
+    style = {"version": 8, "sprite": "../sprites/sprite", "glyphs": "../fonts/{fontstack}/{range}.pbf",
+             "sources": {"esri": {"type": "vector", "url": "../../"}},
+             "layers": [{"id": "background", "type": "background", "paint": {"background-color": "#ffffff"}}]
+             + style_layers}
+    resources = {"styles/root.json": json.dumps(style).encode(), **_sprites()}
+    write_package("vtpk", path, wm_doc(tile=512, levels=1), [(0, 0, 0, _mvt(tile))], resources=resources)
+    return path
+
+
+def _render(layer) -> QImage:
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setDestinationCrs(layer.crs())
+    settings.setExtent(QgsRectangle(-WM_HALF, -WM_HALF, WM_HALF, WM_HALF))
+    settings.setOutputSize(QSize(VIEW_PX, VIEW_PX))
+    settings.setOutputDpi(96)
+    settings.setBackgroundColor(QColor(Qt.GlobalColor.white))
+    settings.setFlag(QgsMapSettings.Flag.Antialiasing, False)
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    return job.renderedImage().convertToFormat(QImage.Format.Format_ARGB32)
+
+
+def _px(tile_units: int) -> int:
+    return round(tile_units * VIEW_PX / EXTENT)
+
+
+def _near(image: QImage, x: int, y: int, colour: str, radius: int = 1) -> bool:
+    """Whether a pixel within ``radius`` of (x, y) has ``colour`` (±8 per channel)."""
+    want = QColor(colour)
+    for yy in range(y - radius, y + radius + 1):
+        for xx in range(x - radius, x + radius + 1):
+            got = QColor.fromRgba(image.pixel(xx, yy))
+            if max(abs(got.red() - want.red()), abs(got.green() - want.green()),
+                   abs(got.blue() - want.blue())) <= 8:
+                return True
+    return False
+
+
+# -- outlines after fills ---------------------------------------------------------------------------------
+PITCH = (1800, 1800, 2200, 2200)  # nested in the track and drawn BEFORE it, as in the tile's order
+TRACK = (1000, 1000, 3000, 3000)
+FILL_LAYER = {"id": "landuse", "type": "fill", "source": "esri", "source-layer": "landuse",
+              "paint": {"fill-color": FILL, "fill-outline-color": OUTLINE}}
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_outline_rule_comes_after_its_fill_rule(native, tmp_path, qgis_new_project):
+    path = _vtpk(tmp_path / "nested.vtpk", [FILL_LAYER],
+                 {"landuse": [("polygon", PITCH, {}), ("polygon", TRACK, {})]})
+    layer = open_package_layer(path, cache_dir=tmp_path, native=native)
+    names = [s.styleName() for s in layer.renderer().styles()]
+    assert names == ["background", "landuse", "landuse" + OUTLINE_SUFFIX]
+    fill, outline = layer.renderer().styles()[1:]
+    for rule in (fill, outline):
+        assert isinstance(rule.symbol(), QgsFillSymbol)
+        assert (rule.layerName(), rule.minZoomLevel(), rule.maxZoomLevel()) == ("landuse", -1, -1)
+    fill_layer, outline_layer = fill.symbol().symbolLayer(0), outline.symbol().symbolLayer(0)
+    assert fill_layer.strokeStyle() == Qt.PenStyle.NoPen and fill_layer.color().name() == FILL
+    assert outline_layer.brushStyle() == Qt.BrushStyle.NoBrush and outline_layer.strokeColor().name() == OUTLINE
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_nested_polygon_keeps_its_outline(native, tmp_path, qgis_new_project):
+    path = _vtpk(tmp_path / "nested.vtpk", [FILL_LAYER],
+                 {"landuse": [("polygon", PITCH, {}), ("polygon", TRACK, {})]})
+    image = _render(open_package_layer(path, cache_dir=tmp_path, native=native))
+    middle = _px((PITCH[1] + PITCH[3]) // 2)
+    assert _near(image, _px(TRACK[0]), middle, OUTLINE)  # the outer polygon's edge
+    assert _near(image, _px(PITCH[0]), middle, OUTLINE)  # the inner one's: lost when fills cover it
+    assert _near(image, _px(PITCH[0]) + 8, middle, FILL, radius=0)  # and the fill itself
+    assert not _near(image, _px(PITCH[0]) + 8, middle, OUTLINE, radius=3)
+
+
+def test_outline_in_the_fill_colour_is_not_split(tmp_path, qgis_new_project):
+    plain = {"id": "water", "type": "fill", "source": "esri", "source-layer": "landuse",
+             "paint": {"fill-color": FILL}}
+    path = _vtpk(tmp_path / "plain.vtpk", [plain], {"landuse": [("polygon", TRACK, {})]})
+    layer = open_package_layer(path, cache_dir=tmp_path, native=False)
+    assert [s.styleName() for s in layer.renderer().styles()] == ["background", "water"]
+
+
+# -- exact sprite sizes ------------------------------------------------------------------------------------
+def _icon_width(image: QImage) -> int:
+    """Width in pixels of the icon drawn around the tile centre."""
+    y = VIEW_PX // 2
+    xs = [x for x in range(VIEW_PX) if _near(image, x, y, ICON, radius=0)]
+    return max(xs) - min(xs) + 1 if xs else 0
+
+
+@pytest.mark.parametrize("image_value", ["dot", "{kind}"], ids=["static", "by-attribute"])
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_icon_sizes_are_exact(native, image_value, tmp_path, qgis_new_project):
+    icons = {"id": "poi", "type": "symbol", "source": "esri", "source-layer": "poi",
+             "layout": {"icon-image": image_value, "icon-size": ICON_SCALE, "icon-allow-overlap": True}}
+    path = _vtpk(tmp_path / "icons.vtpk", [icons],
+                 {"poi": [("point", (EXTENT // 2, EXTENT // 2), {"kind": "dot"})]})
+    layer = open_package_layer(path, cache_dir=tmp_path, native=native)
+    styles = layer.renderer().styles()  # kept: a style owns its symbol
+    marker = styles[1].symbol().symbolLayer(0)
+    assert isinstance(marker, QgsRasterMarkerSymbolLayer)
+    exact_mm = ICON_PX * ICON_SCALE * PIXEL_SIZE_MM
+    if image_value == "dot":
+        assert marker.size() == pytest.approx(exact_mm, rel=1e-6)
+    assert abs(_icon_width(_render(layer)) - ICON_PX * ICON_SCALE) <= 1  # 45 px when rounded
+
+
+def test_pattern_size_is_exact(tmp_path, qgis_new_project):
+    pattern = {"id": "hatched", "type": "fill", "source": "esri", "source-layer": "landuse",
+               "paint": {"fill-pattern": "hatch"}}
+    path = _vtpk(tmp_path / "pattern.vtpk", [pattern], {"landuse": [("polygon", TRACK, {})]})
+    layer = open_package_layer(path, cache_dir=tmp_path, native=False)
+    styles = layer.renderer().styles()
+    symbol = styles[1].symbol()
+    fills = [symbol.symbolLayer(i) for i in range(symbol.symbolLayerCount())
+             if isinstance(symbol.symbolLayer(i), QgsRasterFillSymbolLayer)]
+    assert len(fills) == 1
+    assert fills[0].width() == pytest.approx(PATTERN_PX * PIXEL_SIZE_MM, rel=1e-6)  # 2 mm when rounded
