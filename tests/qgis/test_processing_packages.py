@@ -212,7 +212,8 @@ def test_open_output_adds_the_styled_result_to_the_project(name, kind, provider,
     assert layer.name() == {DODGE: "dodge_city"}.get(name, "alt_root_name")
     assert str(out) in layer.source()
     if kind is QgsVectorTileLayer:
-        assert len(layer.renderer().styles()) == 3  # the package's style, not QGIS' default
+        # the package's style (3 style layers, the fill's outlines in a rule of their own), not QGIS' default
+        assert len(layer.renderer().styles()) == 4
 
 
 def test_without_open_output_nothing_is_added(provider, tmp_path, qgis_new_project):
