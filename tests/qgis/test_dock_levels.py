@@ -7,8 +7,8 @@ from qgis.PyQt.QtCore import Qt
 
 from plugin.core.levels import levels_between_scales
 from plugin.core.tilecount import count_tiles
-from plugin.gui.dock import default_levels
 from plugin.gui.levels_model import CUMULATIVE, LEVEL, OVER_LIMIT_BACKGROUND, SCALE, SIZE, TILES, ValueRole
+from plugin.gui.panels.levels_panel import default_levels
 from tests.qgis.conftest import connect
 from tests.qgis.jobs_helpers import wait_idle
 
@@ -103,7 +103,7 @@ def test_levels_over_the_limit_are_marked_and_the_total_says_how_many_jobs(dock,
     total = sum(counts[lv] for lv in range(first_over + 1))
     assert dock.planning  # computed in the background
     qtbot.waitUntil(lambda: not dock.planning, timeout=10000)
-    jobs = dock._plan.job_count
+    jobs = dock.levels_panel.plan_view.plan.job_count
     assert jobs > 1
     assert dock.ui.totalLabel.text() == (f"{total:,} tiles in {first_over + 1} levels — the server allows 50 per "
                                          f"export; {jobs} export jobs")
@@ -161,9 +161,9 @@ def test_server_estimate_fills_the_size_column(map_dock, qtbot):
 
 
 def test_deep_levels_of_a_complex_polygon_are_extrapolated(map_dock, countries, qtbot, monkeypatch):
-    from plugin.gui import dock as dock_module
+    from plugin.gui.panels import counts
 
-    monkeypatch.setattr(dock_module, "MAX_EXACT_ROWS", 40)
+    monkeypatch.setattr(counts, "MAX_EXACT_ROWS", 40)
     dock = map_dock
     countries.selectByExpression("\"NAME\" = 'France'")
     dock.ui.layerCombo.setLayer(countries)
@@ -177,9 +177,9 @@ def test_deep_levels_of_a_complex_polygon_are_extrapolated(map_dock, countries, 
 
 
 def _france(dock, countries, monkeypatch):
-    from plugin.gui import dock as dock_module
+    from plugin.gui.panels import counts
 
-    monkeypatch.setattr(dock_module, "MAX_EXACT_ROWS", 40)  # levels deeper than 40 tile rows: ≈ at first
+    monkeypatch.setattr(counts, "MAX_EXACT_ROWS", 40)  # levels deeper than 40 tile rows: ≈ at first
     countries.selectByExpression("\"NAME\" = 'France'")
     dock.ui.layerCombo.setLayer(countries)
     assert dock.use_features()

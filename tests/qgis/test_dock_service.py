@@ -104,7 +104,7 @@ def test_public_basemap_offers_its_export_enabled_copy(dock, emulator, monkeypat
     assert not dock.ui.twinButton.isHidden()
     assert "export-enabled copy" in dock.message_text()
     started = []
-    monkeypatch.setattr(dock, "_start_service_task", lambda url, authcfg, done: started.append(url))
+    monkeypatch.setattr(dock.service_panel, "_start_service_task", lambda url, authcfg, done: started.append(url))
     dock.ui.twinButton.click()
     assert started == ["https://tiledbasemaps.arcgis.com/arcgis/rest/services/World_Street_Map/MapServer"]
 
@@ -208,7 +208,7 @@ def test_service_urls_are_extracted_from_arcgis_layers(emulator):
 
 def test_sign_in_messages_are_recognised_to_focus_the_auth_selector():
     from plugin.core.errors import AuthFailedError, AuthRequiredError, ServiceNotFoundError
-    from plugin.gui.dock import _is_sign_in_message
+    from plugin.gui.panels.service_panel import is_sign_in_message as _is_sign_in_message
     from plugin.tasks.base import error_message
 
     assert _is_sign_in_message(error_message(AuthRequiredError()))

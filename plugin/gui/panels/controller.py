@@ -1,0 +1,118 @@
+"""The dock's state: the connected service, the area, the levels and what the panels derive from them.
+
+Panels read the state here and never keep a value of their own in a widget: the service the counts
+and the export are for is :attr:`DockController.service`, not what the address box shows.  Changes
+are announced by signals; a burst of changes (typing an extent, ticking levels) is collapsed by 0 ms
+timers into one recount and one refresh.
+"""
+from __future__ import annotations
+
+import contextlib
+import html
+
+from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsProject
+from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
+
+from ...core.service import ServiceInfo
+from ...qgis_glue import crs as crs_glue
+from ..area import AreaController
+from ..levels_model import LevelsModel
+
+
+def escape(text: str) -> str:
+    """Text for a rich-text label (apostrophes stay readable in tests and screen readers)."""
+    return html.escape(text, quote=False)
+
+
+class DockMessages:
+    """The one message line inside the dock (replacing the previous one); errors stay until closed.
+
+    ``topic`` ("area", …) lets a later fix of that topic take its own message away.
+    """
+
+    def __init__(self, bar) -> None:
+        self.bar = bar
+        self.topic = ""
+
+    def show(self, text: str, level=Qgis.MessageLevel.Warning, title: str = "", topic: str = "") -> None:
+        self.bar.clearWidgets()
+        duration = 0 if level in (Qgis.MessageLevel.Critical, Qgis.MessageLevel.Warning) else 8
+        self.bar.pushMessage(title, text, level, duration)
+        self.topic = topic
+
+    def error(self, text: str, title: str = "") -> None:
+        self.show(text, Qgis.MessageLevel.Critical, title)
+
+    def clear(self, topic: str | None = None) -> None:
+        if topic is None or topic == self.topic:
+            self.bar.clearWidgets()
+            self.topic = ""
+
+    def text(self) -> str:
+        item = self.bar.currentItem()
+        if item is None:
+            return ""
+        return " ".join(part for part in (item.title(), item.text()) if part)
+
+
+class DockController(QObject):
+    """What the dock shows and will export; the panels observe it."""
+
+    serviceChanged = pyqtSignal()  # a new service is connected (or none)
+    recountRequested = pyqtSignal()  # the area or the service changed: count again
+    refreshRequested = pyqtSignal()  # ticks or options changed: totals, plan, preview, buttons
+
+    def __init__(self, canvas, project: QgsProject, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.canvas = canvas
+        self.project = project
+        self.service: ServiceInfo | None = None
+        self.service_crs: QgsCoordinateReferenceSystem | None = None
+        self.authcfg = ""
+        self.area_error = ""
+        self.model = LevelsModel(self)
+        self.area = AreaController(canvas, project, self)
+        self._tasks: list = []
+        self._recount_timer = self._timer(self.recountRequested.emit)
+        self._refresh_timer = self._timer(self.refreshRequested.emit)
+
+    def _timer(self, slot) -> QTimer:
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(0)
+        timer.timeout.connect(slot)
+        return timer
+
+    def set_service(self, info: ServiceInfo, authcfg: str = "") -> None:
+        """Make ``info`` the connected service (raises when QGIS does not know its CRS)."""
+        service_crs = crs_glue.qgs_crs(info.spatial_ref)
+        self.service = info
+        self.service_crs = service_crs
+        self.authcfg = authcfg
+        self.serviceChanged.emit()
+
+    def schedule_recount(self) -> None:
+        self._recount_timer.start()
+
+    def schedule_refresh(self) -> None:
+        self._refresh_timer.start()
+
+    def stop_timers(self) -> None:
+        self._recount_timer.stop()
+        self._refresh_timer.stop()
+
+    def ready(self) -> bool:
+        """A service that allows export, an area it accepts and at least one ticked level."""
+        return bool(self.service is not None and self.service.export_allowed and not self.area.is_empty
+                    and not self.area_error and self.model.checked_levels())
+
+    def track(self, task) -> None:
+        """Remember a running task until it is done, to cancel it when the plugin unloads."""
+        self._tasks.append(task)
+        task.done.connect(lambda _ok, task=task: self._tasks.remove(task) if task in self._tasks else None)
+
+    def cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            with contextlib.suppress(RuntimeError):
+                task.cancel()
+        self._tasks.clear()

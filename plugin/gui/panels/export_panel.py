@@ -1,0 +1,114 @@
+"""The Export button: checks what the user must fix, builds the :class:`ExportRequest` from the
+controller's state and the options, and hands it to the jobs manager."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.PyQt.QtCore import QObject
+
+from ...core.errors import ArcGISOfflineTilesError, InvalidRequestError
+from ...qgis_glue import settings
+from ...qgis_glue.i18n import translator
+from ...tasks.base import error_message
+from ...tasks.export_task import ExportRequest
+from ..levels_model import format_int
+
+tr = translator("ArcGISOfflineTilesDockWidget")
+
+
+class ExportPanel(QObject):
+    """``ui.exportButton`` over the controller, the options panel and the jobs manager."""
+
+    def __init__(self, ui, controller, options, messages, manager, parent=None) -> None:
+        super().__init__(parent)
+        self.ui = ui
+        self.controller = controller
+        self.options = options
+        self.messages = messages
+        self.manager = manager
+        self.started = None  # called with the job id of each export started (the dock shows the list)
+        ui.exportButton.clicked.connect(self.export)
+
+    def ready_for_server(self) -> bool:
+        """Check what the user must fix before anything is sent; tell them in the dock."""
+        c = self.controller
+        if c.service is None:
+            self.messages.error(tr("Connect to a service first."))
+            return False
+        if not c.service.export_allowed:
+            self.messages.error(tr("This service does not allow tile export; use an export-enabled service."))
+            return False
+        if c.area.is_empty:
+            self.messages.error(tr("Choose the area first: the map extent, a rectangle, a polygon or polygon "
+                                   "features."))
+            return False
+        if c.area_error:
+            self.messages.error(c.area_error)
+            return False
+        if not c.model.checked_levels():
+            self.messages.error(tr("Tick at least one level."))
+            return False
+        try:
+            c.area.service_area(c.service_crs)
+        except ArcGISOfflineTilesError as exc:
+            self.messages.error(error_message(exc))
+            return False
+        return True
+
+    def build_request(self) -> ExportRequest:
+        """The :class:`ExportRequest` for what the dock shows (raises :class:`InvalidRequestError`)."""
+        if not self.ready_for_server():
+            raise InvalidRequestError(reason=self.messages.text() or "incomplete")
+        output = self.options.output_path()
+        if not output:
+            raise InvalidRequestError(reason=tr("choose where to save the package"))
+        c = self.controller
+        geometry = c.area.service_geometry(c.service_crs)
+        area = c.area.service_area(c.service_crs)
+        selection = c.area.selection
+        ui = self.ui
+        return ExportRequest(
+            service_url=c.service.url, authcfg=c.authcfg, area_wkt=geometry.asWkt(),
+            area_is_rectangle=area.is_rectangle, levels=tuple(c.model.checked_levels()),
+            fmt=self.options.chosen_format(), optimize=self.options.optimize(), quality=self.options.quality(),
+            split=ui.splitCheck.isChecked(), merge=ui.mergeCheck.isChecked(),
+            output_path=output, add_to_map=ui.addToMapCheck.isChecked(), service_name=c.service.name,
+            area_label=selection.label if selection is not None else "")
+
+    def export(self):
+        """Start the export through the jobs manager; returns the job id (``None`` when refused)."""
+        try:
+            request = self.build_request()
+        except ArcGISOfflineTilesError as exc:
+            if not self.messages.text():
+                self.messages.error(error_message(exc))
+            return None
+        total = self.controller.model.total_tiles()
+        limit = self.controller.service.max_export_tiles or 0
+        if not request.split and limit and total > limit:
+            self.messages.error(tr("The export needs {n} tiles but the server allows {limit} per export. Tick "
+                                   "fewer levels, choose a smaller area or turn on splitting.").format(
+                                       n=format_int(total), limit=format_int(limit)))
+            return None
+        output = Path(request.output_path)
+        folder = output if output.is_dir() else output.parent
+        if not folder.is_dir():
+            self.messages.error(tr("The folder {folder} does not exist; choose another place to save the "
+                                   "package.").format(folder=str(folder)))
+            return None
+        settings.set_output_folder(str(folder))
+        job_id = self.manager.start_export(request)
+        if self.started is not None:
+            self.started(job_id)
+        return job_id
+
+    def update_enabled(self) -> None:
+        c = self.controller
+        has_service = c.service is not None
+        ready = c.ready()
+        for widget in (self.ui.levelsView, self.ui.minScaleWidget, self.ui.maxScaleWidget):
+            widget.setEnabled(has_service)
+        self.ui.exportButton.setEnabled(bool(ready and self.options.output_path()))
+        self.ui.exportButton.setToolTip(tr("Start the export in the background; follow it under Exports") if ready
+                                        else tr("Connect to a service that allows export, choose an area and "
+                                                "tick levels first"))

@@ -1,0 +1,166 @@
+"""The export options panel: package format, JPEG optimisation, splitting and merging, where to save."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+from qgis.gui import QgsFileWidget
+from qgis.PyQt.QtCore import QObject, pyqtSignal
+
+from ...core.export import JPEG_FORMATS, TPK, TPKX, VTPK, is_vector, package_format
+from ...core.service import ServiceInfo
+from ...qgis_glue import settings
+from ...qgis_glue.i18n import translator
+
+tr = translator("ArcGISOfflineTilesDockWidget")
+
+DEFAULT_QUALITY = 75
+OPTION_DEFAULTS = {"split": True, "merge": True, "add_to_map": True, "optimize": False, "prefer_tpk": False}
+PACKAGE_SUFFIXES = (".vtpk", ".tpkx", ".tpk")
+
+
+def default_output_name(service: ServiceInfo, fmt: str, today: date | None = None) -> str:
+    name = re.sub(r"[^\w.-]+", "_", service.name or "export").strip("._") or "export"
+    return f"{name}_{(today or date.today()).isoformat()}.{fmt}"
+
+
+class OptionsPanel(QObject):
+    """The options of the next export; the values are read from here when the export starts."""
+
+    outputChanged = pyqtSignal()  # the Save to path changed
+
+    def __init__(self, ui, controller, parent=None) -> None:
+        super().__init__(parent)
+        self.ui = ui
+        self.controller = controller
+        self._output_is_default = True
+        self._updating_output = False
+        ui.outputWidget.setStorageMode(QgsFileWidget.StorageMode.SaveFile)
+        ui.outputWidget.setConfirmOverwrite(True)
+        ui.outputWidget.setDialogTitle(tr("Save the tile package as"))
+        ui.outputWidget.fileChanged.connect(self._output_changed)
+        line = ui.outputWidget.lineEdit()
+        if line is not None:
+            ui.outputWidget.setFocusProxy(line)
+        ui.formatCombo.currentIndexChanged.connect(self._format_changed)
+        ui.qualitySlider.valueChanged.connect(lambda value: ui.qualityValueLabel.setText(str(value)))
+        ui.qualitySlider.valueChanged.connect(settings.set_quality)  # only the user's moves: see setup_formats
+        ui.optimizeCheck.toggled.connect(self._optimize_toggled)
+        for check, name in ((ui.splitCheck, "split"), (ui.mergeCheck, "merge"), (ui.addToMapCheck, "add_to_map"),
+                            (ui.optimizeCheck, "optimize")):
+            check.setChecked(settings.option(name, OPTION_DEFAULTS[name]))
+            check.toggled.connect(lambda on, name=name: settings.set_option(name, on))
+        ui.splitCheck.toggled.connect(self._split_toggled)
+        self._split_toggled(ui.splitCheck.isChecked())
+        self._optimize_toggled(ui.optimizeCheck.isChecked())
+        controller.serviceChanged.connect(self._service_changed)
+
+    def _service_changed(self) -> None:
+        self.setup_formats(self.controller.service)
+        self._update_default_output()
+
+    def setup_formats(self, info: ServiceInfo | None) -> None:
+        combo = self.ui.formatCombo
+        combo.blockSignals(True)
+        combo.clear()
+        if info is None:
+            combo.setEnabled(False)
+        elif is_vector(info):
+            combo.addItem(tr(".vtpk — vector tile package"), VTPK)
+            combo.setEnabled(False)
+        else:
+            if package_format(info) == TPKX:
+                combo.addItem(tr(".tpkx — Compact Cache V2 (recommended)"), TPKX)
+            combo.addItem(tr(".tpk — Compact Cache V1 (older readers)"), TPK)
+            combo.setEnabled(combo.count() > 1)
+            prefer_tpk = settings.option("prefer_tpk", OPTION_DEFAULTS["prefer_tpk"])
+            combo.setCurrentIndex(combo.findData(TPK) if prefer_tpk else 0)
+        combo.blockSignals(False)
+        jpeg = self._jpeg_service()
+        for widget in (self.ui.optimizeCheck, self.ui.qualityLabel, self.ui.qualitySlider, self.ui.qualityValueLabel):
+            widget.setVisible(jpeg)
+        if jpeg:
+            own = info.tiling.compression_quality or 100
+            slider = self.ui.qualitySlider
+            # the remembered quality, capped by this service's own: the cap is not saved as the choice
+            slider.blockSignals(True)
+            slider.setMaximum(max(slider.minimum(), own))
+            slider.setValue(min(settings.quality(DEFAULT_QUALITY), own))
+            slider.blockSignals(False)
+            self.ui.qualityValueLabel.setText(str(slider.value()))
+            slider.setToolTip(tr("JPEG quality of the optimised tiles, at most the service's own "
+                                 "quality ({q})").format(q=own))
+        self._optimize_toggled(self.ui.optimizeCheck.isChecked())
+
+    def chosen_format(self) -> str | None:
+        data = self.ui.formatCombo.currentData()
+        return data if data in (TPKX, TPK) else None
+
+    def format_extension(self) -> str:
+        service = self.controller.service
+        return TPKX if service is None else package_format(service, self.chosen_format())
+
+    def _format_changed(self, _index: int) -> None:
+        service = self.controller.service
+        if service is not None and not is_vector(service) and self.ui.formatCombo.count() > 1:
+            settings.set_option("prefer_tpk", self.chosen_format() == TPK)
+        self._update_output_extension()
+        self.controller.schedule_refresh()
+
+    def _jpeg_service(self) -> bool:
+        info = self.controller.service
+        return info is not None and not is_vector(info) and (info.tile_format or "").upper() in JPEG_FORMATS
+
+    def _optimize_toggled(self, on: bool) -> None:
+        enabled = bool(on) and self._jpeg_service()
+        for widget in (self.ui.qualitySlider, self.ui.qualityLabel, self.ui.qualityValueLabel):
+            widget.setEnabled(enabled)
+        self.controller.schedule_refresh()
+
+    def optimize(self) -> bool:
+        return self._jpeg_service() and self.ui.optimizeCheck.isChecked()
+
+    def quality(self) -> int | None:
+        return self.ui.qualitySlider.value() if self.optimize() else None
+
+    def _split_toggled(self, on: bool) -> None:
+        self.ui.mergeCheck.setEnabled(bool(on))
+        self.controller.schedule_refresh()
+
+    def output_path(self) -> str:
+        return self.ui.outputWidget.filePath().strip()
+
+    def _output_changed(self, _path: str) -> None:
+        if not self._updating_output:
+            self._output_is_default = False
+        self.outputChanged.emit()
+
+    def _set_output(self, path: str) -> None:
+        self._updating_output = True
+        self.ui.outputWidget.setFilePath(path)
+        self._updating_output = False
+
+    def _update_default_output(self) -> None:
+        service = self.controller.service
+        if service is None:
+            return
+        fmt = self.format_extension()
+        self.ui.outputWidget.setFilter(tr("Tile package (*.{ext})").format(ext=fmt))
+        if self._output_is_default or not self.output_path():
+            folder = settings.output_folder() or str(Path.home())
+            self._set_output(str(Path(folder) / default_output_name(service, fmt)))
+            self._output_is_default = True
+        else:
+            self._update_output_extension()
+
+    def _update_output_extension(self) -> None:
+        if self.controller.service is None:
+            return
+        fmt = self.format_extension()
+        self.ui.outputWidget.setFilter(tr("Tile package (*.{ext})").format(ext=fmt))
+        path = self.output_path()
+        if path and Path(path).suffix.lower() in PACKAGE_SUFFIXES:
+            keep_default = self._output_is_default
+            self._set_output(str(Path(path).with_suffix("." + fmt)))
+            self._output_is_default = keep_default

@@ -1,0 +1,125 @@
+"""The split plan under the levels: how an export above the server's tile limit becomes server jobs.
+
+Nothing is planned for an export within the limit (one server job); above it the plan is computed in
+the background (:mod:`...tasks.plan_task`, hundreds of milliseconds for a country) and shown when it
+is ready: the export follows the same plan.
+"""
+from __future__ import annotations
+
+import math
+
+from qgis.PyQt.QtCore import QObject, pyqtSignal
+
+from ...core.errors import ArcGISOfflineTilesError, TooManyTilesError
+from ...core.export import validate_export
+from ...core.levels import format_levels
+from ...qgis_glue.i18n import translator
+from ...tasks.base import error_message
+from ..levels_model import format_int
+
+tr = translator("ArcGISOfflineTilesDockWidget")
+
+PLAN_MAX_JOBS = 200  # beyond this the plan is not worth computing on every change: say "about n jobs"
+PLAN_LINES = 8
+
+
+class SplitPlanView(QObject):
+    """Keeps :attr:`plan` for the current choice and shows it in ``ui.planLabel``."""
+
+    planned = pyqtSignal()  # a background plan arrived
+
+    def __init__(self, ui, controller, parent=None) -> None:
+        super().__init__(parent)
+        self.ui = ui
+        self.controller = controller
+        self.model = controller.model
+        self.plan = None
+        self._token = 0
+
+    @property
+    def planning(self) -> bool:
+        return bool(self.ui.planLabel.property("planning"))
+
+    def rough_job_count(self) -> int:
+        limit = self.controller.service.max_export_tiles or 1
+        return max(1, math.ceil(self.model.total_tiles() / limit))
+
+    def stop(self) -> None:
+        self._token += 1
+        self.plan = None
+
+    def update(self) -> None:
+        """The split plan for the current choice (the plan the export will follow), or why there is none."""
+        self.stop()
+        c = self.controller
+        levels = self.model.checked_levels()
+        if (c.service is None or not levels or c.area.is_empty or c.area_error
+                or not self.model.has_counts() or not c.service.export_allowed):
+            self._show("")
+            return
+        area = c.area.service_area(c.service_crs)
+        try:
+            validate_export(c.service, area, levels[:1])  # the area against the service's extent
+        except ArcGISOfflineTilesError as exc:
+            self._show(error_message(exc))
+            return
+        warnings = self._warnings(area)
+        total = self.model.total_tiles()
+        limit = c.service.max_export_tiles or 0
+        if not limit or total <= limit:
+            self._show("\n".join(warnings))
+            return
+        if not self.ui.splitCheck.isChecked():
+            self._show(error_message(TooManyTilesError(count=format_int(total), limit=format_int(limit))))
+            return
+        if self.model.total_is_approximate():
+            self._show("\n".join([tr("About {n} export jobs; the exact plan is made when the export "
+                                     "starts.").format(n=format_int(self.rough_job_count()))] + warnings))
+            return
+        if total > PLAN_MAX_JOBS * limit:
+            self._show("\n".join([tr("About {n} export jobs: that is a lot; consider fewer levels or a "
+                                     "smaller area.").format(n=format_int(self.rough_job_count()))] + warnings))
+            return
+        token = self._token
+        self._show(tr("Planning the split into export jobs…"))
+        self.ui.planLabel.setProperty("planning", True)
+        from ...tasks.plan_task import start_plan
+
+        counts = {level: self.model.counts()[level] for level in levels}
+        task = start_plan(c.service.tiling, area, levels, limit, counts,
+                          on_result=lambda plan: self._done(token, plan, warnings),
+                          on_error=lambda message: self._done(token, None, [message]))
+        c.track(task)
+
+    def _done(self, token: int, plan, warnings: list[str]) -> None:
+        if token != self._token:
+            return  # the choice changed meanwhile; a newer plan is on its way
+        self.ui.planLabel.setProperty("planning", False)
+        self.plan = plan
+        self._show(self._text(plan, warnings) if plan is not None else "\n".join(warnings))
+        self.planned.emit()
+
+    def _warnings(self, area) -> list[str]:
+        if not area.is_rectangle and not self.controller.service.supports_polygon:
+            return [tr("This server cannot export a polygon: its bounding box is exported instead.")]
+        return []
+
+    def _show(self, text: str) -> None:
+        self.ui.planLabel.setProperty("planning", False)
+        self.ui.planLabel.setText(text)
+        self.ui.planLabel.setVisible(bool(text))
+
+    def _text(self, plan, warnings: list[str]) -> str:
+        lines = []
+        if plan.job_count > 1:
+            lines.append(tr("{n} export jobs of at most {limit} tiles, {total} tiles in all:").format(
+                n=format_int(plan.job_count), limit=format_int(plan.limit), total=format_int(plan.total_tiles)))
+            for part in plan.parts[:PLAN_LINES]:
+                what = (tr("level {levels}") if len(part.levels) == 1 else tr("levels {levels}")).format(
+                    levels=format_levels(part.levels))
+                piece = "" if part.whole_area else " " + tr("(part of the area)")
+                lines.append("  " + tr("job {n}: {what}, {tiles} tiles{piece}").format(
+                    n=part.index + 1, what=what, tiles=format_int(part.tiles), piece=piece))
+            if plan.job_count > PLAN_LINES:
+                lines.append("  " + tr("… and {n} more").format(n=format_int(plan.job_count - PLAN_LINES)))
+        return "\n".join(lines + warnings)
