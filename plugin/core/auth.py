@@ -91,6 +91,10 @@ class ArcGISAuth(requests.auth.AuthBase):
     def extra_headers(self) -> dict[str, str]:
         return {}
 
+    def credential_headers(self) -> tuple[str, ...]:
+        """Every header this auth may add: the session strips them all on a redirect to another host."""
+        return (TOKEN_HEADER, "Authorization", *self.extra_headers())
+
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         if not r.url or not self.applies_to(r.url):
             return r

@@ -17,16 +17,24 @@ def QT_TRANSLATE_NOOP(context: str, text: str) -> str:
     return text
 
 
-_SECRET_PARAMS = re.compile(
-    r"(?i)([?&](?:token|password|api_?key|X-Amz-Signature|X-Amz-Security-Token|X-Amz-Credential)=)[^&#\s]*")
+# Secret values wherever they appear, not only after ``?``/``&`` (servers echo requests back in
+# their messages): query/form parameters, pre-signed URL signatures (Amazon, Azure ``sig``, Google),
+# JSON members and bearer tokens.
+_SECRET_NAMES = (r"token|password|passwd|api_?key|apikey|sig|signature|X-Amz-Signature|X-Amz-Security-Token|"
+                 r"X-Amz-Credential|X-Goog-Signature|X-Goog-Credential|client_secret")
+_SECRET_PARAMS = re.compile(rf"(?i)((?<![A-Za-z0-9])(?:{_SECRET_NAMES})=)[^&#\s\"'<>]*")
+_SECRET_MEMBERS = re.compile(rf"(?i)([\"'](?:{_SECRET_NAMES})[\"']\s*:\s*[\"'])[^\"']*")
+_BEARER = re.compile(r"(?i)(\bBearer\s+)[^\s,;\"'<>]+")
 
 
 _TRAILING_STOP = re.compile(r"\.+$")  # the templates put their own full stop after {reason}
 
 
 def redact(text: str) -> str:
-    """Replace the values of token-like query parameters in ``text`` with ``***``."""
-    return _SECRET_PARAMS.sub(r"\1***", text or "")
+    """Replace the values of token-like parameters, JSON members and bearer tokens with ``***``."""
+    text = _SECRET_PARAMS.sub(r"\1***", text or "")
+    text = _SECRET_MEMBERS.sub(r"\1***", text)
+    return _BEARER.sub(r"\1***", text)
 
 
 class ArcGISOfflineTilesError(Exception):
@@ -166,6 +174,23 @@ class NetworkError(ArcGISOfflineTilesError):
 class ServerError(NetworkError):
     template = QT_TRANSLATE_NOOP(
         "errors", "The server answered with an error ({reason}). Retry later; finished work is kept.")
+
+
+class ProxyAuthError(NetworkError):
+    """HTTP 407 from a proxy: the proxy, not the ArcGIS server, wants credentials."""
+
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The proxy server needs a user name and password ({reason}). Enter them in QGIS under "
+        "Settings > Options > Network > Proxy (or ask your IT department for them), then retry.")
+
+
+class ResponseTooLargeError(ServerError):
+    """An answer bigger than any ArcGIS document: refused before it fills the memory, never retried."""
+
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The server at {host} sent an answer larger than {limit} ({reason}), which no ArcGIS "
+        "service document is. Check that the address is an ArcGIS REST endpoint; if it is, ask the "
+        "service's administrator.")
 
 
 class DiskError(ArcGISOfflineTilesError):

@@ -17,11 +17,13 @@ log lines are redacted by a logging filter installed at import time.
 """
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import logging
 import random
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,6 +42,8 @@ from .errors import (
     CancelledError,
     InvalidRequestError,
     NetworkError,
+    ProxyAuthError,
+    ResponseTooLargeError,
     ServerError,
     ServiceError,
     ServiceNotFoundError,
@@ -52,21 +56,29 @@ PRODUCT = "ArcGIS-Offline-Tiles"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 AUTH_HEADERS = ("X-Esri-Authorization", "Authorization")
+CREDENTIAL_FIELDS = frozenset({"token", "password"})  # form fields never re-sent to another host
+MAX_JSON_BYTES = 32 << 20  # decoded; real service documents are KB (the largest we know: 0.55 MB)
+JSON_CHUNK = 8 << 10  # raw bytes read at a time: a gzip bomb inflates one chunk to 8 MB at most
+JSON_DEADLINE_S = 120.0
+DOWNLOAD_DEADLINE_S = 24 * 3600.0  # a 10 GB package at 1 Mbit/s
+DOWNLOAD_MIN_RATE = 1024.0  # bytes/s; slower than this a package never finishes
+DOWNLOAD_MIN_IDLE_S = 60.0  # a chunk may always take this long, whatever its size
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
 # --- logging hygiene ---------------------------------------------------------------------------
 class RedactingFilter(logging.Filter):
-    """Redact token-like query parameters in a record's message and arguments (urllib3 logs URLs)."""
+    """Redact secrets in a record's final text (urllib3 logs URLs; a format string's ``%s`` right after
+    ``Bearer`` or ``token=`` must not be eaten, so the record is formatted first)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
-        if record.args:
-            if isinstance(record.args, tuple):
-                record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
-            elif isinstance(record.args, dict):
-                record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):  # a broken format string: redact what there is
+            text = f"{record.msg} {record.args!r}"
+        redacted = redact(text)
+        if redacted != text or record.args:
+            record.msg, record.args = redacted, None
         return True
 
 
@@ -158,6 +170,71 @@ class Clock:
 REAL_CLOCK = Clock()
 
 
+def abort_response(response: requests.Response) -> None:
+    """Wake a read blocked on ``response`` (called from another thread: a cancel, a watchdog)."""
+    raw = response.raw
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is None:  # the connection let go of its socket ("Connection: close"): the reader still has it
+        reader = getattr(getattr(raw, "_fp", None), "fp", None)
+        sock = getattr(getattr(reader, "raw", None), "_sock", None)
+    if sock is not None:  # only shut down: closing from this thread would race the reading thread
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class ReadWatchdog:
+    """Ends the reading of a streamed response when a limit passes or on cancel.
+
+    ``deadline`` is an instant of ``time.monotonic()``; ``idle`` the longest wait for the next chunk
+    (the reader calls :meth:`touch` after each).  The socket is shut down from the watchdog's thread,
+    so a read blocked on a trickling server returns at once; :attr:`expired` then says why
+    (``"deadline"`` or ``"idle"``).  Real time on purpose: it bounds real transfers.
+    """
+
+    def __init__(self, response: requests.Response, *, deadline: float | None = None,
+                 idle: float | None = None, cancel: CancelToken | None = None) -> None:
+        self.response = response
+        self.deadline = deadline
+        self.idle = idle
+        self.expired: str | None = None
+        self._last = time.monotonic()
+        self._stop = threading.Event()
+        self._cancel = cancel
+        self._handle = cancel.on_cancel(lambda: abort_response(response)) if cancel is not None else None
+        if deadline is not None or idle is not None:
+            threading.Thread(target=self._watch, name="aot-read-watchdog", daemon=True).start()
+
+    def touch(self) -> None:
+        self._last = time.monotonic()
+
+    def _watch(self) -> None:
+        while True:
+            limits = []
+            if self.deadline is not None:
+                limits.append((self.deadline, "deadline"))
+            if self.idle is not None:
+                limits.append((self._last + self.idle, "idle"))
+            when, why = min(limits)
+            now = time.monotonic()
+            if now >= when:
+                self.expired = why
+                abort_response(self.response)
+                return
+            if self._stop.wait(when - now):
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._cancel is not None and self._handle is not None:
+            self._cancel.remove_callback(self._handle)
+
+    def __enter__(self) -> ReadWatchdog:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
 # --- configuration -----------------------------------------------------------------------------
 def user_agent(version: str = "") -> str:
     """``ArcGIS-Offline-Tiles/<version> python-requests/<v>``; the caller passes the plugin version."""
@@ -179,6 +256,11 @@ class HttpConfig:
     verify: bool | str = True  # False only on explicit user request; a str is a CA bundle path
     proxies: dict = field(default_factory=dict)  # requests style, may hold "no_proxy"
     pool_size: int = 8
+    json_deadline: float = JSON_DEADLINE_S  # total time of one JSON request (headers and body)
+    max_json_bytes: int = MAX_JSON_BYTES
+    download_deadline: float = DOWNLOAD_DEADLINE_S  # total time of one download() call
+    download_min_rate: float = DOWNLOAD_MIN_RATE  # each chunk within max(min idle, chunk / rate)
+    download_min_idle: float = DOWNLOAD_MIN_IDLE_S
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -260,6 +342,8 @@ def _network_error(exc: BaseException, url: str) -> ArcGISOfflineTilesError:
                               "add it in QGIS (Settings > Options > Authentication > Certificate "
                               "Manager), then retry."),
             details=redact(str(exc)), host=host, reason="TLS certificate check failed")
+    if isinstance(exc, requests.exceptions.ProxyError) and "407" in str(exc):
+        return ProxyAuthError(reason=f"HTTP 407 from the proxy on the way to {host}", details=redact(str(exc)))
     if isinstance(exc, requests.exceptions.ProxyError):
         return NetworkError(reason=f"the proxy refused the connection to {host}", details=redact(str(exc)))
     if isinstance(exc, requests.exceptions.Timeout):
@@ -303,13 +387,21 @@ class Session(requests.Session):
         if hasattr(auth, "attach"):
             auth.attach(self)
 
+    def credential_headers(self) -> tuple[str, ...]:
+        """Every header name through which this session may send a credential."""
+        names = getattr(self.auth, "credential_headers", None)
+        return (*AUTH_HEADERS, *(names() if callable(names) else ()))
+
     # requests calls this while following redirects: credentials never follow to another host.
     def rebuild_auth(self, prepared_request: requests.PreparedRequest, response: requests.Response) -> None:
-        had_auth = any(h in response.request.headers for h in AUTH_HEADERS)
-        for header in (*AUTH_HEADERS, "Referer"):
+        names = self.credential_headers()
+        had_auth = any(h in response.request.headers for h in names)
+        for header in (*names, "Referer"):
             prepared_request.headers.pop(header, None)
         if host_key(prepared_request.url) != host_key(response.request.url):
-            prepared_request.prepare_url(strip_query_params(prepared_request.url), None)
+            prepared_request.prepare_url(strip_query_params(prepared_request.url, tuple(CREDENTIAL_FIELDS)),
+                                         None)
+            _strip_form_fields(prepared_request, CREDENTIAL_FIELDS)  # a 307/308 re-sends the body
         if had_auth and self.auth is not None:
             self.auth(prepared_request)  # re-applied only if the new host is one the auth is bound to
 
@@ -360,6 +452,25 @@ class Session(requests.Session):
         return base * (1.0 + 0.25 * random.random())  # noqa: S311 - jitter, not crypto
 
 
+def _strip_form_fields(request: requests.PreparedRequest, names: frozenset[str]) -> None:
+    """Remove ``names`` from a form-encoded body (a body of any other type is dropped whole)."""
+    body = request.body
+    if not body:
+        return
+    ctype = request.headers.get("Content-Type", "")
+    if "x-www-form-urlencoded" not in ctype:
+        request.body = None  # we never send other bodies; whatever it is, it does not go elsewhere
+        request.headers.pop("Content-Length", None)
+        return
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    pairs = parse_qsl(text, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if k.lower() not in names]
+    if len(kept) != len(pairs):
+        encoded = urlencode(kept)
+        request.body = encoded
+        request.headers["Content-Length"] = str(len(encoded.encode()))
+
+
 def create_session(config: HttpConfig | None = None, auth: Any = None, clock: Clock | None = None) -> Session:
     """The session factory: every request of the plugin goes through a session made here."""
     return Session(config, auth=auth, clock=clock)
@@ -390,8 +501,10 @@ def arcgis_error(error: Any, url: str, http_status: int = 200) -> ArcGISOfflineT
     message_code = str(error.get("messageCode") or "")
     safe_url = redact(url)
     details = f"{safe_url}: code {code} {message_code} {text}".strip()
-    if code == 498:
-        exc: ArcGISOfflineTilesError = AuthFailedError(reason=f"invalid or expired token: {text}",
+    if code == 407:
+        exc: ArcGISOfflineTilesError = ProxyAuthError(reason=f"HTTP 407 for {safe_url}", details=details)
+    elif code == 498:
+        exc = AuthFailedError(reason=f"invalid or expired token: {text}",
                                                        details=details)
     elif code == 499 or (message_code in AUTH_MESSAGE_CODES and code != 403):
         exc = AuthRequiredError(details=details)
@@ -468,6 +581,40 @@ def parse_json_response(response: requests.Response, url: str) -> Any:
     return doc
 
 
+def read_json_body(response: requests.Response, url: str, *, limit: int = MAX_JSON_BYTES,
+                   deadline: float | None = None, cancel: CancelToken | None = None) -> bytes:
+    """Read a streamed answer into ``response.content``, decoded size at most ``limit`` bytes.
+
+    Raises :class:`ResponseTooLargeError` past the limit (nothing more is read), :class:`NetworkError`
+    when ``deadline`` (``time.monotonic()``) passes or the connection breaks, :class:`CancelledError`
+    at once on cancel, even while a trickling server blocks the read.
+    """
+    host = urlsplit(url).netloc or url
+    chunks: list[bytes] = []
+    size = 0
+    with ReadWatchdog(response, deadline=deadline, cancel=cancel) as watchdog:
+        try:
+            for chunk in response.iter_content(JSON_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise ResponseTooLargeError(host=host, limit=f"{limit >> 20} MB",
+                                                reason=f"more than {size} bytes",
+                                                details=f"{response.request.method} {redact(url)}")
+                chunks.append(chunk)
+        except requests.exceptions.RequestException as exc:
+            check_cancel(cancel)
+            if watchdog.expired is None:
+                raise _network_error(exc, url) from None
+        check_cancel(cancel)
+        if watchdog.expired is not None:
+            raise NetworkError(reason=f"{host} did not finish its answer in the time allowed",
+                               details=f"{redact(url)}: {size} bytes received before the deadline")
+    body = b"".join(chunks)
+    response._content = body  # what requests' .content/.json() read from now on
+    response._content_consumed = True
+    return body
+
+
 def request_json(session: requests.Session, url: str, params: dict | None = None, *,
                  method: str = "GET", data: dict | None = None, cancel: CancelToken | None = None,
                  auth: Any = None) -> Any:
@@ -489,16 +636,19 @@ def request_json(session: requests.Session, url: str, params: dict | None = None
     auth_obj = auth if auth is not None else getattr(session, "auth", None)
     auth_retried = False
     body_retries = 0
-    kwargs: dict[str, Any] = {"params": params or None, "data": data}
+    kwargs: dict[str, Any] = {"params": params or None, "data": data, "stream": True,
+                              "timeout": (config.connect_timeout, min(config.read_timeout, config.json_deadline))}
     if auth is not None:
         kwargs["auth"] = auth
     if isinstance(session, Session):
         kwargs["cancel"] = cancel
     while True:
         check_cancel(cancel)
+        deadline = time.monotonic() + config.json_deadline
         response = session.request(method, url, **kwargs)
         http_status = response.status_code
         try:
+            read_json_body(response, url, limit=config.max_json_bytes, deadline=deadline, cancel=cancel)
             doc = parse_json_response(response, url)
             error = doc.get("error") if isinstance(doc, dict) else None
             exc = arcgis_error(error, url, response.status_code) if error is not None else None
@@ -515,7 +665,8 @@ def request_json(session: requests.Session, url: str, params: dict | None = None
             LOG.info("Retrying %s after refreshing the sign-in", redact(url))
             continue
         # HTTP 429/5xx were retried by the session already; here: errors inside HTTP 200 bodies
-        if isinstance(exc, ServerError) and body_retries < config.retries and http_status < 300 and (
+        if isinstance(exc, ServerError) and not isinstance(exc, ResponseTooLargeError) \
+                and body_retries < config.retries and http_status < 300 and (
                 code in BODY_RETRY_CODES or (code < 300 and method in IDEMPOTENT_METHODS)):
             delay = session.backoff_delay(body_retries) if hasattr(session, "backoff_delay") else 1.0
             LOG.info("%s answered %s; retry %d/%d in %.1f s", redact(url), exc.details or code,

@@ -204,7 +204,9 @@ def interpret(doc: dict, protocol: str) -> JobStatus:
                    CANCELLED: "The export was cancelled on the server"}[state]
         if infos and state == RUNNING:
             message = f"{message} ({infos[-1]})"
-    return JobStatus(state=state, server_status=raw, fraction=fraction, message=message, errors=errors, doc=doc)
+    # servers echo requests (tokens included) in their messages: these reach the dock and the job store
+    return JobStatus(state=state, server_status=redact(raw), fraction=fraction, message=redact(message),
+                     errors=[redact(e) for e in errors], doc=doc)
 
 
 def _int(value: Any) -> int:
