@@ -57,6 +57,7 @@ from ..core.tiling import SpatialRef
 from . import settings
 from .crs import qgs_crs
 from .i18n import translator
+from .layer_definition import write_layer_definition
 from .style import StyleResources, apply_raster_defaults, apply_vector_style, read_style_resources
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,7 @@ NATIVE_TPKX_GDAL = 3080000  # GDAL ESRIC reads .tpkx from 3.8
 GENERIC_TITLES = ("", "map", "layers", "conf", "root", "p12")
 # Modules whose code decides the converted bytes: a change to any of them invalidates conversions.
 _CONVERTER_MODULES = ("convert.py", "sinks.py", "formats.py", "bundles.py", "reader.py", "_sources.py",
-                      "schemes.py", "mvt.py")
+                      "schemes.py", "mvt.py", "style_export.py")
 _SNIFF_SAMPLE = 4  # tiles per level checked for formats GDAL cannot decode
 
 Progress = Callable[[float, str], None]
@@ -504,6 +505,8 @@ def create_layer(source: LayerSource) -> QgsMapLayer:
         layer.setCrs(crs)
     if source.vector:
         apply_vector_style(layer, source.style)
+        if source.converted and source.style is not None:
+            write_layer_definition(layer, source.converted)  # opens styled without the plugin too
     else:
         apply_raster_defaults(layer)
     layer.setMetadata(_metadata(source, layer.crs()))

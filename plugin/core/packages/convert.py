@@ -36,13 +36,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..errors import CancelledError, DiskError
+from ..errors import CancelledError, DiskError, PackageError
+from ..levels import format_levels
 from . import formats
 from ._sources import package_error
 from .mvt import MvtError, decode_layers, merge_vector_layers
 from .reader import TilePackage, open_package, translating
 from .schemes import is_web_mercator, scheme_to_dict, schemes_compatible, zoom_for_level
 from .sinks import BUILTIN_WKT, GpkgLayout, GpkgSink, MBTilesSink, TileMatrix, TileSink
+from .style_export import STYLE_METADATA_KEY, style_metadata_value, write_style_folder
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ class ConversionReport:
     file_size: int = 0
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    style: str = ""  # a vector MBTiles' MapLibre style written beside it (style_export), or ""
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -265,7 +268,22 @@ def _mbtiles_metadata(pkgs: Sequence[TilePackage], zooms: list[dict[int, int]], 
     }
     if vector_layers is not None:
         meta["json"] = json.dumps({"vector_layers": vector_layers}, separators=(",", ":"))
+    levels = sorted({lvl for level_zoom in zooms for lvl in level_zoom})
+    meta.update({key.lower(): value for key, value in _package_description(pkgs, levels).items() if value})
     return meta
+
+
+def _keep_style(pkg: TilePackage, dst: Path, sink, report: ConversionReport) -> None:
+    """The package's MapLibre style beside the MBTiles, named in its metadata; a style that cannot be
+    copied costs the look, never the tiles (a warning)."""
+    try:
+        style = write_style_folder(pkg, dst)
+    except (PackageError, OSError) as exc:
+        report.warnings.append(f"{pkg.path.name}: its style was not kept beside the converted file ({exc})")
+        return
+    if style is not None:
+        sink.metadata[STYLE_METADATA_KEY] = style_metadata_value(dst)
+        report.style = str(style)
 
 
 def _raster_format_name(pkgs: Sequence[TilePackage]) -> str:
@@ -355,8 +373,26 @@ def _gpkg_layout(pkgs: Sequence[TilePackage], table: str, crs_wkt: str | None) -
     srs_id, srs_name, org, org_id, definition = _srs_for(first, crs_wkt)
     layout = GpkgLayout(table=table, identifier=first.title or table, description=first.description,
                         srs_id=srs_id, srs_name=srs_name, organization=org, organization_coordsys_id=org_id,
-                        definition=definition, tms_box=tms_box, contents_box=contents, matrices=matrices)
+                        definition=definition, tms_box=tms_box, contents_box=contents, matrices=matrices,
+                        metadata=_package_description(pkgs, sorted(res)))
     return layout, {m.zoom_level: m for m in matrices}
+
+
+def _package_description(pkgs: Sequence[TilePackage], levels: list[int]) -> dict[str, str]:
+    """What describes the source packages, for the output's metadata (GDAL and QGIS show it)."""
+    first = pkgs[0]
+    extent = first.data_extent()
+    return {
+        "SOURCE_PACKAGES": ";".join(p.path.name for p in pkgs),
+        "PACKAGE_NAME": first.name or "",
+        "PACKAGE_TITLE": first.title or "",
+        "PACKAGE_DESCRIPTION": first.description or "",
+        "PACKAGE_KIND": first.kind,
+        "TILE_FORMAT": first.declared_format or "",
+        "ESRI_LEVELS": format_levels(levels),
+        "EXTENT": "" if extent is None else ",".join(f"{v:.10g}" for v in (extent.xmin, extent.ymin,
+                                                                               extent.xmax, extent.ymax)),
+    }
 
 
 def _table_name(pkg: TilePackage) -> str:
@@ -452,6 +488,8 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
             if report.skipped_out_of_grid:
                 report.warnings.append(f"{report.skipped_out_of_grid} tile(s) outside the output's grid were "
                                        "skipped")
+            if vector and fmt == "mbtiles":
+                _keep_style(pkgs[0], dst, sink, report)
             sink.finish()
         except BaseException:
             sink.abort()

@@ -13,8 +13,9 @@ import logging
 import math
 import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from ..errors import DiskError
 
@@ -193,6 +194,9 @@ class GpkgLayout:
     tms_box: tuple[float, float, float, float]  # min_x, min_y, max_x, max_y of the tile matrix set
     contents_box: tuple[float, float, float, float]
     matrices: list[TileMatrix]
+    # what describes the source (name, levels, tile format…): GeoPackage metadata extension rows in
+    # GDAL's own XML, so gdalinfo and QGIS's layer properties show them
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 class GpkgSink(TileSink):
@@ -256,9 +260,36 @@ class GpkgSink(TileSink):
         cur.executemany("INSERT INTO gpkg_tile_matrix VALUES (?,?,?,?,?,?,?,?)",
                         [(lay.table, m.zoom_level, m.matrix_width, m.matrix_height, m.tile_width,
                           m.tile_height, m.pixel_x_size, m.pixel_y_size) for m in lay.matrices])
+        if lay.metadata:
+            self._write_gdal_metadata(cur, lay)
         if needs_zoom_other(lay.matrices):
             cur.execute("INSERT INTO gpkg_extensions VALUES (?, 'tile_data', ?, ?, 'read-write')",
                         (lay.table, ZOOM_OTHER, "http://www.geopackage.org/spec/#extension_zoom_other_intervals"))
+
+
+    @staticmethod
+    def _write_gdal_metadata(cur: sqlite3.Cursor, lay: GpkgLayout) -> None:
+        """The GeoPackage metadata extension (GeoPackage 1.2, F.8) with GDAL's metadata document."""
+        cur.execute("""CREATE TABLE gpkg_metadata (
+            id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL, md_scope TEXT NOT NULL DEFAULT 'dataset',
+            md_standard_uri TEXT NOT NULL, mime_type TEXT NOT NULL DEFAULT 'text/xml',
+            metadata TEXT NOT NULL DEFAULT '')""")
+        cur.execute("""CREATE TABLE gpkg_metadata_reference (
+            reference_scope TEXT NOT NULL, table_name TEXT, column_name TEXT, row_id_value INTEGER,
+            timestamp DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+            md_file_id INTEGER NOT NULL, md_parent_id INTEGER,
+            CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),
+            CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id))""")
+        items = "".join(f'<MDI key="{escape(key)}">{escape(value)}</MDI>'
+                        for key, value in sorted(lay.metadata.items()) if value)
+        document = f"<GDALMultiDomainMetadata><Metadata>{items}</Metadata></GDALMultiDomainMetadata>"
+        cur.execute("INSERT INTO gpkg_metadata (id, md_scope, md_standard_uri, mime_type, metadata) "
+                    "VALUES (1, 'dataset', 'http://gdal.org', 'text/xml', ?)", (document,))
+        cur.execute("INSERT INTO gpkg_metadata_reference (reference_scope, table_name, md_file_id) "
+                    "VALUES ('table', ?, 1)", (lay.table,))
+        definition = "http://www.geopackage.org/spec120/#extension_metadata"
+        cur.executemany("INSERT INTO gpkg_extensions VALUES (?, NULL, 'gpkg_metadata', ?, 'read-write')",
+                        [("gpkg_metadata", definition), ("gpkg_metadata_reference", definition)])
 
 
 def needs_zoom_other(matrices: list[TileMatrix]) -> bool:
