@@ -82,8 +82,22 @@ class DownloadState:
 
     @classmethod
     def from_dict(cls, data: dict) -> DownloadState:
+        """From a job record; ValueError when a field has the wrong type (a damaged record)."""
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        for name, value in known.items():
+            allowed = _STATE_TYPES[name]
+            if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+                raise ValueError(f"download field {name} is a {type(value).__name__}")
+        if not known.get("url") or not known.get("target"):
+            raise ValueError("a download has no url or target")
         return cls(**known)
+
+
+_OPTIONAL_TEXT = (str, type(None))
+_STATE_TYPES: dict[str, tuple[type, ...]] = {
+    "url": (str,), "target": (str,), "bytes_done": (int,), "total": (int, type(None)), "etag": _OPTIONAL_TEXT,
+    "last_modified": _OPTIONAL_TEXT, "presigned": (bool,), "complete": (bool,),
+}
 
 
 @dataclass(frozen=True)

@@ -622,7 +622,12 @@ class Exporter:
     def cancel(self, record: JobRecord, delete_partial: bool = True) -> None:
         """Abandon ``record``: cancel the server job (where possible) and drop partial downloads."""
         if record.job and record.state in (NEW, SUBMITTED, TIMED_OUT, PAUSED):
-            jobs_mod.cancel_job(self.session, Job.from_dict(record.job))
+            try:
+                job = Job.from_dict(record.job)
+            except (ArcGISOfflineTilesError, KeyError) as exc:  # a damaged record: nothing to ask for
+                LOG.warning("The server job of record %s cannot be cancelled: %s", record.id, exc)
+            else:
+                jobs_mod.cancel_job(self.session, job)
         if delete_partial:
             for d in record.downloads:
                 state = DownloadState.from_dict(d) if isinstance(d, dict) else None

@@ -58,6 +58,21 @@ _STATES = {
 }
 _TOO_MANY = re.compile(r"001564|exceeds the maximum allowed number of tiles|too many tiles", re.IGNORECASE)
 _NUMBERS = re.compile(r"\(\s*(\d[\d,]*)\s*\)|(\d[\d,]*)")
+# A job id becomes a URL path segment of authenticated requests: only plain names (Esri's are hex, with
+# "j" and "_et" around them on ArcGIS Server); "../", "?", "#" or "%2e%2e" would aim them elsewhere.
+SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}\Z")
+
+
+def is_safe_id(value: Any) -> bool:
+    return isinstance(value, str) and SAFE_ID.match(value) is not None
+
+
+def check_job_id(job_id: Any) -> str:
+    """``job_id`` when it is a plain name; else :class:`ServerError` (and nothing is requested)."""
+    if not is_safe_id(job_id):
+        raise ServerError(reason="the server gave a job id that is not a plain name",
+                          details=redact(f"job id {str(job_id)[:200]!r}"))
+    return job_id
 
 
 def too_many_tiles_from_text(text: str, limit: int | None = None) -> TooManyTilesError | None:
@@ -84,9 +99,20 @@ class Job:
     operation: str = EXPORT
     job_url: str | None = None  # the status URL form that answered
 
-    def candidate_urls(self) -> list[str]:
+    def __post_init__(self) -> None:
+        check_job_id(self.job_id)
+        if self.operation not in (EXPORT, ESTIMATE):
+            raise ServerError(reason="the job record names an unknown operation",
+                              details=redact(str(self.operation)[:100]))
+        if self.job_url is not None and self.job_url not in self._standard_urls():
+            self.job_url = None  # only ever one of the two standard forms: anything else was not ours
+
+    def _standard_urls(self) -> list[str]:
         base = self.service_url.rstrip("/")
-        urls = [f"{base}/jobs/{self.job_id}", f"{base}/{self.operation}/jobs/{self.job_id}"]
+        return [f"{base}/jobs/{self.job_id}", f"{base}/{self.operation}/jobs/{self.job_id}"]
+
+    def candidate_urls(self) -> list[str]:
+        urls = self._standard_urls()
         if self.job_url:
             urls = [self.job_url] + [u for u in urls if u != self.job_url]
         return urls
@@ -97,8 +123,14 @@ class Job:
 
     @classmethod
     def from_dict(cls, data: dict) -> Job:
-        return cls(service_url=data["service_url"], job_id=data["job_id"], protocol=data.get("protocol", GP),
-                   operation=data.get("operation", EXPORT), job_url=data.get("job_url"))
+        """From a job record; raises :class:`ServerError` for an id or operation that is not ours."""
+        service_url, job_url = data["service_url"], data.get("job_url")
+        protocol, operation = data.get("protocol", GP), data.get("operation", EXPORT)
+        if not isinstance(service_url, str) or not isinstance(job_url, (str, type(None))) \
+                or protocol not in (GP, ONLINE):
+            raise ServerError(reason="the job record is damaged", details=redact(str(data)[:300]))
+        return cls(service_url=service_url, job_id=data["job_id"], protocol=protocol, operation=operation,
+                   job_url=job_url)
 
 
 @dataclass
@@ -133,7 +165,7 @@ def submit(session: Any, service_url: str, params: dict, *, operation: str = EXP
         raise
     if not isinstance(doc, dict) or not doc.get("jobId"):
         raise ServerError(reason=f"{operation} answered without a job id", details=redact(str(doc)[:500]))
-    job_id = str(doc["jobId"])
+    job_id = check_job_id(str(doc["jobId"]))
     status = str(doc.get("status") or "").lower()
     protocol = ONLINE if ("jobStatus" not in doc and status in ("success", "submitted", "")) else GP
     if status in ("failed", "error"):
@@ -323,8 +355,9 @@ def result_value(session: Any, job: Job, status: JobStatus | None = None,
     param_url = f"results/{param}"
     results = (status.doc.get("results") if status else None) or {}
     entry = results.get(param) if isinstance(results, dict) else None
-    if isinstance(entry, dict) and entry.get("paramUrl"):
-        param_url = str(entry["paramUrl"])
+    if isinstance(entry, dict) and isinstance(entry.get("paramUrl"), str) \
+            and re.fullmatch(r"results/[A-Za-z0-9_]{1,128}", entry["paramUrl"]):
+        param_url = entry["paramUrl"]  # anything else would aim an authenticated request elsewhere
     doc = get_json(session, _resolve(job_url, param_url), cancel=cancel)
     if not isinstance(doc, dict) or "value" not in doc:
         raise ServerError(reason=f"the job result {param} has no value", details=redact(str(doc)[:300]))

@@ -7,8 +7,10 @@ output paths and the last error.  It contains no credentials: tokens travel in h
 the parameters, and ``token`` query parameters are stripped from stored URLs.
 
 :class:`JobStore` keeps one JSON file per record in a folder (the QGIS side puts it in the profile
-folder).  Writes are atomic (temporary file + ``os.replace``); a file that cannot be read is moved
-aside as ``<name>.bad`` with a warning in the log, and never stops the others from loading.
+folder).  Writes are atomic (temporary file + ``os.replace``).  Records are validated on load (the
+id and plan id are plain names, every field has its type, the server job and the downloads are
+well-formed): a file that cannot be read or fails that check is moved aside as ``<name>.bad`` with a
+warning in the log, and never stops the others from loading.
 """
 from __future__ import annotations
 
@@ -23,7 +25,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .download import DownloadState
+from .errors import ArcGISOfflineTilesError
 from .http import strip_query_params
+from .jobs import Job, is_safe_id
 
 LOG = logging.getLogger(__name__)
 
@@ -92,14 +97,50 @@ class JobRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JobRecord:
+        """A record from its JSON form; ValueError when anything in it is not what we write."""
         if not isinstance(data, dict) or not data.get("service_url"):
             raise ValueError("not a job record (no service_url)")
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        known = {f.name: f for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for name, value in values.items():
+            allowed = _FIELD_TYPES[str(known[name].type)]
+            if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+                raise ValueError(f"field {name} is a {type(value).__name__}")
+        _check_contents(values)
+        return cls(**values)
 
     @classmethod
     def from_json(cls, text: str) -> JobRecord:
         return cls.from_dict(json.loads(text))
+
+
+_NUMBER = (int, float)
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {  # the annotations of JobRecord's fields
+    "str": (str,), "int": (int,), "float": _NUMBER, "dict": (dict,), "list": (list,),
+    "dict | None": (dict, type(None)),
+}
+
+
+def _check_contents(values: dict[str, Any]) -> None:
+    """What the field types alone do not say: names that become file names, lists' items."""
+    if "id" in values and not is_safe_id(values["id"]):
+        raise ValueError("the record id is not a plain name")
+    if values.get("plan_id") and not is_safe_id(values["plan_id"]):
+        raise ValueError("the plan id is not a plain name")
+    for name in ("result_urls", "output_paths"):
+        if not all(isinstance(v, str) for v in values.get(name, [])):
+            raise ValueError(f"{name} holds something else than text")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in values.get("levels", [])):
+        raise ValueError("levels holds something else than level numbers")
+    if values.get("job") is not None:
+        try:
+            Job.from_dict({"service_url": values.get("service_url"), **values["job"]})
+        except (ArcGISOfflineTilesError, KeyError, TypeError) as exc:
+            raise ValueError(f"the server job is damaged ({exc})") from None
+    for entry in values.get("downloads", []):
+        if not isinstance(entry, dict):
+            raise ValueError("a download entry is not an object")
+        DownloadState.from_dict(entry)  # raises ValueError on wrong types
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -125,16 +166,21 @@ class JobStore:
         self.folder = Path(folder)
 
     def path(self, record_id: str) -> Path:
+        """The record's file; ValueError for an id that is not a plain name (it would leave the folder)."""
+        if not is_safe_id(record_id):
+            raise ValueError(f"{str(record_id)[:100]!r} is not a job record id")
         return self.folder / f"{record_id}.json"
 
     def save(self, record: JobRecord) -> None:
         record.updated = time.time()
         try:
             atomic_write_text(self.path(record.id), record.to_json())
-        except OSError as exc:  # the export goes on; only resuming would be affected
+        except (OSError, ValueError) as exc:  # the export goes on; only resuming would be affected
             LOG.warning("The job record %s could not be saved: %s", record.id, exc)
 
     def load(self, record_id: str) -> JobRecord | None:
+        if not is_safe_id(record_id):
+            return None
         path = self.path(record_id)
         if not path.exists():
             return None
@@ -142,8 +188,11 @@ class JobStore:
 
     def _read(self, path: Path) -> JobRecord | None:
         try:
-            return JobRecord.from_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, TypeError) as exc:
+            record = JobRecord.from_json(path.read_text(encoding="utf-8"))
+            if record.id != path.stem:
+                raise ValueError(f"it holds the record {record.id!r}")
+            return record
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
             bad = path.with_name(path.name + ".bad")
             LOG.warning("The job record %s is damaged (%s); it was moved to %s", path.name, exc, bad.name)
             with contextlib.suppress(OSError):
@@ -166,6 +215,9 @@ class JobStore:
         return self.records(RESUMABLE - {CANCELLED, FAILED})
 
     def delete(self, record_id: str) -> None:
+        if not is_safe_id(record_id):
+            LOG.warning("Not deleting %r: it is not a job record id", str(record_id)[:100])
+            return
         with contextlib.suppress(FileNotFoundError):
             self.path(record_id).unlink()
 

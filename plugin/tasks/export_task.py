@@ -47,6 +47,7 @@ from ..core.download import DownloadState
 from ..core.errors import ArcGISOfflineTilesError, CancelledError
 from ..core.export import JOB_SHARE, Exporter, Progress, is_vector
 from ..core.http import CancelToken
+from ..core.jobs import is_safe_id
 from ..core.jobstore import (
     CANCELLED,
     DONE,
@@ -172,7 +173,9 @@ def load_request_files(store_folder: str | Path) -> dict[str, dict]:
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
             ExportRequest.from_dict(doc["request"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if not is_safe_id(str(doc.get("job_id") or path.stem)):  # it names files to delete later
+                raise ValueError("the job id is not a plain name")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("The export settings file %s is damaged (%s); it is ignored", path.name, exc)
             continue
         out[str(doc.get("job_id") or path.stem)] = doc
@@ -180,7 +183,7 @@ def load_request_files(store_folder: str | Path) -> dict[str, dict]:
 
 
 def delete_request_file(store_folder: str, job_id: str) -> None:
-    if store_folder:
+    if store_folder and is_safe_id(job_id):
         with contextlib.suppress(OSError):
             (requests_folder(store_folder) / f"{job_id}.json").unlink()
 
