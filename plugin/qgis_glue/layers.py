@@ -73,7 +73,7 @@ NATIVE_TPKX_GDAL = 3080000  # GDAL ESRIC reads .tpkx from 3.8
 GENERIC_TITLES = ("", "map", "layers", "conf", "root", "p12")
 # Modules whose code decides the converted bytes: a change to any of them invalidates conversions.
 _CONVERTER_MODULES = ("convert.py", "sinks.py", "formats.py", "bundles.py", "reader.py", "_sources.py",
-                      "schemes.py", "mvt.py", "style_export.py")
+                      "schemes.py", "mvt.py", "style_export.py", "overzoom.py", "standins.py")
 _SNIFF_SAMPLE = 4  # tiles per level checked for formats GDAL cannot decode
 
 Progress = Callable[[float, str], None]

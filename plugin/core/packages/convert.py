@@ -45,6 +45,8 @@ from .reader import TilePackage, open_package, translating
 from .schemes import is_web_mercator, scheme_to_dict, schemes_compatible, zoom_for_level
 from .sinks import BUILTIN_WKT, GpkgLayout, GpkgSink, MBTilesSink, TileMatrix, TileSink
 from .style_export import STYLE_METADATA_KEY, style_metadata_value, write_style_folder
+from .standins import STAND_IN_LIMIT, fill_sparse
+from .standins import plan as plan_stand_ins
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,12 @@ class ConversionReport:
     bytes_written: int = 0  # tile bytes written
     file_size: int = 0
     seconds: float = 0.0
+    # sparse vector packages (see .standins): tiles made for the places the tile map over-zooms
+    stand_ins: int = 0
+    stand_ins_per_level: dict[int, int] = field(default_factory=dict)
+    stand_ins_empty: int = 0  # places left empty: the over-zoomed leaf has nothing there
+    stand_in_seconds: float = 0.0
+    distinct_payloads: int = 0  # tile payloads stored (vector MBTiles store each distinct one once)
     warnings: list[str] = field(default_factory=list)
     style: str = ""  # a vector MBTiles' MapLibre style written beside it (style_export), or ""
 
@@ -90,6 +98,7 @@ class ConversionReport:
         out = asdict(self)
         out["per_level"] = {str(k): v for k, v in self.per_level.items()}
         out["zooms"] = {str(k): v for k, v in self.zooms.items()}
+        out["stand_ins_per_level"] = {str(k): v for k, v in self.stand_ins_per_level.items()}
         return out
 
 
@@ -406,7 +415,8 @@ def _table_name(pkg: TilePackage) -> str:
 def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fmt: str = "auto", *,
                    progress: ProgressCallback | None = None, crs_wkt: str | None = None,
                    expand_palette: bool = False, palette_expander: PaletteExpander | None = None,
-                   overwrite: bool = True, fsync: bool = True) -> ConversionReport:
+                   overwrite: bool = True, fsync: bool = True, stand_ins: bool = True,
+                   stand_in_limit: int = STAND_IN_LIMIT) -> ConversionReport:
     """Merge the tiles of several packages of one tiling scheme into one MBTiles or GeoPackage.
 
     ``fmt``: ``"auto"`` (from ``dst``'s suffix, else MBTiles when the scheme allows it, else
@@ -416,6 +426,10 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
     side passes ``QgsCoordinateReferenceSystem(...).toWkt()``); without it the built-in WKT of
     EPSG:3857/4326 or the package's own WKT is used.  ``expand_palette`` sends paletted PNG tiles
     through ``palette_expander`` (or the one set with :func:`set_palette_expander`).
+
+    Vector packages whose tile map over-zooms a tile into the levels under it (Esri's sparse caches)
+    get stand-ins there (:mod:`.standins`, at most ``stand_in_limit``; ``stand_ins=False`` copies
+    the stored tiles only); stored tiles are copied byte for byte either way.
 
     Raises :class:`PackageError` (unreadable input, schemes that differ, impossible format),
     :class:`DiskError` (output cannot be written) or :class:`CancelledError`.
@@ -442,6 +456,10 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
         with translating(paths[0]):
             fmt = _resolve_format(pkgs, fmt, dst)
             total = sum(p.tile_count for p in pkgs)
+            sparse = plan_stand_ins(pkgs, stand_in_limit) if stand_ins and fmt == "mbtiles" and \
+                pkgs[0].is_vector else None
+            stored_total = total
+            total += sparse.bound if sparse else 0
         report = ConversionReport(sources=[str(p) for p in paths], output=str(dst), format=fmt)
         for pkg in pkgs:
             if pkg.duplicate_bundles:
@@ -457,7 +475,7 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
             with translating(paths[0]):
                 layers = _vector_layers(pkgs, zooms) if vector else None
                 meta = _mbtiles_metadata(pkgs, zooms, "pbf" if vector else _raster_format_name(pkgs), layers)
-            sink: TileSink = MBTilesSink(dst, fsync=fsync)
+            sink: TileSink = MBTilesSink(dst, fsync=fsync, shared_payloads=vector)
             sink.metadata.update(meta)  # type: ignore[attr-defined]
         else:
             with translating(paths[0]):
@@ -485,6 +503,10 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
                     else:
                         m = matrices[level]
                         copier.copy_level(pkg, level, zoom, m.matrix_height - 1, m.matrix_width - 1, None)
+            if sparse is not None and not sparse.leaves:
+                report.warnings.extend(sparse.warnings)
+            if sparse is not None and sparse.leaves:
+                _write_stand_ins(pkgs, sparse, sink, report, progress, stored_total, total)
             if report.skipped_out_of_grid:
                 report.warnings.append(f"{report.skipped_out_of_grid} tile(s) outside the output's grid were "
                                        "skipped")
@@ -496,9 +518,27 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
             raise
     report.file_size = dst.stat().st_size
     report.seconds = time.perf_counter() - started
+    if isinstance(sink, MBTilesSink) and sink.shared:
+        report.distinct_payloads = sink.images
     log.info("converted %s → %s: %s tiles in %.2f s", ", ".join(p.name for p in paths), dst,
              report.tiles_written, report.seconds)
     return report
+
+
+def _write_stand_ins(pkgs: Sequence[TilePackage], sparse, sink: TileSink, report: ConversionReport,
+                     progress: ProgressCallback | None, done: int, total: int) -> None:
+    """After every stored tile: the stand-ins of the sparse places (real tiles win, see .standins)."""
+    started = time.perf_counter()
+    sink.dedupe()
+    with translating(pkgs[0].path):
+        result = fill_sparse(pkgs, sparse, sink.add,
+                             lambda visited: _progress(progress, done + min(visited, total - done), total))
+    report.stand_ins = result.written
+    report.stand_ins_per_level = dict(sorted(result.per_level.items()))
+    report.stand_ins_empty = result.empty
+    report.warnings.extend(result.warnings)
+    report.stand_in_seconds = time.perf_counter() - started
+    _progress(progress, total, total)
 
 
 def _snap_to_pixels(box: tuple[float, float, float, float], origin_x: float, origin_y: float,
@@ -521,10 +561,12 @@ def _snap_to_pixels(box: tuple[float, float, float, float], origin_x: float, ori
 def convert_package(src: str | os.PathLike, dst: str | os.PathLike, fmt: str = "auto", *,
                     progress: ProgressCallback | None = None, crs_wkt: str | None = None,
                     expand_palette: bool = False, palette_expander: PaletteExpander | None = None,
-                    overwrite: bool = True, fsync: bool = True) -> ConversionReport:
+                    overwrite: bool = True, fsync: bool = True, stand_ins: bool = True,
+                    stand_in_limit: int = STAND_IN_LIMIT) -> ConversionReport:
     """Convert one package to MBTiles or GeoPackage (see :func:`merge_packages` for the arguments)."""
     return merge_packages([src], dst, fmt, progress=progress, crs_wkt=crs_wkt, expand_palette=expand_palette,
-                          palette_expander=palette_expander, overwrite=overwrite, fsync=fsync)
+                          palette_expander=palette_expander, overwrite=overwrite, fsync=fsync,
+                          stand_ins=stand_ins, stand_in_limit=stand_in_limit)
 
 
 def package_info(path: str | os.PathLike, *, sniff_sample: int | None = None) -> dict:

@@ -393,6 +393,32 @@ class TilePackage:
         with translating(f"{self.path}!{index.ref.name}"):
             return index.read(i)
 
+    def has_tile(self, level: int, row: int, col: int) -> bool:
+        """Whether the package stores that tile (its bytes are not read)."""
+        if row < 0 or col < 0:
+            return False
+        key = (level, row - row % PACKET, col - col % PACKET)
+        return key in self._bundles and self._index(key).find(row, col) >= 0
+
+    def tilemap_leaves(self, below: int) -> Iterator[tuple[int, int, int]]:
+        """``(level, row, col)`` of every tile the tile map marks as a leaf above level ``below``:
+        clients over-zoom it for every level under it (reference §6.5.3).  Nothing without a tile map."""
+        doc = self.tilemap
+        root = doc.get("index") if doc else None
+        if not isinstance(root, list):
+            return
+        stack = [(root, 0, 0, 0)]
+        while stack:  # bounded: every node is visited once and the tile map's size is capped
+            node, level, row, col = stack.pop()
+            if len(node) != 4 or level + 1 >= below:
+                continue
+            for i, child in enumerate(node):
+                r, c = 2 * row + (i >> 1), 2 * col + (i & 1)
+                if isinstance(child, list):
+                    stack.append((child, level + 1, r, c))
+                elif child == 1 and not isinstance(child, bool):
+                    yield level + 1, r, c
+
     def iter_index(self, level: int | None = None) -> Iterator[tuple[int, int, int, int]]:
         """``(level, row, col, size)`` of every tile, without reading tile bytes."""
         for key in self._keys(level):

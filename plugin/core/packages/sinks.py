@@ -9,6 +9,7 @@ error or cancel the ``.part`` file is removed.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import math
 import os
@@ -22,6 +23,7 @@ from ..errors import DiskError
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 65536  # fewer, fuller pages: tiles of a few KB pack several to a page
+PAYLOAD_DIGEST_BYTES = 16  # 128-bit hash names a shared payload: a collision is out of reach
 
 # OGC WKT of the two CRSs the pure core knows by heart (the definitions GDAL writes into a GeoPackage)
 WKT_4326 = (
@@ -138,34 +140,74 @@ class MBTilesSink(TileSink):
     same tile twice, and building the index once is much cheaper than keeping it up to date);
     :meth:`dedupe` builds it earlier when more packages follow, whose rows then go in with
     ``INSERT OR IGNORE``.
+
+    ``shared_payloads=True`` stores each distinct payload once: ``images`` (``tile_id`` = a hash
+    of the bytes, ``tile_data``) and ``map`` (position → ``tile_id``) with a ``tiles`` view joining
+    them, the layout MBTiles 1.3 allows and GDAL and QGIS read through the view.  Vector
+    conversions use it: the stand-ins of a sparse package repeat (a square of sea, of one country).
     """
 
     insert_sql = "INSERT INTO tiles (zoom_level, tile_column, tile_row, tile_data) VALUES (?,?,?,?)"
 
-    def __init__(self, dst: Path, *, fsync: bool = True) -> None:
+    def __init__(self, dst: Path, *, fsync: bool = True, shared_payloads: bool = False) -> None:
         self.metadata: dict[str, str] = {}
+        self.shared = shared_payloads
+        self.images = 0  # distinct payloads stored (shared_payloads only)
         self._indexed = False
+        self._may_orphan = False
+        if shared_payloads:
+            self.insert_sql = "INSERT INTO map (zoom_level, tile_column, tile_row, tile_id) VALUES (?,?,?,?)"
         super().__init__(dst, fsync=fsync)
 
     def create_schema(self, cur: sqlite3.Cursor) -> None:
         cur.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
         cur.execute("CREATE UNIQUE INDEX name ON metadata (name)")
-        cur.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, "
-                    "tile_data BLOB)")
+        if not self.shared:
+            cur.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, "
+                        "tile_data BLOB)")
+            return
+        cur.execute("CREATE TABLE images (tile_id TEXT, tile_data BLOB)")
+        cur.execute("CREATE UNIQUE INDEX images_id ON images (tile_id)")
+        cur.execute("CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_id TEXT)")
+        cur.execute("CREATE VIEW tiles AS SELECT map.zoom_level AS zoom_level, map.tile_column AS tile_column, "
+                    "map.tile_row AS tile_row, images.tile_data AS tile_data "
+                    "FROM map JOIN images ON images.tile_id = map.tile_id")
+
+    def add(self, rows: list[tuple]) -> int:
+        if not self.shared:
+            return super().add(rows)
+        images = []
+        placed = []
+        for z, x, y, data in rows:
+            tile_id = hashlib.blake2b(data, digest_size=PAYLOAD_DIGEST_BYTES).hexdigest()
+            images.append((tile_id, data))
+            placed.append((z, x, y, tile_id))
+        try:
+            self._cur.executemany("INSERT OR IGNORE INTO images (tile_id, tile_data) VALUES (?,?)", images)
+            new_images = self._cur.rowcount
+        except sqlite3.Error as exc:
+            raise _disk_error(exc, self.part) from exc
+        self.images += max(new_images, 0)
+        return super().add(placed)
 
     def dedupe(self) -> None:
         """From now on a tile already present is kept and the new copy ignored (and counted)."""
         if not self._indexed:
+            index, table = ("map_index", "map") if self.shared else ("tile_index", "tiles")
             try:
-                self._cur.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")
+                self._cur.execute(f"CREATE UNIQUE INDEX {index} ON {table} "  # fixed names
+                                  "(zoom_level, tile_column, tile_row)")
             except sqlite3.Error as exc:
                 raise _disk_error(exc, self.part) from exc
             self._indexed = True
-            self.insert_sql = ("INSERT OR IGNORE INTO tiles (zoom_level, tile_column, tile_row, tile_data) "
-                               "VALUES (?,?,?,?)")
+            self._may_orphan = self.shared
+            self.insert_sql = self.insert_sql.replace("INSERT INTO", "INSERT OR IGNORE INTO")
 
     def write_metadata(self, cur: sqlite3.Cursor) -> None:
         self.dedupe()
+        if self._may_orphan:  # a payload whose position was already taken is referenced by nobody
+            cur.execute("DELETE FROM images WHERE tile_id NOT IN (SELECT tile_id FROM map)")
+            self.images -= max(cur.rowcount, 0)
         cur.executemany("INSERT OR REPLACE INTO metadata (name, value) VALUES (?, ?)",
                         sorted(self.metadata.items()))
 

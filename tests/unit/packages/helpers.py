@@ -99,6 +99,67 @@ def mvt(layers: dict[str, list[dict]], extent: int = 4096) -> bytes:
     return out
 
 
+def _zz(v: int) -> int:
+    return (v << 1) ^ (v >> 63)
+
+
+def _geometry_ints(kind: str, parts: list) -> list[int]:
+    """Command stream of a Point (``[(x, y), …]``), LineString (``[[(x, y), …], …]``) or Polygon
+    (``[[ring], …]``, exterior rings clockwise in tile coordinates, holes anticlockwise)."""
+    out: list[int] = []
+    cx = cy = 0
+    if kind == "Point":
+        out.append(1 | len(parts) << 3)
+        for x, y in parts:
+            out += [_zz(x - cx), _zz(y - cy)]
+            cx, cy = x, y
+        return out
+    for part in parts:
+        x, y = part[0]
+        out += [1 | 1 << 3, _zz(x - cx), _zz(y - cy)]
+        cx, cy = x, y
+        out.append(2 | (len(part) - 1) << 3)
+        for x, y in part[1:]:
+            out += [_zz(x - cx), _zz(y - cy)]
+            cx, cy = x, y
+        if kind == "Polygon":
+            out.append(7 | 1 << 3)
+    return out
+
+
+GEOM_TYPE = {"Point": 1, "LineString": 2, "Polygon": 3}
+
+
+def mvt_shapes(layers: dict[str, list[tuple[str, list, dict]]], extent: int = 4096) -> bytes:
+    """Raw MVT bytes: ``{layer: [(kind, parts, properties), …]}`` with real geometry (see
+    :func:`_geometry_ints`); string properties only."""
+    out = b""
+    for name, features in layers.items():
+        keys: list[str] = []
+        values: list[str] = []
+        body = _field(15, 0, 2) + _field(1, 2, name.encode())
+        for i, (kind, parts, props) in enumerate(features):
+            tags = []
+            for k, v in props.items():
+                if k not in keys:
+                    keys.append(k)
+                if v not in values:
+                    values.append(v)
+                tags += [keys.index(k), values.index(v)]
+            feat = _field(1, 0, i + 1) + _field(3, 0, GEOM_TYPE[kind])
+            if tags:
+                feat += _field(2, 2, b"".join(_varint(t) for t in tags))
+            feat += _field(4, 2, b"".join(_varint(g) for g in _geometry_ints(kind, parts)))
+            body += _field(2, 2, feat)
+        for k in keys:
+            body += _field(3, 2, k.encode())
+        for v in values:
+            body += _field(4, 2, _value(v))
+        body += _field(5, 0, extent)
+        out += _field(3, 2, body)
+    return out
+
+
 def mvt_gz(layers: dict[str, list[dict]], extent: int = 4096) -> bytes:
     return gzip.compress(mvt(layers, extent), mtime=0)
 
@@ -227,3 +288,103 @@ def one_bundle_tiles(level_tiles: dict[tuple[int, int], bytes]) -> bytes:
 def v1(tiles: dict[tuple[int, int], bytes], footer: bool = True) -> tuple[bytes, bytes]:
     bundle, bundlx = v1_bundle(tiles)
     return bundle, bundlx if footer else bundlx[:-16]
+
+
+# -- sparse vector packages -----------------------------------------------------------------------
+def _tile_ranges(pkg, level: int) -> tuple[int, int, int, int]:
+    """Rows and columns of ``level`` touching the package's data extent (on the XYZ grid)."""
+    top = (1 << level) - 1
+    ext = pkg.data_extent()
+    if ext is None:
+        return 0, top, 0, top
+    r0, r1 = pkg.scheme.row_range(level, ext.ymin, ext.ymax)
+    c0, c1 = pkg.scheme.col_range(level, ext.xmin, ext.xmax)
+    return max(r0, 0), min(r1, top), max(c0, 0), min(c1, top)
+
+
+def ancestor_places(pkg, max_places: int = 200_000) -> dict[tuple[int, int, int], tuple[int, int, int]]:
+    """Every place (level, row, col) of the stored levels' range, inside the data extent, where the
+    tile map says a stored ancestor is drawn, → that ancestor (found by walking up)."""
+    levels = pkg.levels
+    places = {}
+    for level in range(min(levels), max(levels) + 1):
+        r0, r1, c0, c1 = _tile_ranges(pkg, level)
+        assert (r1 - r0 + 1) * (c1 - c0 + 1) + len(places) <= max_places, "test package too big to walk"
+        for row in range(r0, r1 + 1):
+            for col in range(c0, c1 + 1):
+                if pkg.tilemap_status(level, row, col) != "ancestor":
+                    continue
+                up = 1
+                while not pkg.has_tile(level - up, row >> up, col >> up):
+                    up += 1
+                places[(level, row, col)] = (level - up, row >> up, col >> up)
+    return places
+
+
+def _inside_ring(x: float, y: float, ring: list) -> bool:
+    inside = False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1]):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def must_draw(leaf_layers, leaf: tuple[int, int, int], place: tuple[int, int, int]) -> bool:
+    """Whether the over-zoomed leaf certainly has something at ``place``: a vertex strictly inside
+    the place's square, or the square's centre inside a polygon (even-odd over its rings)."""
+    d = place[0] - leaf[0]
+    for layer in leaf_layers:
+        size = layer.extent / (1 << d)  # the place's square in the leaf's coordinates
+        x0 = (place[2] - (leaf[2] << d)) * size
+        y0 = (place[1] - (leaf[1] << d)) * size
+        cx, cy = x0 + size / 2, y0 + size / 2
+        for feature in layer.features:
+            if feature.kind == 1:
+                points = feature.parts
+            else:
+                points = [pt for part in feature.parts for pt in part]
+            if any(x0 < x < x0 + size and y0 < y < y0 + size for x, y in points):
+                return True
+            if feature.kind == 3 and sum(_inside_ring(cx, cy, ring) for ring in feature.parts) % 2:
+                return True
+    return False
+
+
+def assert_no_holes(src, mbtiles) -> dict:
+    """A converted sparse vector package: every stored tile byte for byte, a tile wherever the tile
+    map points to an ancestor that has something there, and no tile anywhere else.  Returns counts."""
+    import sqlite3
+
+    from plugin.core.packages import open_package
+    from plugin.core.packages.formats import inflate
+    from plugin.core.packages.overzoom import decode_tile
+
+    con = sqlite3.connect(mbtiles)
+    try:
+        rows = {(z, (1 << z) - 1 - y, x): bytes(d) for z, x, y, d in con.execute("SELECT * FROM tiles")}
+    finally:
+        con.close()
+    counts = {"stored": 0, "places": 0, "filled": 0, "empty": 0}
+    with open_package(src) as pkg:
+        for tile in pkg.iter_tiles():
+            key = (tile.level, tile.row, tile.col)
+            if tile.data[:2] == b"\x1f\x8b":
+                assert rows.get(key) == tile.data, key  # byte for byte
+            else:
+                assert gzip.decompress(rows[key]) == inflate(tile.data), key
+            counts["stored"] += 1
+        places = ancestor_places(pkg)
+        decoded = {}
+        for place, leaf in places.items():
+            counts["places"] += 1
+            if place in rows:
+                counts["filled"] += 1
+                assert gzip.decompress(rows[place]), place
+                continue
+            if leaf not in decoded:
+                decoded[leaf] = decode_tile(pkg.tile(*leaf))
+            assert not must_draw(decoded[leaf], leaf, place), f"hole at {place} (ancestor {leaf})"
+            counts["empty"] += 1
+        extra = set(rows) - set(places) - {t[:3] for t in pkg.iter_index()}
+        assert not extra, f"tiles where the package has none and draws no ancestor: {sorted(extra)[:5]}"
+    return counts

@@ -1,0 +1,219 @@
+"""Stand-in tiles for the holes of a sparse vector package converted to MBTiles.
+
+An Esri vector tile package stores a tile only where it adds detail; its tile map marks a stored
+tile as a *leaf* when every tile under it is drawn from it (clients over-zoom it).  MBTiles cannot
+say "use the parent here", and QGIS before 3.32 reads the converted MBTiles without looking up, so
+every such place would be empty.  :func:`fill_sparse` writes the missing tiles: each is the leaf's
+content over-zoomed into that tile (:mod:`.overzoom`), gzip-compressed like the package's tiles.
+
+Bounds:
+
+* levels: from the leaf down to the deepest level the package stores, never deeper;
+* area: only tiles that touch the package's data extent (an export covers its area, not the
+  whole footprint of a coarse leaf);
+* emptiness: a stand-in with no feature left is not written, and nothing under it is visited
+  (a missing vector tile and an empty one both show the background);
+* real tiles win: no stand-in is made where any package of the conversion stores a tile (that
+  package's own tile map governs below it), and stand-ins go in after every stored tile with
+  ``INSERT OR IGNORE``;
+* count: at most ``limit`` stand-ins.  The count is planned before any work; when the planned
+  upper bound is over the limit, the deepest levels are left out (a warning says from which level)
+  rather than filling some places and not others.
+
+Identical stand-ins (a square of one country or of sea, repeated) are stored once by the sink's
+shared-payload layout (:class:`.sinks.MBTilesSink`).
+"""
+from __future__ import annotations
+
+import gzip
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ..errors import PackageError
+from .mvt import MvtError
+from .overzoom import child_layers, decode_tile, encode_tile
+from .reader import TilePackage
+from .schemes import zoom_for_level
+
+log = logging.getLogger(__name__)
+
+STAND_IN_LIMIT = 1_000_000  # per conversion; planned before any work (see the module doc)
+GZIP_LEVEL = 6  # what ArcGIS and QGIS's writer use; mtime 0 keeps identical stand-ins identical
+BATCH = 1000
+_GZIP_CACHE = 256  # recent raw → gzip results: repeated squares are compressed once
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Leaf:
+    pkg: int  # index into the packages
+    level: int
+    row: int
+    col: int
+
+
+@dataclass
+class StandInPlan:
+    leaves: list[Leaf] = field(default_factory=list)
+    upper_bound: dict[int, int] = field(default_factory=dict)  # level → most stand-ins possible
+    deepest: int = -1  # deepest level filled (after the cap)
+    capped_from: int | None = None  # first level left out by the cap
+    limit: int = STAND_IN_LIMIT
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def bound(self) -> int:
+        return sum(n for level, n in self.upper_bound.items() if level <= self.deepest)
+
+
+@dataclass
+class StandInResult:
+    written: int = 0  # map rows added
+    empty: int = 0  # places left empty because the leaf has nothing there
+    per_level: dict[int, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _ranges(pkg: TilePackage, level: int) -> tuple[int, int, int, int] | None:
+    """Rows and columns of ``level`` that touch the package's data extent (within the XYZ grid)."""
+    zoom = zoom_for_level(pkg.scheme, level)
+    if zoom is None:
+        return None
+    top = (1 << zoom) - 1
+    ext = pkg.data_extent()
+    if ext is None:
+        return 0, top, 0, top
+    try:
+        r0, r1 = pkg.scheme.row_range(level, ext.ymin, ext.ymax)
+        c0, c1 = pkg.scheme.col_range(level, ext.xmin, ext.xmax)
+    except KeyError:
+        return None
+    return max(r0, 0), min(r1, top), max(c0, 0), min(c1, top)
+
+
+def plan(pkgs: Sequence[TilePackage], limit: int = STAND_IN_LIMIT) -> StandInPlan:
+    """Find the leaves of every package's tile map and bound the stand-ins they need."""
+    result = StandInPlan(limit=limit)
+    for number, pkg in enumerate(pkgs):
+        levels = pkg.levels
+        try:
+            tilemap = pkg.tilemap
+        except (PackageError, RecursionError, ValueError) as exc:
+            result.warnings.append(f"{pkg.path.name}: its tile map is unreadable, so the places it leaves to "
+                                   f"a coarser tile stay empty ({exc})")
+            continue
+        if not levels or tilemap is None:
+            continue
+        deepest = max(levels)
+        ranges = {level: _ranges(pkg, level) for level in range(min(levels), deepest + 1)}
+        for level, row, col in pkg.tilemap_leaves(deepest):
+            if ranges.get(level) is None:
+                continue
+            leaf = Leaf(number, level, row, col)
+            counted = False
+            for deeper in range(level + 1, deepest + 1):
+                box = ranges.get(deeper)
+                if box is None:
+                    break
+                d = deeper - level
+                rows = min(box[1], ((row + 1) << d) - 1) - max(box[0], row << d) + 1
+                cols = min(box[3], ((col + 1) << d) - 1) - max(box[2], col << d) + 1
+                if rows <= 0 or cols <= 0:
+                    break
+                result.upper_bound[deeper] = result.upper_bound.get(deeper, 0) + rows * cols
+                counted = True
+            if counted:
+                result.leaves.append(leaf)
+    total = 0
+    for level in sorted(result.upper_bound):
+        if total + result.upper_bound[level] > limit:
+            result.capped_from = level
+            break
+        total += result.upper_bound[level]
+        result.deepest = level
+    return result
+
+
+def fill_sparse(pkgs: Sequence[TilePackage], stand_in_plan: StandInPlan, add: Callable[[list[tuple]], int],
+                progress: Progress | None = None) -> StandInResult:
+    """Write the planned stand-ins through ``add(rows)`` (rows ``(zoom, col, tms_row, bytes)``,
+    returns how many were new); ``progress(n)`` after each batch with the places visited so far
+    (it cancels by raising :class:`.errors.CancelledError`)."""
+    result = StandInResult(warnings=list(stand_in_plan.warnings))
+    if stand_in_plan.capped_from is not None:
+        result.warnings.append(
+            f"stand-ins for the package's sparse areas stop at level {stand_in_plan.capped_from - 1}: "
+            f"filling every level would take more than {stand_in_plan.limit:,} tiles; deeper levels "
+            "there stay empty")
+    if stand_in_plan.deepest < 0:
+        return result
+    batch: list[tuple] = []
+    gz_cache: dict[bytes, bytes] = {}
+    visited = 0
+    skipped_leaves = 0
+
+    def flush() -> None:
+        if batch:
+            result.written += add(batch)
+            batch.clear()
+        if progress is not None:
+            progress(visited)
+
+    for leaf in stand_in_plan.leaves:
+        pkg = pkgs[leaf.pkg]
+        data = pkg.tile(leaf.level, leaf.row, leaf.col)
+        try:
+            layers = decode_tile(data) if data else None
+        except MvtError as exc:
+            log.warning("%s: tile %s/%s/%s cannot be over-zoomed (%s)", pkg.path, leaf.level, leaf.row,
+                        leaf.col, exc)
+            layers = None
+        if not layers:
+            skipped_leaves += data is None or layers is None
+            continue
+        deepest = min(stand_in_plan.deepest, max(pkg.levels))
+        ranges = {level: _ranges(pkg, level) for level in range(leaf.level + 1, deepest + 1)}
+        stack = [(layers, leaf.level, leaf.row, leaf.col)]
+        while stack:  # bounded by the plan: each place under the leaf is visited at most once
+            parent, level, row, col = stack.pop()
+            child_level = level + 1
+            box = ranges.get(child_level)
+            if box is None:
+                continue
+            zoom = zoom_for_level(pkg.scheme, child_level)
+            top = (1 << zoom) - 1
+            for dr in (0, 1):
+                r = 2 * row + dr
+                if not box[0] <= r <= box[1]:
+                    continue
+                for dc in (0, 1):
+                    c = 2 * col + dc
+                    if not box[2] <= c <= box[3]:
+                        continue
+                    visited += 1
+                    if any(other.has_tile(child_level, r, c) for other in pkgs):
+                        continue  # a stored tile: its package's tile map says what lies under it
+                    layers_here = child_layers(parent, dc, dr)
+                    if not layers_here:
+                        result.empty += 1
+                        continue
+                    raw = encode_tile(layers_here)
+                    gz = gz_cache.get(raw)
+                    if gz is None:
+                        gz = gzip.compress(raw, GZIP_LEVEL, mtime=0)
+                        if len(gz_cache) >= _GZIP_CACHE:
+                            gz_cache.clear()
+                        gz_cache[raw] = gz
+                    batch.append((zoom, c, top - r, gz))
+                    result.per_level[child_level] = result.per_level.get(child_level, 0) + 1
+                    if child_level < deepest:
+                        stack.append((layers_here, child_level, r, c))
+                    if len(batch) >= BATCH:
+                        flush()
+    flush()
+    if skipped_leaves:
+        result.warnings.append(f"{skipped_leaves} tile(s) the tile map marks for over-zooming are missing or "
+                               "unreadable; the places under them stay empty")
+    return result
