@@ -44,9 +44,9 @@ from .mvt import MvtError, decode_layers, merge_vector_layers
 from .reader import TilePackage, open_package, translating
 from .schemes import is_web_mercator, scheme_to_dict, schemes_compatible, zoom_for_level
 from .sinks import BUILTIN_WKT, GpkgLayout, GpkgSink, MBTilesSink, TileMatrix, TileSink
-from .style_export import STYLE_METADATA_KEY, style_metadata_value, write_style_folder
 from .standins import STAND_IN_LIMIT, fill_sparse
 from .standins import plan as plan_stand_ins
+from .style_export import STYLE_METADATA_KEY, style_metadata_value, write_style_folder
 
 log = logging.getLogger(__name__)
 
