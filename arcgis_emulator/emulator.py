@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 SERVICE_KINDS = ("MapServer", "ImageServer", "VectorTileServer")
 JOB_PROTOCOLS = ("gp", "online")
 RESULT_SHAPES = ("url_dict", "file_url", "folder")
+CACHE_RESULTS = ("folder", "zip")  # tilePackage=false: a folder of files, or the cache zipped
 ONLINE_STATUS_STYLES = ("esri", "stats")
 SECURED_FOLDER = "Secured"
 ONLINE_NAME = "World_Basemap_Export_v2"
@@ -65,12 +66,15 @@ class ServiceConfig:
     online_status_style: str = "esri"
     gp_progress: bool = True
     output_urls: int = 1
+    cache_result: str = "folder"
 
     def validate(self) -> None:
         if self.job_protocol not in JOB_PROTOCOLS:
             raise ValueError(f"job_protocol must be one of {JOB_PROTOCOLS}")
         if self.result_shape not in RESULT_SHAPES:
             raise ValueError(f"result_shape must be one of {RESULT_SHAPES}")
+        if self.cache_result not in CACHE_RESULTS:
+            raise ValueError(f"cache_result must be one of {CACHE_RESULTS}")
         if self.online_status_style not in ONLINE_STATUS_STYLES:
             raise ValueError(f"online_status_style must be one of {ONLINE_STATUS_STYLES}")
         if self.submit_status not in (NEW, SUBMITTED):
@@ -96,7 +100,7 @@ _COERCE = {
     "result_shape": str, "job_steps": int, "job_step_delay_s": float, "secured": bool,
     "token_lifetime_s": lambda v: None if v is None else float(v), "http_errors_as_status": bool,
     "submit_status": str, "online_status_style": str, "presigned_expires_s": int, "gp_progress": bool,
-    "output_urls": int,
+    "output_urls": int, "cache_result": str,
 }
 
 
@@ -337,6 +341,8 @@ class Emulator:
 
         Options: ``max_export_tiles`` (int), ``export_allowed`` (bool), ``version`` (currentVersion),
         ``job_protocol`` ("gp" | "online"), ``result_shape`` ("url_dict" | "file_url" | "folder"),
+        ``cache_result`` (tilePackage=false: "folder", the result folder holds the cache's files, or
+        "zip", it holds the cache zipped; a folder result is always given as the folder's URL),
         ``job_steps`` (non-terminal polls before the result shows), ``job_step_delay_s`` (minimum
         seconds between counted polls), ``secured`` (token required), ``token_lifetime_s`` (a token
         stops working for this service that long after it was issued), ``http_errors_as_status``

@@ -35,6 +35,7 @@ from .selection import (
     select_tiles,
     sr_code,
 )
+from .writers import write_cache_folder, zip_folder
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ STATS_VOCABULARY = {NEW: "SUBMITTED", SUBMITTED: "SUBMITTED", EXECUTING: "INPROG
                     FAILED: "FAILED", TIMED_OUT: "ERROR", CANCELLING: "INPROGRESS", CANCELLED: "CANCELED"}
 
 PACKAGE_EXTENSIONS = {"vtpk": ".vtpk", "tpkx": ".tpkx", "tpk": ".tpk"}
+# tilePackage=false: a cache raster dataset (a cache folder) in Compact V1 or V2 storage
+CACHE_V1, CACHE_V2 = "cache_v1", "cache_v2"
+CACHE_KINDS = (CACHE_V1, CACHE_V2)
+CACHE_ROOT = "Layers"  # the cache folder inside the job's output folder (as in .tpk and GDAL's sample)
 LEVEL_TOLERANCE = 1e-4  # relative, when levels are given as scales or resolutions
 
 
@@ -227,7 +232,7 @@ class ExportRequest:
     operation: str  # "export" | "estimate"
     levels: list[int]
     area: Any  # Extent | PolygonArea in the service CRS
-    package_kind: str | None  # "vtpk" | "tpkx" | "tpk" (None for estimates)
+    package_kind: str | None  # "vtpk" | "tpkx" | "tpk" | "cache_v1" | "cache_v2" (None for estimates)
     optimize: bool = False
     quality: int | None = None
     params: dict[str, str] = field(default_factory=dict)
@@ -266,19 +271,18 @@ def parse_export_request(params: dict[str, str], document: dict, service_kind: s
         if vector:
             package_kind = "vtpk"
         else:
-            if not parse_bool(params.get("tilePackage"), "tilePackage"):
-                raise ParamError("tilePackage=false (export as a cache raster dataset) is not supported "
-                                 "by this server; send tilePackage=true")
+            # tilePackage defaults to false on ArcGIS Server: a cache raster dataset (a cache folder)
+            package = parse_bool(params.get("tilePackage"), "tilePackage")
             storage = (params.get("storageFormatType") or "").strip()
             key = storage.lower()
             if key in ("", "esrimapcachestoragemodecompact", "compact"):
-                package_kind = "tpk"
-            elif key in ("esrimapcachestoragemodecompactv2", "compactv2"):
+                package_kind = "tpk" if package else CACHE_V1
+            elif key in ("esrimapcachestoragemodecompactv2", "compactv2", "compact_v2"):
                 if _version_tuple(document.get("currentVersion")) < 10.7:
                     raise ParamError(f"storageFormatType {storage} needs ArcGIS Server 10.7 or later "
                                      f"(this server is {document.get('currentVersion')}); "
                                      f"use esriMapCacheStorageModeCompact")
-                package_kind = "tpkx"
+                package_kind = "tpkx" if package else CACHE_V2
             else:
                 raise ParamError(f"Invalid storageFormatType {storage!r}: use esriMapCacheStorageModeCompact "
                                  f"or esriMapCacheStorageModeCompactV2")
@@ -326,6 +330,7 @@ class JobContext:
     max_tiles: int
     writer: Callable[..., Any] | None
     work_dir: Path
+    cache_zip: bool = False  # tilePackage=false: the cache folder zipped instead of a folder of files
 
 
 class Job:
@@ -588,7 +593,44 @@ class Job:
                 yield level, row, col, data
         self._check_cancel()
 
+    @property
+    def is_cache(self) -> bool:
+        return self.request.package_kind in CACHE_KINDS
+
+    @property
+    def cache_root(self) -> Path:
+        """The cache folder a tilePackage=false job leaves in its output folder."""
+        return self.folder / CACHE_ROOT
+
+    def _build_cache(self, grid: Grid) -> None:
+        """The cache raster dataset: ``Layers/conf.xml``, ``conf.cdi``, ``_alllayers`` in the output
+        folder, and (``cache_zip``) the same folder zipped as ``<service>.zip`` beside it."""
+        folder = self.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        sr = self.ctx.document["tileInfo"].get("spatialReference")
+        storage = "esriMapCacheStorageModeCompactV2" if self.request.package_kind == CACHE_V2 else \
+            "esriMapCacheStorageModeCompact"
+        partial = folder / (CACHE_ROOT + ".partial")
+        self.package_info = write_cache_folder(partial, self.ctx.document, self._tiles(grid, self.request.levels),
+                                               extent=self.request.area.envelope(sr), storage_format=storage,
+                                               max_level=max(self.request.levels))
+        self._check_cancel()
+        partial.replace(self.cache_root)
+        paths = [self.cache_root]
+        if self.ctx.cache_zip:
+            stem = self.ctx.service_name.split("/")[-1]
+            archive = folder / f"{stem}.zip"
+            zip_folder(self.cache_root, archive, CACHE_ROOT)
+            shutil.rmtree(self.cache_root)
+            paths = [archive]
+        self.package_paths = paths
+        self.package_path = paths[0]
+        self.package_name = paths[0].name
+
     def _build(self, grid: Grid) -> None:
+        if self.is_cache:
+            self._build_cache(grid)
+            return
         if self.ctx.writer is None:
             raise RuntimeError("no package writer available")
         folder = self.folder

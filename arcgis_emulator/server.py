@@ -425,7 +425,8 @@ class EmulatorApp:
             return self._error(ctx, exc.code, exc.message, exc.details)
         job_ctx = JobContext(service_key=entry.key, service_name=entry.full_name, service_kind=entry.kind,
                              document=document, sample=entry.sample, max_tiles=int(cfg.max_export_tiles),
-                             writer=self.emu._writer, work_dir=self.emu.work_dir)
+                             writer=self.emu._writer, work_dir=self.emu.work_dir,
+                             cache_zip=cfg.cache_result == "zip")
         faults = self.emu.faults.take(JOB_KINDS, ctx.request.path)
         job = Job(new_job_id(protocol), protocol, request, job_ctx, steps=cfg.job_steps,
                   step_delay_s=cfg.job_step_delay_s, submit_status=cfg.submit_status, faults=faults,
@@ -486,7 +487,10 @@ class EmulatorApp:
             value: Any = dict(job.estimate or {})
         else:
             shape = entry.config.result_shape
-            if shape == "url_dict":
+            if job.is_cache and not job.ctx.cache_zip:
+                # the REST reference's one export example: the arcgisoutput folder of the cache dataset
+                value = self.emu.output_folder_url(job, entry)
+            elif shape == "url_dict":
                 value = {"url": self.emu.output_file_url(job, entry)}
             elif shape == "file_url":
                 value = self.emu.output_file_url(job, entry)
@@ -513,6 +517,8 @@ class EmulatorApp:
             return self._error(ctx, 404, "Could not find the output folder.", [], http_status=404)
         ready = job.done.is_set() and job.outcome == SUCCEEDED and job.package_path and job.package_path.exists()
         rest = parts[index + 1:]
+        if ready and job.is_cache and not job.ctx.cache_zip:
+            return self._cache_output(ctx, entry, job, parts, rest)
         if not rest:
             if not ready:
                 return self._error(ctx, 404, "Could not find the output folder.", [], http_status=404)
@@ -523,6 +529,25 @@ class EmulatorApp:
         if not ready or rest != [job.package_name]:
             return self._error(ctx, 404, f"File '{'/'.join(rest)}' not found.", [], http_status=404)
         return self._serve_file(ctx, job, job.package_path)
+
+    def _cache_output(self, ctx: Ctx, entry: ServiceEntry, job: Job, parts: list[str], rest: list[str]) -> Response:
+        """A cache dataset's output folder, browsed like ArcGIS Server's directories: each folder
+        lists its ``folders`` (names) and ``files`` (name, url, size); files are served as they are."""
+        base = self.emu.output_folder_url(job, entry)
+        if any(p in (".", "..") or "\\" in p for p in rest):
+            return self._error(ctx, 404, "Could not find the output folder.", [], http_status=404)
+        path = job.folder.joinpath(*rest)
+        if not path.exists() or path.is_symlink() or job.folder not in (path, *path.parents):
+            return self._error(ctx, 404, f"File '{'/'.join(rest)}' not found.", [], http_status=404)
+        if path.is_file():
+            return self._serve_file(ctx, job, path)
+        prefix = "/".join([base, *rest])
+        children = sorted(path.iterdir())
+        data = {"folders": [c.name for c in children if c.is_dir()],
+                "files": [{"name": c.name, "url": f"{prefix}/{c.name}", "size": c.stat().st_size}
+                          for c in children if c.is_file()]}
+        return self._resource(ctx, data, f"arcgisoutput/{'/'.join(parts)}",
+                              [(f"{prefix}/{c.name}", c.name) for c in children])
 
     def on_s3(self, ctx: Ctx, fname: str) -> Response:
         path = ctx.request.path

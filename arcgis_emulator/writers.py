@@ -926,12 +926,15 @@ def _write_tpk(zf, service_doc, tiles, *, resources, extent, title, name) -> _Bu
 # exploded Compact V2 cache folder (GDAL ESRIC's conf.xml input)
 
 def write_cache_folder(path: str | Path, service_doc: dict, tiles: Iterable[tuple[int, int, int, bytes]], *,
-                       extent: dict | None = None, max_level: int | None = 22) -> dict:
-    """Write ``conf.xml``, ``conf.cdi`` and ``_alllayers/Lxx/*.bundle`` (Compact V2) into ``path``.
+                       extent: dict | None = None, max_level: int | None = 22,
+                       storage_format: str = "esriMapCacheStorageModeCompactV2") -> dict:
+    """Write ``conf.xml``, ``conf.cdi`` and ``_alllayers/Lxx/*.bundle`` into ``path``: Compact V2, or
+    ``.bundle`` + ``.bundlx`` pairs (and ``conf.properties``) for ``esriMapCacheStorageModeCompact``.
 
     ``max_level`` caps the LOD list (GDAL ≤ 3.12 refuses the 24-LOD Web Mercator scheme).
     Returns the same summary as :func:`write_package`.
     """
+    v1 = storage_format.lower().endswith("compact")
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
     if isinstance(tiles, list):
@@ -941,12 +944,28 @@ def write_cache_folder(path: str | Path, service_doc: dict, tiles: Iterable[tupl
     for level, r0, c0, btiles in bundler.run(tiles):
         folder = root / "_alllayers" / f"L{level:02d}"
         folder.mkdir(parents=True, exist_ok=True)
-        data = v2_bundle(btiles)
+        if v1:
+            data, index = v1_bundle(btiles)
+            (folder / f"{bundle_name(r0, c0)}.bundlx").write_bytes(index)
+            total += len(index)
+        else:
+            data = v2_bundle(btiles)
         (folder / f"{bundle_name(r0, c0)}.bundle").write_bytes(data)
         total += len(data)
-    conf = cache_conf_xml(service_doc, max_level=max_level)
+    conf = cache_conf_xml(service_doc, storage_format=storage_format, max_level=max_level)
     (root / "conf.xml").write_text(conf, encoding="utf-8")
+    if v1:
+        (root / "conf.properties").write_text(_CONF_PROPERTIES, encoding="utf-8")
     env, _wgs84, sr = _extent_and_wgs84(service_doc, extent, bundler)
     if env:
         (root / "conf.cdi").write_text(_conf_cdi(env, sr), encoding="utf-8")
     return {"tiles": bundler.count, "levels": dict(sorted(bundler.levels.items())), "bytes": total}
+
+
+def zip_folder(folder: str | Path, archive: str | Path, prefix: str) -> None:
+    """Zip ``folder`` (STORED, as Esri's packages are) with its files under ``prefix/``."""
+    folder = Path(folder)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, f"{prefix}/{path.relative_to(folder).as_posix()}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +49,7 @@ from .errors import (
     PackageError,
     TooManyTilesError,
 )
-from .http import REAL_CLOCK, CancelToken, Clock
+from .http import REAL_CLOCK, CancelToken, Clock, check_cancel
 from .jobs import Estimate, Job, JobStatus, PollPolicy
 from .jobstore import (
     CANCELLED,
@@ -63,7 +64,9 @@ from .jobstore import (
     JobStore,
 )
 from .levels import format_levels
+from .packages.cachefolder import lay_out_cache, storage_name, unpack_archive, verify_cache
 from .split import Part, SplitPlan, plan_split
+from .tilecache import PACKAGE, TILE_CACHE, ResultFile, cache_result_files, check_output_kind, is_archive_url
 from .tilecount import count_tiles
 
 LOG = logging.getLogger(__name__)
@@ -128,8 +131,11 @@ def package_format(info: Any, requested: str | None = None) -> str:
 # --- parameters --------------------------------------------------------------------------------
 def build_export_params(info: Any, area: Area, levels: list[int] | tuple[int, ...], *, fmt: str,
                         optimize: bool = False, quality: int | None = None,
-                        warnings: list[str] | None = None) -> dict[str, str]:
-    """The ``exportTiles`` parameters for ``info`` (``f=json`` is added when sending)."""
+                        warnings: list[str] | None = None, output_kind: str = PACKAGE) -> dict[str, str]:
+    """The ``exportTiles`` parameters for ``info`` (``f=json`` is added when sending).
+
+    ``output_kind`` TILE_CACHE asks map/image services for a cache raster dataset (``tilePackage=false``)
+    stored as ``fmt`` says (tpkx → Compact V2, tpk → Compact)."""
     warnings = warnings if warnings is not None else []
     sr = _sr_json(info)
     envelope = json.dumps(area.to_esri_envelope(sr or None), separators=(",", ":"))
@@ -144,7 +150,7 @@ def build_export_params(info: Any, area: Area, levels: list[int] | tuple[int, ..
                 warnings.append("This server cannot export a polygon (it predates 10.7): the "
                                 "polygon's bounding box is exported instead.")
         return params
-    params["tilePackage"] = "true"
+    params["tilePackage"] = "false" if output_kind == TILE_CACHE else "true"
     params["storageFormatType"] = STORAGE_FORMATS[TPK if fmt == TPK else TPKX]
     if not area.is_rectangle:
         if getattr(info, "supports_polygon", True):
@@ -243,6 +249,7 @@ class ExportPlan:
     requests: list[PartRequest]
     warnings: list[str] = field(default_factory=list)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    output_kind: str = PACKAGE  # PACKAGE or TILE_CACHE (a cache folder; map and image services)
 
     @property
     def job_count(self) -> int:
@@ -265,7 +272,9 @@ class ExportPlan:
         return self.split.limit
 
     def describe(self) -> str:
-        lines = [f"{self.requested_tiles:,} tiles at levels {format_levels(self.levels)} as .{self.format}",
+        what = f".{self.format}" if self.output_kind != TILE_CACHE else \
+            f"a tile cache folder ({'Compact V1' if self.format == TPK else 'Compact V2'})"
+        lines = [f"{self.requested_tiles:,} tiles at levels {format_levels(self.levels)} as {what}",
                  self.split.describe()]
         lines += [f"Note: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -305,6 +314,19 @@ def _suffix_path(base: Path, fmt: str, part: int, parts: int, file_no: int = 1, 
     return base.with_name(f"{stem}.{fmt}")
 
 
+def _cache_path(base: Path, part: int, parts: int) -> Path:
+    """The folder of a tile cache: the output path without a package suffix, ``_partNNofMM`` when split."""
+    stem = base.stem if base.suffix.lower() in (".vtpk", ".tpkx", ".tpk", ".zip") else base.name
+    if parts > 1:
+        stem += f"_part{part:02d}of{parts:02d}"
+    return base.with_name(stem)
+
+
+def is_cache_record(record: JobRecord) -> bool:
+    """Whether a job record is a tile-cache export (``tilePackage=false``)."""
+    return str(record.params.get("tilePackage", "")).lower() == "false"
+
+
 def _safe_name(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("._") or "export"
 
@@ -340,8 +362,12 @@ class Exporter:
 
     # -- planning ---------------------------------------------------------------------------
     def prepare(self, service: Any, area: Area, levels: Any, fmt: str | None = None, optimize: bool = False,
-                quality: int | None = None, split: bool = True) -> ExportPlan:
-        """Validate and plan (no request is sent): counts, jobs, parameters per job."""
+                quality: int | None = None, split: bool = True, output_kind: str | None = None) -> ExportPlan:
+        """Validate and plan (no request is sent): counts, jobs, parameters per job.
+
+        ``output_kind`` is PACKAGE (default) or TILE_CACHE (map and image services only: see
+        :func:`~.tilecache.supported_output_kinds`); ``fmt`` then picks Compact V2 (tpkx) or V1 (tpk)."""
+        output_kind = check_output_kind(service, output_kind)
         levels = tuple(sorted({int(lv) for lv in levels}))
         warnings: list[str] = []
         if not area.is_rectangle and not getattr(service, "supports_polygon", True):
@@ -356,10 +382,10 @@ class Exporter:
         plan = plan_split(service.tiling, area, levels, limit, counts=counts)
         requests = [PartRequest(part, build_export_params(service, part.area, part.levels, fmt=fmt,
                                                           optimize=optimize, quality=quality,
-                                                          warnings=warnings))
+                                                          warnings=warnings, output_kind=output_kind))
                     for part in plan.parts]
         return ExportPlan(service, area, levels, fmt, optimize, quality, counts, plan, requests,
-                          list(dict.fromkeys(warnings)))
+                          list(dict.fromkeys(warnings)), output_kind=output_kind)
 
     # -- estimate ---------------------------------------------------------------------------
     def estimate(self, service: Any, area: Area, levels: Any, *, cancel: CancelToken | None = None,
@@ -394,8 +420,13 @@ class Exporter:
         service name is used).  Split exports get ``_partNNofMM`` names.
         """
         out = Path(out_path)
-        if out.is_dir() or not out.suffix:
-            out = out / f"{_safe_name(getattr(plan.service, 'name', '') or 'export')}.{plan.format}"
+        name = _safe_name(getattr(plan.service, 'name', '') or 'export')
+        if plan.output_kind == TILE_CACHE:
+            # a folder path names the cache itself unless it is a folder of other things
+            if out.is_dir() and any(out.iterdir()) and not (out / "conf.xml").is_file():
+                out = out / name
+        elif out.is_dir() or not out.suffix:
+            out = out / f"{name}.{plan.format}"
         bind_auth(self.session, plan.service.url)
         records = [self._new_record(plan, req, out) for req in plan.requests]
         for record in records:
@@ -430,7 +461,8 @@ class Exporter:
             service_name=getattr(plan.service, "name", ""), params=dict(req.params),
             area=req.part.area.to_esri_polygon(_sr_json(plan.service) or None), levels=list(req.part.levels),
             format=plan.format, tiles=req.part.tiles, plan_id=plan.id, part_index=index, part_count=count,
-            output_path=str(_suffix_path(out, plan.format, index + 1, count)))
+            output_path=str(_cache_path(out, index + 1, count) if plan.output_kind == TILE_CACHE
+                            else _suffix_path(out, plan.format, index + 1, count)))
 
     def _save(self, record: JobRecord) -> None:
         if self.store is not None:
@@ -474,7 +506,13 @@ class Exporter:
                 self._save(record)
             record.state = SUBMITTED
             status = self._wait(record, job, tracker, i, cancel)
-            urls = jobs_mod.package_urls(self.session, job, status, cancel)
+            if is_cache_record(record):
+                files = cache_result_files(self.session, job.service_url,
+                                           jobs_mod.result_value(self.session, job, status, cancel), cancel)
+                record.result_files = [f.to_dict() for f in files]
+                urls = [f.url for f in files]
+            else:
+                urls = jobs_mod.package_urls(self.session, job, status, cancel)
             record.job = job.to_dict()
             record.set_result_urls(urls)
             record.state = DOWNLOADING
@@ -524,6 +562,8 @@ class Exporter:
 
     def _download_all(self, record: JobRecord, tracker: _ProgressTracker, i: int,
                       cancel: CancelToken | None) -> list[Path]:
+        if is_cache_record(record):
+            return self._download_cache(record, tracker, i, cancel)
         record.state = DOWNLOADING
         urls = list(record.result_urls)
         base = Path(record.output_path)
@@ -566,6 +606,82 @@ class Exporter:
         tracker.update(i, 1.0, "Package downloaded", "download")
         return paths
 
+    def _download_cache(self, record: JobRecord, tracker: _ProgressTracker, i: int,
+                        cancel: CancelToken | None) -> list[Path]:
+        """A tile-cache result into the folder ``record.output_path``: one archive downloaded and
+        unpacked, or the listed files downloaded one by one (files already there are kept for a
+        resume); then laid out with ``conf.xml`` at the top and verified."""
+        record.state = DOWNLOADING
+        files = [ResultFile.from_dict(d) for d in record.result_files if isinstance(d, dict)] or [
+            ResultFile(u.split("?", 1)[0].rsplit("/", 1)[-1], u) for u in record.result_urls]
+        target = Path(record.output_path)
+        staging = target.with_name(f"{target.name}.part")
+        states = {d.get("url"): DownloadState.from_dict(d) for d in record.downloads if isinstance(d, dict)}
+        sizes = [f.size for f in files]
+        total = sum(s for s in sizes if s) if all(s is not None for s in sizes) else None
+        done_before = 0
+
+        def on_state(st: DownloadState) -> None:
+            states[st.url] = st
+            record.downloads = [s.to_dict() for s in states.values() if not s.complete]
+            self._save(record)
+
+        def on_progress(p: DownloadProgress) -> None:
+            done = done_before + p.bytes_done
+            whole = total if total else (p.total if len(files) == 1 else None)
+            frac = done / whole if whole else None
+            mb = f"{done / 1e6:.1f} MB" + (f" of {whole / 1e6:.1f} MB" if whole else "")
+            tracker.update(i, JOB_SHARE + (1 - JOB_SHARE) * (frac or 0.0), f"Downloading the tile cache: {mb}",
+                           "download", done, whole)
+
+        def fetch(f: ResultFile, dest: Path, verify_zip: bool) -> Path:
+            return download(self.session, f.url, dest, state=states.get(f.url), presigned=looks_presigned(f.url),
+                            progress=on_progress, on_state=on_state, cancel=cancel, chunk_size=self.chunk_size,
+                            verify_zip=verify_zip)
+
+        archive: Path | None = None
+        if len(files) == 1 and is_archive_url(files[0].path):
+            archive = target.with_name(f"{target.name}.zip")
+            if not archive.is_file():
+                fetch(files[0], archive, True)
+            if staging.exists():
+                shutil.rmtree(staging)
+            try:
+                unpack_archive(archive, staging)
+            except PackageError:
+                archive.unlink(missing_ok=True)  # damaged: the retry downloads it again
+                raise
+        else:
+            staging.mkdir(parents=True, exist_ok=True)
+            for f in files:
+                check_cancel(cancel)
+                dest = staging.joinpath(*f.path.split("/"))
+                if not (dest.is_file() and (f.size is None or dest.stat().st_size == f.size)):
+                    fetch(f, dest, False)
+                    if f.size is not None and dest.stat().st_size != f.size:
+                        dest.unlink()
+                        raise PackageError(path=f.path, reason=f"it has {dest.stat().st_size if dest.exists() else 0} "
+                                           f"bytes instead of the {f.size} the server listed")
+                done_before += dest.stat().st_size
+        lay_out_cache(staging, target)
+        storage = storage_name(str(record.params.get("storageFormatType") or STORAGE_FORMATS[TPK]))
+        try:
+            summary = verify_cache(target, levels=record.levels or None, storage=storage)
+        except PackageError:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        if archive is not None:
+            archive.unlink(missing_ok=True)
+        LOG.info("Tile cache %s: %d tiles at levels %s (%s)", target.name, summary.tile_count,
+                 format_levels(sorted(summary.levels)), summary.storage)
+        record.downloads = []
+        record.output_paths = [str(target)]
+        record.state = DONE
+        record.set_error(None)
+        self._save(record)
+        tracker.update(i, 1.0, "Tile cache downloaded", "download")
+        return [target]
+
     def _resplit(self, record: JobRecord, plan: ExportPlan, exc: TooManyTilesError, tracker: _ProgressTracker,
                  i: int, cancel: CancelToken | None, depth: int) -> list[Path]:
         server_count = _to_int(exc.params.get("count"))
@@ -584,13 +700,14 @@ class Exporter:
         base = Path(record.output_path)
         for part in sub.parts:
             params = build_export_params(plan.service, part.area, part.levels, fmt=plan.format,
-                                         optimize=plan.optimize, quality=plan.quality)
+                                         optimize=plan.optimize, quality=plan.quality, output_kind=plan.output_kind)
             child = JobRecord(service_url=record.service_url, service_kind=record.service_kind,
                               service_name=record.service_name, params=params,
                               area=part.area.to_esri_polygon(_sr_json(plan.service) or None),
                               levels=list(part.levels), format=record.format, tiles=part.tiles,
                               plan_id=record.plan_id, part_index=record.part_index, part_count=record.part_count,
-                              output_path=str(base.with_name(f"{base.stem}_{part.index + 1}{base.suffix}")))
+                              output_path=str(base.with_name(f"{base.name}_{part.index + 1}") if is_cache_record(record)
+                                              else base.with_name(f"{base.stem}_{part.index + 1}{base.suffix}")))
             self._save(child)
             paths += self._run_record(child, plan, tracker, i, cancel, depth + 1)
         record.state = DONE
@@ -643,7 +760,8 @@ def _plan_for_record(service: Any, record: JobRecord) -> ExportPlan:
     return ExportPlan(service, Area.from_esri_json(record.area), tuple(record.levels), record.format,
                       record.params.get("optimizeTilesForSize") == "true",
                       _to_int(record.params.get("compressionQuality")) or None, {},
-                      SplitPlan((), limit, record.tiles), [])
+                      SplitPlan((), limit, record.tiles), [],
+                      output_kind=TILE_CACHE if is_cache_record(record) else PACKAGE)
 
 
 def _to_int(value: Any) -> int:

@@ -65,6 +65,7 @@ class JobRecord:
     downloads: list = field(default_factory=list)  # download.DownloadState.to_dict() per URL
     output_path: str = ""  # wanted final path (first package; others get _2, _3 ...)
     output_paths: list = field(default_factory=list)  # finished packages
+    result_files: list = field(default_factory=list)  # tile-cache results: tilecache.ResultFile dicts
     error: str = ""
     error_type: str = ""
     created: float = field(default_factory=time.time)

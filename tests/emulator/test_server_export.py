@@ -72,6 +72,65 @@ def test_map_compact_short_form_gives_tpk_and_level_lists(emulator, tmp_path):
     assert all(tiles[key] == data for key, data in expected.items())
 
 
+def _walk_output(folder_url: str, rel: str = "") -> dict[str, dict]:
+    """Every file of an arcgisoutput folder, by walking its listings (path → listing entry)."""
+    listing = get_json(folder_url)
+    out = {f"{rel}{f['name']}": f for f in listing["files"]}
+    for name in listing["folders"]:
+        out.update(_walk_output(f"{folder_url}/{name}", f"{rel}{name}/"))
+    return out
+
+
+@pytest.mark.parametrize(("storage", "suffixes"), [("esriMapCacheStorageModeCompactV2", {".bundle"}),
+                                                   ("esriMapCacheStorageModeCompact", {".bundle", ".bundlx"}),
+                                                   (None, {".bundle", ".bundlx"})])
+def test_tile_package_false_gives_a_cache_dataset_folder(emulator, tmp_path, storage, suffixes):
+    """tilePackage=false (and no tilePackage at all: the server's default) → the arcgisoutput folder of a
+    cache raster dataset: Layers/conf.xml, conf.cdi, _alllayers/Lnn bundles in the storage asked for."""
+    url = emulator.service_url("World_Map", "MapServer")
+    sample = emulator.service("World_Map/MapServer").sample
+    params = {"levels": "1-2", "exportExtent": envelope(-1e6, -1e6, 1e6, 1e6, wkid=102100)}
+    if storage:
+        params.update(tilePackage="false", storageFormatType=storage)
+    answer, statuses = export_gp(url, **params)
+    assert statuses[-1]["jobStatus"] == "esriJobSucceeded", statuses[-1]
+    value = result_value(url, answer["jobId"])
+    assert isinstance(value, str) and "/rest/directories/arcgisoutput/World_Map_MapServer/_ags" in value
+    files = _walk_output(value)
+    assert {"Layers/conf.xml", "Layers/conf.cdi"} <= set(files)
+    bundles = {p for p in files if "/_alllayers/" in p}
+    assert {p[p.rfind("."):] for p in bundles} == suffixes
+    assert {p.split("/")[2] for p in bundles} == {"L01", "L02"}
+    conf = requests.get(files["Layers/conf.xml"]["url"], timeout=TIMEOUT).text
+    assert f"<StorageFormat>{storage or 'esriMapCacheStorageModeCompact'}</StorageFormat>" in conf
+    archive = tmp_path / "cache.zip"  # the files, fetched one by one, read as a package
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path, entry in files.items():
+            data = requests.get(entry["url"], timeout=TIMEOUT).content
+            assert len(data) == entry["size"]
+            zf.writestr(path, data)
+    tiles = read_package_tiles(archive)
+    expected = expected_tiles(sample, [1, 2], geometry_from_box(-1e6, -1e6, 1e6, 1e6))
+    assert set(tiles) == set(expected) and all(tiles[k] == d for k, d in expected.items())
+    assert requests.get(f"{value}/Layers/..%2F..%2Fsecret", timeout=TIMEOUT).status_code == 404
+
+
+def test_tile_package_false_with_cache_result_zip(emulator, tmp_path):
+    emulator.configure("World_Imagery/ImageServer", cache_result="zip", result_shape="folder")
+    url = emulator.service_url("World_Imagery", "ImageServer")
+    answer, statuses = export_gp(url, tilePackage="false", storageFormatType="CompactV2", levels="0-1")
+    assert statuses[-1]["jobStatus"] == "esriJobSucceeded"
+    listing = get_json(result_value(url, answer["jobId"]))
+    (entry,) = listing["files"]
+    assert entry["name"] == "World_Imagery.zip"
+    archive = tmp_path / "c.zip"
+    archive.write_bytes(requests.get(entry["url"], timeout=TIMEOUT).content)
+    with zipfile.ZipFile(archive) as zf:
+        names = zf.namelist()
+    assert "Layers/conf.xml" in names and any(n.startswith("Layers/_alllayers/L01/") for n in names)
+    assert {level for level, _, _ in read_package_tiles(archive)} == {0, 1}
+
+
 def test_storage_format_long_compact_and_short_compactv2(emulator):
     url = emulator.service_url("World_Map", "MapServer")
     for value, suffix in [("esriMapCacheStorageModeCompact", ".tpk"), ("CompactV2", ".tpkx")]:
@@ -167,7 +226,7 @@ def test_export_by_scale_and_resolution_pick_the_same_levels(emulator):
     ({"levels": "1", "exportExtent": "5,5,1,1"}, "xmin > xmax"),
     ({"levels": "1", "areaOfInterest": '{"features": []}'}, "no features"),
     ({"levels": "1", "areaOfInterest": '{"features": [{"geometry": {"x": 1, "y": 2}}]}'}, "rings"),
-    ({"levels": "1", "tilePackage": "false"}, "tilePackage"),
+    ({"levels": "1", "tilePackage": "maybe"}, "tilePackage"),
     ({"levels": "1", "storageFormatType": "Exploded"}, "storageFormatType"),
     ({"levels": "1", "optimizeTilesForSize": "true", "compressionQuality": "90"}, "75"),
     ({"levels": "1", "optimizeTilesForSize": "true", "compressionQuality": "101"}, "between 0 and 100"),
