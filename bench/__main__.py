@@ -17,6 +17,7 @@ BENCHMARKS = [
     "bench.bench_download",
     "bench.bench_convert",
     "bench.bench_ui_stall",
+    "bench.bench_startup",
 ]
 OUT_DIR = Path(__file__).resolve().parent / "out"
 

@@ -2,23 +2,31 @@
 
 ``unload()`` is the exact mirror of ``initGui()``; tests load and unload twice and check that
 nothing is left behind.
+
+QGIS runs ``initGui`` at every start, so it imports nothing heavy: the dock (and with it the engine,
+``requests`` and the package code) is built the first time the user opens it, or after start-up when
+the job store holds an export of an earlier session to offer; the provider registers its algorithms
+without the engine; the drop handler checks file names only.
 """
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qgis.core import QgsApplication
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
-from .gui.dock import ArcGISOfflineTilesDockWidget
 from .gui.drop_handler import PackageDropHandler, open_chosen_packages
 from .processing.provider import ArcGISOfflineTilesProvider
-from .qgis_glue import log
+from .qgis_glue import log, settings
 from .qgis_glue.i18n import install_translator, remove_translator, translator
 from .tasks.base import TaskKeeper
-from .tasks.open_package import OpenPackageTask
+
+if TYPE_CHECKING:
+    from .gui.dock import ArcGISOfflineTilesDockWidget
+    from .tasks.open_package import OpenPackageTask
 
 PLUGIN_NAME = "ArcGIS Offline Tiles"
 LOGGER_NAME = __package__  # "plugin" in a checkout, "arcgis_offline_tiles.plugin" when installed
@@ -52,16 +60,11 @@ class ArcGISOfflineTilesPlugin:
         self._translator = install_translator()  # before any widget is built: their texts are translated
         self.initProcessing()
 
-        self.dock = ArcGISOfflineTilesDockWidget(self.iface, self.iface.mainWindow())
-        self.dock.hide()
-        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-
         self.dock_action = QAction(QIcon(str(ICON)), tr("ArcGIS Offline Tiles"), self.iface.mainWindow())
         self.dock_action.setObjectName("ArcGISOfflineTilesShowDock")
         self.dock_action.setToolTip(tr("Export offline tiles from an ArcGIS service"))
         self.dock_action.setCheckable(True)
-        self.dock_action.toggled.connect(self.dock.setUserVisible)
-        self.dock.visibilityChanged.connect(self.dock_action.setChecked)
+        self.dock_action.toggled.connect(self._dock_toggled)
         self.iface.addPluginToWebMenu(PLUGIN_NAME, self.dock_action)
         self.iface.addWebToolBarIcon(self.dock_action)
 
@@ -74,9 +77,35 @@ class ArcGISOfflineTilesPlugin:
 
         self.drop_handler = PackageDropHandler(self.open_package)
         self.iface.registerCustomDropHandler(self.drop_handler)
+        # after start-up, outside QGIS's "Load plugins" time
+        QTimer.singleShot(0, self._offer_earlier_exports)
+
+    def ensure_dock(self) -> ArcGISOfflineTilesDockWidget:
+        """The dock, built (hidden) on first use."""
+        if self.dock is None:
+            from .gui.dock import ArcGISOfflineTilesDockWidget
+
+            self.dock = ArcGISOfflineTilesDockWidget(self.iface, self.iface.mainWindow())
+            self.dock.hide()
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+            if self.dock_action is not None:
+                self.dock.visibilityChanged.connect(self.dock_action.setChecked)
+        return self.dock
+
+    def _dock_toggled(self, visible: bool) -> None:
+        if visible or self.dock is not None:
+            self.ensure_dock().setUserVisible(visible)
+
+    def _offer_earlier_exports(self) -> None:
+        """An export of an earlier session waits in the job store: build the dock, which reads the
+        records in the background and offers them in QGIS's message bar."""
+        if self.dock_action is not None and self.dock is None and settings.has_export_records():
+            self.ensure_dock()
 
     def open_package(self, path: str) -> OpenPackageTask:
         """Open a package in the background (drops, the Add action); the task adds the layer."""
+        from .tasks.open_package import OpenPackageTask
+
         return self.tasks.start(OpenPackageTask(path, message_bar=self.iface.messageBar()))
 
     def unload(self) -> None:

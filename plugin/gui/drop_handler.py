@@ -12,9 +12,9 @@ from typing import Callable
 from qgis.gui import QgsCustomDropHandler
 from qgis.PyQt.QtWidgets import QFileDialog, QWidget
 
+from ..core.names import is_package_file
 from ..qgis_glue import settings
 from ..qgis_glue.i18n import translator
-from ..qgis_glue.layers import is_package_file
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from qgis.PyQt.QtGui import QDesktopServices
 
 from ..core.errors import CancelledError
 from ..qgis_glue import engine, settings
-from ..qgis_glue.i18n import translator
-from ..tasks.base import TaskKeeper, error_message
+from ..qgis_glue.i18n import error_message, translator
+from ..tasks.base import TaskKeeper
 from ..tasks.estimate_task import EstimateTask, start_estimate
 from ..tasks.export_task import (
     DiscardTask,

@@ -10,12 +10,11 @@ import configparser
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qgis.core import QgsApplication
-
 from ..core.auth import make_auth
 from ..core.export import Exporter
 from ..core.http import HttpConfig, create_session
 from ..core.jobstore import JobStore
+from . import settings
 from .network import Credentials, credentials, network_options
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[2]
@@ -27,13 +26,8 @@ def plugin_version() -> str:
     return meta.get("general", "version", fallback="")
 
 
-def profile_folder() -> Path:
-    """The plugin's folder inside the active QGIS profile (job records, conversions)."""
-    return Path(QgsApplication.qgisSettingsDirPath()) / "arcgis_offline_tiles"
-
-
 def job_store() -> JobStore:
-    return JobStore(profile_folder() / "jobs")
+    return JobStore(settings.job_store_folder())
 
 
 @dataclass(frozen=True)
@@ -48,7 +42,7 @@ def engine_config(authcfg: str = "", *, with_store: bool = True) -> EngineConfig
     """Everything the engine needs from QGIS, read now (call on the main thread)."""
     options = network_options()
     http = HttpConfig(version=plugin_version(), verify=options.verify, proxies=dict(options.proxies))
-    store = str(profile_folder() / "jobs") if with_store else ""
+    store = str(settings.job_store_folder()) if with_store else ""
     return EngineConfig(http=http, credentials=credentials(authcfg), authcfg=authcfg, store_folder=store)
 
 

@@ -36,6 +36,21 @@ def translator(context: str) -> Callable[[str], str]:
     return tr
 
 
+def error_message(error: BaseException) -> str:
+    """The translated user message of an error (the template is translated, then filled); any other
+    exception is a bug and says so."""
+    from ..core.errors import ArcGISOfflineTilesError
+
+    if isinstance(error, ArcGISOfflineTilesError):
+        template = QCoreApplication.translate("errors", error.template)
+        try:
+            return template.format(**error.params)
+        except (KeyError, IndexError, ValueError):
+            return error.user_message
+    return QCoreApplication.translate("errors", "An unexpected error occurred (a bug); please report it "
+                                      "with the log.")
+
+
 def user_locale() -> str:
     """QGIS's user interface locale (``de``, ``pt_BR`` …), else the system's."""
     value = QgsSettings().value("locale/userLocale", "") or ""

@@ -62,7 +62,6 @@ from .style import StyleResources, apply_raster_defaults, apply_vector_style, re
 
 log = logging.getLogger(__name__)
 
-PACKAGE_SUFFIXES = (".vtpk", ".tpkx", ".tpk")
 CONVERTED_TAG = ".qgis"  # <stem>.qgis.gpkg / <stem>.qgis.mbtiles
 SIDECAR_SUFFIX = ".json"
 PROFILE_CACHE = ("arcgis_offline_tiles", "converted")
@@ -168,10 +167,6 @@ def converter_version() -> str:
 
 
 # -- names and places ------------------------------------------------------------------------------
-def is_package_file(path: str | os.PathLike) -> bool:
-    return Path(path).suffix.lower() in PACKAGE_SUFFIXES
-
-
 def package_root(path: str | os.PathLike) -> Path:
     """The package a path stands for: a pointed ``conf.xml``/``root.json`` means its folder."""
     path = Path(path)

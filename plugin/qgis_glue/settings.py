@@ -1,10 +1,34 @@
 """Typed accessors over ``QgsSettings`` under one prefix; never a secret (only auth config ids)."""
 from __future__ import annotations
 
-from qgis.core import QgsSettings
+from pathlib import Path
+
+from qgis.core import QgsApplication, QgsSettings
 
 PREFIX = "arcgis_offline_tiles/"
 MAX_RECENT_SERVICES = 15
+PROFILE_SUBFOLDER = "arcgis_offline_tiles"
+JOBS_SUBFOLDER = "jobs"
+RECORD_PATTERN = "*.json"
+
+
+def profile_folder() -> Path:
+    """The plugin's folder inside the active QGIS profile (export records, conversions)."""
+    return Path(QgsApplication.qgisSettingsDirPath()) / PROFILE_SUBFOLDER
+
+
+def job_store_folder() -> Path:
+    return profile_folder() / JOBS_SUBFOLDER
+
+
+def has_export_records() -> bool:
+    """Whether the job store holds any record or request file (a directory listing, nothing parsed:
+    the plugin asks this at QGIS start-up)."""
+    folder = job_store_folder()
+    try:
+        return any(folder.glob(RECORD_PATTERN)) or any(folder.glob(f"*/{RECORD_PATTERN}"))
+    except OSError:
+        return False
 
 
 def _settings() -> QgsSettings:

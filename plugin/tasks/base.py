@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from qgis.core import QgsApplication, QgsTask
-from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
+from qgis.PyQt.QtCore import pyqtSignal
 
 from ..core.errors import QT_TRANSLATE_NOOP, ArcGISOfflineTilesError, CancelledError
 
@@ -31,18 +31,6 @@ log = logging.getLogger(__name__)
 _RUNNING: set = set()
 
 TASK_CANCELLED = QT_TRANSLATE_NOOP("errors", "The task was cancelled.")
-
-
-def error_message(error: BaseException) -> str:
-    """The translated user message of an error (the template is translated, then filled)."""
-    if isinstance(error, ArcGISOfflineTilesError):
-        template = QCoreApplication.translate("errors", error.template)
-        try:
-            return template.format(**error.params)
-        except (KeyError, IndexError, ValueError):
-            return error.user_message
-    return QCoreApplication.translate("errors", "An unexpected error occurred (a bug); please report it "
-                                      "with the log.")
 
 
 def hidden_flags() -> QgsTask.Flags:

@@ -22,8 +22,8 @@ from ..core.export import Progress
 from ..core.http import CancelToken
 from ..core.jobs import Estimate
 from ..qgis_glue.engine import EngineConfig, create_exporter, engine_config
-from ..qgis_glue.i18n import translator
-from .base import PluginTask, TaskKeeper, error_message
+from ..qgis_glue.i18n import error_message, translator
+from .base import PluginTask, TaskKeeper
 from .export_task import area_from_wkt, service_label
 
 log = logging.getLogger(__name__)

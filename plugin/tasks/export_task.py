@@ -66,7 +66,7 @@ from ..core.packages import merge_packages
 from ..qgis_glue import crs as crs_glue
 from ..qgis_glue.areas import area_from_geometry, geometry_from_area
 from ..qgis_glue.engine import EngineConfig, create_exporter
-from ..qgis_glue.i18n import translator
+from ..qgis_glue.i18n import error_message, translator
 from ..qgis_glue.layers import (
     ConversionNeededError,
     LayerSource,
@@ -76,7 +76,7 @@ from ..qgis_glue.layers import (
     human_size,
     prepare_layer_source,
 )
-from .base import PluginTask, error_message, hidden_flags
+from .base import PluginTask, hidden_flags
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from qgis.core import Qgis, QgsMapLayer, QgsProject
 
 from ..core.errors import CancelledError
-from ..qgis_glue.i18n import translator
+from ..qgis_glue.i18n import error_message, translator
 from ..qgis_glue.layers import (
     ConversionNeededError,
     LayerSource,
@@ -16,7 +16,7 @@ from ..qgis_glue.layers import (
     package_root,
     prepare_layer_source,
 )
-from .base import PluginTask, error_message
+from .base import PluginTask
 
 log = logging.getLogger(__name__)
 

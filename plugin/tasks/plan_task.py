@@ -18,8 +18,8 @@ from qgis.PyQt.QtCore import pyqtSignal
 
 from ..core.errors import CancelledError
 from ..core.split import plan_split
-from ..qgis_glue.i18n import translator
-from .base import PluginTask, TaskKeeper, error_message, hidden_flags
+from ..qgis_glue.i18n import error_message, translator
+from .base import PluginTask, TaskKeeper, hidden_flags
 
 _KEEPER = TaskKeeper()
 

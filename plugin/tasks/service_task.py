@@ -18,8 +18,8 @@ from qgis.PyQt.QtCore import pyqtSignal
 from ..core.errors import CancelledError, redact
 from ..core.http import CancelToken
 from ..qgis_glue.engine import EngineConfig, create_exporter, engine_config
-from ..qgis_glue.i18n import translator
-from .base import PluginTask, TaskKeeper, error_message
+from ..qgis_glue.i18n import error_message, translator
+from .base import PluginTask, TaskKeeper
 
 log = logging.getLogger(__name__)
 

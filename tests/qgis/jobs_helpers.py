@@ -131,10 +131,10 @@ def qgis_sessions_fixture(qgis_iface, qgis_new_project, clean_plugin_settings, t
     """``start()`` loads the plugin the way QGIS does at startup (``initGui``), over one QGIS profile
     folder of the test's own (job store, conversions): each call is the next QGIS session."""
     from plugin.plugin import ArcGISOfflineTilesPlugin
-    from plugin.qgis_glue import engine
+    from plugin.qgis_glue import settings
 
     profile = tmp_path / "profile"
-    monkeypatch.setattr(engine, "profile_folder", lambda: profile)
+    monkeypatch.setattr(settings, "profile_folder", lambda: profile)
     qgis_iface.messageBar().clearWidgets()
     started: list = []
 
@@ -146,7 +146,7 @@ def qgis_sessions_fixture(qgis_iface, qgis_new_project, clean_plugin_settings, t
 
     yield start
     for plugin in started:
-        if plugin.dock is not None:
+        if plugin.dock_action is not None:  # not unloaded by the test (close_qgis)
             plugin.unload()
     qgis_iface.messageBar().clearWidgets()
     wait_idle(qtbot)

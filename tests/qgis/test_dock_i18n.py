@@ -11,7 +11,7 @@ from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtWidgets import QAbstractButton, QLabel
 
 from plugin.qgis_glue import i18n as translation
-from plugin.tasks.base import error_message
+from plugin.qgis_glue.i18n import error_message
 from tests.qgis.conftest import connect
 
 REPO = Path(__file__).resolve().parents[2]

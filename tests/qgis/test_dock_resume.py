@@ -28,7 +28,8 @@ def test_an_export_cut_off_by_closing_qgis_resumes_from_the_dock_next_time(qgis_
                                                                           tmp_path, qtbot, qgis_iface):
     url = emulator.service_url("World_Map", "MapServer")
     first = qgis_sessions()
-    dock = first.dock
+    assert first.dock is None  # nothing to offer: the dock waits for the user
+    dock = first.ensure_dock()
     connect(dock, qtbot, url)
     dock.use_canvas_extent()
     dock.model.set_checked_levels([1, 2, 3])
@@ -52,7 +53,7 @@ def test_an_export_cut_off_by_closing_qgis_resumes_from_the_dock_next_time(qgis_
     qtbot.waitUntil(lambda: bool(_notes(bar)), timeout=10_000)
     note = _notes(bar)[0]
     assert note.level() == Qgis.MessageLevel.Info and "can resume" in note.text()
-    dock = second.dock
+    dock = second.dock  # built after start-up to read the records
     assert not dock.isUserVisible()  # hidden at startup, as always
     show = note.widget()
     assert isinstance(show, QPushButton) and show.text() == "Show"
@@ -77,5 +78,8 @@ def test_an_export_cut_off_by_closing_qgis_resumes_from_the_dock_next_time(qgis_
 
 def test_no_note_without_an_interrupted_export(qgis_sessions, qtbot, qgis_iface):
     plugin = qgis_sessions()
-    qtbot.waitUntil(lambda: not plugin.dock.manager.scanning, timeout=10_000)
+    qtbot.wait(100)  # the start-up check runs once QGIS's event loop turns
+    assert plugin.dock is None, "an empty job store does not build the dock at start-up"
+    dock = plugin.ensure_dock()
+    qtbot.waitUntil(lambda: not dock.manager.scanning, timeout=10_000)
     assert not _notes(qgis_iface.messageBar())

@@ -209,7 +209,7 @@ def test_service_urls_are_extracted_from_arcgis_layers(emulator):
 def test_sign_in_messages_are_recognised_to_focus_the_auth_selector():
     from plugin.core.errors import AuthFailedError, AuthRequiredError, ServiceNotFoundError
     from plugin.gui.panels.service_panel import is_sign_in_message as _is_sign_in_message
-    from plugin.tasks.base import error_message
+    from plugin.qgis_glue.i18n import error_message
 
     assert _is_sign_in_message(error_message(AuthRequiredError()))
     assert _is_sign_in_message(error_message(AuthFailedError(reason="invalid token")))

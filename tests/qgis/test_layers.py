@@ -32,6 +32,7 @@ from arcgis_emulator.writers import write_package
 from plugin.core.errors import PackageError
 from plugin.core.packages import formats, open_package
 from plugin.qgis_glue import layers, settings
+from plugin.qgis_glue.i18n import error_message
 from plugin.qgis_glue.layers import (
     SOURCE_PROPERTY,
     create_layer,
@@ -39,7 +40,6 @@ from plugin.qgis_glue.layers import (
     prepare_layer_source,
 )
 from plugin.qgis_glue.style import OUTLINE_SUFFIX, missing_fonts, style_fonts
-from plugin.tasks.base import error_message
 from tests.conftest import REAL_FIXTURES, require_shared
 from tests.unit.packages.helpers import mvt_gz, png, wm_doc
 

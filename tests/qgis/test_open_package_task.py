@@ -9,9 +9,10 @@ import pytest
 from qgis.core import Qgis, QgsProject, QgsRasterLayer, QgsVectorTileLayer
 
 from plugin.core.errors import CancelledError, PackageError
+from plugin.qgis_glue.i18n import error_message
 from plugin.qgis_glue.layers import human_size
 from plugin.tasks import open_package as open_package_module
-from plugin.tasks.base import PluginTask, TaskKeeper, error_message
+from plugin.tasks.base import PluginTask, TaskKeeper
 from plugin.tasks.open_package import OpenPackageTask
 from tests.conftest import require_shared
 

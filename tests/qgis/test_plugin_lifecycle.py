@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import shutil
@@ -140,7 +141,9 @@ def test_load_and_unload_twice_leaves_nothing_behind(qgis_iface, installed_packa
         assert [a.text() for a in iface.menu_actions] == ["ArcGIS Offline Tiles", "Add Esri tile package…"]
         assert [a.text() for a in iface.toolbar_actions] == ["ArcGIS Offline Tiles"]
         assert iface.add_layer_actions == iface.menu_actions[1:]  # the same action in Layer ▸ Add Layer
-        assert len(iface.docks) == 1
+        assert iface.docks == []  # built on first use
+        iface.toolbar_actions[0].trigger()  # the user opens it
+        assert len(iface.docks) == 1 and plugin.dock is iface.docks[0]
         assert len(iface.drop_handlers) == 1
         assert iface.drop_handlers[0].handleFileDrop(str(REPO / "metadata.txt")) is False
         assert len(plugin_logger.handlers) == len(handlers_before) + 1
@@ -185,6 +188,7 @@ def test_the_plugin_zip_speaks_german_and_opens_its_own_help(qgis_iface, package
     plugin = package.classFactory(RecordingIface(qgis_iface))
     plugin.initGui()
     try:
+        plugin.dock_action.trigger()
         assert plugin.dock.ui.connectButton.text() == "&Verbinden"  # the .qm compiled into the zip
         assert plugin.dock.ui.helpButton.text() == "&Hilfe"
         plugin.dock.ui.helpButton.click()
@@ -208,3 +212,66 @@ def test_packaging_stops_with_a_clear_message_when_translations_cannot_be_compil
     assert done.returncode != 0
     assert "lrelease (Qt Linguist tools) was not found" in done.stderr and "qttools5-dev-tools" in done.stderr
     assert not zip_path.exists()
+
+
+LOAD_AND_LIST_MODULES = """
+import json, sys
+from unittest.mock import MagicMock
+from qgis.core import QgsApplication
+from qgis.gui import QgsMapCanvas, QgsMessageBar
+from qgis.PyQt.QtWidgets import QMainWindow
+
+app = QgsApplication([], True)
+app.initQgis()
+
+
+class Iface:  # what initGui calls on QGIS's interface; the rest answers with mocks
+    def __init__(self):
+        self.window = QMainWindow()
+        self.canvas = QgsMapCanvas(self.window)
+        self.bar = QgsMessageBar(self.window)
+
+    def mainWindow(self):
+        return self.window
+
+    def mapCanvas(self):
+        return self.canvas
+
+    def messageBar(self):
+        return self.bar
+
+    def __getattr__(self, name):
+        return MagicMock()
+
+
+iface = Iface()
+sys.path.insert(0, sys.argv[1])
+before = set(sys.modules)
+import arcgis_offline_tiles
+
+plugin = arcgis_offline_tiles.classFactory(iface)
+plugin.initGui()
+loaded = sorted(set(sys.modules) - before)
+app.processEvents()  # the start-up check for exports of earlier sessions (an empty profile here)
+print(json.dumps({"init_gui": loaded, "dock": plugin.dock is not None}))
+plugin.unload()
+"""
+
+
+def test_starting_qgis_imports_neither_the_engine_nor_the_dock(tmp_path):
+    """initGui runs at every QGIS start: requests, the network engine, the package code and the dock
+    are imported when first used, not then."""
+    (tmp_path / PACKAGE).symlink_to(REPO, target_is_directory=True)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", LOAD_AND_LIST_MODULES, str(tmp_path)], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    loaded = report["init_gui"]
+    plugin_modules = {name.split(".plugin.", 1)[1] for name in loaded if ".plugin." in name}
+    assert "requests" not in loaded and "urllib3" not in loaded
+    heavy = {"core.http", "core.export", "core.jobs", "core.download", "core.service", "core.area",
+             "core.packages", "qgis_glue.engine", "qgis_glue.layers", "gui.dock", "tasks.export_task"}
+    assert plugin_modules & heavy == set(), sorted(plugin_modules)
+    assert {"plugin", "processing.provider", "gui.drop_handler"} <= plugin_modules  # it did load
+    assert report["dock"] is False  # no export to offer: the dock waits for the user

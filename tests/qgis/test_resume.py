@@ -83,7 +83,7 @@ def test_closing_qgis_while_the_server_builds_keeps_the_server_job(qgis_sessions
     first = qgis_sessions()  # the plugin's own manager polls at QGIS's pace (1 s, then slower)
     emulator.configure("World_Map/MapServer", job_steps=3, job_step_delay_s=0.1)
     request = make_request(emulator.service_url("World_Map", "MapServer"), out, levels=(0, 1, 2))
-    job_id = first.dock.manager.start_export(request)
+    job_id = first.ensure_dock().manager.start_export(request)
     qtbot.waitUntil(lambda: "server" in first.dock.manager.job(job_id).status.lower(), timeout=30_000)
 
     close_qgis(first, qtbot, events_before_unload=events_before_unload)
@@ -96,6 +96,7 @@ def test_closing_qgis_while_the_server_builds_keeps_the_server_job(qgis_sessions
     assert not messages(qgis_iface, Qgis.MessageLevel.Critical)
 
     second = qgis_sessions()
+    qtbot.waitUntil(lambda: second.dock is not None, timeout=10_000)  # a paused export: built at start-up
     manager = second.dock.manager
     qtbot.waitUntil(lambda: bool(manager.resumable()), timeout=10_000)
     assert manager.resumable()[0].id == job_id

@@ -11,8 +11,7 @@ from qgis.PyQt.QtWidgets import QSizePolicy
 
 from ...core.errors import ArcGISOfflineTilesError
 from ...qgis_glue import settings
-from ...qgis_glue.i18n import translator
-from ...tasks.base import error_message
+from ...qgis_glue.i18n import error_message, translator
 from ..levels_model import format_int, plural
 
 tr = translator("ArcGISOfflineTilesDockWidget")

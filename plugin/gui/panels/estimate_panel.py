@@ -10,8 +10,7 @@ from qgis.core import Qgis
 from qgis.PyQt.QtCore import QObject
 
 from ...core.export import is_vector
-from ...qgis_glue.i18n import translator
-from ...tasks.base import error_message
+from ...qgis_glue.i18n import error_message, translator
 from ..levels_model import format_bytes, format_int
 
 tr = translator("ArcGISOfflineTilesDockWidget")

@@ -8,8 +8,7 @@ from qgis.PyQt.QtCore import QObject
 
 from ...core.errors import ArcGISOfflineTilesError, InvalidRequestError
 from ...qgis_glue import settings
-from ...qgis_glue.i18n import translator
-from ...tasks.base import error_message
+from ...qgis_glue.i18n import error_message, translator
 from ...tasks.export_task import ExportRequest
 from ..levels_model import format_int
 

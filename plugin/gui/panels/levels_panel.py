@@ -11,8 +11,7 @@ from qgis.PyQt.QtWidgets import QHeaderView
 from ...core.errors import ArcGISOfflineTilesError
 from ...core.levels import levels_between_scales
 from ...core.service import ServiceInfo
-from ...qgis_glue.i18n import translator
-from ...tasks.base import error_message
+from ...qgis_glue.i18n import error_message, translator
 from ..area import PREVIEW_MAX_TILES, tile_footprint
 from ..levels_model import format_int, plural
 from .controller import escape

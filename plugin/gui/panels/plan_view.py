@@ -13,8 +13,7 @@ from qgis.PyQt.QtCore import QObject, pyqtSignal
 from ...core.errors import ArcGISOfflineTilesError, TooManyTilesError
 from ...core.export import validate_export
 from ...core.levels import format_levels
-from ...qgis_glue.i18n import translator
-from ...tasks.base import error_message
+from ...qgis_glue.i18n import error_message, translator
 from ..levels_model import format_int
 
 tr = translator("ArcGISOfflineTilesDockWidget")

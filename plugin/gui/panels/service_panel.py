@@ -7,8 +7,7 @@ from qgis.PyQt.QtCore import QObject
 from ...core.errors import ArcGISOfflineTilesError, AuthFailedError, AuthRequiredError
 from ...core.service import ServiceInfo, ServiceKind, parse_service_url
 from ...qgis_glue import settings
-from ...qgis_glue.i18n import translator
-from ...tasks.base import error_message
+from ...qgis_glue.i18n import error_message, translator
 from ..levels_model import format_int, format_scale
 from ..service_picker import ServicePicker
 from .controller import escape

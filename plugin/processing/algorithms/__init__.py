@@ -11,7 +11,7 @@ from qgis.core import QgsProcessing, QgsProcessingAlgorithm, QgsProcessingExcept
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.errors import ArcGISOfflineTilesError
-from ...tasks.base import error_message
+from ...qgis_glue.i18n import error_message
 
 __all__ = ["PACKAGE_FILTER", "PackageAlgorithm", "error_message", "file_source_type", "processing_error"]
 

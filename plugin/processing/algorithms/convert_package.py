@@ -16,8 +16,6 @@ from qgis.core import (
 )
 
 from ...core.errors import ArcGISOfflineTilesError, CancelledError
-from ...core.packages import merge_packages
-from ...qgis_glue.layers import converted_source, create_layer, describe_package
 from . import PACKAGE_FILTER, PackageAlgorithm, error_message, file_source_type, processing_error
 
 FORMATS = ("gpkg", "mbtiles", "auto")  # the FORMAT enum, in order
@@ -113,6 +111,9 @@ class ConvertPackageAlgorithm(PackageAlgorithm):
         return True
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:
+        from ...core.packages import merge_packages
+        from ...qgis_glue.layers import describe_package
+
         try:
             self._facts = describe_package(self._inputs[0])
         except ArcGISOfflineTilesError as exc:
@@ -155,6 +156,8 @@ class ConvertPackageAlgorithm(PackageAlgorithm):
         return self._results
 
     def postProcessAlgorithm(self, context, feedback) -> dict:
+        from ...qgis_glue.layers import converted_source, create_layer
+
         """Main thread: when asked to open the output, add it styled like an opened package."""
         if self._load_into is None or not self._written or self._facts is None:
             return {}

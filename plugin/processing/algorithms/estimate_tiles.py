@@ -13,10 +13,8 @@ from qgis.core import (
 )
 
 from ...core.errors import ArcGISOfflineTilesError, ExportNotAllowedError
-from ...core.export import is_vector
-from ...core.tilecount import count_tiles
-from ...qgis_glue import engine
-from .service_area import ServiceAreaAlgorithm, user_message
+from ...qgis_glue.i18n import error_message
+from .service_area import ServiceAreaAlgorithm
 
 SERVER_ESTIMATE = "SERVER_ESTIMATE"
 OUTPUT = "OUTPUT"
@@ -72,6 +70,10 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
         return True
 
     def processAlgorithm(self, parameters, context, feedback):
+        from ...core.export import is_vector
+        from ...core.tilecount import count_tiles
+        from ...qgis_glue import engine
+
         self.connect_cancel(feedback)
         exporter = engine.create_exporter(self.config)
         request = self.read_service_area(parameters, context, feedback, exporter)
@@ -81,10 +83,10 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
             plan = exporter.prepare(service, area, levels, split=True)
             counts, jobs_needed = plan.counts, plan.job_count
         except ExportNotAllowedError as exc:
-            feedback.reportError(user_message(exc))
+            feedback.reportError(error_message(exc))
             counts = count_tiles(service.available_tiling, area, levels)
         except ArcGISOfflineTilesError as exc:
-            raise QgsProcessingException(user_message(exc)) from exc
+            raise QgsProcessingException(error_message(exc)) from exc
         server = None
         if self.parameterAsBoolean(parameters, SERVER_ESTIMATE, context):
             if is_vector(service):
@@ -96,7 +98,7 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
                     estimate = exporter.estimate(service, area, levels, cancel=self.cancel,
                                                  progress=self.progress_callback(feedback))
                 except ArcGISOfflineTilesError as exc:
-                    raise QgsProcessingException(user_message(exc)) from exc
+                    raise QgsProcessingException(error_message(exc)) from exc
                 server = {"total_bytes": estimate.total_bytes, "total_tiles": estimate.total_tiles}
         lods = {lod.level: lod for lod in service.tiling.lods}
         doc = {

@@ -18,10 +18,8 @@ from qgis.core import (
 )
 
 from ...core.errors import ArcGISOfflineTilesError, CancelledError
-from ...core.export import is_vector
-from ...core.packages import merge_packages
-from ...qgis_glue import engine
-from .service_area import ServiceAreaAlgorithm, crs_of, user_message
+from ...qgis_glue.i18n import error_message
+from .service_area import ServiceAreaAlgorithm, crs_of
 
 LOG = logging.getLogger(__name__)
 
@@ -104,6 +102,9 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         return True
 
     def processAlgorithm(self, parameters, context, feedback):
+        from ...core.export import is_vector
+        from ...qgis_glue import engine
+
         self.connect_cancel(feedback)
         exporter = engine.create_exporter(self.config)
         request = self.read_service_area(parameters, context, feedback, exporter)
@@ -120,7 +121,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             plan = exporter.prepare(service, request.area, request.levels, fmt=None if is_vector(service) else fmt,
                                     optimize=optimize, quality=quality, split=split)
         except ArcGISOfflineTilesError as exc:
-            raise QgsProcessingException(user_message(exc)) from exc
+            raise QgsProcessingException(error_message(exc)) from exc
         for line in plan.describe().splitlines():
             feedback.pushInfo(line)
         package_out = out
@@ -131,9 +132,9 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             result = exporter.run(plan, package_out, progress=self.progress_callback(feedback, EXPORT_SHARE),
                                   cancel=self.cancel)
         except CancelledError as exc:
-            raise QgsProcessingException(user_message(exc)) from exc
+            raise QgsProcessingException(error_message(exc)) from exc
         except ArcGISOfflineTilesError as exc:
-            raise QgsProcessingException(user_message(exc)) from exc
+            raise QgsProcessingException(error_message(exc)) from exc
         files = [str(p) for p in result.paths]
         main = files[0]
         # A .gpkg/.mbtiles OUTPUT asks for the converted form even when there is one package.
@@ -151,6 +152,9 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         return self.results
 
     def _merge(self, files, out: Path, service, feedback) -> str:
+        from ...core.export import is_vector
+        from ...core.packages import merge_packages
+
         suffix = out.suffix.lower() if out.suffix.lower() in (".gpkg", ".mbtiles") else (
             ".mbtiles" if is_vector(service) else ".gpkg")
         target = out.with_suffix(suffix)
@@ -165,7 +169,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         try:
             report = merge_packages(files, target, progress=progress, crs_wkt=wkt)
         except ArcGISOfflineTilesError as exc:
-            raise QgsProcessingException(user_message(exc)) from exc
+            raise QgsProcessingException(error_message(exc)) from exc
         if report.duplicates:
             feedback.pushInfo(self.tr("{n} duplicate tile(s) skipped while merging").format(n=report.duplicates))
         return str(target)
@@ -179,7 +183,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
                 return layers.merged_source(packages, path)
             return layers.prepare_layer_source(path)
         except ArcGISOfflineTilesError as exc:
-            feedback.reportError(user_message(exc))
+            feedback.reportError(error_message(exc))
             return None
 
     def postProcessAlgorithm(self, context, feedback):
@@ -197,7 +201,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         try:
             layer = layers.create_layer(self.layer_source)
         except ArcGISOfflineTilesError as exc:
-            feedback.reportError(user_message(exc))
+            feedback.reportError(error_message(exc))
             return self.results
         context.temporaryLayerStore().addMapLayer(layer)
         details.name = layer.name()

@@ -13,7 +13,6 @@ from qgis.core import (
 )
 
 from ...core.errors import ArcGISOfflineTilesError
-from ...core.packages import package_info
 from . import PACKAGE_FILTER, PackageAlgorithm, processing_error
 
 
@@ -71,6 +70,8 @@ class PackageInfoAlgorithm(PackageAlgorithm):
         return True
 
     def processAlgorithm(self, parameters, context, feedback) -> dict:
+        from ...core.packages import package_info
+
         feedback.pushInfo(self.tr("Reading {path}").format(path=self._path))
         try:
             info = package_info(self._path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -24,13 +25,13 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ...core.area import Area
+# The engine (requests, the REST client) and the area glue are imported when an algorithm runs: the
+# provider registers its algorithms at QGIS start-up without them.
 from ...core.errors import ArcGISOfflineTilesError
-from ...core.http import CancelToken
-from ...core.levels import format_levels, levels_between_scales, levels_by_resolution, parse_levels, validate_levels
-from ...qgis_glue import crs as crs_glue
-from ...qgis_glue import engine
-from ...qgis_glue.areas import area_from_geometry
+from ...qgis_glue.i18n import error_message
+
+if TYPE_CHECKING:
+    from ...core.area import Area
 
 LOG = logging.getLogger(__name__)
 
@@ -43,15 +44,6 @@ MIN_SCALE = "MIN_SCALE"
 MAX_SCALE = "MAX_SCALE"
 COARSEST_RESOLUTION = "COARSEST_RESOLUTION"
 FINEST_RESOLUTION = "FINEST_RESOLUTION"
-
-
-def user_message(error: ArcGISOfflineTilesError) -> str:
-    """The error's message, translated when a translation is installed."""
-    try:
-        text = QCoreApplication.translate("errors", error.template).format(**error.params)
-    except (KeyError, IndexError, ValueError):
-        text = error.user_message
-    return text
 
 
 @dataclass
@@ -102,6 +94,9 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
     # --- reading ---------------------------------------------------------------------------
     def prepare_engine(self, parameters, context) -> None:
         """Read QGIS settings and the auth config on the thread that prepares the algorithm."""
+        from ...core.http import CancelToken
+        from ...qgis_glue import engine
+
         self.url = self.parameterAsString(parameters, SERVICE_URL, context).strip()
         if not self.url:
             raise QgsProcessingException(self.tr("Give the URL of an ArcGIS tiled service."))
@@ -130,7 +125,7 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
         try:
             service = exporter.fetch(self.url, cancel=self.cancel)
         except ArcGISOfflineTilesError as exc:
-            raise QgsProcessingException(user_message(exc)) from exc
+            raise QgsProcessingException(error_message(exc)) from exc
         feedback.pushInfo(self.tr("Service: {name} ({kind}, {crs}, levels {first}–{last})").format(
             name=service.name, kind=service.kind.value, crs=service.authid or "WKT",
             first=service.available_levels[0], last=service.available_levels[-1]))
@@ -138,10 +133,14 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
             area, label = self._area(parameters, context, feedback, service)
             levels = self._levels(parameters, context, service, feedback)
         except ArcGISOfflineTilesError as exc:
-            raise QgsProcessingException(user_message(exc)) from exc
+            raise QgsProcessingException(error_message(exc)) from exc
         return ServiceArea(service, area, levels, label)
 
     def _area(self, parameters, context, feedback, service) -> tuple[Area, str]:
+        from ...core.area import Area
+        from ...qgis_glue import crs as crs_glue
+        from ...qgis_glue.areas import area_from_geometry
+
         target = crs_glue.qgs_crs(service.spatial_ref)
         value = parameters.get(AREA)
         source = self.parameterAsSource(parameters, AREA, context) if value else None
@@ -174,6 +173,14 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
         return Area.from_extent(extent.xmin, extent.ymin, extent.xmax, extent.ymax), self.tr("full extent")
 
     def _levels(self, parameters, context, service, feedback=None) -> list[int]:
+        from ...core.levels import (
+            format_levels,
+            levels_between_scales,
+            levels_by_resolution,
+            parse_levels,
+            validate_levels,
+        )
+
         text = self.parameterAsString(parameters, LEVELS, context).strip()
         if text:
             return validate_levels(service, parse_levels(text))
@@ -208,8 +215,12 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
 
 def units_of(service) -> str:
     """The abbreviated map unit of the service CRS ("m", "°", "ft"…), as QGIS writes it."""
+    from ...qgis_glue import crs as crs_glue
+
     return QgsUnitTypes.toAbbreviatedString(crs_glue.qgs_crs(service.spatial_ref).mapUnits())
 
 
 def crs_of(service) -> QgsCoordinateReferenceSystem:
+    from ...qgis_glue import crs as crs_glue
+
     return crs_glue.qgs_crs(service.spatial_ref)
