@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -113,8 +114,12 @@ def prepare_out_dir(out_dir: Path) -> set[str]:
     if (out_dir / MARKER).is_file():
         for name in _recorded(out_dir):
             path = out_dir / name
-            if path.parent == out_dir and path.is_file():  # a bare file name, never a path elsewhere
+            if path.parent != out_dir or path.is_symlink():  # a bare name, never a path or link elsewhere
+                continue
+            if path.is_file():
                 path.unlink()
+            elif path.is_dir():  # a converted package's style folder, a tile cache
+                shutil.rmtree(path)
     elif any(out_dir.iterdir()):
         raise SystemExit(f"demo: {out_dir} is not empty and was not made by the demo, so nothing in it was "
                          "deleted. Choose a new or empty folder with --out DIR (or DEMO_OUTPUT=DIR).")
@@ -124,9 +129,10 @@ def prepare_out_dir(out_dir: Path) -> set[str]:
 
 
 def record_outputs(out_dir: Path, before: set[str]) -> None:
-    """Write the marker: every file in ``out_dir`` that was not there before this run."""
+    """Write the marker: every file and folder in ``out_dir`` that was not there before this run."""
     names = sorted(path.name for path in out_dir.iterdir()
-                   if path.is_file() and path.name not in before and path.name != MARKER)
+                   if (path.is_file() or path.is_dir()) and not path.is_symlink()
+                   and path.name not in before and path.name != MARKER)
     (out_dir / MARKER).write_text(MARKER_HEADER + "".join(f"{name}\n" for name in names), encoding="utf-8")
 
 
