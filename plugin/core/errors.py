@@ -203,3 +203,28 @@ class PackageError(ArcGISOfflineTilesError):
     template = QT_TRANSLATE_NOOP(
         "errors", "The tile package {path} cannot be read: {reason}. Export or download it again, or "
         "choose another package.")
+
+
+# --- the output folder, checked before anything is sent to a server ---------------------------
+class OutputFolderError(DiskError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The folder {folder} cannot take the package ({reason}). Choose another folder under "
+        "Save to; nothing was sent to the server.")
+
+
+class OutputFolderMissingError(OutputFolderError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The folder {folder} does not exist. Choose another folder under Save to; nothing was "
+        "sent to the server.")
+
+
+class OutputFolderReadOnlyError(OutputFolderError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The folder {folder} cannot be written to ({reason}). Choose a folder you can write to "
+        "under Save to; nothing was sent to the server.")
+
+
+class OutputFolderFullError(OutputFolderError):
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The folder {folder} has {free} free, but the export needs about {need}. Free some disk "
+        "space there or choose another folder under Save to; nothing was sent to the server.")

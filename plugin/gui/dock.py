@@ -16,6 +16,7 @@ from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QDesktopServices
 from qgis.PyQt.QtWidgets import QWidget
 
+from ..core.output import output_folder
 from ..qgis_glue.i18n import translator
 from .jobs import JobManager, JobsPanel
 from .panels.area_panel import AreaPanel
@@ -73,9 +74,11 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.area_panel = AreaPanel(ui, self.controller, self.messages, self)
         self.jobs_panel = JobsPanel(self.manager, ui.jobsGroup)
         ui.jobsLayout.addWidget(self.jobs_panel)
+        self.jobs_panel.destination_folder = self._destination_folder
         self.resume_offer = ResumeOffer(iface, self.manager, self.show_exports, self)
 
         self.controller.serviceChanged.connect(self.update_enabled)
+        self.controller.addressChanged.connect(lambda _matches: self.update_enabled())
         self.controller.refreshRequested.connect(self._update_totals)
         self.options_panel.outputChanged.connect(self.update_enabled)
         self.export_panel.started = self._export_started
@@ -158,6 +161,11 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
     def export(self):
         """Start the export through the jobs manager; returns the job id (``None`` when refused)."""
         return self.export_panel.export()
+
+    def _destination_folder(self) -> str:
+        """The folder under Save to, for a Retry of an earlier export ("" when none is chosen)."""
+        path = self.output_path()
+        return str(output_folder(path)) if path else ""
 
     def _export_started(self, _job_id: str) -> None:
         self.show_message(tr("Export started: follow it under Exports."), Qgis.MessageLevel.Info)

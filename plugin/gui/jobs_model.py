@@ -32,7 +32,8 @@ from qgis.core import QgsProject
 from qgis.PyQt.QtCore import QObject, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 
-from ..core.errors import CancelledError
+from ..core.errors import ArcGISOfflineTilesError, CancelledError
+from ..core.output import check_output_folder, output_folder
 from ..qgis_glue import engine, settings
 from ..qgis_glue.i18n import error_message, translator
 from ..tasks.base import TaskKeeper
@@ -226,17 +227,22 @@ class JobManager(QObject):
             job.state, job.status, job.can_resume = JobState.CANCELLED, tr("Cancelled"), False
             self._update(job)
 
-    def retry(self, job_id: str) -> str:
-        """The same request again (area and settings kept), as a new job; returns its id."""
+    def retry(self, job_id: str, folder: str | None = None) -> str:
+        """The same request again (area and settings kept), as a new job; returns its id ("" when the
+        destination cannot take it: the card says why).  ``folder``: write there instead (the user
+        changed *Save to* after a failure), under the same file name."""
         job = self._jobs.get(job_id)
         if job is None:
             return ""
         if job.state in JobState.ACTIVE:
             return job.id
+        request = job.request if not folder else _moved_to(job.request, folder)
+        if not self._destination_ok(job, request):
+            return ""
         if job.can_resume:  # a fresh export replaces what the old one kept
             self._discard_records(job)
         del self._jobs[job_id]
-        return self.start_export(job.request)
+        return self.start_export(request)
 
     def resume(self, job_id: str) -> None:
         """Continue a paused or interrupted export (or one that failed with something to resume)."""
@@ -244,6 +250,8 @@ class JobManager(QObject):
         if job is None or job.state in JobState.ACTIVE:
             return
         if job.state == JobState.FINISHED:
+            return
+        if not self._destination_ok(job, job.request):
             return
         job.state, job.status, job.error, job.progress = JobState.QUEUED, tr("Queued"), "", job.progress
         self._start_task(job, resume=True)
@@ -317,6 +325,18 @@ class JobManager(QObject):
         self._keeper = TaskKeeper()
 
     # -- internals ---------------------------------------------------------------------------
+    def _destination_ok(self, job: _Job, request: ExportRequest) -> bool:
+        """Check the folder before the server is asked for work again; a failure stays on the card."""
+        try:
+            check_output_folder(output_folder(request.output_path or str(Path.home())))
+        except ArcGISOfflineTilesError as exc:
+            job.error = job.status = error_message(exc)
+            if job.state not in (JobState.FAILED, JobState.PAUSED, JobState.CANCELLED):
+                job.state = JobState.FAILED
+            self._update(job)
+            return False
+        return True
+
     def _resolved(self, request: ExportRequest) -> ExportRequest:
         if not request.output_path:
             folder = settings.output_folder() or str(Path.home())
@@ -451,6 +471,14 @@ class JobManager(QObject):
             request = replace(request, authcfg=settings.auth_config_for(request.service_url))
         return _Job(id=found.job_id, request=request, state=JobState.PAUSED, created=found.created,
                     progress=found.progress, status=found.status, can_resume=True, from_earlier_session=True)
+
+
+def _moved_to(request: ExportRequest, folder: str) -> ExportRequest:
+    """``request`` writing into ``folder`` under the same file name (or into it, for a folder output)."""
+    current = Path(request.output_path) if request.output_path else None
+    if current is None or current.is_dir() or not current.suffix:
+        return replace(request, output_path=str(folder))
+    return replace(request, output_path=str(Path(folder) / current.name))
 
 
 def estimate_task(service: Any, area_wkt: str, area_is_rectangle: bool, levels: Any, *, authcfg: str = "",

@@ -42,7 +42,8 @@ tr = translator("JobsPanel")  # module strings: pylupdate files them under @defa
 class JobCard(QFrame):
     """One job: title, area and levels, progress bar, status line, action buttons."""
 
-    def __init__(self, manager: JobManager, job_id: str, parent: QWidget | None = None) -> None:
+    def __init__(self, manager: JobManager, job_id: str, parent: QWidget | None = None, *,
+                 retry=None) -> None:
         super().__init__(parent)
         self.manager = manager
         self.job_id = job_id
@@ -89,7 +90,8 @@ class JobCard(QFrame):
             ("resume", "/mActionPlay.svg", tr("Resume"),
              tr("Continue the export where it stopped (server job and partial download are kept)"), manager.resume),
             ("retry", "/mActionRefresh.svg", tr("Retry"),
-             tr("Start the same export again, with the same area and settings"), manager.retry),
+             tr("Start the same export again, with the same area and settings, into the folder under "
+                "Save to"), retry or manager.retry),
             ("add", "/mActionAddLayer.svg", tr("Add to map"), tr("Add the exported tiles to the map"),
              manager.add_to_map),
             ("folder", "/mIconFolderOpen.svg", tr("Open folder"), tr("Show the folder that holds the files"),
@@ -186,6 +188,9 @@ class JobsPanel(QWidget):
         super().__init__(parent)
         self.manager = manager
         self.cards: dict[str, JobCard] = {}
+        # the folder a Retry writes into (the dock's Save to: the user may have changed it after the
+        # failure); None keeps each export's own folder
+        self.destination_folder = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self.scroll = QScrollArea()
@@ -226,6 +231,10 @@ class JobsPanel(QWidget):
             for card in self.cards.values():
                 card.set_compact(compact)
 
+    def retry(self, job_id: str) -> str:
+        folder = self.destination_folder() if self.destination_folder is not None else None
+        return self.manager.retry(job_id, folder or None)
+
     def card(self, job_id: str) -> JobCard | None:
         return self.cards.get(job_id)
 
@@ -240,7 +249,7 @@ class JobsPanel(QWidget):
         for index, view in enumerate(views):
             card = self.cards.get(view.id)
             if card is None:
-                card = JobCard(self.manager, view.id)
+                card = JobCard(self.manager, view.id, retry=self.retry)
                 card.set_compact(self._compact)
                 self.cards[view.id] = card
             else:

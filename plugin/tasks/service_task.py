@@ -11,6 +11,7 @@ neither.  The same is available as the ``serviceReady(object)`` / ``serviceFaile
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Callable
 
 from qgis.PyQt.QtCore import pyqtSignal
@@ -27,6 +28,13 @@ _KEEPER = TaskKeeper()
 
 
 tr = translator("ServiceTask")  # module strings: pylupdate files them under @default
+
+# Connect is interactive: the user waits for the answer and may be typing the next address.  One quick
+# retry rides over a blip; the export's patient policy (4 retries, up to 15 s of back-off) would keep a
+# refused port on "Connecting…" for more than 10 s.
+INTERACTIVE_RETRIES = 1
+INTERACTIVE_BACKOFF_S = 0.5
+INTERACTIVE_CONNECT_TIMEOUT_S = 10.0
 
 
 class ServiceTask(PluginTask):
@@ -72,7 +80,10 @@ def fetch_service_task(url: str, authcfg: str = "", *, on_result: Callable[[Any]
                        start: bool = True) -> ServiceTask:
     """A :class:`ServiceTask` for ``url`` (settings and credentials read now, on the main thread),
     started in QGIS' task manager unless ``start`` is False."""
-    task = ServiceTask(url, engine_config(authcfg, with_store=False), use_export_twin=use_export_twin)
+    config = engine_config(authcfg, with_store=False)
+    http = replace(config.http, retries=INTERACTIVE_RETRIES, backoff=INTERACTIVE_BACKOFF_S,
+                   connect_timeout=min(config.http.connect_timeout, INTERACTIVE_CONNECT_TIMEOUT_S))
+    task = ServiceTask(url, replace(config, http=http), use_export_twin=use_export_twin)
     if on_result is not None:
         task.serviceReady.connect(on_result)
     if on_error is not None:

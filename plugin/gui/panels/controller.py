@@ -61,6 +61,7 @@ class DockController(QObject):
     serviceChanged = pyqtSignal()  # a new service is connected (or none)
     recountRequested = pyqtSignal()  # the area or the service changed: count again
     refreshRequested = pyqtSignal()  # ticks or options changed: totals, plan, preview, buttons
+    addressChanged = pyqtSignal(bool)  # whether the address field still names the connected service
 
     def __init__(self, canvas, project: QgsProject, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +71,7 @@ class DockController(QObject):
         self.service_crs: QgsCoordinateReferenceSystem | None = None
         self.authcfg = ""
         self.area_error = ""
+        self.address_matches = True
         self.model = LevelsModel(self)
         self.area = AreaController(canvas, project, self)
         self._tasks: list = []
@@ -91,6 +93,11 @@ class DockController(QObject):
         self.authcfg = authcfg
         self.serviceChanged.emit()
 
+    def set_address_matches(self, matches: bool) -> None:
+        if matches != self.address_matches:
+            self.address_matches = matches
+            self.addressChanged.emit(matches)
+
     def schedule_recount(self) -> None:
         self._recount_timer.start()
 
@@ -102,9 +109,10 @@ class DockController(QObject):
         self._refresh_timer.stop()
 
     def ready(self) -> bool:
-        """A service that allows export, an area it accepts and at least one ticked level."""
-        return bool(self.service is not None and self.service.export_allowed and not self.area.is_empty
-                    and not self.area_error and self.model.checked_levels())
+        """A service that allows export and that the address still names, an area it accepts and at least
+        one ticked level."""
+        return bool(self.service is not None and self.service.export_allowed and self.address_matches
+                    and not self.area.is_empty and not self.area_error and self.model.checked_levels())
 
     def track(self, task) -> None:
         """Remember a running task until it is done, to cancel it when the plugin unloads."""

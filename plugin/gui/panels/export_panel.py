@@ -2,17 +2,18 @@
 controller's state and the options, and hands it to the jobs manager."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from qgis.PyQt.QtCore import QObject
 
 from ...core.errors import ArcGISOfflineTilesError, InvalidRequestError
+from ...core.output import check_output_folder, needed_bytes, output_folder
 from ...qgis_glue import settings
 from ...qgis_glue.i18n import error_message, translator
 from ...tasks.export_task import ExportRequest
-from ..levels_model import format_int
+from ..levels_model import format_bytes, format_int
 
 tr = translator("ArcGISOfflineTilesDockWidget")
+
+NAME_MAX_CHARS = 24  # the Export button names the service; a longer name is shortened to fit a narrow dock
 
 
 class ExportPanel(QObject):
@@ -25,6 +26,7 @@ class ExportPanel(QObject):
         self.options = options
         self.messages = messages
         self.manager = manager
+        self._idle_text = ui.exportButton.text()  # the form's own (translated) "Export"
         self.started = None  # called with the job id of each export started (the dock shows the list)
         ui.exportButton.clicked.connect(self.export)
 
@@ -33,6 +35,10 @@ class ExportPanel(QObject):
         c = self.controller
         if c.service is None:
             self.messages.error(tr("Connect to a service first."))
+            return False
+        if not c.address_matches:
+            self.messages.error(tr("The address no longer names the connected service {name}: press Connect, or "
+                                   "put its address back.").format(name=c.service.name or c.service.url))
             return False
         if not c.service.export_allowed:
             self.messages.error(tr("This service does not allow tile export; use an export-enabled service."))
@@ -89,11 +95,11 @@ class ExportPanel(QObject):
                                    "fewer levels, choose a smaller area or turn on splitting.").format(
                                        n=format_int(total), limit=format_int(limit)))
             return None
-        output = Path(request.output_path)
-        folder = output if output.is_dir() else output.parent
-        if not folder.is_dir():
-            self.messages.error(tr("The folder {folder} does not exist; choose another place to save the "
-                                   "package.").format(folder=str(folder)))
+        folder = output_folder(request.output_path)
+        try:
+            check_output_folder(folder, self.needed_bytes(request), format_size=format_bytes)
+        except ArcGISOfflineTilesError as exc:
+            self.messages.error(error_message(exc))
             return None
         settings.set_output_folder(str(folder))
         job_id = self.manager.start_export(request)
@@ -101,13 +107,38 @@ class ExportPanel(QObject):
             self.started(job_id)
         return job_id
 
+    def needed_bytes(self, request: ExportRequest) -> int:
+        """Room the export needs: the server's estimate, else a per-tile floor; a split export that is
+        merged holds its parts and the merged file at once."""
+        model = self.controller.model
+        limit = self.controller.service.max_export_tiles or 0
+        split_and_merged = request.split and request.merge and limit and model.total_tiles() > limit
+        return needed_bytes(model.total_tiles(), model.estimated_bytes(), copies=2 if split_and_merged else 1)
+
     def update_enabled(self) -> None:
         c = self.controller
         has_service = c.service is not None
         ready = c.ready()
         for widget in (self.ui.levelsView, self.ui.minScaleWidget, self.ui.maxScaleWidget):
             widget.setEnabled(has_service)
-        self.ui.exportButton.setEnabled(bool(ready and self.options.output_path()))
-        self.ui.exportButton.setToolTip(tr("Start the export in the background; follow it under Exports") if ready
-                                        else tr("Connect to a service that allows export, choose an area and "
-                                                "tick levels first"))
+        button = self.ui.exportButton
+        button.setEnabled(bool(ready and self.options.output_path()))
+        what = self.export_text() if ready else ""
+        button.setText(what or self._idle_text)
+        if ready:
+            button.setToolTip(tr("Start the export in the background; follow it under Exports"))
+        elif has_service and not c.address_matches:
+            button.setToolTip(tr("The address names another service than the connected one: press Connect"))
+        else:
+            button.setToolTip(tr("Connect to a service that allows export, choose an area and tick levels first"))
+
+    def export_text(self) -> str:
+        """What Export will do: "Export 1,234 tiles of World_Imagery" ("" before the counts are in)."""
+        model = self.controller.model
+        if not model.has_counts():
+            return ""
+        name = self.controller.service.name or tr("the service")
+        if len(name) > NAME_MAX_CHARS:
+            name = name[:NAME_MAX_CHARS - 1] + "…"
+        tiles = ("≈ " if model.total_is_approximate() else "") + format_int(model.total_tiles())
+        return tr("E&xport {tiles} tiles of {name}").format(tiles=tiles, name=name)
