@@ -24,8 +24,8 @@ deps: ## Install QGIS (Debian packages), the .venv and the pinned dev requiremen
 test: deps ## Run the whole test suite on the system QGIS (3.22 on Debian 12), headless
 	$(HEADLESS) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: deps ## Run only the tests that need no QGIS
-	$(PY) -m pytest -p no:pytest_qgis -W ignore::pytest.PytestConfigWarning tests/unit $(PYTEST_ARGS)
+test-unit: deps ## Run the tests that need no QGIS (core and engine), without the slow property tests
+	$(PY) -m pytest -p no:pytest_qgis -W ignore::pytest.PytestConfigWarning -m "not slow" tests/unit tests/engine $(PYTEST_ARGS)
 
 test-qgis340: ## Run the same suite on QGIS 3.40 LTR in a Debian trixie chroot (built on first use)
 	@bash scripts/qgis340.sh test $(PYTEST_ARGS)

@@ -39,6 +39,7 @@ def real_fixtures() -> Path:
 
 @pytest.fixture(scope="session")
 def _shared_emulator(tmp_path_factory):
+    pytest.importorskip("qgis.PyQt", reason="the emulator draws its sample tiles with Qt (QGIS's PyQt)")
     from arcgis_emulator.emulator import Emulator
     from arcgis_emulator.samples import load_sample_services
 

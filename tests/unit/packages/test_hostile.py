@@ -301,6 +301,7 @@ HYPO = settings(max_examples=100, deadline=None, suppress_health_check=[
     HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+@pytest.mark.slow  # many generated packages: `make test` runs it, `make test-unit` does not
 @HYPO
 @given(data=st.data())
 def test_property_mutated_packages(bases, tmp_path, data):
@@ -326,6 +327,7 @@ def test_property_random_v2_bundles(tmp_path, bundle):
     bounded(path, tmp_path)
 
 
+@pytest.mark.slow  # many generated packages: `make test` runs it, `make test-unit` does not
 @HYPO
 @given(bundlx=st.one_of(st.binary(max_size=2048), st.binary(min_size=81936, max_size=81952)),
        bundle=st.binary(max_size=70000), index_edits=st.lists(
@@ -350,6 +352,7 @@ KEYS = ["tileInfo", "origin", "lods", "level", "resolution", "rows", "cols", "x"
         "spatialReference", "wkid", "format", "tileBundlesPath", "tiles", "fullExtent", "tileMap"]
 
 
+@pytest.mark.slow  # many generated packages: `make test` runs it, `make test-unit` does not
 @HYPO
 @given(doc=st.dictionaries(st.sampled_from(KEYS), JSON, max_size=6), info=st.dictionaries(
     st.sampled_from(KEYS), JSON | st.lists(st.dictionaries(st.sampled_from(KEYS), JSON, max_size=3), max_size=3),
@@ -361,6 +364,7 @@ def test_property_random_root_json(tmp_path, doc, info):
     bounded(write_zip(tmp_path / "j.tpkx", members), tmp_path)
 
 
+@pytest.mark.slow  # many generated packages: `make test` runs it, `make test-unit` does not
 @HYPO
 @given(edits=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(
     ["<", ">", "-", "1e999", "nan", "</LODInfo>", "<LODInfo>", "x", "", "0", "&amp;", "\x00"])), max_size=6))
