@@ -13,6 +13,8 @@ Services:
   level 3, ``disputed`` [name] from level 2, ``country_labels`` points [name, iso_a3] from the level
   where the label fits), Mapbox GL style, sprites (1x, 2x), glyphs ``fonts/Arial Regular/0-255.pbf``.
   Ocean-only tiles do not exist (``get_tile`` → None); ``tilemap`` describes exactly the tiles served.
+  The cache is sparse like Esri's: a tile with at most :data:`LEAF_VERTICES` vertices is a leaf (no
+  tiles under it; the tile map says ``1`` and clients over-zoom it), so exports are sparse too.
 * ``World_Map/MapServer`` — Web Mercator, 256 px PNG32, LODs 0..10 (0..5 rendered).
 * ``World_Imagery/ImageServer`` — Web Mercator, 256 px JPEG q75, LODs 0..10 (0..5 rendered).
 * ``World_Geographic/MapServer`` — EPSG:4326, origin (-180, 90), 512 px PNG, L0 = 0.703125°/px,
@@ -35,7 +37,7 @@ from . import writers
 
 LOG = logging.getLogger(__name__)
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"  # 3: the vector service is sparse (leaves over-zoomed, like Esri's caches)
 MANIFEST = "manifest.json"
 
 WEB_MERCATOR_SR = {"wkid": 102100, "latestWkid": 3857}
@@ -55,6 +57,9 @@ RASTER_MAX_LEVEL = 10
 GEO_RENDERED = 4
 GEO_MAX_LEVEL = 10
 FONT_STACK = "Arial Regular"
+# Esri's indexed vector caches stop splitting a tile where it holds little data (the tile map then
+# marks it as a leaf, which clients over-zoom); the emulator's rule: at most this many vertices.
+LEAF_VERTICES = 500
 
 
 def default_cache_dir() -> Path:
@@ -365,6 +370,18 @@ def _file_lock(path: Path):
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+def _sparse(folder: Path, written: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Drop the tiles under every leaf (:data:`LEAF_VERTICES`), as an Esri sparse cache has none."""
+    vertices = {}
+    for z, r, c in written:
+        vertices[(z, r, c)] = writers.mvt_vertex_count((folder / str(z) / str(r) / f"{c}.pbf").read_bytes())
+    kept = writers.sparse_tile_set(vertices, LEAF_VERTICES)
+    for z, r, c in written:
+        if (z, r, c) not in kept:
+            (folder / str(z) / str(r) / f"{c}.pbf").unlink()
+    return sorted(kept)
+
+
 def _build(root: Path) -> dict:
     """Generate every service into a temporary sibling folder, then rename it to ``root``."""
     from . import tilegen
@@ -387,7 +404,7 @@ def _build(root: Path) -> dict:
             t0, c0 = time.monotonic(), time.process_time()
             base = tmp / d.folder
             if d.kind == "VectorTileServer":
-                written = tilegen.write_vector_tiles(base / "tiles", d.max_level)
+                written = _sparse(base / "tiles", tilegen.write_vector_tiles(base / "tiles", d.max_level))
                 counts: dict[int, int] = {}
                 for z, _r, _c in written:
                     counts[z] = counts.get(z, 0) + 1

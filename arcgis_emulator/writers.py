@@ -307,6 +307,44 @@ def mvt_layer_info(tile: bytes) -> dict[str, dict]:
     return layers
 
 
+def mvt_vertex_count(tile: bytes) -> int:
+    """Vertices of every feature of one (optionally gzipped) Mapbox Vector Tile (the size of its
+    geometry command streams less the commands: two integers per vertex)."""
+    data = gzip.decompress(tile) if tile[:2] == b"\x1f\x8b" else tile
+    total = 0
+    for num, wire, value in _fields(data):
+        if num != 3 or wire != 2:
+            continue
+        for lnum, lwire, lval in _fields(bytes(value)):
+            if lnum != 2 or lwire != 2:
+                continue
+            for fnum, fwire, fval in _fields(bytes(lval)):
+                if fnum == 4 and fwire == 2:
+                    ints = _packed(fval)
+                    i = 0
+                    while i < len(ints):
+                        command, count = ints[i] & 7, ints[i] >> 3
+                        i += 1
+                        if command in (1, 2):
+                            total += count
+                            i += 2 * count
+    return total
+
+
+def sparse_tile_set(vertices: dict[tuple[int, int, int], int], leaf_vertices: int) -> set[tuple[int, int, int]]:
+    """The tiles an Esri-like sparse (indexed) cache keeps of a full set ``(level, row, col) → vertices``:
+    a tile holding at most ``leaf_vertices`` is not split further — its descendants are dropped and
+    clients over-zoom it (its tile map entry becomes a leaf, ``1``)."""
+    kept: set[tuple[int, int, int]] = set()
+    top = min((key[0] for key in vertices), default=0)
+    for key in sorted(vertices):
+        level, row, col = key
+        parent = (level - 1, row >> 1, col >> 1)
+        if level == top or (parent in kept and vertices[parent] > leaf_vertices):
+            kept.add(key)
+    return kept
+
+
 # --------------------------------------------------------------------------------------------------
 # tilemap
 

@@ -198,3 +198,104 @@ def test_geopackages_pass_gdal_validator(tmp_path):
             convert_package(REAL_FIXTURES / "packages" / name, outputs[-1], "gpkg")
     for path in outputs:
         validate.check(str(path), extra_checks=True, warning_as_error=True)  # raises on any finding
+
+
+# -- sparse vector packages ------------------------------------------------------------------------
+def _sparse_world_export(tmp_path: Path) -> Path:
+    """A vtpk as the emulator exports its sparse Natural Earth service: levels 0-6, the Americas."""
+    from arcgis_emulator.samples import load_sample_services
+
+    service = load_sample_services()["World_Vector/VectorTileServer"]
+    half = 20037508.342787
+    box = (-half * 0.95, -half * 0.35, -half * 0.25, half * 0.45)  # the Americas, Caribbean included
+    extent = {"xmin": box[0], "ymin": box[1], "xmax": box[2], "ymax": box[3],
+              "spatialReference": {"wkid": 102100, "latestWkid": 3857}}
+    tiles = []
+    for z in range(7):
+        span = 2 * half / 2 ** z
+        for r in range(int((half - box[3]) // span), int((half - box[1]) // span) + 1):
+            for c in range(int((box[0] + half) // span), int((box[2] + half) // span) + 1):
+                data = service.get_tile(z, r, c)
+                if data is not None:
+                    tiles.append((z, r, c, data))
+    src = tmp_path / "americas.vtpk"
+    write_package("vtpk", src, service.document, tiles, resources=service.resources, extent=extent)
+    return src
+
+
+def _render_tile(path: Path, zoom: int, row: int, col: int) -> QImage:
+    from qgis.core import (
+        QgsFillSymbol,
+        QgsMapRendererSequentialJob,
+        QgsMapSettings,
+        QgsRectangle,
+        QgsVectorTileBasicRenderer,
+        QgsVectorTileBasicRendererStyle,
+        QgsWkbTypes,
+    )
+    from qgis.PyQt.QtCore import QSize
+    from qgis.PyQt.QtGui import QColor
+
+    layer = QgsVectorTileLayer(f"type=mbtiles&url={path}", "sparse")
+    assert layer.isValid()
+    style = QgsVectorTileBasicRendererStyle("land", "countries", QgsWkbTypes.GeometryType.PolygonGeometry)
+    style.setSymbol(QgsFillSymbol.createSimple({"color": "255,0,0", "outline_style": "no"}))
+    renderer = QgsVectorTileBasicRenderer()
+    renderer.setStyles([style])
+    layer.setRenderer(renderer)
+    half = 20037508.342787
+    span = 2 * half / 2 ** zoom
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setDestinationCrs(layer.crs())
+    # one 512-px tile of the package over 512 px: QGIS reads that tile's zoom
+    settings.setExtent(QgsRectangle(-half + col * span, half - (row + 1) * span, -half + (col + 1) * span,
+                                    half - row * span))
+    settings.setOutputSize(QSize(512, 512))
+    settings.setOutputDpi(96)
+    settings.setBackgroundColor(QColor(255, 255, 255))
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    return job.renderedImage()
+
+
+def _red_share(image: QImage) -> float:
+    red = total = 0
+    for y in range(0, image.height(), 8):
+        for x in range(0, image.width(), 8):
+            colour = image.pixelColor(x, y)
+            total += 1
+            red += colour.red() > 200 and colour.green() < 60 and colour.blue() < 60
+    return red / total
+
+
+def test_sparse_export_has_no_holes_in_qgis_and_gdal(tmp_path):
+    """The emulator's sparse Natural Earth export: converted, QGIS 3.22 draws land where only a
+    stand-in is (the places a converted file used to leave empty), through the MBTiles tiles view."""
+    from plugin.core.packages.overzoom import decode_tile
+    from tests.unit.packages.helpers import ancestor_places, assert_no_holes, must_draw
+
+    src = _sparse_world_export(tmp_path)
+    out = tmp_path / "americas.mbtiles"
+    report = convert_package(src, out)
+    counts = assert_no_holes(src, out)
+    assert report.stand_ins == counts["filled"] > 100
+    holes = tmp_path / "holes.mbtiles"
+    convert_package(src, holes, stand_ins=False)
+    # a stand-in fully inside a country (a leaf's polygon covers it): QGIS draws it red all over
+    with open_package(src) as pkg:
+        places = ancestor_places(pkg)
+        target = None
+        for place, leaf in sorted(places.items(), key=lambda item: -item[0][0]):
+            layers = [layer for layer in decode_tile(pkg.tile(*leaf)) if layer.before.find(b"countries") >= 0]
+            if must_draw(layers, leaf, place):
+                target = place
+                break
+    assert target is not None
+    filled = _red_share(_render_tile(out, *target))
+    empty = _red_share(_render_tile(holes, *target))
+    assert filled > 0.2 and empty == 0.0, (target, filled, empty)
+    ds = gdal.OpenEx(str(out), gdal.OF_VECTOR)
+    assert ds is not None and ds.GetLayerByName("countries") is not None
+    ds = None
