@@ -274,7 +274,88 @@ def run(out_dir: Path) -> dict:
     }
     if not math.isfinite(figures["convert_ratio_vs_cp"]):
         raise RuntimeError("cp time was zero")
+    figures.update(sparse_figures(work))
     return figures
+
+
+# -- sparse vector packages: what the stand-ins cost ------------------------------------------------
+SPARSE_RUNS = 5
+REAL_VTPK = REPO.parent / "shared" / "fixtures" / "real" / "packages" / "esri_runtime_android_dodge_city.vtpk"
+
+
+def _emulator_world_vtpk(work: Path) -> Path | None:
+    """The emulator's sparse Natural Earth service exported whole (levels 0-6), as its jobs do."""
+    try:
+        from arcgis_emulator.samples import load_sample_services
+        from arcgis_emulator.writers import write_package
+    except ImportError:
+        return None
+    service = load_sample_services()["World_Vector/VectorTileServer"]
+    tiles = [(z, r, c, service.get_tile(z, r, c)) for z in range(7) for r in range(2 ** z) for c in range(2 ** z)]
+    path = work / "world_sparse.vtpk"
+    write_package("vtpk", path, service.document, [t for t in tiles if t[3] is not None],
+                  resources=service.resources, extent=service.document["fullExtent"])
+    return path
+
+
+def _ocean_vtpk(work: Path) -> Path:
+    """A worst case: a level-2 leaf of open sea (one polygon over the whole tile) over a package
+    whose deepest level is 9 (another branch goes that deep): 4 + 16 + … + 4^7 places under it."""
+    from arcgis_emulator.writers import write_package
+    from tests.unit.packages.helpers import mvt_shapes, wm_doc
+
+    sea = mvt_shapes({"water": [("Polygon", [[(0, 0), (4096, 0), (4096, 4096), (0, 4096)]], {"name": "Sea"})]})
+    import gzip
+
+    tile = gzip.compress(sea, mtime=0)
+    tiles = [(0, 0, 0, tile), (1, 0, 0, tile), (2, 0, 0, tile)] + [(z, 0, 0, tile) for z in range(2, 10)]
+    tiles.append((2, 1, 1, tile))  # the leaf
+    path = work / "ocean.vtpk"
+    world = SERVICE_DOC["fullExtent"]
+    write_package("vtpk", path, wm_doc(tile=512, levels=12), sorted(set(tiles)), extent=world)
+    return path
+
+
+def _sparse_case(src: Path, work: Path) -> dict:
+    dst = work / "sparse.mbtiles"
+    runs: dict[str, list[float]] = {"with": [], "without": []}
+    reports = {}
+    for _ in range(SPARSE_RUNS):
+        for mode in ("with", "without"):
+            _clean(dst)
+            started = time.perf_counter()
+            report = convert_package(src, dst, "mbtiles", stand_ins=mode == "with")
+            runs[mode].append(time.perf_counter() - started)
+            reports[mode] = report
+    _clean(dst)
+    full, bare = reports["with"], reports["without"]
+    return {
+        "stored_tiles": full.tiles_written, "stand_ins": full.stand_ins,
+        "stand_ins_per_level": {str(k): v for k, v in full.stand_ins_per_level.items()},
+        "places_left_empty": full.stand_ins_empty, "distinct_payloads": full.distinct_payloads,
+        "file_bytes": full.file_size, "file_bytes_without_stand_ins": bare.file_size,
+        "seconds": round(statistics.median(runs["with"]), 4),
+        "seconds_without_stand_ins": round(statistics.median(runs["without"]), 4),
+        "stand_in_seconds_last_run": round(full.stand_in_seconds, 4), "package_bytes": src.stat().st_size,
+        "warnings": full.warnings,
+    }
+
+
+def sparse_figures(work: Path) -> dict:
+    cases = {}
+    if REAL_VTPK.is_file():
+        cases["real_dodge_city_vtpk"] = _sparse_case(REAL_VTPK, work)
+    world = _emulator_world_vtpk(work)
+    if world is not None:
+        cases["emulator_natural_earth_world_0_6"] = _sparse_case(world, work)
+    cases["synthetic_ocean_leaf_to_level_9"] = _sparse_case(_ocean_vtpk(work), work)
+    out = {"convert_sparse_detail": {"runs": SPARSE_RUNS, "medians": "seconds", "cases": cases}}
+    if "emulator_natural_earth_world_0_6" in cases:
+        case = cases["emulator_natural_earth_world_0_6"]
+        out["convert_sparse_stand_ins"] = case["stand_ins"]
+        out["convert_sparse_seconds"] = case["seconds"]
+        out["convert_sparse_size_ratio"] = round(case["file_bytes"] / case["file_bytes_without_stand_ins"], 3)
+    return out
 
 
 if __name__ == "__main__":

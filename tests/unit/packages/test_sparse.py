@@ -253,3 +253,22 @@ def test_real_esri_tiles_made_sparse_are_over_zoomed_without_holes(tmp_path):
     for (z, x, y), data in rows.items():
         if z >= 9 and (z, (1 << z) - 1 - y, x) not in tiles:  # a stand-in keeps Esri's layers
             assert {layer.name for layer in mvt.decode_layers(gzip.decompress(data))} <= names
+
+
+def test_cancel_while_making_stand_ins_leaves_nothing_behind(tmp_path):
+    from plugin.core.errors import CancelledError
+
+    land = _gz({"land": [("Polygon", [SQUARE], {"name": "Land"})]})
+    tiles = {(0, 0, 0): land, (1, 0, 0): land, (1, 1, 1): land, (6, 0, 0): land}
+    src = _vtpk(tmp_path / "deep.vtpk", tiles, levels=8)
+    out = tmp_path / "deep.mbtiles"
+    calls = []
+
+    def progress(done, total):
+        calls.append((done, total))
+        return done <= len(tiles)  # cancel once the stand-ins are under way
+
+    with pytest.raises(CancelledError):
+        convert_package(src, out, progress=progress)
+    assert not out.exists() and not list(tmp_path.glob("*.part"))
+    assert calls[-1][0] > len(tiles) and calls[-1][1] > 1000  # the planned stand-ins count in the total
