@@ -18,6 +18,7 @@ BENCHMARKS = [
     "bench.bench_convert",
     "bench.bench_ui_stall",
     "bench.bench_startup",
+    "bench.bench_render",
 ]
 OUT_DIR = Path(__file__).resolve().parent / "out"
 

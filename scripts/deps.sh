@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(python3-qgis qgis-providers qgis python3-venv python3-pip python3-requests python3-pil
               xvfb xauth qttools5-dev-tools pyqt5-dev-tools gdal-bin zip unzip curl)
+# `deps.sh bench` also needs Mesa's EGL and DRI drivers (MapLibre Native, pymgl, renders headless)
+# and numpy/scipy for the render comparison.
+if [ "${1:-}" = bench ]; then APT_PACKAGES+=(libegl-mesa0 libgl1-mesa-dri python3-numpy python3-scipy); fi
 VENV=${VENV:-.venv}
 SYS_PY=/usr/bin/python3
 
