@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from .errors import ArcGISOfflineTilesError, InvalidRequestError, ServerError, redact
-from .http import CancelToken, check_cancel, get_json
 
 LOG = logging.getLogger(__name__)
 
@@ -91,10 +90,10 @@ def _safe_name(name: Any, where: str) -> str:
     return text
 
 
-def cache_result_files(session: Any, service_url: str, value: Any,
-                       cancel: CancelToken | None = None) -> list[ResultFile]:
+def cache_result_files(session: Any, service_url: str, value: Any, cancel: Any = None) -> list[ResultFile]:
     """The files of a tile-cache result ``value`` (``out_service_url``): one archive, or the folder's
     files with their paths.  Folder listings are walked breadth first within the module's bounds."""
+    from .http import check_cancel, get_json  # requests: imported on first use, not at start-up
     if isinstance(value, dict) and value.get("url"):
         value = str(value["url"])
     if isinstance(value, list) and len(value) == 1:

@@ -34,6 +34,7 @@ import contextlib
 import json
 import logging
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -45,7 +46,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from ..core.area import Area
 from ..core.download import DownloadState
 from ..core.errors import ArcGISOfflineTilesError, CancelledError
-from ..core.export import JOB_SHARE, Exporter, Progress, is_vector
+from ..core.export import JOB_SHARE, Exporter, Progress, is_cache_record, is_vector
 from ..core.http import CancelToken
 from ..core.jobs import is_safe_id
 from ..core.jobstore import (
@@ -63,6 +64,8 @@ from ..core.jobstore import (
 )
 from ..core.levels import format_levels
 from ..core.packages import merge_packages
+from ..core.packages.cachefolder import is_cache_folder, merge_caches
+from ..core.tilecache import PACKAGE, TILE_CACHE
 from ..qgis_glue import crs as crs_glue
 from ..qgis_glue.areas import area_from_geometry, geometry_from_area
 from ..qgis_glue.engine import EngineConfig, create_exporter
@@ -116,6 +119,8 @@ class ExportRequest:
     add_to_map: bool = True
     service_name: str = ""
     area_label: str = ""  # human description ("Drawn polygon, 5 vertices", "Canvas extent")
+    # PACKAGE, or TILE_CACHE: a cache folder (map and image services; core.tilecache.supported_output_kinds)
+    output_kind: str = PACKAGE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "levels", tuple(sorted({int(level) for level in self.levels})))
@@ -210,8 +215,20 @@ def leaf_records(records: list[JobRecord]) -> list[JobRecord]:
     return out
 
 
+def _remove_output(path: Path) -> None:
+    """Remove a finished output: a file, or a tile cache folder (never any other folder)."""
+    if path.is_dir():
+        if is_cache_folder(path) or path.name.endswith(".part"):
+            shutil.rmtree(path, ignore_errors=True)
+        return
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
 def _part_files(record: JobRecord) -> list[Path]:
     parts = []
+    if is_cache_record(record) and record.output_path:  # a tile cache still being downloaded
+        parts += [Path(f"{record.output_path}.part"), Path(f"{record.output_path}.zip")]
     for entry in record.downloads:
         if isinstance(entry, dict):
             with contextlib.suppress(TypeError, ValueError):
@@ -224,7 +241,8 @@ def partial_bytes(records: list[JobRecord]) -> int:
     for record in records:
         for part in _part_files(record):
             with contextlib.suppress(OSError):
-                total += part.stat().st_size
+                total += sum(f.stat().st_size for f in part.rglob("*") if f.is_file()) if part.is_dir() \
+                    else part.stat().st_size
     return total
 
 
@@ -244,13 +262,11 @@ def abandon_export(store: JobStore | None, job_id: str, *, exporter: Exporter | 
         if delete_outputs:
             files += [Path(p) for p in record.output_paths]
         for path in files:
-            with contextlib.suppress(OSError):
-                path.unlink()
+            _remove_output(path)
         if store is not None:
             store.delete(record.id)
     for path in extra_files:
-        with contextlib.suppress(OSError):
-            Path(path).unlink()
+        _remove_output(Path(path))
     if store is not None:
         delete_request_file(str(store.folder), job_id)
 
@@ -283,6 +299,8 @@ def prepare_sources(outcome: ExportOutcome, progress: ProgressFn | None = None,
                     cancel: Callable[[], bool] | None = None) -> tuple[LayerSource, ...]:
     """Layer sources for an outcome: the merged file as it is, else each package (converted when
     the running QGIS cannot read it).  ``progress(fraction, message)`` may raise CancelledError."""
+    if outcome.merged and is_cache_folder(outcome.main_path):  # merged tile caches open like any cache
+        return (prepare_layer_source(outcome.main_path, progress=progress, cancel=cancel),)
     if outcome.merged:
         facts = [describe_package(p) for p in outcome.packages]
         extents = [f["extent"] for f in facts if f.get("extent")]
@@ -332,6 +350,28 @@ def _size(path: str | Path) -> int:
         return Path(path).stat().st_size
     except OSError:
         return 0
+
+
+@dataclass(frozen=True)
+class MergedCaches:
+    """The merge report of tile caches, shaped as the packages' (output, tiles, warnings)."""
+
+    output: str
+    tiles_written: int
+    warnings: tuple[str, ...] = ()
+
+
+def merged_cache_target(request_output: str, first_cache: str) -> Path:
+    """The folder split tile caches merge into: the wanted output folder (without a package suffix)."""
+    first = Path(first_cache)
+    if not request_output:
+        return first.with_name(_PART_SUFFIX.sub("", first.name))
+    out = Path(request_output)
+    if out.suffix.lower() in (".tpkx", ".tpk", ".zip", ".gpkg", ".mbtiles"):
+        out = out.with_suffix("")
+    if out.is_dir() and any(out.iterdir()) and not is_cache_folder(out):
+        return out / _PART_SUFFIX.sub("", first.name)  # the parts were put inside that folder
+    return out
 
 
 def merged_target(request_output: str, first_package: str, vector: bool) -> Path:
@@ -518,7 +558,7 @@ class ExportTask(PluginTask):
         request = self.request
         area = area_from_wkt(request.area_wkt, request.area_is_rectangle)
         plan = exporter.prepare(service, area, request.levels, fmt=request.fmt, optimize=request.optimize,
-                                quality=request.quality, split=request.split)
+                                quality=request.quality, split=request.split, output_kind=request.output_kind)
         plan.id = self.job_id  # the records carry the job id: a restart finds them by it
         for warning in plan.warnings:
             log.warning("%s: %s", self.title, warning)
@@ -577,6 +617,8 @@ class ExportTask(PluginTask):
         return text
 
     def _merge(self, packages: list[str], service: Any):
+        if self.request.output_kind == TILE_CACHE:
+            return self._merge_caches(packages)
         vector = is_vector(service)
         target = merged_target(self.request.output_path, packages[0], vector)
         wkt = None
@@ -596,6 +638,23 @@ class ExportTask(PluginTask):
 
         self._created_files.append(target)
         return merge_packages(packages, target, progress=progress, crs_wkt=wkt)
+
+    def _merge_caches(self, caches: list[str]) -> MergedCaches:
+        """Split tile caches into one cache folder (the output path), tile by tile."""
+        target = merged_cache_target(self.request.output_path, caches[0])
+        start, share = self._shares[0], self._shares[1]
+        text = tr("Merging {count} tile caches into {name}").format(count=len(caches), name=target.name)
+        self._publish(start, text, "merge", force=True)
+
+        def progress(done: int, total: int) -> bool:
+            self._publish(start + share * done / max(total, 1), tr("{text}: {done} of {total} tiles").format(
+                text=text, done=done, total=total), "merge")
+            return not self.token.cancelled
+
+        area = area_from_wkt(self.request.area_wkt, self.request.area_is_rectangle)
+        summary = merge_caches(caches, target, progress=progress, extent=area.bbox)
+        self._created_files.append(target)
+        return MergedCaches(str(target), summary.tile_count)
 
     def _publish(self, fraction: float, text: str, key: str, force: bool = False) -> None:
         """Progress and status, throttled: the main thread gets at most ~10 updates a second."""

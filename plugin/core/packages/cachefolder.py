@@ -292,13 +292,16 @@ class _BundleWriter:
 
 # --- merging --------------------------------------------------------------------------------------
 def merge_caches(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, *,
-                 progress: Progress | None = None) -> CacheSummary:
+                 progress: Progress | None = None,
+                 extent: tuple[float, float, float, float] | None = None) -> CacheSummary:
     """Merge the cache folders ``srcs`` (parts of one split export) into the cache folder ``dst``.
 
     Tile by tile, bundle by bundle: where parts hold the same tile the first part's copy is kept
     (split parts overlap only at their shared edges, where both hold the same server tile).  The
     storage format and ``conf.xml`` come from the first part; ``conf.cdi`` is the union of the
-    parts' extents.  Written into ``<dst>.partial`` and moved into place at the end.
+    parts' extents, clipped to ``extent`` (xmin, ymin, xmax, ymax: the export's area) when given —
+    parts of a split level are boxes of whole tiles that reach beyond the area.  Written into a
+    hidden staging folder beside ``dst`` and moved into place at the end.
     """
     paths = [Path(p) for p in srcs]
     if not paths:
@@ -348,7 +351,7 @@ def merge_caches(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, *,
                 shutil.copyfile(source, staging / name)
         extents = [e for e in (pkg.data_extent() for pkg in pkgs) if e is not None]
         if extents:
-            (staging / "conf.cdi").write_text(_conf_cdi(extents, paths[0]), encoding="utf-8")
+            (staging / "conf.cdi").write_text(_conf_cdi(extents, paths[0], extent), encoding="utf-8")
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise DiskError(reason=f"merging into {dst.name} failed: {exc.strerror or exc}") from None
@@ -387,12 +390,14 @@ def _folder_bytes(folder: Path) -> int:
     return total
 
 
-def _conf_cdi(extents: list[Extent], first: Path) -> str:
-    """conf.cdi of the union; the spatial reference block is kept from the first part's conf.cdi."""
+def _conf_cdi(extents: list[Extent], first: Path, clip: tuple[float, float, float, float] | None) -> str:
+    """conf.cdi of the union (within ``clip``); the spatial reference block is the first part's."""
     xmin = min(e.xmin for e in extents)
     ymin = min(e.ymin for e in extents)
     xmax = max(e.xmax for e in extents)
     ymax = max(e.ymax for e in extents)
+    if clip is not None and clip[0] < xmax and clip[2] > xmin and clip[1] < ymax and clip[3] > ymin:
+        xmin, ymin, xmax, ymax = max(xmin, clip[0]), max(ymin, clip[1]), min(xmax, clip[2]), min(ymax, clip[3])
     sr_block = ""
     cdi = _member(first, "conf.cdi")
     with contextlib.suppress(OSError, ValueError):

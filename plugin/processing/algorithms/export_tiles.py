@@ -19,11 +19,15 @@ from qgis.core import (
 
 from ...core.errors import ArcGISOfflineTilesError, CancelledError
 from ...qgis_glue.i18n import error_message
+from ...core.tilecache import PACKAGE, TILE_CACHE
 from .service_area import ServiceAreaAlgorithm, crs_of
 
 LOG = logging.getLogger(__name__)
 
 FORMAT = "FORMAT"
+OUTPUT_KIND = "OUTPUT_KIND"
+OUTPUT_KINDS = (PACKAGE, TILE_CACHE)  # index of the OUTPUT_KIND enum → the engine's output kind
+CACHE_OUTPUT_SUFFIXES = (".tpkx", ".tpk", ".vtpk", ".zip")  # dropped from OUTPUT to name a cache folder
 OPTIMIZE_FOR_SIZE = "OPTIMIZE_FOR_SIZE"
 COMPRESSION_QUALITY = "COMPRESSION_QUALITY"
 SPLIT = "SPLIT"
@@ -56,12 +60,18 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             "FORMAT: automatic (.tpkx when the server supports it, else .tpk), tpkx or tpk; vector services "
             "always give .vtpk. OPTIMIZE_FOR_SIZE recompresses JPEG tiles at COMPRESSION_QUALITY (never "
             "above the service's own quality).\n\n"
+            "OUTPUT_KIND (map and image services): tile package (default), or tile cache (folder): the "
+            "server's cache raster dataset (tilePackage=false), a folder with conf.xml, conf.cdi and "
+            "_alllayers that ArcGIS Pro and GDAL open as a raster, stored as FORMAT says (Compact V2 for "
+            "tpkx, Compact V1 for tpk). The folder is OUTPUT without its package suffix (…/basemap.tpkx → "
+            "…/basemap); split parts are folders …_partNNofMM and MERGE merges them tile by tile into that "
+            "folder. Vector tile services export packages only.\n\n"
             "SPLIT (default on) splits an export that exceeds the server's tile limit into several jobs "
             "(packages named …_partNNofMM); MERGE merges their packages into one GeoPackage (raster) or "
             "MBTiles (vector) file next to OUTPUT. An OUTPUT ending in .gpkg or .mbtiles always gives "
             "that converted file, even for a single package (the package is kept next to it). "
             "Cancelling cancels the server job.\n\n"
-            "Outputs: OUTPUT (the package, or the merged/converted file; the first package of a split "
+            "Outputs: OUTPUT (the package or tile cache folder, or the merged/converted file; the first one of a split "
             "export without MERGE), OUTPUT_FILES (every file, the merged/converted one first, separated "
             "by ';'), TILE_COUNT and JOB_COUNT.")
 
@@ -73,6 +83,9 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             FORMAT, self.tr("Package format (map and image services)"),
             [self.tr("Automatic"), self.tr("Compact V2 (.tpkx)"), self.tr("Compact (.tpk)")], defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            OUTPUT_KIND, self.tr("Output kind (map and image services)"),
+            [self.tr("Tile package"), self.tr("Tile cache (folder)")], defaultValue=0))
         self.addParameter(QgsProcessingParameterBoolean(
             OPTIMIZE_FOR_SIZE, self.tr("Optimize JPEG tiles for size"), defaultValue=False))
         self.addParameter(QgsProcessingParameterNumber(
@@ -115,17 +128,21 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
                    if parameters.get(COMPRESSION_QUALITY) not in (None, "") else None)
         split = self.parameterAsBoolean(parameters, SPLIT, context)
         merge = self.parameterAsBoolean(parameters, MERGE, context)
+        kind = OUTPUT_KINDS[self.parameterAsEnum(parameters, OUTPUT_KIND, context)]
         self.requested_output = self.parameterAsFileOutput(parameters, OUTPUT, context)
         out = Path(self.requested_output)
         try:
             plan = exporter.prepare(service, request.area, request.levels, fmt=None if is_vector(service) else fmt,
-                                    optimize=optimize, quality=quality, split=split)
+                                    optimize=optimize, quality=quality, split=split, output_kind=kind)
         except ArcGISOfflineTilesError as exc:
             raise QgsProcessingException(error_message(exc)) from exc
         for line in plan.describe().splitlines():
             feedback.pushInfo(line)
         package_out = out
-        if out.suffix.lower() in (".gpkg", ".mbtiles"):
+        if kind == TILE_CACHE:
+            package_out = out.with_suffix("") if out.suffix.lower() in (
+                *CACHE_OUTPUT_SUFFIXES, ".gpkg", ".mbtiles") else out
+        elif out.suffix.lower() in (".gpkg", ".mbtiles"):
             package_out = out.with_suffix(f".{plan.format}")
 
         try:
@@ -138,8 +155,11 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         files = [str(p) for p in result.paths]
         main = files[0]
         # A .gpkg/.mbtiles OUTPUT asks for the converted form even when there is one package.
-        if (merge and len(files) > 1) or out.suffix.lower() in (".gpkg", ".mbtiles"):
+        if out.suffix.lower() in (".gpkg", ".mbtiles"):
             main = self._merge(files, out, service, feedback)
+        elif merge and len(files) > 1:
+            main = self._merge_caches(files, package_out, plan.area.bbox, feedback) if kind == TILE_CACHE else \
+                self._merge(files, out, service, feedback)
         feedback.setProgress(100.0 * EXPORT_SHARE)
         self.output_path = main
         if self.open_in_project is not None or context.willLoadLayerOnCompletion(self.requested_output):
@@ -174,12 +194,33 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             feedback.pushInfo(self.tr("{n} duplicate tile(s) skipped while merging").format(n=report.duplicates))
         return str(target)
 
+    def _merge_caches(self, caches, target: Path, bbox, feedback) -> str:
+        """Split tile caches into the one cache folder OUTPUT names, tile by tile."""
+        from ...core.packages.cachefolder import is_cache_folder, merge_caches
+
+        if target.is_dir() and any(target.iterdir()) and not is_cache_folder(target):
+            target = target / Path(caches[0]).name.rsplit("_part", 1)[0]  # the parts went inside it
+        feedback.setProgressText(self.tr("Merging {n} tile caches into {name}…").format(n=len(caches),
+                                                                                       name=target.name))
+
+        def progress(done, total) -> bool:
+            if total:
+                feedback.setProgress(100.0 * (EXPORT_SHARE + (1 - EXPORT_SHARE) * done / total))
+            return not feedback.isCanceled()
+
+        try:
+            merge_caches(caches, target, progress=progress, extent=bbox)
+        except ArcGISOfflineTilesError as exc:
+            raise QgsProcessingException(error_message(exc)) from exc
+        return str(target)
+
     def _prepare_layer(self, path: str, packages: list[str], feedback):
         """Convert (when needed) here in the worker thread; postProcessAlgorithm only creates the layer."""
+        from ...core.packages.cachefolder import is_cache_folder
         from ...qgis_glue import layers
 
         try:
-            if path not in packages:  # a merged GeoPackage/MBTiles file
+            if path not in packages and not is_cache_folder(path):  # a merged GeoPackage/MBTiles file
                 return layers.merged_source(packages, path)
             return layers.prepare_layer_source(path)
         except ArcGISOfflineTilesError as exc:
