@@ -18,8 +18,8 @@ from qgis.core import (
 )
 
 from ...core.errors import ArcGISOfflineTilesError, CancelledError
-from ...qgis_glue.i18n import error_message
 from ...core.tilecache import PACKAGE, TILE_CACHE
+from ...qgis_glue.i18n import error_message
 from .service_area import ServiceAreaAlgorithm, crs_of
 
 LOG = logging.getLogger(__name__)
