@@ -403,7 +403,7 @@ def _read_package(src: Path, native: bool | None = False) -> tuple[dict, bool, b
             "tile_count": pkg.tile_count, "package_size": package_fingerprint(src)["size"],
         }
         if not facts["levels"]:
-            raise PackageError(path=str(src), reason="it holds no tiles")
+            raise PackageError(path=str(src), reason=f"it holds no tiles: {pkg.empty_reason()}")
         sr = pkg.scheme.spatial_ref
         extent = pkg.data_extent()
         facts["style"] = read_style_resources(pkg) if pkg.is_vector else None

@@ -18,7 +18,9 @@ A package is a little file system (``root.json``, ``conf.xml``, ``_alllayers/L00
 Nothing is extracted to disk.  Hostile containers end in :class:`PackageError`: member names that
 climb out of the package (``../x``, ``/etc/x``, ``C:\\x``), encrypted members, declared sizes that do
 not fit in the archive or are impossible for the codec (zip bombs), compressed tars that unpack to
-more than :data:`COMPRESSED_TAR_MAX`, truncated members.
+more than :data:`COMPRESSED_TAR_MAX`, truncated members.  Links are never followed out of the
+package: a tar's link members are ignored, and a folder's symbolic links (or junctions) whose target
+lies outside the folder are listed as plain names that cannot be read (:class:`DirSource`).
 """
 from __future__ import annotations
 
@@ -53,7 +55,9 @@ COMPRESSED_TAR_MAX = 1024 * 1024 * 1024
 _CODEC_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError)
 _TAR_CODECS = {b"\x1f\x8b": gzip.open, b"BZh": bz2.open, b"\xfd7zXZ\x00": lzma.open}
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")  # local header, empty archive, spanned
 _OPEN_FILES = 32
+_REPARSE_POINT = 0x400  # FILE_ATTRIBUTE_REPARSE_POINT: Windows junctions and symbolic links
 
 
 def package_error(path: object, reason: str, details: str = "") -> PackageError:
@@ -234,6 +238,7 @@ class Source:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.duplicates: list[str] = []  # member names an archive holds more than once (the first is used)
 
     # -- names -------------------------------------------------------------------------------
     def listdir(self, dirname: str) -> list[tuple[str, bool]]:
@@ -299,10 +304,20 @@ class Source:
 
 
 class DirSource(Source):
+    """A package folder.  Links are followed only while they stay inside the folder.
+
+    A package that arrives as a folder (unpacked from someone else's zip or tar) may hold symbolic
+    links; one named like a bundle but pointing at ``/etc/passwd`` or a user's file must not be read.
+    Links (and Windows junctions) whose real target is outside :attr:`root` are listed as plain names
+    (never as folders, so no search walks into them), and reading one raises :class:`PackageError`.
+    """
+
     container = "dir"
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
+        self.root = os.path.normcase(os.path.realpath(path))
+        self._root_prefix = self.root.rstrip(os.sep) + os.sep
         self._handles: OrderedDict[str, _Handle] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -310,19 +325,37 @@ class DirSource(Source):
         norm = _normalise(name, self.path) if name else None
         return self.path if norm is None else self.path.joinpath(*norm.split("/"))
 
+    def _leaves(self, fs_path: Path | str) -> str | None:
+        """The real target of ``fs_path`` when a link takes it out of the package, else ``None``."""
+        real = os.path.normcase(os.path.realpath(fs_path))
+        return None if real == self.root or real.startswith(self._root_prefix) else real
+
+    def _inside(self, name: str) -> Path:
+        """The file of ``name``, refused when a link on the way leads out of the package."""
+        fs_path = self._fs(name)
+        target = self._leaves(fs_path)
+        if target is not None:
+            raise package_error(self.path, f"{name or '.'} is a link to {target}, outside the package; links "
+                                "that leave a package folder are not followed (copy the file into the folder "
+                                "if it belongs to the package)")
+        return fs_path
+
     def listdir(self, dirname: str) -> list[tuple[str, bool]]:
+        folder = self._inside(dirname)
         try:
-            with os.scandir(self._fs(dirname)) as entries:
-                return sorted((entry.name, entry.is_dir()) for entry in entries)
+            with os.scandir(folder) as entries:
+                return sorted((entry.name, entry.is_dir() and not (_is_link(entry) and self._leaves(entry.path)))
+                              for entry in entries)
         except OSError:
             return []
 
     def isfile(self, name: str) -> bool:
-        return self._fs(name).is_file()
+        fs_path = self._fs(name)
+        return fs_path.is_file() and self._leaves(fs_path) is None
 
     def size(self, name: str) -> int:
         try:
-            return self._fs(name).stat().st_size
+            return self._inside(name).stat().st_size
         except OSError as exc:
             raise package_error(self.path, f"{name} cannot be read ({exc.strerror or exc})") from exc
 
@@ -334,7 +367,7 @@ class DirSource(Source):
             handle = self._handles.pop(name, None)
             if handle is None:
                 try:
-                    handle = _Handle(self._fs(name))
+                    handle = _Handle(self._inside(name))
                 except OSError as exc:
                     raise package_error(self.path, f"{name} cannot be opened ({exc.strerror or exc})") from exc
                 while len(self._handles) >= _OPEN_FILES:
@@ -347,6 +380,15 @@ class DirSource(Source):
             for handle in self._handles.values():
                 handle.close()
             self._handles.clear()
+
+
+def _is_link(entry: os.DirEntry) -> bool:
+    """A symbolic link, or on Windows any reparse point (a junction is not ``is_symlink()`` before 3.12)."""
+    if entry.is_symlink():
+        return True
+    if os.name != "nt":
+        return False
+    return bool(getattr(entry.stat(follow_symlinks=False), "st_file_attributes", 0) & _REPARSE_POINT)
 
 
 class _DirRange(Range):
@@ -387,8 +429,11 @@ class _TreeSource(Source):
             siblings[parts[depth]] = siblings.get(parts[depth], False) or child_is_dir
             if child_is_dir:
                 self._children.setdefault("/".join(parts[:depth + 1]), {})
-        if not is_dir and norm not in self._files:
-            self._files[norm] = entry
+        if not is_dir:
+            if norm not in self._files:
+                self._files[norm] = entry
+            else:  # the first copy is read; the others are named when the package turns out empty
+                self.duplicates.append(norm)
 
     def listdir(self, dirname: str) -> list[tuple[str, bool]]:
         return sorted(self._children.get(dirname, {}).items())
@@ -416,7 +461,7 @@ class ZipSource(_TreeSource):
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
                 struct.error, UnicodeDecodeError) as exc:
-            raise package_error(path, f"it is not a readable zip archive ({exc})") from exc
+            raise package_error(path, f"it is a damaged or truncated zip archive ({exc})") from exc
         try:
             self._handle = _Handle(path)
             for info in self._zip.infolist():
@@ -666,6 +711,11 @@ def open_source(path: Path) -> tuple[Source, str | None]:
         raise package_error(path, "the file is empty")
     if zipfile.is_zipfile(path):
         return ZipSource(path), None
+    if head.startswith(_ZIP_MAGIC):
+        # a zip's directory is its last bytes: a zip without one was cut short (or damaged there)
+        raise package_error(path, "it is a zip archive whose end is missing or damaged (its directory, at "
+                            "the end of the file, was not found): the file is truncated, for example by an "
+                            "interrupted download or copy")
     if _looks_like_tar(head, path):
         return TarSource(path), None
     kind = "a PNG image" if head.startswith(b"\x89PNG") else (

@@ -43,7 +43,7 @@ from ._sources import package_error
 from .mvt import MvtError, decode_layers, merge_vector_layers
 from .reader import TilePackage, open_package, translating
 from .schemes import is_web_mercator, scheme_to_dict, schemes_compatible, zoom_for_level
-from .sinks import BUILTIN_WKT, GpkgLayout, GpkgSink, MBTilesSink, TileMatrix, TileSink
+from .sinks import BUILTIN_WKT, GpkgLayout, GpkgSink, MBTilesSink, TileMatrix, TileSink, estimate_output
 from .standins import STAND_IN_LIMIT, fill_sparse
 from .standins import plan as plan_stand_ins
 from .style_export import STYLE_METADATA_KEY, style_metadata_value, write_style_folder
@@ -56,6 +56,17 @@ BATCH = 1000  # rows per executemany…
 BATCH_BYTES = 32 * 1024 * 1024  # …or fewer when the tiles are big (bounded memory)
 LAYER_SAMPLES = 4  # vector tiles decoded per level for MBTiles' vector_layers
 FORMATS = ("auto", "mbtiles", "gpkg")
+# What the tile records of a package may add up to, against the package's size on disk (the archive
+# file, or a folder's bundles).  Records are disjoint spans of the bundles, so a package whose index
+# entries neither repeat nor overlap stays below 1 (the real packages measure 0.002-0.71; a stored
+# zip, as Esri writes them, at most 1).  Above that only repeated records (many slots sharing one
+# blank tile) or records compressed inside a re-zipped package can go; 8 leaves room for both,
+# while an index whose entries overlap (a 77 KB .tpkx claiming 1 GB of tiles) is refused before a
+# byte is written.  The allowance lets a small package share one blank record among all the slots
+# of a bundle: 16384 slots × 4 KB.  The bound is on records copied from the package: tiles a
+# conversion generates itself are not records and are bounded where they are made.
+EXPANSION_RATIO = 8
+EXPANSION_ALLOWANCE = 64 * 1024 * 1024
 
 _palette_expander: PaletteExpander | None = None
 
@@ -154,6 +165,19 @@ def _check_same_scheme(pkgs: Sequence[TilePackage]) -> None:
             continue
         raise package_error(other.path, f"it cannot be merged with {first.path.name}: the tiling schemes "
                             f"differ ({why})")
+
+
+def _check_copyable(pkg: TilePackage) -> None:
+    """Refuse a package without tiles (saying why) or whose records would expand past the bound."""
+    if not pkg.tile_count:
+        raise package_error(pkg.path, f"it holds no tiles: {pkg.empty_reason()}")
+    claimed, stored = pkg.tile_bytes, pkg.stored_bytes()
+    if claimed > EXPANSION_RATIO * stored + EXPANSION_ALLOWANCE:
+        repeated, overlapping = pkg.record_sharing()
+        raise package_error(pkg.path, f"its bundle indexes claim {claimed / 1e6:.1f} MB of tiles from "
+                            f"{stored / 1e6:.1f} MB of package, more than {EXPANSION_RATIO} times its size "
+                            f"({repeated} index entries repeat another record, {overlapping} overlap one); "
+                            "the package is damaged or was crafted to fill the disk")
 
 
 def _progress(callback: ProgressCallback | None, done: int, total: int) -> None:
@@ -453,9 +477,15 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
     with ExitStack() as stack:
         pkgs = [stack.enter_context(open_package(path)) for path in paths]
         _check_same_scheme(pkgs)
+        for pkg in pkgs:
+            with translating(pkg.path):
+                _check_copyable(pkg)
         with translating(paths[0]):
             fmt = _resolve_format(pkgs, fmt, dst)
             total = sum(p.tile_count for p in pkgs)
+            # the copied records only: stand-ins are bounded by their own limit, and checked for space as
+            # they are written (TileSink.add)
+            expected_size = estimate_output(sum(p.tile_bytes for p in pkgs), total)
             sparse = plan_stand_ins(pkgs, stand_in_limit) if stand_ins and fmt == "mbtiles" and \
                 pkgs[0].is_vector else None
             stored_total = total
@@ -475,13 +505,13 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
             with translating(paths[0]):
                 layers = _vector_layers(pkgs, zooms) if vector else None
                 meta = _mbtiles_metadata(pkgs, zooms, "pbf" if vector else _raster_format_name(pkgs), layers)
-            sink: TileSink = MBTilesSink(dst, fsync=fsync, shared_payloads=vector)
+            sink: TileSink = MBTilesSink(dst, fsync=fsync, shared_payloads=vector, expected_size=expected_size)
             sink.metadata.update(meta)  # type: ignore[attr-defined]
         else:
             with translating(paths[0]):
                 layout, matrices = _gpkg_layout(pkgs, _table_name(pkgs[0]), crs_wkt)
             zooms = [{lvl: lvl for lvl in p.levels if lvl in matrices} for p in pkgs]
-            sink = GpkgSink(dst, layout, fsync=fsync)
+            sink = GpkgSink(dst, layout, fsync=fsync, expected_size=expected_size)
         try:
             copier = _Copier(report, sink, progress, total, vector=vector, expander=expander)
             for number, (pkg, level_zoom) in enumerate(zip(pkgs, zooms)):
@@ -510,6 +540,12 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
             if report.skipped_out_of_grid:
                 report.warnings.append(f"{report.skipped_out_of_grid} tile(s) outside the output's grid were "
                                        "skipped")
+            if not report.tiles_written and not report.stand_ins:  # an empty output is no success: say why
+                fates = {"are empty records": stored_total - report.tiles_read - report.skipped_no_lod,
+                         "are at levels its tiling scheme does not define": report.skipped_no_lod,
+                         "lie outside the output's tile grid": report.skipped_out_of_grid}
+                why = ", ".join(f"{n} {fate}" for fate, n in fates.items() if n > 0)
+                raise package_error(paths[0], f"none of its {stored_total} tiles can be written ({why})")
             if vector and fmt == "mbtiles":
                 _keep_style(pkgs[0], dst, sink, report)
             sink.finish()

@@ -376,6 +376,57 @@ class TilePackage:
     def tile_count(self) -> int:
         return sum(info.tiles for info in self._level_table().values())
 
+    @property
+    def tile_bytes(self) -> int:
+        """The bytes of all tile records, as the bundle indexes give them (what a conversion copies)."""
+        return sum(info.bytes for info in self._level_table().values())
+
+    def stored_bytes(self) -> int:
+        """The size of the package as it lies on disk: the archive file, or a folder's bundle files."""
+        if self.container != "dir":
+            with translating(self.path):
+                return self.path.stat().st_size
+        return sum(self._index(key).data.size for key in self._keys())
+
+    def record_sharing(self) -> tuple[int, int]:
+        """``(repeated, overlapping)``: index entries that point at the same record as another entry of
+        their bundle, and entries whose record overlaps another one (only a damaged or crafted bundle
+        has either; Esri writes every tile as its own record)."""
+        repeated = overlapping = 0
+        for key in self._keys():
+            index = self._index(key)
+            spans = sorted(set(zip(index.offsets, index.sizes)))
+            repeated += len(index) - len(spans)
+            end = -1
+            for offset, size in spans:
+                if offset < end:
+                    overlapping += 1
+                end = max(end, offset + size)
+        return repeated, overlapping
+
+    def empty_reason(self) -> str:
+        """Why the package holds no tile, in words for the user (for the error that refuses it)."""
+        src = self._source
+        tiles_dir = self._tiles_dir
+        parent, _, leaf = tiles_dir.rpartition("/")
+        bundles_path = (self.root_json or {}).get("tileBundlesPath") if self.kind == "tpkx" else None
+        declared = f" (root.json's tileBundlesPath is {bundles_path!r})" if isinstance(bundles_path, str) else ""
+        if tiles_dir and not src.child(parent, leaf, want_dir=True):
+            if src.child(parent, leaf, want_dir=False):
+                reason = (f"its tiles should be in the folder {tiles_dir}{declared}, which is a file or a link "
+                          "leading out of the package (such links are not followed)")
+            else:
+                reason = f"its tiles should be in the folder {tiles_dir}{declared}, and the package has no such folder"
+        elif not self._bundles:
+            reason = f"its tile folder {tiles_dir}{declared} holds no bundle file (Lnn/RrrrrCcccc.bundle)"
+        else:
+            reason = f"its {len(self._bundles)} bundle file(s) hold no tile: every index entry is empty"
+        if src.duplicates:
+            names = ", ".join(sorted(set(src.duplicates))[:3])
+            reason += (f"; the archive holds {len(src.duplicates)} member(s) twice ({names}), so it was probably "
+                       "zipped twice or from two packages, and only the first copy of each was read")
+        return reason
+
     def zoom_for_level(self, level: int) -> int | None:
         return zoom_for_level(self.scheme, level)
 

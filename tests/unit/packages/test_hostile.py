@@ -242,10 +242,14 @@ def test_crafted_files(bases, tmp_path):
     outcomes = {name: bounded(path, tmp_path) for name, path in crafted.items()}
     # Deflate cannot expand more than ~1032:1, so 60 MB of zeros from ~60 KB is a *legal* member: it
     # is inflated within the memory bound (``bounded``) and read as a bundle of empty records, so the
-    # package opens and converts to an output without a tile (a lying ratio is "deflate_ratio").
-    assert outcomes["bomb"] == "ok"
-    assert convert_package(crafted["bomb"], tmp_path / "bomb.gpkg").tiles_written == 0
-    must_fail = set(crafted) - {"bomb", "huge_levels", "dup_names", "deflate_short"}
+    # package opens, but it has no tile to convert (a lying ratio is "deflate_ratio").
+    with open_package(crafted["bomb"]) as pkg:
+        assert pkg.tile_count == len(TILES) and list(pkg.iter_tiles()) == []
+    with pytest.raises(PackageError, match=r"none of its 9 tiles can be written \(9 are empty records\)") as caught:
+        convert_package(crafted["bomb"], tmp_path / "bomb.gpkg")
+    assert "download it again" in caught.value.user_message
+    assert not list(tmp_path.glob("bomb.gpkg*"))
+    must_fail = set(crafted) - {"huge_levels", "dup_names", "deflate_short"}
     assert {name for name in must_fail if outcomes[name] != "error"} == set()
 
 

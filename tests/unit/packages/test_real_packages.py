@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from plugin.core.packages import convert_package, formats, mvt, open_package, package_info
+from plugin.core.errors import PackageError
+from plugin.core.packages import convert_package, formats, mvt, open_package, package_info, sinks
 from tests.conftest import REAL_FIXTURES, require_shared
 from tests.unit.packages.helpers import assert_center_in_view
 
@@ -199,6 +200,23 @@ def test_conversion_keeps_every_tile(name, expected, tmp_path):
         assert report.format == "mbtiles" and report.regzipped == 0
     if name == "spatialillusions_TPK2GPKG_wgs84.tpkx":
         assert report.format == "gpkg"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_real_packages_are_far_inside_the_conversion_bounds(name, tmp_path):
+    """Esri's packages repeat no record: their tiles add up to less than the package (the expansion
+    bound allows 8 times that), and the free space a conversion asks for covers what it writes."""
+    with open_package(_path(name)) as pkg:
+        assert pkg.record_sharing() == (0, 0)
+        assert pkg.tile_bytes <= pkg.stored_bytes()
+        estimate = sinks.estimate_output(pkg.tile_bytes, pkg.tile_count)
+    for fmt in ("mbtiles", "gpkg"):
+        try:
+            report = convert_package(_path(name), tmp_path / f"out.{fmt}", fmt)
+        except PackageError as exc:  # a scheme the format cannot hold, refused before writing
+            assert "cannot" in exc.user_message and not (tmp_path / f"out.{fmt}").exists()
+            continue
+        assert report.file_size <= estimate, fmt
 
 
 @pytest.mark.parametrize("name", NAMES)
