@@ -167,17 +167,30 @@ def _check_same_scheme(pkgs: Sequence[TilePackage]) -> None:
                             f"differ ({why})")
 
 
-def _check_copyable(pkg: TilePackage) -> None:
-    """Refuse a package without tiles (saying why) or whose records would expand past the bound."""
-    if not pkg.tile_count:
-        raise package_error(pkg.path, f"it holds no tiles: {pkg.empty_reason()}")
-    claimed, stored = pkg.tile_bytes, pkg.stored_bytes()
-    if claimed > EXPANSION_RATIO * stored + EXPANSION_ALLOWANCE:
-        repeated, overlapping = pkg.record_sharing()
-        raise package_error(pkg.path, f"its bundle indexes claim {claimed / 1e6:.1f} MB of tiles from "
-                            f"{stored / 1e6:.1f} MB of package, more than {EXPANSION_RATIO} times its size "
-                            f"({repeated} index entries repeat another record, {overlapping} overlap one); "
-                            "the package is damaged or was crafted to fill the disk")
+def _check_copyable(pkgs: Sequence[TilePackage]) -> list[str]:
+    """Refuse records that would expand past the bound, and packages without tiles (saying why).
+
+    In a merge, a part without tiles is only a warning (returned): a split export's part may cover
+    nothing but sea.  A conversion whose every package is empty is an error, never an empty file.
+    """
+    empty = []
+    for pkg in pkgs:
+        with translating(pkg.path):
+            if not pkg.tile_count:
+                empty.append(pkg)
+                continue
+            claimed, stored = pkg.tile_bytes, pkg.stored_bytes()
+            if claimed > EXPANSION_RATIO * stored + EXPANSION_ALLOWANCE:
+                repeated, overlapping = pkg.record_sharing()
+                raise package_error(pkg.path, f"its bundle indexes claim {claimed / 1e6:.1f} MB of tiles from "
+                                    f"{stored / 1e6:.1f} MB of package, more than {EXPANSION_RATIO} times its "
+                                    f"size ({repeated} index entries repeat another record, {overlapping} overlap "
+                                    "one); the package is damaged or was crafted to fill the disk")
+    with translating(pkgs[0].path):
+        reasons = [(pkg, pkg.empty_reason()) for pkg in empty]
+    if len(empty) == len(pkgs):
+        raise package_error(empty[0].path, f"it holds no tiles: {reasons[0][1]}")
+    return [f"{pkg.path.name} holds no tiles: {reason}" for pkg, reason in reasons]
 
 
 def _progress(callback: ProgressCallback | None, done: int, total: int) -> None:
@@ -477,9 +490,7 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
     with ExitStack() as stack:
         pkgs = [stack.enter_context(open_package(path)) for path in paths]
         _check_same_scheme(pkgs)
-        for pkg in pkgs:
-            with translating(pkg.path):
-                _check_copyable(pkg)
+        empty_warnings = _check_copyable(pkgs)
         with translating(paths[0]):
             fmt = _resolve_format(pkgs, fmt, dst)
             total = sum(p.tile_count for p in pkgs)
@@ -490,7 +501,8 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
                 pkgs[0].is_vector else None
             stored_total = total
             total += sparse.bound if sparse else 0
-        report = ConversionReport(sources=[str(p) for p in paths], output=str(dst), format=fmt)
+        report = ConversionReport(sources=[str(p) for p in paths], output=str(dst), format=fmt,
+                                  warnings=empty_warnings)
         for pkg in pkgs:
             if pkg.duplicate_bundles:
                 report.warnings.append(f"{pkg.path.name}: {pkg.duplicate_bundles} duplicate bundle file(s) ignored")

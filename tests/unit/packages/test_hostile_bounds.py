@@ -280,3 +280,15 @@ def test_a_zip_one_byte_short_is_reported_as_truncated(tmp_path):
         assert "it is a zip archive whose end is missing or damaged" in message, cut
         assert "the file is truncated, for example by an interrupted download or copy" in message
         assert "download it again" in message
+
+
+def test_a_merge_keeps_its_parts_with_tiles_and_names_the_empty_one(tmp_path):
+    """A split export's part may cover only sea; the merge warns about it instead of failing."""
+    full = write_zip(tmp_path / "full.tpkx", tpkx_members(wm_doc(), {"L02/R0000C0000.bundle": v2_bundle({(0, 0): png()})}))
+    empty = write_zip(tmp_path / "empty.tpkx", tpkx_members(wm_doc(), {"L02/R0000C0000.bundle": v2_bundle({})}))
+    report = convert.merge_packages([full, empty], tmp_path / "merged.mbtiles")
+    assert report.tiles_written == 1
+    assert "empty.tpkx holds no tiles: its 1 bundle file(s) hold no tile: every index entry is empty" in report.warnings
+    with pytest.raises(PackageError, match="holds no tiles"):
+        convert.merge_packages([empty, empty], tmp_path / "none.mbtiles")
+    assert _no_output(tmp_path, "none")
