@@ -4,8 +4,9 @@ Packages (copied or built into ``bench/out/render/packages/``):
 
 * ``dodge`` — Esri's ``dodge_city.vtpk`` (ArcGIS Pro, OSM data: nested polygons with outlines, lines,
   icons) from ``../shared/fixtures/real`` (left out when that folder is absent);
-* ``ne`` — the emulator's Natural Earth ``World_Vector`` service as a sparse export: levels 0-3 of the
-  world, 4-6 over Europe only, ocean-only tiles absent (labels, fonts, dashes);
+* ``ne`` — the emulator's Natural Earth ``World_Vector`` service exported whole (levels 0-6); sparse
+  like Esri's caches: simple tiles are leaves the tile map over-zooms, sea-only tiles absent (labels,
+  fonts, dashes);
 * ``showcase`` — the same tiles with a style that has what the other two lack: fill patterns, zoom
   interpolated colours and widths, dashes, icons with labels, zoom-dependent text size.
 
@@ -52,10 +53,8 @@ GOAL_STRUCT = 0.005
 GOAL_SSIM = 0.97
 DIFF_THRESHOLD = 30  # "colour differs": Euclidean RGB distance above this
 MATCH_THRESHOLD = 60  # "structural": no pixel within 1 px of the other image within this
-PACKAGES_VERSION = "1"  # bump when the built packages change (their styles, levels, area)
-NE_WORLD_LEVELS = range(4)
-NE_AREA_LEVELS = range(4, 7)
-NE_AREA = (-12.0, 35.0, 32.0, 60.0)  # lon/lat box of the sparse export's deeper levels (Europe)
+PACKAGES_VERSION = "2"  # bump when the built packages change (their styles, levels, area)
+NE_LEVELS = range(7)  # the whole service, as an export of the world makes it
 
 # id, package, lon, lat, zoom, what it shows
 VIEWS = [
@@ -65,12 +64,13 @@ VIEWS = [
     ("dodge_z15_park", "dodge", -100.005, 37.770, 15, "nested polygons up close"),
     ("dodge_z13_edge", "dodge", -99.965, 37.765, 13, "the data's east edge (sparse)"),
     ("dodge_z13.4_town", "dodge", -100.010, 37.760, 13.4, "between two levels (dense)"),
-    ("ne_z2_world", "ne", 10.0, 30.0, 2, "the world: levels 0-3 everywhere"),
+    ("ne_z2_world", "ne", 10.0, 30.0, 2, "North Africa and Europe at level 2, labels"),
     ("ne_z4_europe", "ne", 12.0, 48.0, 4, "Europe, labels (dense)"),
     ("ne_z4.5_europe", "ne", 14.0, 47.0, 4.5, "between two levels, labels (dense)"),
     ("ne_z6_alps", "ne", 9.5, 46.5, 6, "the Alps at the deepest level, states, labels (dense)"),
-    ("ne_z5_edge", "ne", 32.0, 38.0, 5, "the export's edge: tiles east of it absent in the tile map"),
-    ("ne_z5_america", "ne", -95.0, 38.0, 5, "outside the deeper levels: level-3 leaves overzoomed (sparse)"),
+    ("ne_z5_arctic", "ne", 34.0, 79.0, 5, "islands drawn from leaves a level or more up (sparse)"),
+    ("ne_z6_sargasso", "ne", -50.0, 32.0, 6, "open sea: leaves and absent tiles (sparse)"),
+    ("ne_z5_america", "ne", -95.0, 38.0, 5, "the United States and their states (dense)"),
     ("ne_z5_atlantic", "ne", -20.0, 45.0, 5, "mostly ocean, absent tiles (sparse)"),
     ("showcase_z3", "showcase", 10.0, 45.0, 3, "patterns, zoom-dependent colours, icons, labels"),
     ("showcase_z3.6", "showcase", 10.0, 45.0, 3.6, "between two levels: interpolated sizes and colours"),
@@ -126,7 +126,7 @@ def showcase_style(base: dict) -> dict:
 
 def build_packages(folder: Path) -> dict[str, Path]:
     """The benchmark's packages (built once, reused while their builder's version is unchanged)."""
-    from arcgis_emulator.samples import load_sample_services
+    from arcgis_emulator.samples import GENERATOR_VERSION, load_sample_services
     from arcgis_emulator.writers import write_package
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -137,29 +137,20 @@ def build_packages(folder: Path) -> dict[str, Path]:
             shutil.copyfile(DODGE, packages["dodge"])
     ne, showcase = folder / "natural_earth.vtpk", folder / "showcase.vtpk"
     stamp = folder / "version"
-    built = stamp.is_file() and stamp.read_text() == PACKAGES_VERSION and ne.is_file() and showcase.is_file()
+    version = f"{PACKAGES_VERSION}/{GENERATOR_VERSION}"  # the emulator's tiles may change too
+    built = stamp.is_file() and stamp.read_text() == version and ne.is_file() and showcase.is_file()
     if not built:
         service = load_sample_services()["World_Vector/VectorTileServer"]
-        tiles = []
-        for z in list(NE_WORLD_LEVELS) + list(NE_AREA_LEVELS):
-            if z in NE_WORLD_LEVELS:
-                rows, cols = range(2 ** z), range(2 ** z)
-            else:
-                r0, c0 = _lonlat_to_tile(NE_AREA[0], NE_AREA[3], z)
-                r1, c1 = _lonlat_to_tile(NE_AREA[2], NE_AREA[1], z)
-                rows, cols = range(r0, r1 + 1), range(c0, c1 + 1)
-            for row in rows:
-                for col in cols:
-                    data = service.get_tile(z, row, col)
-                    if data is not None:
-                        tiles.append((z, row, col, data))
+        tiles = [(z, r, c, service.get_tile(z, r, c)) for z in NE_LEVELS for r in range(2 ** z) for c in range(2 ** z)]
+        tiles = [t for t in tiles if t[3] is not None]
         base_style = json.loads(service.resources["styles/root.json"])
         for path, style in ((ne, base_style), (showcase, showcase_style(base_style))):
             resources = dict(service.resources)
             resources["styles/root.json"] = json.dumps(style).encode()
-            write_package("vtpk", path.with_suffix(".partial"), service.document, tiles, resources=resources)
+            write_package("vtpk", path.with_suffix(".partial"), service.document, tiles, resources=resources,
+                          extent=service.document["fullExtent"])
             path.with_suffix(".partial").replace(path)
-        stamp.write_text(PACKAGES_VERSION)
+        stamp.write_text(version)
     packages["ne"], packages["showcase"] = ne, showcase
     return packages
 
