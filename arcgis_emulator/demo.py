@@ -1,7 +1,8 @@
 """`make demo`: the whole mission, headless, on the embedded sample ArcGIS server.
 
 1. estimate and export a vector package for a polygon (Italy, with its islands, from world_map.gpkg);
-2. export a raster .tpkx and a .tpk for a rectangle (the Alps) from the map service;
+2. export a raster .tpkx and a .tpk for a rectangle (the Alps) from the map service, and the same area
+   as a tile cache folder (conf.xml + _alllayers, what ArcGIS Pro and GDAL open as a raster);
 3. export an area above the service's tile limit (the demo sets a low limit) — split and merged;
 4. open every result as a layer in a QGIS project saved to the output folder, render a PNG of each
    result and an overview, and print a table.
@@ -88,7 +89,7 @@ def _render(layers, extent, crs, path: Path, size=(900, 600)) -> None:
 
 
 def _size(path: Path) -> str:
-    size = path.stat().st_size
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
@@ -184,6 +185,9 @@ def _run_mission(out_dir: Path) -> list[Row]:
                                                                            "FORMAT": 1}, "alps.tpkx")
         export("World_Map (MapServer)", map_url, "rectangle: the Alps", {"EXTENT": alps, "LEVELS": "3-7",
                                                                            "FORMAT": 2}, "alps.tpk")
+        export("World_Map (MapServer)", map_url, "rectangle: the Alps", {"EXTENT": alps, "LEVELS": "3-7",
+                                                                           "FORMAT": 1, "OUTPUT_KIND": 1},
+               "alps-cache")
 
         # 3. above the server's limit: split into several jobs and merged into one file
         europe = "-11,32,34,62 [EPSG:4326]"
@@ -215,7 +219,8 @@ def _open_and_render(rows: list[Row], out_dir: Path) -> None:
         layer.setName(f"{row.file.name} ({row.levels})")
         project.addMapLayer(layer)
         layers.append(layer)
-        picture = out_dir / f"{row.file.stem}-{row.file.suffix.lstrip('.')}.png"
+        picture = out_dir / (f"{row.file.name}.png" if row.file.is_dir() else  # a tile cache folder
+                             f"{row.file.stem}-{row.file.suffix.lstrip('.')}.png")
         _render([layer], layer.extent(), layer.crs(), picture)
         print(f"demo: rendered {picture.name}")
     outlines = QgsVectorLayer(f"{WORLD_MAP}|layername=countries", "countries", "ogr")

@@ -16,7 +16,7 @@ from arcgis_emulator import demo
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("italy.vtpk", "alps.tpkx", "alps.tpk")
-PICTURES = ("overview.png", "italy-vtpk.png", "alps-tpkx.png", "alps-tpk.png", "europe-gpkg.png")
+PICTURES = ("overview.png", "italy-vtpk.png", "alps-tpkx.png", "alps-tpk.png", "alps-cache.png", "europe-gpkg.png")
 HEADER = ("service", "area", "levels", "tiles", "jobs", "file", "size", "seconds")
 
 
@@ -73,7 +73,7 @@ def test_demo_exports_opens_and_renders_everything(tmp_path, qgis_app):
     assert [entry["level"] for entry in written["levels"]] == [2, 3, 4, 5, 6]
 
     rows = table_rows(done.stdout)
-    assert sorted(rows) == sorted([*PACKAGES, "europe.gpkg"])
+    assert sorted(rows) == sorted([*PACKAGES, "alps-cache", "europe.gpkg"])
     assert int(rows["italy.vtpk"]["tiles"].replace(",", "")) == written["total"]
     for name in PACKAGES:  # every package opens and holds the tiles the table reports
         with open_package(out / name) as pkg:
@@ -81,6 +81,14 @@ def test_demo_exports_opens_and_renders_everything(tmp_path, qgis_app):
             first, last = map(int, rows[name]["levels"].split("-"))
             assert pkg.levels == list(range(first, last + 1))
     assert rows["alps.tpkx"]["service"] == rows["alps.tpk"]["service"] == "World_Map (MapServer)"
+    # step 2b: the same area as a tile cache folder (Compact V2): the package's tiles, laid out as a cache
+    cache = out / "alps-cache"
+    assert (cache / "conf.xml").is_file() and (cache / "conf.cdi").is_file() and (cache / "_alllayers").is_dir()
+    assert "esriMapCacheStorageModeCompactV2" in (cache / "conf.xml").read_text()
+    with open_package(cache) as pkg, open_package(out / "alps.tpkx") as package:
+        assert pkg.kind == "cache" and pkg.tile_count == int(rows["alps-cache"]["tiles"].replace(",", ""))
+        assert {(t.level, t.row, t.col) for t in pkg.iter_tiles()} == {(t.level, t.row, t.col)
+                                                                       for t in package.iter_tiles()}
     # step 3: above the limit, split into several jobs, merged into one GeoPackage
     europe = rows["europe.gpkg"]
     assert int(europe["jobs"]) > 1 and europe["levels"] == "2-7"
@@ -111,7 +119,7 @@ def test_demo_exports_opens_and_renders_everything(tmp_path, qgis_app):
 
     # a second run deletes only what the first one wrote: a file the user put there stays
     recorded = set(demo._recorded(out))
-    assert {*PACKAGES, *PICTURES, "europe.gpkg", "demo.qgz", "italy-estimate.json"} <= recorded
+    assert {*PACKAGES, *PICTURES, "alps-cache", "europe.gpkg", "demo.qgz", "italy-estimate.json"} <= recorded
     (out / "notes.txt").write_text("mine")
     before = demo.prepare_out_dir(out)
     assert sorted(p.name for p in out.iterdir()) == sorted([demo.MARKER, "notes.txt"])
