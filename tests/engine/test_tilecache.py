@@ -160,3 +160,37 @@ def test_verify_refuses_levels_and_storage_not_asked_for(emu, exporter, tmp_path
     with pytest.raises(PackageError, match="compactV1"):
         verify_cache(folder, storage="compactV1")
     assert json.loads(json.dumps(exporter.store.records()[0].result_files))  # the record keeps the file list
+
+
+def test_paused_folder_download_resumes_keeping_the_files_already_there(emu, exporter, tmp_path):
+    from plugin.core.errors import CancelledError
+    from plugin.core.http import CancelToken
+    from plugin.core.jobstore import PAUSED
+
+    exporter.chunk_size = 1024
+    info = exporter.fetch(emu.service_url("World_Map", "MapServer"))
+    plan = exporter.prepare(info, SMALL, range(5), output_kind=TILE_CACHE)
+    cancel = CancelToken()
+    staging = tmp_path / "c.part"
+    finished: list = []
+
+    def progress(p):
+        done = [f for f in staging.rglob("*") if f.is_file() and f.suffix != ".part"] if staging.is_dir() else []
+        if p.stage == "download" and len([f for f in done if f.suffix == ".bundle"]) >= 2 and p.bytes_done > 0:
+            finished[:] = done
+            cancel.cancel()
+
+    with pytest.raises(CancelledError):
+        exporter.run(plan, tmp_path / "c", progress=progress, cancel=cancel)
+    (record,) = exporter.store.records()
+    assert record.state == PAUSED and record.result_files and not (tmp_path / "c").exists()
+    kept = {f.relative_to(staging / "Layers"): f.stat().st_mtime_ns for f in finished}
+    emu.clear_requests()
+    result = exporter.resume(exporter.store.load(record.id))
+    (folder,) = result.paths
+    assert folder == tmp_path / "c" and verify_cache(folder, levels=range(5)).tile_count == plan.total_tiles
+    assert not emu.requests_to("/exportTiles")  # the server job's result is reused
+    files_fetched = [r for r in emu.requests_to("arcgisoutput") if "." in r.path.rsplit("/", 1)[-1]]
+    assert len(files_fetched) == len(record.result_files) - len(kept)  # only what was missing
+    assert all((folder / rel).stat().st_mtime_ns == mtime for rel, mtime in kept.items())  # kept as they were
+    assert not staging.exists()

@@ -194,3 +194,28 @@ def test_real_cache_split_merged_opens_within_a_pixel_of_its_data(name, tmp_path
         expected = _grown((extent.xmin, extent.ymin, extent.xmax, extent.ymax), *origin, resolution)
         assert_within_a_pixel(layer, expected, resolution)
         assert painted_pixels(layer) > 0
+
+
+def test_abandoning_a_tile_cache_export_removes_its_folders_and_nothing_else(emulator, tmp_path):
+    from plugin.core.area import Area
+    from plugin.core.export import Exporter
+    from plugin.core.http import HttpConfig, create_session
+    from plugin.core.jobs import PollPolicy
+    from plugin.core.jobstore import JobStore
+    from plugin.tasks.export_task import abandon_export
+
+    store = JobStore(tmp_path / "jobs")
+    exporter = Exporter(create_session(HttpConfig(version="test")), store=store,
+                        poll=PollPolicy(first=0.05, max=0.2, timeout=60))
+    emulator.configure("World_Map/MapServer", max_export_tiles=10)
+    info = exporter.fetch(emulator.service_url("World_Map", "MapServer"))
+    plan = exporter.prepare(info, Area.from_extent(*BOX), range(1, FINEST + 1), output_kind=TILE_CACHE)
+    plan.id = "job-x"
+    result = exporter.run(plan, tmp_path / "out" / "cache")
+    assert len(result.paths) > 1 and all((p / "conf.xml").is_file() for p in result.paths)
+    mine = tmp_path / "out" / "notes"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine")
+    abandon_export(store, "job-x")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["notes"]
+    assert (mine / "keep.txt").read_text() == "mine" and store.records() == []
