@@ -13,6 +13,9 @@ After the conversion two corrections make QGIS draw what MapLibre draws (:func:`
   an outline-only rule.
 * The converter rounds sprite sizes to whole millimetres (a 10 px icon becomes 3 mm = 11.3 px, a
   8 px pattern 2 mm); icon and pattern sizes are recomputed exactly from the sprite index.
+* MapLibre wraps a label wider than ``text-max-width`` ems; QGIS wraps by characters, and the
+  converter allows 2 per em (8 em → 16 characters, where a 12 px "United States of" is already
+  wider than 96 px).  The character count is recomputed from the label font's average letter width.
 
 Reading the resources (:func:`read_style_resources`) is pure and thread-safe; the conversion and
 everything that touches a layer run on the main thread.
@@ -45,7 +48,7 @@ from qgis.core import (
     QgsVectorTileLayer,
 )
 from qgis.PyQt.QtCore import QByteArray, Qt
-from qgis.PyQt.QtGui import QFontDatabase, QImage
+from qgis.PyQt.QtGui import QFontDatabase, QFontMetricsF, QImage
 
 from ..core.errors import PackageError
 
@@ -88,6 +91,7 @@ class StyleResult:
     source: str = ""  # "package" (our conversion) or "qgis" (the vtpk provider's own default style)
     outline_rules: int = 0  # outline-only rules added after their fill rules
     exact_sizes: int = 0  # icon and pattern sizes recomputed from the sprite index
+    wrapped_labels: int = 0  # label styles whose wrap length was recomputed from text-max-width
 
 
 # -- reading (worker-thread safe) ----------------------------------------------------------------
@@ -225,10 +229,11 @@ def apply_vector_style(layer: QgsVectorTileLayer, resources: StyleResources | No
             _qgis_default_style(layer)
             result.source = "qgis"
         else:
-            renderer = converter.renderer()
+            renderer, labeling = converter.renderer(), converter.labeling()
             result.outline_rules, result.exact_sizes = draw_as_maplibre(renderer, style, resources)
+            result.wrapped_labels = wrap_as_maplibre(labeling, style)
             layer.setRenderer(renderer)
-            layer.setLabeling(converter.labeling())
+            layer.setLabeling(labeling)
             result.source = "package"
         # QGIS warns once per style layer about a missing font; we report fonts once ourselves.
         result.warnings = tuple(w for w in converter.warnings() if "font" not in w.lower())
@@ -396,6 +401,46 @@ def _exact_sprite_sizes(symbol, gl: dict, sprites: dict) -> int:
 def _exact_branch(match, sprites: dict) -> str:
     size = _sprite_mm(sprites, match.group(2).replace("''", "'"))
     return match.group(0) if size is None else f"{match.group(1)}{size:.6g}"
+
+
+# MapLibre's defaults (style specification) for what a symbol layer may leave out.
+DEFAULT_TEXT_SIZE_PX = 16.0
+DEFAULT_TEXT_MAX_WIDTH_EM = 10.0
+_LOWER_CASE = "abcdefghijklmnopqrstuvwxyz"
+
+
+def wrap_as_maplibre(labeling, style: dict) -> int:
+    """Recompute the wrap length (characters) of point labels from ``text-max-width`` (ems).
+
+    Only static ``text-size`` / ``text-max-width`` values are recomputed; returns how many label
+    styles changed."""
+    if labeling is None or not hasattr(labeling, "styles"):
+        return 0
+    gl_layers = {gl.get("id"): gl for gl in style.get("layers") or [] if isinstance(gl, dict)}
+    styles, changed = labeling.styles(), 0
+    for label_style in styles:
+        gl = gl_layers.get(label_style.styleName())
+        layout = gl.get("layout") if isinstance(gl, dict) and isinstance(gl.get("layout"), dict) else {}
+        if layout.get("symbol-placement", "point") != "point":
+            continue
+        size = _static_number(layout.get("text-size"), DEFAULT_TEXT_SIZE_PX)
+        max_width = _static_number(layout.get("text-max-width"), DEFAULT_TEXT_MAX_WIDTH_EM)
+        settings = label_style.labelSettings()
+        if size is None or max_width is None or size <= 0 or settings.autoWrapLength <= 0:
+            continue
+        font = settings.format().font()
+        font.setPixelSize(max(1, round(size)))
+        sample = _LOWER_CASE.upper() if layout.get("text-transform") == "uppercase" else _LOWER_CASE
+        letter = QFontMetricsF(font).horizontalAdvance(sample) / len(sample)
+        if letter <= 0:
+            continue
+        settings.autoWrapLength = max(1, int(max_width * size / letter))
+        settings.useMaxLineLengthForAutoWrap = True
+        label_style.setLabelSettings(settings)
+        changed += 1
+    if changed:
+        labeling.setStyles(styles)
+    return changed
 
 
 def _qgis_default_style(layer: QgsVectorTileLayer) -> None:

@@ -222,3 +222,35 @@ def test_pattern_size_is_exact(tmp_path, qgis_new_project):
              if isinstance(symbol.symbolLayer(i), QgsRasterFillSymbolLayer)]
     assert len(fills) == 1
     assert fills[0].width() == pytest.approx(PATTERN_PX * PIXEL_SIZE_MM, rel=1e-6)  # 2 mm when rounded
+
+
+# -- labels wrap where MapLibre wraps them --------------------------------------------------------------
+def _text_rows(image: QImage, top: int, bottom: int) -> int:
+    """How many pixel rows between ``top`` and ``bottom`` hold dark (text) pixels."""
+    rows = 0
+    for y in range(top, bottom):
+        if any(QColor.fromRgba(image.pixel(x, y)).lightness() < 100 for x in range(VIEW_PX)):
+            rows += 1
+    return rows
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_label_wider_than_text_max_width_wraps(native, tmp_path, qgis_new_project):
+    labels = {"id": "names", "type": "symbol", "source": "esri", "source-layer": "poi",
+              "layout": {"text-field": "{name}", "text-font": ["DejaVu Sans Book"], "text-size": 12,
+                         "text-max-width": 8},
+              "paint": {"text-color": "#000000"}}
+    # 12 px DejaVu Sans: "Switzerland" is ~70 px wide, "Bosnia and Herz." ~102 px; 8 em = 96 px, and
+    # the converter's 16 characters would keep the latter on one line
+    short, long = (EXTENT // 2, EXTENT // 4), (EXTENT // 2, 3 * EXTENT // 4)
+    path = _vtpk(tmp_path / "labels.vtpk", [labels],
+                 {"poi": [("point", short, {"name": "Switzerland"}),
+                          ("point", long, {"name": "Bosnia and Herz."})]})
+    layer = open_package_layer(path, cache_dir=tmp_path, native=native)
+    styles = layer.labeling().styles()
+    assert styles[0].labelSettings().autoWrapLength < len("Bosnia and Herz.")  # 16 at 2 per em
+    image = _render(layer)
+    one_line = _text_rows(image, _px(short[1]) - 20, _px(short[1]) + 20)
+    two_lines = _text_rows(image, _px(long[1]) - 30, _px(long[1]) + 30)
+    assert one_line > 5
+    assert two_lines > 1.6 * one_line  # "Bosnia and" / "Herz.", as MapLibre breaks it
