@@ -16,6 +16,9 @@ After the conversion two corrections make QGIS draw what MapLibre draws (:func:`
 * MapLibre wraps a label wider than ``text-max-width`` ems; QGIS wraps by characters, and the
   converter allows 2 per em (8 em → 16 characters, where a 12 px "United States of" is already
   wider than 96 px).  The character count is recomputed from the label font's average letter width.
+* MapLibre puts a point label's baseline ``ascent - 17/24`` em below its anchor (plus half its
+  1.2 em line box for a top or bottom anchor); QGIS centres the font's ascent + descent box there,
+  about 0.13 em lower.  The label offset takes the difference.
 
 Reading the resources (:func:`read_style_resources`) is pure and thread-safe; the conversion and
 everything that touches a layer run on the main thread.
@@ -35,6 +38,7 @@ from qgis.core import (
     QgsMapBoxGlStyleConversionContext,
     QgsMapBoxGlStyleConverter,
     QgsMultiBandColorRenderer,
+    QgsPalLayerSettings,
     QgsProperty,
     QgsRaster,
     QgsRasterFillSymbolLayer,
@@ -91,7 +95,7 @@ class StyleResult:
     source: str = ""  # "package" (our conversion) or "qgis" (the vtpk provider's own default style)
     outline_rules: int = 0  # outline-only rules added after their fill rules
     exact_sizes: int = 0  # icon and pattern sizes recomputed from the sprite index
-    wrapped_labels: int = 0  # label styles whose wrap length was recomputed from text-max-width
+    label_styles: int = 0  # label styles whose wrap length and baseline follow MapLibre
 
 
 # -- reading (worker-thread safe) ----------------------------------------------------------------
@@ -231,7 +235,7 @@ def apply_vector_style(layer: QgsVectorTileLayer, resources: StyleResources | No
         else:
             renderer, labeling = converter.renderer(), converter.labeling()
             result.outline_rules, result.exact_sizes = draw_as_maplibre(renderer, style, resources)
-            result.wrapped_labels = wrap_as_maplibre(labeling, style)
+            result.label_styles = labels_as_maplibre(labeling, style)
             layer.setRenderer(renderer)
             layer.setLabeling(labeling)
             result.source = "package"
@@ -409,11 +413,17 @@ DEFAULT_TEXT_MAX_WIDTH_EM = 10.0
 _LOWER_CASE = "abcdefghijklmnopqrstuvwxyz"
 
 
-def wrap_as_maplibre(labeling, style: dict) -> int:
-    """Recompute the wrap length (characters) of point labels from ``text-max-width`` (ems).
+# MapLibre places glyphs 17/24 em above the line's top-relative baseline (SHAPING_DEFAULT_OFFSET at
+# ONE_EM = 24) in a line box of 1.2 em; glyph PBFs give the glyph tops relative to the font's ascent.
+MAPLIBRE_GLYPH_OFFSET_EM = 17.0 / 24.0
+MAPLIBRE_LINE_HEIGHT_EM = 1.2
 
-    Only static ``text-size`` / ``text-max-width`` values are recomputed; returns how many label
-    styles changed."""
+
+def labels_as_maplibre(labeling, style: dict) -> int:
+    """Wrap and place point labels as MapLibre does (see the module notes).
+
+    Only static ``text-size`` / ``text-max-width`` values are used; returns how many label styles
+    changed."""
     if labeling is None or not hasattr(labeling, "styles"):
         return 0
     gl_layers = {gl.get("id"): gl for gl in style.get("layers") or [] if isinstance(gl, dict)}
@@ -424,23 +434,37 @@ def wrap_as_maplibre(labeling, style: dict) -> int:
         if layout.get("symbol-placement", "point") != "point":
             continue
         size = _static_number(layout.get("text-size"), DEFAULT_TEXT_SIZE_PX)
-        max_width = _static_number(layout.get("text-max-width"), DEFAULT_TEXT_MAX_WIDTH_EM)
-        settings = label_style.labelSettings()
-        if size is None or max_width is None or size <= 0 or settings.autoWrapLength <= 0:
+        if size is None or size <= 0:
             continue
+        settings = label_style.labelSettings()
         font = settings.format().font()
         font.setPixelSize(max(1, round(size)))
-        sample = _LOWER_CASE.upper() if layout.get("text-transform") == "uppercase" else _LOWER_CASE
-        letter = QFontMetricsF(font).horizontalAdvance(sample) / len(sample)
-        if letter <= 0:
-            continue
-        settings.autoWrapLength = max(1, int(max_width * size / letter))
-        settings.useMaxLineLengthForAutoWrap = True
+        metrics = QFontMetricsF(font)
+        max_width = _static_number(layout.get("text-max-width"), DEFAULT_TEXT_MAX_WIDTH_EM)
+        if max_width is not None and settings.autoWrapLength > 0:
+            sample = _LOWER_CASE.upper() if layout.get("text-transform") == "uppercase" else _LOWER_CASE
+            letter = metrics.horizontalAdvance(sample) / len(sample)
+            if letter > 0:
+                settings.autoWrapLength = max(1, int(max_width * size / letter))
+                settings.useMaxLineLengthForAutoWrap = True
+        shift_em = _baseline_shift_em(settings, metrics.ascent() / size, metrics.descent() / size)
+        if shift_em and settings.offsetUnits == _millimeters():
+            settings.yOffset += shift_em * size * PIXEL_SIZE_MM
         label_style.setLabelSettings(settings)
         changed += 1
     if changed:
         labeling.setStyles(styles)
     return changed
+
+
+def _baseline_shift_em(settings, ascent: float, descent: float) -> float:
+    """How far (ems, down) QGIS must move a one-line point label to put its baseline where MapLibre does."""
+    if settings.placement != QgsPalLayerSettings.Placement.OverPoint:
+        return 0.0
+    row = int(settings.quadOffset) // 3  # quadrants: 0-2 above the point, 3-5 level with it, 6-8 below
+    maplibre = ascent - MAPLIBRE_GLYPH_OFFSET_EM + MAPLIBRE_LINE_HEIGHT_EM / 2 * (row - 1)
+    qgis = (-descent, (ascent - descent) / 2, ascent)[row]
+    return maplibre - qgis
 
 
 def _qgis_default_style(layer: QgsVectorTileLayer) -> None:

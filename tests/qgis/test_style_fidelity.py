@@ -18,7 +18,7 @@ from qgis.core import (
     QgsRectangle,
 )
 from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
-from qgis.PyQt.QtGui import QColor, QImage
+from qgis.PyQt.QtGui import QColor, QFont, QFontMetricsF, QImage
 
 from arcgis_emulator.writers import write_package
 from plugin.qgis_glue.layers import open_package_layer
@@ -254,3 +254,24 @@ def test_label_wider_than_text_max_width_wraps(native, tmp_path, qgis_new_projec
     two_lines = _text_rows(image, _px(long[1]) - 30, _px(long[1]) + 30)
     assert one_line > 5
     assert two_lines > 1.6 * one_line  # "Bosnia and" / "Herz.", as MapLibre breaks it
+
+
+@pytest.mark.parametrize("anchor", ["center", "top"])
+def test_label_baseline_sits_where_maplibre_puts_it(anchor, tmp_path, qgis_new_project):
+    size = 20
+    labels = {"id": "names", "type": "symbol", "source": "esri", "source-layer": "poi",
+              "layout": {"text-field": "{name}", "text-font": ["DejaVu Sans Book"], "text-size": size,
+                         "text-anchor": anchor},
+              "paint": {"text-color": "#000000"}}
+    path = _vtpk(tmp_path / "labels.vtpk", [labels],
+                 {"poi": [("point", (EXTENT // 2, EXTENT // 2), {"name": "HHHH"})]})
+    image = _render(open_package_layer(path, cache_dir=tmp_path, native=False))
+    rows = [y for y in range(VIEW_PX) if any(QColor.fromRgba(image.pixel(x, y)).lightness() < 100
+                                             for x in range(VIEW_PX // 2 - 40, VIEW_PX // 2 + 40))]
+    assert rows, "the label is drawn"
+    font = QFont("DejaVu Sans")
+    font.setPixelSize(size)
+    ascent = QFontMetricsF(font).ascent() / size
+    # MapLibre (shaping): baseline = anchor + (ascent - 17/24 em), + 0.6 em (half the line box) for "top"
+    baseline = VIEW_PX // 2 + (ascent - 17 / 24 + (0.6 if anchor == "top" else 0)) * size
+    assert abs(rows[-1] + 1 - baseline) <= 1.0, (rows[-1] + 1, baseline)  # "H" sits on the baseline
