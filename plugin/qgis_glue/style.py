@@ -17,8 +17,9 @@ After the conversion two corrections make QGIS draw what MapLibre draws (:func:`
   converter allows 2 per em (8 em → 16 characters, where a 12 px "United States of" is already
   wider than 96 px).  The character count is recomputed from the label font's average letter width.
 * MapLibre puts a point label's baseline ``ascent - 17/24`` em below its anchor (plus half its
-  1.2 em line box for a top or bottom anchor); QGIS centres the font's ascent + descent box there,
-  about 0.13 em lower.  The label offset takes the difference.
+  line box for a top or bottom anchor) and its lines ``text-line-height`` (1.2) ems apart; QGIS
+  centres the font's ascent + descent box there, about 0.13 em lower, with lines one font line
+  spacing apart.  The label's line height and offset take the difference.
 
 Reading the resources (:func:`read_style_resources`) is pure and thread-safe; the conversion and
 everything that touches a layer run on the main thread.
@@ -410,20 +411,20 @@ def _exact_branch(match, sprites: dict) -> str:
 # MapLibre's defaults (style specification) for what a symbol layer may leave out.
 DEFAULT_TEXT_SIZE_PX = 16.0
 DEFAULT_TEXT_MAX_WIDTH_EM = 10.0
+DEFAULT_TEXT_LINE_HEIGHT_EM = 1.2
 _LOWER_CASE = "abcdefghijklmnopqrstuvwxyz"
 
 
-# MapLibre places glyphs 17/24 em above the line's top-relative baseline (SHAPING_DEFAULT_OFFSET at
-# ONE_EM = 24) in a line box of 1.2 em; glyph PBFs give the glyph tops relative to the font's ascent.
+# MapLibre shapes glyphs 17/24 em up (SHAPING_DEFAULT_OFFSET at ONE_EM = 24); glyph PBFs give the
+# glyph tops relative to the font's ascent.
 MAPLIBRE_GLYPH_OFFSET_EM = 17.0 / 24.0
-MAPLIBRE_LINE_HEIGHT_EM = 1.2
 
 
 def labels_as_maplibre(labeling, style: dict) -> int:
     """Wrap and place point labels as MapLibre does (see the module notes).
 
-    Only static ``text-size`` / ``text-max-width`` values are used; returns how many label styles
-    changed."""
+    Only static ``text-size`` / ``text-max-width`` / ``text-line-height`` values are used; returns how
+    many label styles changed."""
     if labeling is None or not hasattr(labeling, "styles"):
         return 0
     gl_layers = {gl.get("id"): gl for gl in style.get("layers") or [] if isinstance(gl, dict)}
@@ -447,9 +448,14 @@ def labels_as_maplibre(labeling, style: dict) -> int:
             if letter > 0:
                 settings.autoWrapLength = max(1, int(max_width * size / letter))
                 settings.useMaxLineLengthForAutoWrap = True
-        shift_em = _baseline_shift_em(settings, metrics.ascent() / size, metrics.descent() / size)
-        if shift_em and settings.offsetUnits == _millimeters():
-            settings.yOffset += shift_em * size * PIXEL_SIZE_MM
+        line_height = _static_number(layout.get("text-line-height"), DEFAULT_TEXT_LINE_HEIGHT_EM)
+        if line_height is not None and line_height > 0 and metrics.height() > 0:
+            text_format = settings.format()
+            text_format.setLineHeight(line_height * size / metrics.height())  # QGIS spaces lines by height
+            settings.setFormat(text_format)
+            shift = _baseline_shift_em(settings, metrics.ascent() / size, metrics.descent() / size, line_height)
+            if shift and settings.offsetUnits == _millimeters():
+                settings.yOffset += shift * size * PIXEL_SIZE_MM
         label_style.setLabelSettings(settings)
         changed += 1
     if changed:
@@ -457,12 +463,13 @@ def labels_as_maplibre(labeling, style: dict) -> int:
     return changed
 
 
-def _baseline_shift_em(settings, ascent: float, descent: float) -> float:
-    """How far (ems, down) QGIS must move a one-line point label to put its baseline where MapLibre does."""
+def _baseline_shift_em(settings, ascent: float, descent: float, line_height: float) -> float:
+    """How far (ems, down) QGIS must move a point label to put its first baseline where MapLibre does
+    (the same for any number of lines once both space them ``line_height`` apart)."""
     if settings.placement != QgsPalLayerSettings.Placement.OverPoint:
         return 0.0
     row = int(settings.quadOffset) // 3  # quadrants: 0-2 above the point, 3-5 level with it, 6-8 below
-    maplibre = ascent - MAPLIBRE_GLYPH_OFFSET_EM + MAPLIBRE_LINE_HEIGHT_EM / 2 * (row - 1)
+    maplibre = ascent - MAPLIBRE_GLYPH_OFFSET_EM + line_height / 2 * (row - 1)
     qgis = (-descent, (ascent - descent) / 2, ascent)[row]
     return maplibre - qgis
 

@@ -275,3 +275,19 @@ def test_label_baseline_sits_where_maplibre_puts_it(anchor, tmp_path, qgis_new_p
     # MapLibre (shaping): baseline = anchor + (ascent - 17/24 em), + 0.6 em (half the line box) for "top"
     baseline = VIEW_PX // 2 + (ascent - 17 / 24 + (0.6 if anchor == "top" else 0)) * size
     assert abs(rows[-1] + 1 - baseline) <= 1.0, (rows[-1] + 1, baseline)  # "H" sits on the baseline
+
+
+def test_wrapped_label_lines_are_text_line_height_apart(tmp_path, qgis_new_project):
+    size, line_height = 20, 2.0
+    labels = {"id": "names", "type": "symbol", "source": "esri", "source-layer": "poi",
+              "layout": {"text-field": "{name}", "text-font": ["DejaVu Sans Book"], "text-size": size,
+                         "text-max-width": 3, "text-line-height": line_height},
+              "paint": {"text-color": "#000000"}}
+    path = _vtpk(tmp_path / "labels.vtpk", [labels],
+                 {"poi": [("point", (EXTENT // 2, EXTENT // 2), {"name": "HHHH HHHH"})]})
+    image = _render(open_package_layer(path, cache_dir=tmp_path, native=False))
+    inked = [any(QColor.fromRgba(image.pixel(x, y)).lightness() < 100
+                 for x in range(VIEW_PX // 2 - 60, VIEW_PX // 2 + 60)) for y in range(VIEW_PX)]
+    bottoms = [y for y in range(1, VIEW_PX) if inked[y - 1] and not inked[y]]  # each line's baseline
+    assert len(bottoms) == 2, bottoms  # wrapped in two lines
+    assert abs(bottoms[1] - bottoms[0] - line_height * size) <= 1  # 40 px, not one font line (23 px)
