@@ -185,7 +185,9 @@ def _check_copyable(pkgs: Sequence[TilePackage]) -> list[str]:
                 raise package_error(pkg.path, f"its bundle indexes claim {claimed / 1e6:.1f} MB of tiles from "
                                     f"{stored / 1e6:.1f} MB of package, more than {EXPANSION_RATIO} times its "
                                     f"size ({repeated} index entries repeat another record, {overlapping} overlap "
-                                    "one); the package is damaged or was crafted to fill the disk")
+                                    "one); the package is damaged or was crafted to fill the disk" + (
+                                        "" if pkg.container == "dir" else " (a genuine package you compressed "
+                                        "yourself is measured by its files: unpack it and open the folder)"))
     with translating(pkgs[0].path):
         reasons = [(pkg, pkg.empty_reason()) for pkg in empty]
     if len(empty) == len(pkgs):

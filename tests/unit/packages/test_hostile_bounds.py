@@ -62,6 +62,13 @@ def test_index_entries_repeating_one_record_are_refused_before_anything_is_writt
     assert "16383 index entries repeat another record" in message
     assert "damaged or was crafted" in message
     assert _no_output(tmp_path, "out")
+    # the advice for genuine compressed packages is safe: unpacked, the same index is still refused
+    with zipfile.ZipFile(package) as zf:
+        zf.extractall(tmp_path / "unpacked")
+    with pytest.raises(PackageError, match="16383 index entries repeat another record") as caught:
+        convert_package(tmp_path / "unpacked", tmp_path / f"out.{fmt}")
+    assert "unpack it" not in caught.value.user_message
+    assert _no_output(tmp_path, "out")
 
 
 def test_index_entries_overlapping_each_other_are_refused(tmp_path):
