@@ -658,3 +658,48 @@ def test_levels_by_scale_and_by_resolution_together_are_refused(provider, emulat
         run("estimatetiles", {"SERVICE_URL": url, "MIN_SCALE": 100_000_000, "FINEST_RESOLUTION": 5_000,
                               "EXTENT": "-1e6,1e6,-1e6,1e6 [EPSG:3857]", "OUTPUT": str(tmp_path / "x.json")})
     assert not [r for r in emulator.requests if r.path.endswith("/exportTiles")]
+
+
+# --- sparse vector exports: split or not, the converted map has the same places ------------------
+AMERICAS = "-1.9e7,-4.75e6,-7e6,9e6 [EPSG:3857]"
+
+
+def _positions(path) -> dict:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return {(z, x, y): bytes(d) for z, x, y, d in db.execute("SELECT * FROM tiles")}
+
+
+@pytest.mark.parametrize("split", ["by area (tile limit)", "by levels (Online output files)"])
+def test_a_split_sparse_vector_export_merges_without_holes(provider, emulator, tmp_path, split):
+    """The sample vector service is sparse like Esri's: a split export merged into MBTiles draws
+    every place the unsplit export draws (stand-ins included), and keeps every stored tile."""
+    from plugin.core.packages import convert_package
+
+    online = split.startswith("by levels")
+    name = "World_Basemap_Export_v2" if online else "World_Vector"
+    url = emulator.service_url(name, "VectorTileServer")
+    single = tmp_path / "single.vtpk"
+    run("exporttiles", {"SERVICE_URL": url, "EXTENT": AMERICAS, "LEVELS": "0-6", "OUTPUT": str(single)})
+    reference = convert_package(single, tmp_path / "single.mbtiles")
+    assert reference.stand_ins > 50
+    if online:
+        emulator.configure(f"{name}/VectorTileServer", output_urls=2)
+    else:
+        emulator.configure(f"{name}/VectorTileServer", max_export_tiles=300)
+    result = run("exporttiles", {"SERVICE_URL": url, "EXTENT": AMERICAS, "LEVELS": "0-6", "MERGE": True,
+                                 "OUTPUT": str(tmp_path / "split.mbtiles")})
+    assert len(result["OUTPUT_FILES"].split(";")) > 2  # the parts and the merged file
+    merged, expected = _positions(tmp_path / "split.mbtiles"), _positions(tmp_path / "single.mbtiles")
+    missing = set(expected) - set(merged)
+    assert not missing, sorted(missing)[:5]
+    with zipfile.ZipFile(single) as zf:
+        stored = len([n for n in zf.namelist() if n.endswith(".bundle")])
+    assert stored
+    from plugin.core.packages import open_package
+
+    with open_package(single) as pkg:
+        for tile in pkg.iter_tiles():
+            key = (tile.level, tile.col, (1 << tile.level) - 1 - tile.row)
+            assert merged[key] == tile.data  # a stored tile, byte for byte, never a stand-in

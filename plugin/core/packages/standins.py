@@ -8,7 +8,9 @@ content over-zoomed into that tile (:mod:`.overzoom`), gzip-compressed like the 
 
 Bounds:
 
-* levels: from the leaf down to the deepest level the package stores, never deeper;
+* levels: from the leaf down to the deepest level stored (of all the packages merged: the parts of
+  an export split by levels each end above the next part's levels, and a leaf of the first part
+  stands in down to the last part's deepest level), never deeper;
 * area: only tiles that touch the package's data extent (an export covers its area, not the
   whole footprint of a coarse leaf);
 * emptiness: a stand-in with no feature left is not written, and nothing under it is visited
@@ -76,26 +78,33 @@ class StandInResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def _ranges(pkg: TilePackage, level: int) -> tuple[int, int, int, int] | None:
-    """Rows and columns of ``level`` that touch the package's data extent (within the XYZ grid)."""
-    zoom = zoom_for_level(pkg.scheme, level)
-    if zoom is None:
-        return None
-    top = (1 << zoom) - 1
+def _level_ranges(pkg: TilePackage, first: int, last: int,
+                  pkgs: Sequence[TilePackage]) -> dict[int, tuple[int, int, int, int, int] | None]:
+    """Per level: ``(first row, last row, first col, last col, zoom)`` touching ``pkg``'s data extent
+    (within the XYZ grid), or ``None`` where the level has no XYZ zoom.  A level ``pkg``'s own scheme lacks (each part of an export
+    split by levels lists only its levels) is taken from another package (same scheme, checked)."""
     ext = pkg.data_extent()
-    if ext is None:
-        return 0, top, 0, top
-    try:
-        r0, r1 = pkg.scheme.row_range(level, ext.ymin, ext.ymax)
-        c0, c1 = pkg.scheme.col_range(level, ext.xmin, ext.xmax)
-    except KeyError:
-        return None
-    return max(r0, 0), min(r1, top), max(c0, 0), min(c1, top)
+    ranges: dict[int, tuple[int, int, int, int, int] | None] = {}
+    for level in range(first, last + 1):
+        ranges[level] = None
+        scheme = next((p.scheme for p in (pkg, *pkgs) if p.scheme.has_level(level)), None)
+        zoom = None if scheme is None else zoom_for_level(scheme, level)
+        if zoom is None:
+            continue
+        top = (1 << zoom) - 1
+        if ext is None:
+            ranges[level] = (0, top, 0, top, zoom)
+            continue
+        r0, r1 = scheme.row_range(level, ext.ymin, ext.ymax)
+        c0, c1 = scheme.col_range(level, ext.xmin, ext.xmax)
+        ranges[level] = (max(r0, 0), min(r1, top), max(c0, 0), min(c1, top), zoom)
+    return ranges
 
 
 def plan(pkgs: Sequence[TilePackage], limit: int = STAND_IN_LIMIT) -> StandInPlan:
     """Find the leaves of every package's tile map and bound the stand-ins they need."""
     result = StandInPlan(limit=limit)
+    deepest = max((max(pkg.levels) for pkg in pkgs if pkg.levels), default=-1)
     for number, pkg in enumerate(pkgs):
         levels = pkg.levels
         try:
@@ -106,8 +115,7 @@ def plan(pkgs: Sequence[TilePackage], limit: int = STAND_IN_LIMIT) -> StandInPla
             continue
         if not levels or tilemap is None:
             continue
-        deepest = max(levels)
-        ranges = {level: _ranges(pkg, level) for level in range(min(levels), deepest + 1)}
+        ranges = _level_ranges(pkg, min(levels), deepest, pkgs)
         for level, row, col in pkg.tilemap_leaves(deepest):
             if ranges.get(level) is None:
                 continue
@@ -151,6 +159,7 @@ def fill_sparse(pkgs: Sequence[TilePackage], stand_in_plan: StandInPlan, add: Ca
         return result
     batch: list[tuple] = []
     gz_cache: dict[bytes, bytes] = {}
+    ranges_of: dict[int, dict] = {}
     visited = 0
     skipped_leaves = 0
 
@@ -173,8 +182,10 @@ def fill_sparse(pkgs: Sequence[TilePackage], stand_in_plan: StandInPlan, add: Ca
         if not layers:
             skipped_leaves += data is None or layers is None
             continue
-        deepest = min(stand_in_plan.deepest, max(pkg.levels))
-        ranges = {level: _ranges(pkg, level) for level in range(leaf.level + 1, deepest + 1)}
+        deepest = stand_in_plan.deepest
+        if leaf.pkg not in ranges_of:
+            ranges_of[leaf.pkg] = _level_ranges(pkg, min(pkg.levels), deepest, pkgs)
+        ranges = ranges_of[leaf.pkg]
         stack = [(layers, leaf.level, leaf.row, leaf.col)]
         while stack:  # bounded by the plan: each place under the leaf is visited at most once
             parent, level, row, col = stack.pop()
@@ -182,7 +193,7 @@ def fill_sparse(pkgs: Sequence[TilePackage], stand_in_plan: StandInPlan, add: Ca
             box = ranges.get(child_level)
             if box is None:
                 continue
-            zoom = zoom_for_level(pkg.scheme, child_level)
+            zoom = box[4]
             top = (1 << zoom) - 1
             for dr in (0, 1):
                 r = 2 * row + dr

@@ -272,3 +272,29 @@ def test_cancel_while_making_stand_ins_leaves_nothing_behind(tmp_path):
         convert_package(src, out, progress=progress)
     assert not out.exists() and not list(tmp_path.glob("*.part"))
     assert calls[-1][0] > len(tiles) and calls[-1][1] > 1000  # the planned stand-ins count in the total
+
+
+def test_a_leaf_of_the_first_part_of_a_level_split_export_fills_the_later_parts_levels(tmp_path):
+    """ArcGIS Online splits a big result by levels: part 1 holds levels 0-2, part 2 levels 3-4.  A
+    leaf of part 1 (at level 1, or at its last level 2 where part 2 stores nothing) must still be
+    drawn at levels 3-4 of the merged file."""
+    land = _gz({"land": [("Polygon", [SQUARE], {"name": "Land"})]})
+    coast = _gz({"land": [("Polygon", [[(0, 0), (E, 0), (0, E)]], {"name": "Coast"})]})
+    part1 = {(0, 0, 0): land, (1, 0, 0): land, (1, 0, 1): land, (2, 1, 2): coast, (2, 0, 2): coast}
+    part2 = {(3, 2, 4): coast, (4, 4, 8): coast}
+    a = _vtpk(tmp_path / "export_1.vtpk", part1, levels=5)
+    b = _vtpk(tmp_path / "export_2.vtpk", part2, levels=5)
+    out = tmp_path / "export.mbtiles"
+    report = merge_packages([a, b], out)
+    rows = _rows(out)
+    assert report.tiles_written == 7
+    for (z, r, c), data in {**part1, **part2}.items():
+        assert rows[(z, c, (1 << z) - 1 - r)] == data  # stored tiles byte for byte, never replaced
+    # (1,0,0) is a leaf: every place under it down to level 4 has a tile (a full square of land)
+    for z in (2, 3, 4):
+        for r in range(1 << (z - 1)):
+            for c in range(1 << (z - 1)):
+                assert (z, c, (1 << z) - 1 - r) in rows, (z, r, c)
+    # under (2,1,2), part 2 stores (3,2,4): it wins; its siblings over-zoom the coast tile where it has land
+    assert (3, 5, (1 << 3) - 1 - 2) in rows  # (3,2,5): inside the coast triangle's over-zoomed half
+    assert report.stand_ins_per_level[3] > 0 and report.stand_ins_per_level[4] > 0
