@@ -81,8 +81,9 @@ class StandInResult:
 def _level_ranges(pkg: TilePackage, first: int, last: int,
                   pkgs: Sequence[TilePackage]) -> dict[int, tuple[int, int, int, int, int] | None]:
     """Per level: ``(first row, last row, first col, last col, zoom)`` touching ``pkg``'s data extent
-    (within the XYZ grid), or ``None`` where the level has no XYZ zoom.  A level ``pkg``'s own scheme lacks (each part of an export
-    split by levels lists only its levels) is taken from another package (same scheme, checked)."""
+    (within the XYZ grid), or ``None`` where the level has no XYZ zoom.  A level ``pkg``'s own scheme
+    lacks (each part of an export split by levels lists only its levels) is taken from another
+    package (same scheme, checked)."""
     ext = pkg.data_extent()
     ranges: dict[int, tuple[int, int, int, int, int] | None] = {}
     for level in range(first, last + 1):
