@@ -67,6 +67,11 @@ class ConvertPackageAlgorithm(PackageAlgorithm):
             "that opens the file with its full style in any QGIS, with or without this plugin. The "
             "package's name, description, levels, tile format and extent go into the output's "
             "metadata.\n\n"
+            "<b>Sparse vector packages</b>: Esri stores a vector tile only where it adds detail, and "
+            "ArcGIS draws the nearest coarser tile, enlarged, everywhere else. MBTiles cannot say so, so "
+            "the conversion writes a stand-in tile in each such place: the coarser tile's features cut "
+            "to that place, down to the deepest level stored (identical stand-ins are stored once). "
+            "TILE_COUNT counts the package's own tiles; the log gives the number of stand-ins.\n\n"
             "<b>Batch mode and qgis_process</b>: one package per row (INPUT); for a merge give the extra "
             "packages as ADDITIONAL_INPUTS, in qgis_process by repeating the argument: "
             "<code>qgis_process run arcgisofflinetiles:convertpackage --INPUT=a.tpkx "
@@ -150,6 +155,10 @@ class ConvertPackageAlgorithm(PackageAlgorithm):
             feedback.pushInfo(self.tr("Level {level}: {count} tiles").format(level=level, count=count))
         feedback.pushInfo(self.tr("{tiles} tiles written ({duplicates} duplicates skipped) in {seconds:.1f} s")
                           .format(tiles=report.tiles_written, duplicates=report.duplicates, seconds=report.seconds))
+        if report.stand_ins:
+            feedback.pushInfo(self.tr("{count} stand-in tiles written where the package draws a coarser tile "
+                                      "enlarged ({seconds:.1f} s)").format(count=report.stand_ins,
+                                                                            seconds=report.stand_in_seconds))
         self._written, self._tiles = str(target), report.tiles_written
         self._results = {self.OUTPUT: str(target), "TILE_COUNT": report.tiles_written,
                          "DUPLICATES": report.duplicates, "FORMAT_USED": fmt}
