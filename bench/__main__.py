@@ -19,6 +19,7 @@ BENCHMARKS = [
     "bench.bench_ui_stall",
     "bench.bench_startup",
     "bench.bench_render",
+    "bench.bench_merge",
 ]
 OUT_DIR = Path(__file__).resolve().parent / "out"
 
