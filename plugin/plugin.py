@@ -85,7 +85,7 @@ class ArcGISOfflineTilesPlugin:
         if self.dock is None:
             from .gui.dock import ArcGISOfflineTilesDockWidget
 
-            self.dock = ArcGISOfflineTilesDockWidget(self.iface, self.iface.mainWindow())
+            self.dock = ArcGISOfflineTilesDockWidget(self.iface, self.iface.mainWindow(), keeper=self.tasks)
             self.dock.hide()
             self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
             if self.dock_action is not None:
@@ -109,7 +109,6 @@ class ArcGISOfflineTilesPlugin:
         return self.tasks.start(OpenPackageTask(path, message_bar=self.iface.messageBar()))
 
     def unload(self) -> None:
-        self.tasks.cancel_all()
         if self.drop_handler is not None:
             self.iface.unregisterCustomDropHandler(self.drop_handler)
             self.drop_handler = None
@@ -128,6 +127,7 @@ class ArcGISOfflineTilesPlugin:
             self.iface.removeDockWidget(self.dock)
             self.dock.deleteLater()
             self.dock = None
+        self.tasks.cancel_all()  # after the dock: its exports have paused, the rest (opening packages …) stop
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

@@ -239,9 +239,6 @@ class Area:
     def vertex_count(self) -> int:
         return sum(len(ring) for ring in self.rings)
 
-    def to_extent(self, spatial_ref: SpatialRef | None = None) -> Extent:
-        return Extent(*self._bbox, spatial_ref=spatial_ref or SpatialRef())
-
     @property
     def area(self) -> float:
         """The even-odd filled area, exact for rings that do not cross each other or themselves."""

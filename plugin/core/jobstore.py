@@ -221,6 +221,3 @@ class JobStore:
             return
         with contextlib.suppress(FileNotFoundError):
             self.path(record_id).unlink()
-
-    def to_dicts(self) -> list[dict]:
-        return [asdict(r) for r in self.records()]

@@ -410,12 +410,44 @@ def parse_service_json(url: str, doc: Any) -> ServiceInfo:
     :class:`ServiceError` for anything that is not a service description.  ``url`` may be any address
     :func:`parse_service_url` accepts, or ``""`` for a document without one (a package ``root.json``).
     """
-    shown = redact(url or "") or "the service"
-    parsed: ServiceUrl | None = None
-    if url:
-        parsed = parse_service_url(url)
+    parsed: ServiceUrl | None = parse_service_url(url) if url else None
     service_url = parsed.service_url if parsed and parsed.service_url else (url or "")
-    shown = redact(service_url) or shown
+    shown = redact(service_url) or redact(url or "") or "the service"
+    _refuse_what_is_not_a_service(doc, service_url, shown)
+
+    doc_kind = _kind_from_doc(doc)
+    kind = parsed.kind if parsed and parsed.kind else doc_kind
+    if doc_kind is ServiceKind.VECTOR:
+        kind = ServiceKind.VECTOR
+    tiling, spatial_ref = _tiling(doc, kind, shown)
+
+    version = parse_version(doc.get("currentVersion"))
+    online = is_online_service(service_url, doc)
+    export_allowed = _bool(doc.get("exportTilesAllowed"))
+    max_tiles = _int(doc.get("maxExportTilesCount"))
+    if max_tiles is None or max_tiles <= 0:
+        max_tiles = DEFAULT_MAX_EXPORT_TILES if export_allowed else None
+    min_scale = _float(doc.get("minScale")) or 0.0
+    max_scale = _float(doc.get("maxScale")) or 0.0
+    min_lod, max_lod = _lod_range(doc, tiling, min_scale, max_scale)
+    capabilities_raw = doc.get("capabilities")
+    capabilities = tuple(c.strip() for c in capabilities_raw.split(",") if c.strip()) \
+        if isinstance(capabilities_raw, str) else ()
+    supports_polygon, supports_tpkx = _export_support(doc, kind, version, online)
+
+    full = Extent.from_json(doc.get("fullExtent"), spatial_ref) or Extent.from_json(doc.get("extent"), spatial_ref)
+    initial = Extent.from_json(doc.get("initialExtent"), spatial_ref)
+    return ServiceInfo(
+        url=service_url, kind=kind, name=_service_name(doc, parsed), version=version, tiling=tiling,
+        spatial_ref=spatial_ref, full_extent=full, initial_extent=initial, export_allowed=export_allowed,
+        max_export_tiles=max_tiles, min_lod=min_lod, max_lod=max_lod, capabilities=capabilities,
+        supports_polygon=supports_polygon, supports_tpkx=supports_tpkx, tile_format=tiling.format,
+        is_online=online, min_scale=min_scale, max_scale=max_scale, storage_format=_storage_format(doc),
+        raw=doc)
+
+
+def _refuse_what_is_not_a_service(doc: Any, service_url: str, shown: str) -> None:
+    """An error body, a job status, a style, a feature service or a layer: each with its own error."""
     if not isinstance(doc, dict):
         raise ServiceError(reason=f"{shown} did not answer with a JSON object")
     error = error_from_json(service_url, doc)
@@ -433,10 +465,9 @@ def parse_service_json(url: str, doc: Any) -> ServiceInfo:
         raise NotTiledServiceError(url=shown, reason=f"it describes a single layer ({doc.get('type')}), not a "
                                    "tiled service; use the address of the service itself")
 
-    doc_kind = _kind_from_doc(doc)
-    kind = parsed.kind if parsed and parsed.kind else doc_kind
-    if doc_kind is ServiceKind.VECTOR:
-        kind = ServiceKind.VECTOR
+
+def _tiling(doc: dict, kind: ServiceKind, shown: str) -> tuple[TilingScheme, SpatialRef]:
+    """The tiling scheme and the service CRS; :class:`NotTiledServiceError` for a service without a cache."""
     tile_info = doc.get("tileInfo")
     fused = doc.get("singleFusedMapCache")
     if not isinstance(tile_info, dict):
@@ -452,7 +483,6 @@ def parse_service_json(url: str, doc: Any) -> ServiceInfo:
     if kind is not ServiceKind.VECTOR and _bool(fused) is False and fused is not None:
         raise NotTiledServiceError(url=shown, reason="singleFusedMapCache is false: the map is drawn on demand; "
                                    "its tileInfo describes a tiling scheme but there is no cache to export")
-
     service_sr = SpatialRef.from_json(doc.get("spatialReference"))
     image_info = doc.get("tileImageInfo") if isinstance(doc.get("tileImageInfo"), dict) else {}
     try:
@@ -460,17 +490,11 @@ def parse_service_json(url: str, doc: Any) -> ServiceInfo:
         tiling = TilingScheme.from_json(tile_info, spatial_ref=service_sr, tile_format=default_format)
     except ValueError as exc:
         raise NotTiledServiceError(url=shown, reason=f"its tileInfo cannot be used: {exc}") from None
-    spatial_ref = service_sr if service_sr != SpatialRef() else tiling.spatial_ref
+    return tiling, service_sr if service_sr != SpatialRef() else tiling.spatial_ref
 
-    version = parse_version(doc.get("currentVersion"))
-    online = is_online_service(service_url, doc)
-    export_allowed = _bool(doc.get("exportTilesAllowed"))
-    max_tiles = _int(doc.get("maxExportTilesCount"))
-    if max_tiles is None or max_tiles <= 0:
-        max_tiles = DEFAULT_MAX_EXPORT_TILES if export_allowed else None
 
-    min_scale = _float(doc.get("minScale")) or 0.0
-    max_scale = _float(doc.get("maxScale")) or 0.0
+def _lod_range(doc: dict, tiling: TilingScheme, min_scale: float, max_scale: float) -> tuple[int, int]:
+    """The levels the service serves: ``minLOD``/``maxLOD``, else its visible scale range, else all."""
     levels = tiling.levels
     min_lod, max_lod = levels[0], levels[-1]
     doc_min, doc_max = _int(doc.get("minLOD")), _int(doc.get("maxLOD"))
@@ -485,11 +509,11 @@ def parse_service_json(url: str, doc: Any) -> ServiceInfo:
         visible = levels_between_scales(tiling, min_scale, max_scale)
         if visible:
             min_lod, max_lod = visible[0], visible[-1]
+    return min_lod, max_lod
 
-    capabilities_raw = doc.get("capabilities")
-    capabilities = tuple(c.strip() for c in capabilities_raw.split(",") if c.strip()) \
-        if isinstance(capabilities_raw, str) else ()
 
+def _export_support(doc: dict, kind: ServiceKind, version: float, online: bool) -> tuple[bool, bool]:
+    """Whether exportTiles takes a polygon, and whether it writes Compact V2 (``.tpkx``)."""
     if kind is ServiceKind.VECTOR:
         supports_polygon = online or version >= 10.7
     else:
@@ -498,28 +522,26 @@ def parse_service_json(url: str, doc: Any) -> ServiceInfo:
         supports_tpkx = _bool(doc.get("exportTileCacheCompactV2Allowed"))
     else:
         supports_tpkx = kind is not ServiceKind.VECTOR and version >= 10.7
+    return supports_polygon, supports_tpkx
 
-    storage = ""
-    for holder in (doc.get("storageInfo"), tile_info, ((doc.get("resourceInfo") or {}).get("cacheInfo") or {})
-                   .get("storageInfo") if isinstance(doc.get("resourceInfo"), dict) else None):
+
+def _storage_format(doc: dict) -> str:
+    resource_info = doc.get("resourceInfo")
+    cache_info = (resource_info.get("cacheInfo") or {}) if isinstance(resource_info, dict) else {}
+    nested = cache_info.get("storageInfo") if isinstance(cache_info, dict) else None
+    for holder in (doc.get("storageInfo"), doc.get("tileInfo"), nested):
         if isinstance(holder, dict) and isinstance(holder.get("storageFormat"), str):
-            storage = holder["storageFormat"]
-            break
+            return holder["storageFormat"]
+    return ""
 
+
+def _service_name(doc: dict, parsed: ServiceUrl | None) -> str:
     name = doc.get("name") if isinstance(doc.get("name"), str) and doc.get("name").strip() else ""
     if not name and parsed is not None:
         name = parsed.name.rsplit("/", 1)[-1]
     if not name and isinstance(doc.get("mapName"), str):
         name = doc["mapName"]
-
-    full = Extent.from_json(doc.get("fullExtent"), spatial_ref) or Extent.from_json(doc.get("extent"), spatial_ref)
-    initial = Extent.from_json(doc.get("initialExtent"), spatial_ref)
-    return ServiceInfo(
-        url=service_url, kind=kind, name=name, version=version, tiling=tiling, spatial_ref=spatial_ref,
-        full_extent=full, initial_extent=initial, export_allowed=export_allowed, max_export_tiles=max_tiles,
-        min_lod=min_lod, max_lod=max_lod, capabilities=capabilities, supports_polygon=supports_polygon,
-        supports_tpkx=supports_tpkx, tile_format=tiling.format, is_online=online, min_scale=min_scale,
-        max_scale=max_scale, storage_format=storage, raw=doc)
+    return name
 
 
 # --- export-enabled twins of Esri's public basemaps ----------------------------------------------

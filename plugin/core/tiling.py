@@ -15,6 +15,8 @@ from typing import Any
 EDGE_EPSILON = 1e-9  # in tile widths: float noise below this never adds a row or column
 WEB_MERCATOR_HALF = 20037508.342787  # Esri's origin for Web Mercator caches
 WEB_MERCATOR_WKIDS = frozenset({3857, 102100, 102113, 900913})
+MAX_LEVELS = 64  # a package listing more levels than this is damaged or hostile
+MAX_TILE_PIXELS = 8192  # wider tiles are not plausible in a package
 
 
 @dataclass(frozen=True)
@@ -137,17 +139,18 @@ class Extent:
 
     @classmethod
     def from_json(cls, doc: Any, default_sr: SpatialRef | None = None) -> Extent | None:
-        """Parse an Esri envelope; ``None`` when a coordinate is missing, non-numeric or not finite."""
+        """Parse an Esri envelope; ``None`` when a coordinate is missing, non-numeric or not finite, or
+        the envelope is inverted.  ``default_sr`` stands in for a missing or empty ``spatialReference``."""
         if not isinstance(doc, dict):
             return None
         try:
             values = [float(doc[key]) for key in ("xmin", "ymin", "xmax", "ymax")]
         except (KeyError, TypeError, ValueError):
             return None
-        if not all(math.isfinite(v) for v in values):
+        if not all(math.isfinite(v) for v in values) or values[0] > values[2] or values[1] > values[3]:
             return None
         sr = SpatialRef.from_json(doc.get("spatialReference"))
-        if sr == SpatialRef() and default_sr is not None:
+        if sr.code is None and not sr.wkt and default_sr is not None:
             sr = default_sr
         return cls(*values, spatial_ref=sr)
 
@@ -157,6 +160,25 @@ class Extent:
         if sr:
             out["spatialReference"] = sr
         return out
+
+
+def _lod_or_none(raw: Any) -> LOD | None:
+    """One ``tileInfo.lods`` entry; ``None`` without a level ≥ 0 and a positive finite resolution."""
+    if not isinstance(raw, dict):
+        return None
+    level = _int_or_none(raw.get("level"))
+    try:
+        resolution = float(raw.get("resolution"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if level is None or level < 0 or not (math.isfinite(resolution) and resolution > 0):
+        return None
+    scale_raw = raw.get("scale")
+    try:
+        scale = float(scale_raw) if scale_raw is not None and not isinstance(scale_raw, bool) else 0.0
+    except (TypeError, ValueError):
+        scale = 0.0
+    return LOD(level, resolution, scale if math.isfinite(scale) else 0.0)
 
 
 @dataclass(frozen=True)
@@ -194,41 +216,41 @@ class TilingScheme:
 
     @classmethod
     def from_json(cls, tile_info: dict[str, Any], spatial_ref: SpatialRef | None = None,
-                  tile_format: str | None = None) -> TilingScheme:
-        """Build a scheme from an Esri ``tileInfo`` object (service JSON, ``root.json``, ``conf.xml`` as dict).
+                  tile_format: str | None = None, *, strict: bool = False) -> TilingScheme:
+        """Build a scheme from an Esri ``tileInfo`` object (service JSON, a package's ``root.json``).
 
         ``spatial_ref`` is used when ``tileInfo`` has no ``spatialReference``; ``tile_format`` when it has no
-        ``format`` (a ``.tpkx`` ``root.json`` keeps the format in ``tileImageInfo``).  LODs are sorted by level;
-        a duplicated level keeps its first entry.  Raises ``ValueError`` (with the reason) on unusable input.
+        ``format`` (a ``.tpkx`` ``root.json`` keeps the format in ``tileImageInfo``).  LODs are sorted by level.
+        A service's document is read leniently: an unusable LOD entry is skipped and a duplicated level keeps
+        its first entry.  ``strict`` (a package, which the plugin reads tile by tile) refuses both, more than
+        :data:`MAX_LEVELS` levels and tiles over :data:`MAX_TILE_PIXELS` pixels wide.  Raises ``ValueError``
+        (with the reason) on unusable input.
         """
         if not isinstance(tile_info, dict):
             raise ValueError("tileInfo is not an object")
         rows = _int_or_none(tile_info.get("rows"))
         cols = _int_or_none(tile_info.get("cols"))
         if rows is None or cols is None or rows <= 0 or cols <= 0:
-            raise ValueError(f"tileInfo has no valid tile size (rows={tile_info.get('rows')!r}, "
-                             f"cols={tile_info.get('cols')!r})")
+            raise ValueError("tileInfo has no valid tile size (rows and cols must be positive whole numbers)")
+        if strict and (cols > MAX_TILE_PIXELS or rows > MAX_TILE_PIXELS):
+            raise ValueError(f"tiles of {cols}×{rows} pixels are not plausible")
         origin = tile_info.get("origin")
         try:
             origin_x, origin_y = float(origin["x"]), float(origin["y"])  # type: ignore[index]
         except (KeyError, TypeError, ValueError):
             raise ValueError("tileInfo has no valid origin") from None
+        raw_lods = tile_info.get("lods") or ()
+        if strict and (not isinstance(raw_lods, list) or len(raw_lods) > MAX_LEVELS):
+            raise ValueError(f"tileInfo.lods is not a list of at most {MAX_LEVELS} levels")
         lods: dict[int, LOD] = {}
-        for raw in tile_info.get("lods") or ():
-            if not isinstance(raw, dict):
+        for index, raw in enumerate(raw_lods if isinstance(raw_lods, (list, tuple)) else ()):
+            lod = _lod_or_none(raw)
+            if lod is None or lod.level in lods:
+                if strict:
+                    raise ValueError(f"entry {index + 1} of tileInfo.lods has no usable level and resolution, "
+                                     "or repeats a level")
                 continue
-            level = _int_or_none(raw.get("level"))
-            try:
-                resolution = float(raw.get("resolution"))  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                continue
-            try:
-                scale = float(raw.get("scale") or 0.0)
-            except (TypeError, ValueError):
-                scale = 0.0
-            if level is None or level < 0 or not (math.isfinite(resolution) and resolution > 0):
-                continue
-            lods.setdefault(level, LOD(level, resolution, scale if math.isfinite(scale) else 0.0))
+            lods[lod.level] = lod
         if not lods:
             raise ValueError("tileInfo has no usable levels of detail (lods)")
         sr = SpatialRef.from_json(tile_info.get("spatialReference"))

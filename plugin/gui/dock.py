@@ -18,6 +18,7 @@ from qgis.PyQt.QtWidgets import QWidget
 
 from ..core.output import output_folder
 from ..qgis_glue.i18n import translator
+from ..tasks.base import TaskKeeper
 from .jobs import JobManager, JobsPanel
 from .panels.area_panel import AreaPanel
 from .panels.controller import DockController, DockMessages
@@ -48,7 +49,8 @@ def help_url(root: Path = PLUGIN_ROOT) -> QUrl:
 class ArcGISOfflineTilesDockWidget(QgsDockWidget):
     """The dock.  ``manager`` (a :class:`~.jobs.JobManager`) is made here unless a test passes one."""
 
-    def __init__(self, iface, parent=None, *, manager=None, project: QgsProject | None = None) -> None:
+    def __init__(self, iface, parent=None, *, manager=None, project: QgsProject | None = None,
+                 keeper: TaskKeeper | None = None) -> None:
         super().__init__(tr("ArcGIS Offline Tiles"), parent)
         self.iface = iface
         self.setObjectName(DOCK_OBJECT_NAME)
@@ -58,11 +60,12 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.ui = form_class("dock")()
         self.ui.setupUi(self.body)
         self.setWidget(self.body)
-        self.manager = manager if manager is not None else JobManager(iface, self)
+        self.keeper = keeper if keeper is not None else TaskKeeper()  # the plugin passes its own
+        self.manager = manager if manager is not None else JobManager(iface, self, keeper=self.keeper)
 
         ui = self.ui
         self.messages = DockMessages(ui.messageBar)
-        self.controller = DockController(self.canvas, self.project, self)
+        self.controller = DockController(self.canvas, self.project, self, keeper=self.keeper)
         # Order matters: on a new service the levels are set before the options and the buttons follow.
         self.levels_panel = LevelsPanel(ui, self.controller, self.messages, lambda: self.area_panel.description(),
                                         self)
@@ -223,9 +226,9 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.controller.stop_timers()
         self.estimate_panel.cancel()
         self.levels_panel.close()
-        self.controller.cancel_tasks()
         self.area.close()
         self.resume_offer.close()
         if self.manager is not None:
-            self.manager.shutdown()
+            self.manager.shutdown()  # exports pause first (their server jobs and downloads are kept)
+        self.keeper.cancel_all()
         self.service_panel.close()

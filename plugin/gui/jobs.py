@@ -7,15 +7,15 @@
     job_id = manager.start_export(ExportRequest(service_url=..., authcfg="", area_wkt=..., area_is_rectangle=False,
                                                 levels=(0, 1, 2), fmt=None, output_path="/data/basemap.vtpk"))
 
-The pieces live in :mod:`.jobs_model` (``ExportRequest``, ``JobView``, ``JobState``, ``JobManager``,
-``estimate_task``) and :mod:`.jobs_panel` (``JobsPanel``); the tasks in :mod:`..tasks`.
+The pieces live in :mod:`.jobs_model` (``ExportRequest``, ``JobView``, ``JobState``, ``JobManager``) and
+:mod:`.jobs_panel` (``JobsPanel``); the tasks in :mod:`..tasks`.
 """
 from __future__ import annotations
 
 from ..tasks.estimate_task import EstimateTask
 from ..tasks.export_task import ExportRequest
 from ..tasks.service_task import ServiceTask, fetch_service_task
-from .jobs_model import JobManager, JobState, JobView, estimate_task
+from .jobs_model import JobManager, JobState, JobView
 from .jobs_panel import JobCard, JobsPanel
 
 __all__ = [
@@ -27,6 +27,5 @@ __all__ = [
     "JobView",
     "JobsPanel",
     "ServiceTask",
-    "estimate_task",
     "fetch_service_task",
 ]

@@ -26,7 +26,6 @@ import uuid
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
 
 from qgis.core import QgsProject
 from qgis.PyQt.QtCore import QObject, QUrl, pyqtSignal
@@ -37,7 +36,6 @@ from ..core.output import check_output_folder, output_folder
 from ..qgis_glue import engine, settings
 from ..qgis_glue.i18n import error_message, translator
 from ..tasks.base import TaskKeeper
-from ..tasks.estimate_task import EstimateTask, start_estimate
 from ..tasks.export_task import (
     DiscardTask,
     ExportOutcome,
@@ -168,7 +166,7 @@ class JobManager(QObject):
 
     def __init__(self, iface, parent: QObject | None = None, *, store_folder: str | Path | None = None,
                  project: QgsProject | None = None, message_bar=None, scan: bool = True,
-                 exporter_options: dict | None = None) -> None:
+                 exporter_options: dict | None = None, keeper: TaskKeeper | None = None) -> None:
         super().__init__(parent)
         self.iface = iface
         self.store_folder = str(store_folder) if store_folder else str(engine.job_store().folder)
@@ -176,7 +174,7 @@ class JobManager(QObject):
         self._message_bar = message_bar
         self.exporter_options = dict(exporter_options or {})
         self._jobs: dict[str, _Job] = {}
-        self._keeper = TaskKeeper()
+        self._keeper = keeper if keeper is not None else TaskKeeper()  # the plugin passes its own
         self._closed = False
         self.scanning = False
         if scan:
@@ -296,12 +294,6 @@ class JobManager(QObject):
         folder = path if path.is_dir() else path.parent
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
-    def estimate(self, service: Any, area_wkt: str, area_is_rectangle: bool, levels: Any, *, authcfg: str = "",
-                 on_result: Callable[[int, int], None] | None = None,
-                 on_error: Callable[[str], None] | None = None) -> EstimateTask:
-        return estimate_task(service, area_wkt, area_is_rectangle, levels, authcfg=authcfg, on_result=on_result,
-                             on_error=on_error)
-
     def refresh_resumable(self) -> None:
         """Read the unfinished exports of earlier sessions again (in the background)."""
         if self._closed or self.scanning:
@@ -322,7 +314,6 @@ class JobManager(QObject):
             with contextlib.suppress(RuntimeError):  # already finished and deleted
                 task.pause()
         self._jobs.clear()
-        self._keeper = TaskKeeper()
 
     # -- internals ---------------------------------------------------------------------------
     def _destination_ok(self, job: _Job, request: ExportRequest) -> bool:
@@ -479,13 +470,3 @@ def _moved_to(request: ExportRequest, folder: str) -> ExportRequest:
     if current is None or current.is_dir() or not current.suffix:
         return replace(request, output_path=str(folder))
     return replace(request, output_path=str(Path(folder) / current.name))
-
-
-def estimate_task(service: Any, area_wkt: str, area_is_rectangle: bool, levels: Any, *, authcfg: str = "",
-                  on_result: Callable[[int, int], None] | None = None,
-                  on_error: Callable[[str], None] | None = None, start: bool = True) -> EstimateTask:
-    """The server's size estimate for a map/image service in the background (see
-    :mod:`..tasks.estimate_task`): ``on_result(total_bytes, total_tiles)`` or ``on_error(message)``
-    on the main thread; ``task.cancel()`` cancels the server's estimate job."""
-    return start_estimate(service, area_wkt, area_is_rectangle, levels, authcfg=authcfg, on_result=on_result,
-                          on_error=on_error, start=start)

@@ -27,9 +27,6 @@ from ..core.errors import QT_TRANSLATE_NOOP, ArcGISOfflineTilesError, CancelledE
 
 log = logging.getLogger(__name__)
 
-# Every started task until it has finished, whoever started it (a keeper may be gone by then).
-_RUNNING: set = set()
-
 TASK_CANCELLED = QT_TRANSLATE_NOOP("errors", "The task was cancelled.")
 
 
@@ -114,20 +111,21 @@ class PluginTask(QgsTask):
 
 class TaskKeeper:
     """Starts tasks in QGIS' task manager and holds a reference until each one has finished
-    (a Python task object collected while running crashes QGIS)."""
+    (a Python task object collected while running crashes QGIS).
+
+    The plugin owns one keeper and passes it to the dock, the exports manager and every task starter;
+    its unload cancels what is still running through it."""
 
     def __init__(self) -> None:
         self._tasks: list[PluginTask] = []
 
     def start(self, task: PluginTask) -> PluginTask:
         self._tasks.append(task)
-        _RUNNING.add(task)
         task.done.connect(lambda _ok, t=task: self._forget(t))
         QgsApplication.taskManager().addTask(task)
         return task
 
     def _forget(self, task: PluginTask) -> None:
-        _RUNNING.discard(task)
         if task in self._tasks:
             self._tasks.remove(task)
 

@@ -22,9 +22,6 @@ from ..core.tilecount import count_tiles
 from ..qgis_glue.i18n import translator
 from .base import PluginTask, TaskKeeper, hidden_flags
 
-_KEEPER = TaskKeeper()
-
-
 tr = translator("TileCountTask")  # module strings: pylupdate files them under @default
 
 
@@ -49,10 +46,10 @@ class TileCountTask(PluginTask):
         return counts
 
 
-def start_count(scheme: Any, area: Any, levels: Any, *,
+def start_count(scheme: Any, area: Any, levels: Any, *, keeper: TaskKeeper,
                 on_level: Callable[[int, int], None] | None = None) -> TileCountTask:
     task = TileCountTask(scheme, area, levels)
     if on_level is not None:
         task.levelCounted.connect(on_level)
-    _KEEPER.start(task)
+    keeper.start(task)
     return task

@@ -28,7 +28,6 @@ from .export_task import area_from_wkt, service_label
 
 log = logging.getLogger(__name__)
 
-_KEEPER = TaskKeeper()
 
 
 tr = translator("EstimateTask")  # module strings: pylupdate files them under @default
@@ -83,14 +82,15 @@ class EstimateTask(PluginTask):
 
 def start_estimate(service: Any, area_wkt: str, area_is_rectangle: bool, levels: Any, *, authcfg: str = "",
                    on_result: Callable[[int, int], None] | None = None,
-                   on_error: Callable[[str], None] | None = None, start: bool = True) -> EstimateTask:
+                   on_error: Callable[[str], None] | None = None,
+                   keeper: TaskKeeper | None = None) -> EstimateTask:
     """An :class:`EstimateTask` (settings and credentials read now, on the main thread), started in
-    QGIS' task manager unless ``start`` is False."""
+    QGIS' task manager by ``keeper`` when one is given."""
     task = EstimateTask(engine_config(authcfg, with_store=False), service, area_wkt, area_is_rectangle, levels)
     if on_result is not None:
         task.estimateReady.connect(on_result)
     if on_error is not None:
         task.estimateFailed.connect(on_error)
-    if start:
-        _KEEPER.start(task)
+    if keeper is not None:
+        keeper.start(task)
     return task

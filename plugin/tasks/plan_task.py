@@ -21,9 +21,6 @@ from ..core.split import plan_split
 from ..qgis_glue.i18n import error_message, translator
 from .base import PluginTask, TaskKeeper, hidden_flags
 
-_KEEPER = TaskKeeper()
-
-
 tr = translator("SplitPlanTask")  # module strings: pylupdate files them under @default
 
 
@@ -52,7 +49,7 @@ class SplitPlanTask(PluginTask):
             self.planFailed.emit(error_message(error))
 
 
-def start_plan(scheme: Any, area: Any, levels: Any, limit: int, counts: dict[int, int], *,
+def start_plan(scheme: Any, area: Any, levels: Any, limit: int, counts: dict[int, int], *, keeper: TaskKeeper,
                on_result: Callable[[Any], None] | None = None,
                on_error: Callable[[str], None] | None = None) -> SplitPlanTask:
     task = SplitPlanTask(scheme, area, levels, limit, counts)
@@ -60,5 +57,5 @@ def start_plan(scheme: Any, area: Any, levels: Any, limit: int, counts: dict[int
         task.planReady.connect(on_result)
     if on_error is not None:
         task.planFailed.connect(on_error)
-    _KEEPER.start(task)
+    keeper.start(task)
     return task

@@ -24,7 +24,6 @@ from .base import PluginTask, TaskKeeper
 
 log = logging.getLogger(__name__)
 
-_KEEPER = TaskKeeper()
 
 
 tr = translator("ServiceTask")  # module strings: pylupdate files them under @default
@@ -77,9 +76,9 @@ class ServiceTask(PluginTask):
 
 def fetch_service_task(url: str, authcfg: str = "", *, on_result: Callable[[Any], None] | None = None,
                        on_error: Callable[[str], None] | None = None, use_export_twin: bool = False,
-                       start: bool = True) -> ServiceTask:
+                       keeper: TaskKeeper | None = None) -> ServiceTask:
     """A :class:`ServiceTask` for ``url`` (settings and credentials read now, on the main thread),
-    started in QGIS' task manager unless ``start`` is False."""
+    started in QGIS' task manager by ``keeper`` when one is given."""
     config = engine_config(authcfg, with_store=False)
     http = replace(config.http, retries=INTERACTIVE_RETRIES, backoff=INTERACTIVE_BACKOFF_S,
                    connect_timeout=min(config.http.connect_timeout, INTERACTIVE_CONNECT_TIMEOUT_S))
@@ -88,6 +87,6 @@ def fetch_service_task(url: str, authcfg: str = "", *, on_result: Callable[[Any]
         task.serviceReady.connect(on_result)
     if on_error is not None:
         task.serviceFailed.connect(on_error)
-    if start:
-        _KEEPER.start(task)
+    if keeper is not None:
+        keeper.start(task)
     return task

@@ -1,12 +1,14 @@
 """The dock's background count of deep levels: exact figures, and a stale count stops promptly."""
 from __future__ import annotations
 
+import pytest
 from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject, QgsTask
 
 from plugin.core.errors import CancelledError
 from plugin.core.tilecount import count_tiles
 from plugin.core.tiling import LOD, SpatialRef, TilingScheme
 from plugin.qgis_glue.areas import area_from_geometry
+from plugin.tasks.base import TaskKeeper
 from plugin.tasks.count_task import start_count
 
 H = 20037508.342787
@@ -22,20 +24,29 @@ def _country(countries, name: str):
     return area_from_geometry(geometry)
 
 
-def test_levels_are_counted_exactly_in_the_background(countries, qtbot):
+@pytest.fixture
+def keeper():
+    keeper = TaskKeeper()
+    yield keeper
+    keeper.cancel_all()
+
+
+def test_levels_are_counted_exactly_in_the_background(countries, qtbot, keeper):
     area = _country(countries, "Italy")
     got = {}
-    task = start_count(WEB_MERCATOR, area, [9, 10], on_level=lambda level, tiles: got.__setitem__(level, tiles))
+    task = start_count(WEB_MERCATOR, area, [9, 10], keeper=keeper,
+                       on_level=lambda level, tiles: got.__setitem__(level, tiles))
     with qtbot.waitSignal(task.done, timeout=60_000):
         pass
     assert got == count_tiles(WEB_MERCATOR, area, [9, 10])
 
 
-def test_a_cancelled_count_stops_inside_a_deep_level(countries, qtbot):
+def test_a_cancelled_count_stops_inside_a_deep_level(countries, qtbot, keeper):
     """Canada at level 20 takes seconds: a cancel (the area changed) ends it within a chunk of rows."""
     area = _country(countries, "Canada")
     got = {}
-    task = start_count(WEB_MERCATOR, area, [20], on_level=lambda level, tiles: got.__setitem__(level, tiles))
+    task = start_count(WEB_MERCATOR, area, [20], keeper=keeper,
+                       on_level=lambda level, tiles: got.__setitem__(level, tiles))
     qtbot.waitUntil(lambda: task.status() == QgsTask.TaskStatus.Running, timeout=30_000)
     qtbot.wait(200)  # well inside the level
     with qtbot.waitSignal(task.done, timeout=5_000) as done:  # the whole level takes longer than this

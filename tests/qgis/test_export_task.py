@@ -143,7 +143,8 @@ def test_a_cancel_from_qgis_pauses_the_export_and_abandon_gives_it_up(keeper, em
 def test_server_estimate_in_the_background(keeper, emulator, qtbot):
     results, errors = [], []
     task = start_estimate(emulator.service_url("World_Map", "MapServer"), WORLD, True, [0, 1, 2, 3],
-                          on_result=lambda size, tiles: results.append((size, tiles)), on_error=errors.append)
+                          on_result=lambda size, tiles: results.append((size, tiles)), on_error=errors.append,
+                          keeper=keeper)
     qtbot.waitUntil(lambda: bool(results or errors), timeout=60_000)
     assert errors == [] and results[0][1] == 85 and results[0][0] > 0
     assert task.estimate.total_tiles == 85
@@ -152,7 +153,7 @@ def test_server_estimate_in_the_background(keeper, emulator, qtbot):
 def test_vector_services_have_no_server_estimate(keeper, emulator, qtbot):
     errors = []
     start_estimate(emulator.service_url("World_Vector", "VectorTileServer"), TRIANGLE, False, [0, 1],
-                   on_result=lambda *_: pytest.fail("no estimate expected"), on_error=errors.append)
+                   on_result=lambda *_: pytest.fail("no estimate expected"), on_error=errors.append, keeper=keeper)
     qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
     assert "vector" in errors[0].lower()
 
@@ -161,7 +162,7 @@ def test_cancelled_estimate_cancels_the_server_job_and_calls_nothing(keeper, emu
     emulator.configure("World_Map/MapServer", job_steps=40, job_step_delay_s=0.1)
     calls = []
     task = start_estimate(emulator.service_url("World_Map", "MapServer"), WORLD, True, [0, 1],
-                          on_result=lambda *a: calls.append(a), on_error=calls.append)
+                          on_result=lambda *a: calls.append(a), on_error=calls.append, keeper=keeper)
     qtbot.waitUntil(lambda: any("estimateExportTilesSize" in r.path for r in emulator.requests), timeout=30_000)
     with qtbot.waitSignal(task.done, timeout=30_000):
         task.cancel()
@@ -173,8 +174,9 @@ def test_cancelled_estimate_cancels_the_server_job_and_calls_nothing(keeper, emu
 def test_service_task_reads_the_service_or_says_what_is_wrong(keeper, emulator, qtbot):
     found, errors = [], []
     fetch_service_task(emulator.service_url("World_Imagery", "ImageServer"), on_result=found.append,
-                       on_error=errors.append)
-    fetch_service_task(emulator.services_url + "/Nowhere/MapServer", on_result=found.append, on_error=errors.append)
+                       on_error=errors.append, keeper=keeper)
+    fetch_service_task(emulator.services_url + "/Nowhere/MapServer", on_result=found.append, on_error=errors.append,
+                       keeper=keeper)
     qtbot.waitUntil(lambda: len(found) + len(errors) == 2, timeout=30_000)
     assert [s.name for s in found] == ["World_Imagery"]
     assert len(errors) == 1 and "No ArcGIS service" in errors[0]

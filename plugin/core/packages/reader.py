@@ -34,7 +34,6 @@ from .schemes import (
     ConfInfo,
     Extent,
     extent_from_conf_cdi,
-    extent_from_json,
     is_web_mercator,
     is_wgs84,
     load_json,
@@ -206,8 +205,8 @@ class TilePackage:
         if "://" in tiles_dir:
             tiles_dir = "tile"
         self._tiles_dir = _join(self._base, _clean_rel(tiles_dir, where))
-        self.extent = extent_from_json(doc.get("fullExtent"), self.scheme.spatial_ref) or \
-            extent_from_json(doc.get("initialExtent"), self.scheme.spatial_ref)
+        self.extent = Extent.from_json(doc.get("fullExtent"), self.scheme.spatial_ref) or \
+            Extent.from_json(doc.get("initialExtent"), self.scheme.spatial_ref)
         name_value = doc.get("name")
         self.name = name_value if isinstance(name_value, str) else ""
         self.storage = "compactV2"
@@ -246,7 +245,7 @@ class TilePackage:
                 name = doc.get("name") if isinstance(doc.get("name"), str) else ""
                 description = next((doc[k] for k in ("description", "summary", "snippet")
                                     if isinstance(doc.get(k), str) and doc[k]), "")
-                ext = extent_from_json(doc.get("extent"), SpatialRef(wkid=4326))
+                ext = Extent.from_json(doc.get("extent"), SpatialRef(wkid=4326))
                 if ext is not None and is_wgs84(ext.spatial_ref):
                     self.wgs84_extent = (ext.xmin, ext.ymin, ext.xmax, ext.ymax)
         candidates = []

@@ -10,17 +10,17 @@ import json
 import math
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..tiling import LOD, WEB_MERCATOR_HALF, Extent, SpatialRef, TilingScheme
+from ..tiling import WEB_MERCATOR_HALF, Extent, SpatialRef, TilingScheme
 from ._sources import package_error
 
 WEB_MERCATOR_WORLD = 40075016.68557849  # 2π·6378137: the world's width in EPSG:3857 metres
 EARTH_RADIUS = 6378137.0
 ZOOM_RESIDUAL = 1e-3
 ORIGIN_TOLERANCE = 1.0  # metres: Esri's 20037508.342787 vs the exact 20037508.342789244
-MAX_LEVELS = 64
+DEFAULT_TILE_PIXELS = 256
 _MERCATOR_WKT = re.compile(r"Mercator_Auxiliary_Sphere|Pseudo[-_ ]Mercator|Popular Visualisation", re.I)
 
 
@@ -118,88 +118,31 @@ def _opt_int(value: Any) -> int | None:
     return None
 
 
-def spatial_ref_from_json(doc: Any) -> SpatialRef:
-    if not isinstance(doc, dict):
-        return SpatialRef()
-    wkt = doc.get("wkt")
-    return SpatialRef(wkid=_opt_int(doc.get("wkid")), latest_wkid=_opt_int(doc.get("latestWkid")),
-                      vcs_wkid=_opt_int(doc.get("vcsWkid")), wkt=wkt if isinstance(wkt, str) else None)
-
-
-def extent_from_json(doc: Any, default_sr: SpatialRef) -> Extent | None:
-    if not isinstance(doc, dict):
-        return None
-    try:
-        values = [float(doc[key]) for key in ("xmin", "ymin", "xmax", "ymax")]
-    except (KeyError, TypeError, ValueError):
-        return None
-    if not all(math.isfinite(v) for v in values) or values[0] > values[2] or values[1] > values[3]:
-        return None
-    sr = spatial_ref_from_json(doc.get("spatialReference"))
-    if sr.code is None and not sr.wkt:
-        sr = default_sr
-    return Extent(*values, spatial_ref=sr)
-
-
-def _lods(raw: Any, where: str) -> list[LOD]:
-    if not isinstance(raw, list) or not raw:
-        raise package_error(where, "tileInfo.lods is missing or empty")
-    if len(raw) > MAX_LEVELS:
-        raise package_error(where, f"it lists {len(raw)} levels, more than {MAX_LEVELS}")
-    lods = []
-    for item in raw:
-        if not isinstance(item, dict):
-            raise package_error(where, "a tileInfo.lods entry is not an object")
-        level = _int(item.get("level"), "a LOD level", where)
-        if level < 0:
-            raise package_error(where, f"LOD level {level} is negative")
-        resolution = _num(item.get("resolution"), f"the resolution of level {level}", where, positive=True)
-        scale = item.get("scale")
-        try:
-            scale_f = float(scale) if scale is not None and not isinstance(scale, bool) else 0.0
-        except (TypeError, ValueError):
-            scale_f = 0.0
-        lods.append(LOD(level, resolution, scale_f if math.isfinite(scale_f) else 0.0))
-    levels = [lod.level for lod in lods]
-    if len(set(levels)) != len(levels):
-        raise package_error(where, "two LODs have the same level number")
-    return sorted(lods, key=lambda lod: lod.level)
-
-
 def scheme_from_root_json(doc: Any, where: str) -> TilingScheme:
-    """A tpkx ``root.json`` or a vtpk ``p12/root.json`` (VectorTileServer-like)."""
+    """A tpkx ``root.json`` or a vtpk ``p12/root.json`` (VectorTileServer-like), read strictly by the one
+    ``tileInfo`` parser (:meth:`TilingScheme.from_json`); ``minLOD``/``maxLOD`` narrow its levels."""
     if not isinstance(doc, dict):
         raise package_error(where, "root.json is not a JSON object")
     info = doc.get("tileInfo")
     if not isinstance(info, dict):
         raise package_error(where, "root.json has no tileInfo")
-    origin = info.get("origin")
-    if not isinstance(origin, dict):
-        raise package_error(where, "tileInfo.origin is missing")
-    ox = _num(origin.get("x"), "tileInfo.origin.x", where)
-    oy = _num(origin.get("y"), "tileInfo.origin.y", where)
-    cols = _int(info.get("cols", 256), "tileInfo.cols", where, positive=True)
-    rows = _int(info.get("rows", cols), "tileInfo.rows", where, positive=True)
-    if cols > 8192 or rows > 8192:
-        raise package_error(where, f"tiles of {cols}×{rows} pixels are not plausible")
-    lods = _lods(info.get("lods"), where)
-    lo, hi = _opt_int(doc.get("minLOD")), _opt_int(doc.get("maxLOD"))
-    if lo is not None or hi is not None:
-        kept = [lod for lod in lods if (lo is None or lod.level >= lo) and (hi is None or lod.level <= hi)]
-        lods = kept or lods
-    sr = spatial_ref_from_json(info.get("spatialReference"))
-    if sr.code is None and not sr.wkt:
-        sr = spatial_ref_from_json(doc.get("spatialReference"))
-    fmt = info.get("format")
+    cols = info.get("cols", DEFAULT_TILE_PIXELS)
+    info = {**info, "cols": cols, "rows": info.get("rows", cols)}  # packages may leave the size out
     image_info = doc.get("tileImageInfo") if isinstance(doc.get("tileImageInfo"), dict) else {}
-    if not isinstance(fmt, str) or not fmt:
-        fmt = image_info.get("format") if isinstance(image_info.get("format"), str) else ""
-    quality = _opt_int(image_info.get("compressionQuality", info.get("compressionQuality"))) or 0
-    dpi = _opt_int(info.get("dpi")) or 96
+    image_format = image_info.get("format") if isinstance(image_info.get("format"), str) else ""
     try:
-        return TilingScheme(ox, oy, cols, rows, tuple(lods), sr, dpi, fmt, quality)
+        scheme = TilingScheme.from_json(info, SpatialRef.from_json(doc.get("spatialReference")), image_format,
+                                        strict=True)
     except ValueError as exc:
         raise package_error(where, f"its tiling scheme is invalid ({exc})") from exc
+    lo, hi = _opt_int(doc.get("minLOD")), _opt_int(doc.get("maxLOD"))
+    if lo is not None or hi is not None:
+        kept = [lod for lod in scheme.lods if (lo is None or lod.level >= lo) and (hi is None or lod.level <= hi)]
+        scheme = scheme.with_lods(tuple(kept or scheme.lods))
+    quality = _opt_int(image_info.get("compressionQuality"))
+    if quality is not None:
+        scheme = replace(scheme, compression_quality=quality)
+    return scheme
 
 
 # -- XML -------------------------------------------------------------------------------------------
@@ -261,8 +204,6 @@ def scheme_from_conf_xml(data: bytes, where: str) -> ConfInfo:
     oy = _num(xml_text(tci, "TileOrigin", "Y"), "TileOrigin/Y", where)
     cols = _int(xml_text(tci, "TileCols") or 256, "TileCols", where, positive=True)
     rows = _int(xml_text(tci, "TileRows") or cols, "TileRows", where, positive=True)
-    if cols > 8192 or rows > 8192:
-        raise package_error(where, f"tiles of {cols}×{rows} pixels are not plausible")
     dpi = _opt_int(xml_text(tci, "DPI")) or 96
     infos = xml_child(tci, "LODInfos")
     raw = []
@@ -271,7 +212,6 @@ def scheme_from_conf_xml(data: bytes, where: str) -> ConfInfo:
             continue
         raw.append({"level": xml_text(node, "LevelID"), "resolution": xml_text(node, "Resolution"),
                     "scale": xml_text(node, "Scale")})
-    lods = _lods(raw, where)
     tii = xml_child(root, "TileImageInfo")
     fmt = xml_text(tii, "CacheTileFormat") or ""
     quality = _opt_int(xml_text(tii, "CompressionQuality")) or 0
@@ -282,8 +222,10 @@ def scheme_from_conf_xml(data: bytes, where: str) -> ConfInfo:
     end_x, end_y = xml_text(tci, "TileEnd", "X"), xml_text(tci, "TileEnd", "Y")
     if end_x and end_y:
         end = (_num(end_x, "TileEnd/X", where), _num(end_y, "TileEnd/Y", where))
+    info = {"origin": {"x": ox, "y": oy}, "cols": cols, "rows": rows, "dpi": dpi, "format": fmt,
+            "compressionQuality": quality, "lods": raw}  # conf.xml's TileCacheInfo as a tileInfo
     try:
-        scheme = TilingScheme(ox, oy, cols, rows, tuple(lods), sr, dpi, fmt, quality)
+        scheme = TilingScheme.from_json(info, sr, strict=True)
     except ValueError as exc:
         raise package_error(where, f"its tiling scheme is invalid ({exc})") from exc
     return ConfInfo(scheme, storage, packet, end)

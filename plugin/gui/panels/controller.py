@@ -7,7 +7,6 @@ timers into one recount and one refresh.
 """
 from __future__ import annotations
 
-import contextlib
 import html
 
 from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsProject
@@ -15,6 +14,7 @@ from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from ...core.service import ServiceInfo
 from ...qgis_glue import crs as crs_glue
+from ...tasks.base import TaskKeeper
 from ..area import AreaController
 from ..levels_model import LevelsModel
 
@@ -63,8 +63,10 @@ class DockController(QObject):
     refreshRequested = pyqtSignal()  # ticks or options changed: totals, plan, preview, buttons
     addressChanged = pyqtSignal(bool)  # whether the address field still names the connected service
 
-    def __init__(self, canvas, project: QgsProject, parent: QObject | None = None) -> None:
+    def __init__(self, canvas, project: QgsProject, parent: QObject | None = None, *,
+                 keeper: TaskKeeper | None = None) -> None:
         super().__init__(parent)
+        self.keeper = keeper if keeper is not None else TaskKeeper()  # the plugin's: it cancels them on unload
         self.canvas = canvas
         self.project = project
         self.service: ServiceInfo | None = None
@@ -74,7 +76,6 @@ class DockController(QObject):
         self.address_matches = True
         self.model = LevelsModel(self)
         self.area = AreaController(canvas, project, self)
-        self._tasks: list = []
         self._recount_timer = self._timer(self.recountRequested.emit)
         self._refresh_timer = self._timer(self.refreshRequested.emit)
 
@@ -114,13 +115,3 @@ class DockController(QObject):
         return bool(self.service is not None and self.service.export_allowed and self.address_matches
                     and not self.area.is_empty and not self.area_error and self.model.checked_levels())
 
-    def track(self, task) -> None:
-        """Remember a running task until it is done, to cancel it when the plugin unloads."""
-        self._tasks.append(task)
-        task.done.connect(lambda _ok, task=task: self._tasks.remove(task) if task in self._tasks else None)
-
-    def cancel_tasks(self) -> None:
-        for task in list(self._tasks):
-            with contextlib.suppress(RuntimeError):
-                task.cancel()
-        self._tasks.clear()

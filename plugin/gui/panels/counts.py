@@ -91,10 +91,9 @@ class TileCounter(QObject):
         from ...tasks.count_task import start_count
 
         token = self._token
-        self._task = start_count(self.controller.service.tiling, area, levels,
+        self._task = start_count(self.controller.service.tiling, area, levels, keeper=self.controller.keeper,
                                  on_level=lambda level, tiles: self._exact(token, level, tiles))
         self._task.done.connect(lambda _ok, token=token: self._done(token))
-        self.controller.track(self._task)
 
     def stop(self) -> None:
         self._token += 1  # what a running count still reports is for an earlier area

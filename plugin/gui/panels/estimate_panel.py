@@ -71,8 +71,7 @@ class EstimatePanel(QObject):
         c = self.controller
         task = start_estimate(c.service, area_wkt, is_rectangle, levels, authcfg=c.authcfg,
                               on_result=lambda total_bytes, total_tiles: done((total_bytes, total_tiles), None),
-                              on_error=lambda message: done(None, message))
-        c.track(task)
+                              on_error=lambda message: done(None, message), keeper=c.keeper)
         return task
 
     def _progress(self, token: int, value: float) -> None:

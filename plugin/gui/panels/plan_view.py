@@ -85,10 +85,9 @@ class SplitPlanView(QObject):
         from ...tasks.plan_task import start_plan
 
         counts = {level: self.model.counts()[level] for level in levels}
-        task = start_plan(c.service.tiling, area, levels, limit, counts,
-                          on_result=lambda plan: self._done(token, plan, warnings),
-                          on_error=lambda message: self._done(token, None, [message]))
-        c.track(task)
+        start_plan(c.service.tiling, area, levels, limit, counts, keeper=c.keeper,
+                   on_result=lambda plan: self._done(token, plan, warnings),
+                   on_error=lambda message: self._done(token, None, [message]))
 
     def _done(self, token: int, plan, warnings: list[str]) -> None:
         if token != self._token:

@@ -106,8 +106,7 @@ class ServicePanel(QObject):
         from ...tasks.service_task import fetch_service_task
 
         task = fetch_service_task(url, authcfg, on_result=lambda info: done(info, None),
-                                  on_error=lambda message: done(None, message))
-        self.controller.track(task)
+                                  on_error=lambda message: done(None, message), keeper=self.controller.keeper)
         return task
 
     def _stop(self) -> None:

@@ -1,0 +1,82 @@
+"""The dock and Processing name an export's files alike: the same request through the exports
+manager (what the dock's Export button starts) and through ``exporttiles`` leaves the same file names."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from qgis.core import QgsFeature, QgsGeometry, QgsProcessingFeedback, QgsVectorLayer
+
+from tests.qgis.jobs_helpers import (
+    TRIANGLE,
+    jobs_env_fixture,  # noqa: F401 - the jobs_env fixture
+    make_request,
+    wait_state,
+)
+
+LEVELS = (0, 1, 2, 3)
+
+
+@pytest.fixture(scope="module")
+def provider(processing_provider):
+    return processing_provider
+
+
+def _area_layer() -> QgsVectorLayer:
+    layer = QgsVectorLayer("Polygon?crs=EPSG:3857", "area", "memory")
+    feature = QgsFeature()
+    feature.setGeometry(QgsGeometry.fromWkt(TRIANGLE))
+    layer.dataProvider().addFeatures([feature])
+    return layer
+
+
+def _through_processing(url: str, out: Path, merge: bool) -> None:
+    import processing
+
+    processing.run("arcgisofflinetiles:exporttiles", {
+        "SERVICE_URL": url, "AREA": _area_layer(), "LEVELS": ",".join(map(str, LEVELS)), "SPLIT": True,
+        "MERGE": merge, "OUTPUT": str(out)}, feedback=QgsProcessingFeedback())
+
+
+def _through_the_dock(jobs_env, qtbot, url: str, out: Path, merge: bool) -> None:
+    from plugin.gui.jobs import JobState
+
+    factory, _store = jobs_env
+    manager = factory()
+    job_id = manager.start_export(make_request(url, out, levels=LEVELS, merge=merge, add_to_map=False))
+    job = wait_state(qtbot, manager, job_id)
+    assert job.state == JobState.FINISHED, job.error
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("service, limit, merge", [
+    (("World_Map", "MapServer"), None, False),  # one package
+    (("World_Map", "MapServer"), 8, False),  # split: parts
+    (("World_Map", "MapServer"), 8, True),  # split and merged into a GeoPackage
+    (("World_Vector", "VectorTileServer"), 8, True),  # split and merged into MBTiles
+], ids=["single", "parts", "merged-gpkg", "merged-mbtiles"])
+def test_dock_and_processing_give_the_same_file_names(provider, jobs_env, emulator, qtbot, tmp_path, service,
+                                                      limit, merge):
+    if limit is not None:
+        emulator.configure("/".join(service), max_export_tiles=limit)
+    url = emulator.service_url(*service)
+    suffix = ".vtpk" if service[1] == "VectorTileServer" else ".tpkx"
+    by_processing, by_dock = tmp_path / "processing", tmp_path / "dock"
+    by_processing.mkdir()
+    by_dock.mkdir()
+
+    _through_processing(url, by_processing / f"field{suffix}", merge)
+    _through_the_dock(jobs_env, qtbot, url, by_dock / f"field{suffix}", merge)
+
+    names = _names(by_dock)
+    assert names == _names(by_processing)
+    if limit is None:
+        assert names == [f"field{suffix}"]
+    else:
+        parts = [n for n in names if "_part" in n]
+        assert len(parts) > 1 and all(n.startswith("field_part") and n.endswith(suffix) for n in parts)
+    if merge:
+        assert ("field.mbtiles" if suffix == ".vtpk" else "field.gpkg") in names
