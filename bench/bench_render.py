@@ -599,14 +599,17 @@ def _maplibre_available() -> str | None:
         import pymgl  # noqa: F401
     except ImportError:
         return "pymgl is not installed (make bench installs it from requirements-bench.txt)"
-    probe = subprocess.run([sys.executable, "-c", "import pymgl, json; pymgl.Map(json.dumps({'version': 8, "
-                            "'sources': {}, 'layers': []}), 8, 8).renderPNG()"],
-                           env={**os.environ, "EGL_PLATFORM": "surfaceless"}, capture_output=True,
-                           timeout=MAPLIBRE_TIMEOUT_S, check=False)
+    try:
+        probe = subprocess.run([sys.executable, "-c", "import pymgl, json; pymgl.Map(json.dumps({'version': 8, "
+                                "'sources': {}, 'layers': []}), 8, 8).renderPNG()"],
+                               env={**os.environ, "EGL_PLATFORM": "surfaceless"}, capture_output=True,
+                               timeout=MAPLIBRE_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        return f"MapLibre Native did not render a test map within {MAPLIBRE_TIMEOUT_S} s"
     if probe.returncode != 0:
-        return ("MapLibre Native cannot render headless (needs Debian's libegl-mesa0 and libgl1-mesa-dri): "
-                + probe.stderr.decode(errors="replace").strip().splitlines()[-1:][0][:200]
-                if probe.stderr.strip() else f"MapLibre Native exited with {probe.returncode}")
+        last = (probe.stderr.decode(errors="replace").strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
+        return ("MapLibre Native cannot render headless here (it needs Debian's libegl-mesa0 and "
+                f"libgl1-mesa-dri): {last[:200]}")
     return None
 
 
@@ -642,6 +645,8 @@ def run(out_dir: Path) -> dict:
         print(f"bench: render skipped: {reason}")
         return {"render_skipped": reason}
     packages = build_packages(work / "packages")
+    if "dodge" not in packages:
+        figures["render_real_package_skipped"] = f"{DODGE} is absent: only the emulator's packages are drawn"
     plan = _plan(work, packages)
 
     # QGIS renders: 3.22 here, 3.40 in the chroot (its native vtpk path)
