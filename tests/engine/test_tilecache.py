@@ -194,3 +194,19 @@ def test_paused_folder_download_resumes_keeping_the_files_already_there(emu, exp
     assert len(files_fetched) == len(record.result_files) - len(kept)  # only what was missing
     assert all((folder / rel).stat().st_mtime_ns == mtime for rel, mtime in kept.items())  # kept as they were
     assert not staging.exists()
+
+
+def test_server_refusing_a_tile_cache_as_too_big_is_split_again_into_cache_folders(emu, exporter, tmp_path):
+    info = exporter.fetch(emu.service_url("World_Map", "MapServer"))
+    whole = cache_tiles(exporter.run(exporter.prepare(info, SMALL, range(7), output_kind=TILE_CACHE),
+                                     tmp_path / "whole").paths[0])
+    optimistic = type(info)(**{**info.__dict__, "max_export_tiles": 1000})
+    emu.configure("World_Map/MapServer", max_export_tiles=30)
+    plan = exporter.prepare(optimistic, SMALL, range(7), output_kind=TILE_CACHE)
+    assert plan.job_count == 1 and plan.total_tiles > 30
+    result = exporter.run(plan, tmp_path / "r")
+    assert len(result.paths) > 1 and all(p.name.startswith("r_") and p.is_dir() for p in result.paths)
+    children = [r for r in exporter.store.records() if r.id != result.records[0].id]
+    assert children and all(r.params["tilePackage"] == "false" for r in children)
+    merge_caches(result.paths, tmp_path / "merged")
+    assert cache_tiles(tmp_path / "merged") == whole
