@@ -322,6 +322,16 @@ def _cache_path(base: Path, part: int, parts: int) -> Path:
     return base.with_name(stem)
 
 
+CACHE_PART = ".cache-part"  # a tile cache being downloaded: <folder>.cache-part/ and <folder>.cache-part.zip
+
+
+def cache_download_paths(target: str | Path) -> tuple[Path, Path]:
+    """Where a tile cache is downloaded before it becomes ``target``: the staging folder and the zip.
+    Names of our own (never ``<folder>.zip``, which may be the user's), stable so a resume finds them."""
+    target = Path(target)
+    return target.with_name(target.name + CACHE_PART), target.with_name(target.name + CACHE_PART + ".zip")
+
+
 def is_cache_record(record: JobRecord) -> bool:
     """Whether a job record is a tile-cache export (``tilePackage=false``)."""
     return str(record.params.get("tilePackage", "")).lower() == "false"
@@ -615,7 +625,7 @@ class Exporter:
         files = [ResultFile.from_dict(d) for d in record.result_files if isinstance(d, dict)] or [
             ResultFile(u.split("?", 1)[0].rsplit("/", 1)[-1], u) for u in record.result_urls]
         target = Path(record.output_path)
-        staging = target.with_name(f"{target.name}.part")
+        staging, archive_path = cache_download_paths(target)
         states = {d.get("url"): DownloadState.from_dict(d) for d in record.downloads if isinstance(d, dict)}
         sizes = [f.size for f in files]
         total = sum(s for s in sizes if s) if all(s is not None for s in sizes) else None
@@ -641,7 +651,7 @@ class Exporter:
 
         archive: Path | None = None
         if len(files) == 1 and is_archive_url(files[0].path):
-            archive = target.with_name(f"{target.name}.zip")
+            archive = archive_path
             if not archive.is_file():
                 fetch(files[0], archive, True)
             if staging.exists():

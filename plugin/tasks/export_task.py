@@ -46,7 +46,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from ..core.area import Area
 from ..core.download import DownloadState
 from ..core.errors import ArcGISOfflineTilesError, CancelledError
-from ..core.export import JOB_SHARE, Exporter, Progress, is_cache_record, is_vector
+from ..core.export import CACHE_PART, JOB_SHARE, Exporter, Progress, cache_download_paths, is_cache_record, is_vector
 from ..core.http import CancelToken
 from ..core.jobs import is_safe_id
 from ..core.jobstore import (
@@ -218,7 +218,7 @@ def leaf_records(records: list[JobRecord]) -> list[JobRecord]:
 def _remove_output(path: Path) -> None:
     """Remove a finished output: a file, or a tile cache folder (never any other folder)."""
     if path.is_dir():
-        if is_cache_folder(path) or path.name.endswith(".part"):
+        if is_cache_folder(path) or path.name.endswith(CACHE_PART):
             shutil.rmtree(path, ignore_errors=True)
         return
     with contextlib.suppress(OSError):
@@ -228,7 +228,7 @@ def _remove_output(path: Path) -> None:
 def _part_files(record: JobRecord) -> list[Path]:
     parts = []
     if is_cache_record(record) and record.output_path:  # a tile cache still being downloaded
-        parts += [Path(f"{record.output_path}.part"), Path(f"{record.output_path}.zip")]
+        parts += list(cache_download_paths(record.output_path))
     for entry in record.downloads:
         if isinstance(entry, dict):
             with contextlib.suppress(TypeError, ValueError):

@@ -68,7 +68,7 @@ def test_tile_cache_export_gives_the_same_tiles_as_the_package(emu, exporter, tm
     assert STORAGE[fmt][1] in (folder / "conf.xml").read_text()
     assert cache_tiles(folder) == read_package_tiles(package.paths[0])
     assert summary.tile_count == len(read_package_tiles(package.paths[0]))
-    # nothing left over beside the cache: no .part folder, no zip
+    # nothing left over beside the cache: no staging folder, no zip
     assert sorted(p.name for p in folder.parent.iterdir()) == ["imagery"]
     (record,) = result.records
     assert record.state == DONE and record.output_paths == [str(folder)]
@@ -171,7 +171,7 @@ def test_paused_folder_download_resumes_keeping_the_files_already_there(emu, exp
     info = exporter.fetch(emu.service_url("World_Map", "MapServer"))
     plan = exporter.prepare(info, SMALL, range(5), output_kind=TILE_CACHE)
     cancel = CancelToken()
-    staging = tmp_path / "c.part"
+    staging = tmp_path / "c.cache-part"
     finished: list = []
 
     def progress(p):
@@ -210,3 +210,17 @@ def test_server_refusing_a_tile_cache_as_too_big_is_split_again_into_cache_folde
     assert children and all(r.params["tilePackage"] == "false" for r in children)
     merge_caches(result.paths, tmp_path / "merged")
     assert cache_tiles(tmp_path / "merged") == whole
+
+
+def test_a_zip_of_the_users_beside_the_cache_is_never_touched(emu, exporter, tmp_path):
+    """The cache's own download names (…cache-part/, …cache-part.zip) never meet the user's files."""
+    emu.configure("World_Map/MapServer", cache_result="zip")
+    info = exporter.fetch(emu.service_url("World_Map", "MapServer"))
+    (tmp_path / "c.zip").write_bytes(b"the user's own archive")
+    (tmp_path / "c.part").mkdir()
+    (tmp_path / "c.part" / "notes.txt").write_text("mine")
+    (folder,) = exporter.run(exporter.prepare(info, SMALL, range(3), output_kind=TILE_CACHE), tmp_path / "c").paths
+    assert verify_cache(folder, levels=range(3)).tile_count
+    assert (tmp_path / "c.zip").read_bytes() == b"the user's own archive"
+    assert (tmp_path / "c.part" / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "jobs") == ["c", "c.part", "c.zip"]

@@ -141,7 +141,7 @@ def test_export_task_tile_cache_split_merged_and_added_to_the_map(emulator, tmp_
     outcome = task.outcome if hasattr(task, "outcome") else None
     folder = tmp_path / "imagery"
     assert (folder / "conf.xml").is_file() and any(folder.rglob("*.bundlx"))
-    assert not list(tmp_path.glob("*.zip")) and not list(tmp_path.glob("*.part"))
+    assert not list(tmp_path.glob("*.zip")) and not list(tmp_path.glob("*.cache-part"))
     layers = [lyr for lyr in QgsProject.instance().mapLayers().values() if isinstance(lyr, QgsRasterLayer)]
     assert len(layers) == 1, (outcome, [lyr.source() for lyr in layers])
     info = emulator.service("World_Imagery/ImageServer").document()["tileInfo"]
