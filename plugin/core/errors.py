@@ -20,10 +20,11 @@ def QT_TRANSLATE_NOOP(context: str, text: str) -> str:
 # Secret values wherever they appear, not only after ``?``/``&`` (servers echo requests back in
 # their messages): query/form parameters, pre-signed URL signatures (Amazon, Azure ``sig``, Google),
 # JSON members and bearer tokens.
-_SECRET_NAMES = (r"token|password|passwd|api_?key|apikey|sig|signature|X-Amz-Signature|X-Amz-Security-Token|"
-                 r"X-Amz-Credential|X-Goog-Signature|X-Goog-Credential|client_secret")  # noqa: S105 - names
-_SECRET_PARAMS = re.compile(rf"(?i)((?<![A-Za-z0-9])(?:{_SECRET_NAMES})=)[^&#\s\"'<>]*")
-_SECRET_MEMBERS = re.compile(rf"(?i)([\"'](?:{_SECRET_NAMES})[\"']\s*:\s*[\"'])[^\"']*")
+_REDACTED_KEYS = (
+    r"token|password|passwd|api_?key|apikey|sig|signature|X-Amz-Signature|X-Amz-Security-Token|"
+    r"X-Amz-Credential|X-Goog-Signature|X-Goog-Credential|client_secret")
+_SECRET_PARAMS = re.compile(rf"(?i)((?<![A-Za-z0-9])(?:{_REDACTED_KEYS})=)[^&#\s\"'<>]*")
+_SECRET_MEMBERS = re.compile(rf"(?i)([\"'](?:{_REDACTED_KEYS})[\"']\s*:\s*[\"'])[^\"']*")
 _BEARER = re.compile(r"(?i)(\bBearer\s+)[^\s,;\"'<>]+")
 
 
