@@ -16,8 +16,8 @@ import logging
 import os
 import re
 import shutil
-import socket
 import struct
+import time
 import zipfile
 import zlib
 from dataclasses import asdict, dataclass
@@ -33,19 +33,23 @@ from .errors import (
     DiskError,
     NetworkError,
     PackageError,
+    ServerError,
     redact,
 )
-from .http import REAL_CLOCK, CancelToken, arcgis_error, check_cancel, host_key
+from .http import REAL_CLOCK, CancelToken, HttpConfig, ReadWatchdog, arcgis_error, check_cancel, host_key
 
 LOG = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1 << 20
 DISK_MARGIN = 16 << 20  # keep this much free on top of the download
 DEEP_CHECK_MAX = 2 << 30  # CRC-check packages up to this size (about 1 s per GB when cached)
-MAX_STALLED_RECONNECTS = 5  # reconnects in a row without a single new byte
+MAX_STALLED_RECONNECTS = 5  # attempts in a row without a single new byte (or too slow)
+MAX_RESTARTS = 2  # restarts from byte 0 (file changed, range not honoured): once is legitimate
+MAX_DOWNLOAD_ATTEMPTS = 50  # requests per download() call: a 10 GB file over a link dropping every 200 MB
 PRESIGNED_MARKERS = ("x-amz-signature=", "x-amz-credential=", "signature=", "sig=", "se=", "x-goog-signature=")
 ZIP_LOCAL_HEADER = b"PK\x03\x04"
-_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)\Z", re.IGNORECASE)
+_UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)\Z", re.IGNORECASE)
 _DROP_ERRORS = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
                 requests.exceptions.Timeout, NetworkError)
 
@@ -202,198 +206,307 @@ def download(session: Any, url: str, target: str | os.PathLike, *, state: Downlo
     """Download ``url`` to ``target`` (resuming ``state`` / an existing ``.part``); return the path.
 
     Raises :class:`CancelledError` (the ``.part`` is kept), :class:`DiskError`,
-    :class:`NetworkError` after repeated failures, :class:`PackageError` when the finished file is
-    not a readable package (the ``.part`` is removed so the next attempt starts afresh).
+    :class:`NetworkError` when the server keeps failing (bounded attempts, back-off between them, an
+    overall deadline and a minimum speed: see :class:`_Downloader`), :class:`PackageError` when the
+    finished file is not a readable package (the ``.part`` is removed so the next attempt starts afresh).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     if presigned is None:
         presigned = (state.presigned if state else False) or looks_presigned(url)
     if state is None or state.url != url or Path(state.target) != target:
-        etag = state.etag if state and state.url == url else None
-        state = DownloadState(url=url, target=str(target), presigned=presigned, etag=etag,
-                              last_modified=state.last_modified if state and state.url == url else None)
+        same_url = state is not None and state.url == url
+        state = DownloadState(url=url, target=str(target), presigned=presigned,
+                              etag=state.etag if same_url else None,
+                              last_modified=state.last_modified if same_url else None)
     state.presigned = presigned
-    part = state.part
-    clock = getattr(session, "clock", REAL_CLOCK)
-    backoff = getattr(session, "backoff_delay", lambda attempt: min(30.0, 2.0 ** attempt))
-    stalled = 0
-    last_saved = 0
+    loader = _Downloader(session, state, progress=progress, on_state=on_state, cancel=cancel,
+                         chunk_size=chunk_size, state_every=state_every)
+    loader.fetch()
+    return loader.finish(verify_zip)
 
-    def save_state() -> None:
-        if on_state is not None:
-            on_state(state)
 
-    handle: int | None = None  # cancel callback of the response being read
-    while True:
-        check_cancel(cancel)
-        offset = part.stat().st_size if part.exists() else 0
-        if offset and not (state.etag or state.last_modified or state.total):
-            LOG.info("Nothing identifies the partial file of %s: restarting the download", redact(url))
-            _remove(part)
+# What one request brought: the whole file, or a reason to ask again (keeping or dropping the part).
+DONE, RESUME, RESTART = "done", "resume", "restart"
+
+
+class _Downloader:
+    """One :func:`download` call, step by step: each request is one *attempt*.
+
+    Bounds (see DESIGN.md, "Security model"): at most :data:`MAX_DOWNLOAD_ATTEMPTS` requests; at most
+    :data:`MAX_STALLED_RECONNECTS` attempts in a row that bring no new byte (or end too slow); at most
+    :data:`MAX_RESTARTS` restarts from byte 0; the session's back-off before every new attempt; the
+    whole call within ``HttpConfig.download_deadline`` and every chunk within
+    ``max(download_min_idle, chunk_size / download_min_rate)`` seconds.
+    """
+
+    def __init__(self, session: Any, state: DownloadState, *, progress: ProgressCb | None,
+                 on_state: StateCb | None, cancel: CancelToken | None, chunk_size: int, state_every: int) -> None:
+        self.session = session
+        self.state = state
+        self.url = state.url
+        self.target = Path(state.target)
+        self.part = state.part
+        self.progress = progress
+        self.on_state = on_state
+        self.cancel = cancel
+        self.chunk_size = chunk_size
+        self.state_every = state_every
+        config = getattr(session, "config", None) or HttpConfig()
+        self.clock = getattr(session, "clock", REAL_CLOCK)
+        self.backoff = getattr(session, "backoff_delay", lambda attempt: min(30.0, 2.0 ** attempt))
+        self.deadline = time.monotonic() + config.download_deadline
+        self.deadline_s = config.download_deadline
+        self.idle = max(config.download_min_idle, chunk_size / max(1.0, config.download_min_rate))
+        self.attempts = 0
+        self.stalls = 0  # attempts in a row without a new byte, or too slow
+        self.restarts = 0
+        self.best = 0  # the most bytes the part file ever held in this call
+        self.last_saved = 0
+        self.too_slow = False
+
+    def save_state(self) -> None:
+        if self.on_state is not None:
+            self.on_state(self.state)
+
+    # -- the loop ---------------------------------------------------------------------------
+    def fetch(self) -> None:
+        """Request until the part file holds the whole download."""
+        while True:
+            check_cancel(self.cancel)
+            if time.monotonic() > self.deadline:
+                self.save_state()
+                raise NetworkError(reason=f"the download from {host_key(self.url)} did not finish within "
+                                   f"{self.deadline_s / 3600:.3g} h", details=f"{self.state.bytes_done} bytes received")
+            offset = self._current_offset()
+            if self.state.total is not None and offset == self.state.total and offset:
+                return  # complete already (e.g. cancelled right after the last byte)
+            self.attempts += 1
+            outcome, exc = self._attempt(offset)
+            if outcome == DONE:
+                return
+            self._account(outcome, exc)
+            self.save_state()
+            self.clock.sleep(self.backoff(max(0, self.stalls - 1)), self.cancel)
+
+    def _current_offset(self) -> int:
+        offset = self.part.stat().st_size if self.part.exists() else 0
+        if offset and not (self.state.etag or self.state.last_modified or self.state.total):
+            LOG.info("Nothing identifies the partial file of %s: restarting the download", redact(self.url))
+            _remove(self.part)
             offset = 0
-        state.bytes_done = offset
-        if state.total is not None and offset == state.total and offset:
-            break  # complete already (e.g. cancelled right after the last byte)
-        headers = {"Accept-Encoding": "identity"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
-            validator = _strong_etag(state.etag) or state.last_modified
-            if validator:
-                headers["If-Range"] = validator
-        kwargs: dict[str, Any] = {"headers": headers, "stream": True}
-        if presigned:
-            kwargs["auth"] = NO_AUTH  # the session's auth would add nothing to foreign hosts anyway
-        if hasattr(session, "clock"):
-            kwargs["cancel"] = cancel
+        self.state.bytes_done = offset
+        return offset
+
+    def _account(self, outcome: str, exc: BaseException | None) -> None:
+        """Count the attempt that did not finish; raise once a bound is reached."""
+        done = self.state.bytes_done
+        progressed = done > self.best and not self.too_slow
+        self.best = max(self.best, done)
+        self.stalls = 0 if progressed else self.stalls + 1
+        if outcome == RESTART:
+            self.restarts += 1
+        where = host_key(self.url)
+        if self.restarts > MAX_RESTARTS:
+            raise NetworkError(reason=f"the file at {where} changes or starts over at every attempt, so it "
+                               "cannot be downloaded", details=f"{self.restarts} restarts from byte 0")
+        if self.stalls > MAX_STALLED_RECONNECTS:
+            if self.too_slow:
+                raise NetworkError(reason=f"{where} sends the download too slowly (less than "
+                                   f"{self.chunk_size} bytes in {self.idle:.0f} s, {self.stalls} times)",
+                                   details=f"{done} bytes received")
+            if exc is not None:
+                raise _as_network_error(exc, self.url)
+            raise NetworkError(reason=f"the download keeps breaking off at {done} of "
+                               f"{self.state.total if self.state.total is not None else '?'} bytes",
+                               details=f"{self.attempts} requests to {where}")
+        if self.attempts >= MAX_DOWNLOAD_ATTEMPTS:
+            raise NetworkError(reason=f"the download from {where} did not complete in {self.attempts} requests",
+                               details=f"{done} bytes received")
+
+    # -- one attempt ------------------------------------------------------------------------
+    def _attempt(self, offset: int) -> tuple[str, BaseException | None]:
+        self.too_slow = False
         try:
-            response = session.get(url, **kwargs)
+            response = self.session.get(self.url, **self._request_kwargs(offset))
         except NetworkError:
-            save_state()
+            self.save_state()
             raise  # the session has retried already: the server is unreachable
         except _DROP_ERRORS as exc:
-            stalled += 1
-            if stalled > MAX_STALLED_RECONNECTS:
-                raise _as_network_error(exc, url) from None
-            save_state()
-            clock.sleep(backoff(stalled - 1), cancel)
-            continue
-        if cancel is not None:  # a stalled read must not delay a cancel: shut the socket down
-            if handle is not None:
-                cancel.remove_callback(handle)
-            handle = cancel.on_cancel(lambda response=response: _abort(response))
+            return RESUME, exc
         # urllib3 2 (QGIS 3.40's Python) raises on a body cut short and drops the bytes of that last
         # read; we check the length ourselves and resume, so take what arrived (urllib3 1.26 does).
         if hasattr(response.raw, "enforce_content_length"):
             response.raw.enforce_content_length = False
         with response:
-            status = response.status_code
-            if status == 416:
-                LOG.info("Range not satisfiable for %s: restarting", redact(url))
-                _remove(part)
-                state.total = None
-                continue
-            if status >= 400:
-                raise _http_failure(response, url)
-            new_etag = response.headers.get("ETag")
-            new_modified = response.headers.get("Last-Modified")
+            plan = self._read_status(response, offset)
+            if plan is None:
+                return RESTART, None
+            if plan == DONE:
+                return DONE, None
+            mode, offset = plan
+            return self._receive(response, mode, offset)
+
+    def _request_kwargs(self, offset: int) -> dict[str, Any]:
+        headers = {"Accept-Encoding": "identity"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
+            validator = _strong_etag(self.state.etag) or self.state.last_modified
+            if validator:
+                headers["If-Range"] = validator
+        kwargs: dict[str, Any] = {"headers": headers, "stream": True}
+        if self.state.presigned:
+            kwargs["auth"] = NO_AUTH  # the session's auth would add nothing to foreign hosts anyway
+        if hasattr(self.session, "clock"):
+            kwargs["cancel"] = self.cancel
+        return kwargs
+
+    def _read_status(self, response: requests.Response, offset: int) -> tuple[str, int] | str | None:
+        """How to use this answer: ``(file mode, offset)`` to write its body, :data:`DONE` when the
+        part is already whole, None to restart from byte 0; raises the typed error of a failure."""
+        status = response.status_code
+        state = self.state
+        if status == 416:
+            return self._range_not_satisfiable(response, offset)
+        if status >= 400:
+            raise _http_failure(response, self.url)
+        new_etag = response.headers.get("ETag")
+        new_modified = response.headers.get("Last-Modified")
+        if status == 206:
+            match = _CONTENT_RANGE.match(response.headers.get("Content-Range", "").strip())
+            total = None if not match or match.group(3) == "*" else int(match.group(3))
+            if not match or int(match.group(1)) != offset or self._changed(new_etag, new_modified, total):
+                LOG.info("The server's range answer for %s does not continue the file: restarting",
+                         redact(self.url))
+                self._drop_part()
+                return None
             mode = "ab"
-            if status == 206:
-                match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
-                total = None if not match or match.group(3) == "*" else int(match.group(3))
-                changed = bool(
-                    (state.etag and new_etag and new_etag != state.etag)
+        else:  # 200: the whole body (the server ignored the range, or the file changed)
+            if offset:
+                LOG.info("The server sent %s from the start (range ignored or file changed)", redact(self.url))
+                self.restarts += 1
+            offset, mode = 0, "wb"
+            length = response.headers.get("Content-Length", "")
+            total = int(length) if length.isdigit() else None
+        state.total = total
+        state.etag = new_etag or (state.etag if status == 206 else None)
+        state.last_modified = new_modified or (state.last_modified if status == 206 else None)
+        state.bytes_done = offset
+        _check_disk(self.target.parent, (total - offset) if total is not None else None)
+        self.save_state()
+        return mode, offset
+
+    def _range_not_satisfiable(self, response: requests.Response, offset: int) -> str | None:
+        """416: finished when ``Content-Range: */N`` shows the part is the whole file; else restart."""
+        match = _UNSATISFIED_RANGE.match(response.headers.get("Content-Range", "").strip())
+        if offset and match and int(match.group(1)) == offset:
+            LOG.info("The partial file of %s is already complete (%d bytes)", redact(self.url), offset)
+            self.state.total = offset
+            return DONE
+        if not offset:  # no range was asked for
+            raise ServerError(reason=f"{host_key(self.url)} refused to send the file (HTTP 416)",
+                              details=redact(f"download {self.url}"))
+        LOG.info("Range not satisfiable for %s: restarting", redact(self.url))
+        self._drop_part()
+        return None
+
+    def _changed(self, new_etag: str | None, new_modified: str | None, total: int | None) -> bool:
+        state = self.state
+        return bool((state.etag and new_etag and new_etag != state.etag)
                     or (not state.etag and state.last_modified and new_modified
                         and new_modified != state.last_modified)
                     or (state.total is not None and total is not None and total != state.total))
-                if not match or int(match.group(1)) != offset or changed:
-                    LOG.info("The server's range answer for %s does not continue the file: restarting",
-                             redact(url))
-                    _remove(part)
-                    state.etag, state.last_modified, state.total = None, None, None
-                    continue
-            else:  # 200: full body (server ignored the range, or the file changed)
-                if offset:
-                    LOG.info("The server sent %s from the start (range ignored or file changed)",
-                             redact(url))
-                offset = 0
-                mode = "wb"
-                length = response.headers.get("Content-Length")
-                total = int(length) if length and length.isdigit() else None
-            state.total = total
-            state.etag = new_etag or (state.etag if status == 206 else None)
-            state.last_modified = new_modified or (state.last_modified if status == 206 else None)
-            state.bytes_done = offset
-            _check_disk(target.parent, (total - offset) if total is not None else None)
-            save_state()
+
+    def _drop_part(self) -> None:
+        _remove(self.part)
+        self.state.etag, self.state.last_modified, self.state.total = None, None, None
+        self.state.bytes_done = 0
+
+    def _receive(self, response: requests.Response, mode: str, offset: int) -> tuple[str, BaseException | None]:
+        """Stream the body into the part file; DONE when it holds ``total`` bytes (or all there was)."""
+        state = self.state
+        with ReadWatchdog(response, deadline=self.deadline, idle=self.idle, cancel=self.cancel) as watchdog:
             try:
-                with open(part, mode) as fh:
-                    for chunk in response.iter_content(chunk_size):
-                        if not chunk:
-                            continue
-                        fh.write(chunk)
-                        state.bytes_done += len(chunk)
-                        stalled = 0
-                        if progress is not None:
-                            progress(DownloadProgress(url, state.bytes_done, state.total))
-                        if state.bytes_done - last_saved >= state_every:
-                            last_saved = state.bytes_done
-                            save_state()
-                        if cancel is not None and cancel.cancelled:
-                            break
+                self._write_body(response, mode, watchdog)
             except _DROP_ERRORS as exc:
-                if cancel is not None and cancel.cancelled:  # our own abort of a stalled read
-                    save_state()
-                    raise CancelledError(details=f"download paused at {state.bytes_done} bytes") from None
-                stalled += 1
-                LOG.info("Download of %s interrupted at %d bytes (%s)", redact(url), state.bytes_done,
+                self._raise_if_stopped(watchdog)
+                LOG.info("Download of %s interrupted at %d bytes (%s)", redact(self.url), state.bytes_done,
                          type(exc).__name__)
-                if stalled > MAX_STALLED_RECONNECTS:
-                    save_state()
-                    raise _as_network_error(exc, url) from None
-                save_state()
-                clock.sleep(backoff(stalled - 1), cancel)
-                continue
+                return RESUME, exc
             except OSError as exc:  # after _DROP_ERRORS: requests' errors are OSErrors too
-                save_state()
-                if cancel is not None and cancel.cancelled:
+                self.save_state()
+                if self.cancel is not None and self.cancel.cancelled:
                     raise CancelledError(details=f"download paused at {state.bytes_done} bytes") from None
-                raise DiskError(reason=f"writing {part.name} failed: {exc.strerror or exc}") from None
-            if cancel is not None and cancel.cancelled:
-                save_state()
-                raise CancelledError(details=f"download paused at {state.bytes_done} bytes")
-            if state.total is not None and state.bytes_done < state.total:
-                stalled += 1
-                LOG.info("Download of %s ended early at %d of %d bytes; resuming", redact(url),
-                         state.bytes_done, state.total)
-                if stalled > MAX_STALLED_RECONNECTS:
-                    save_state()
-                    raise NetworkError(reason=f"the download keeps breaking off at {state.bytes_done} "
-                                       f"of {state.total} bytes")
-                save_state()
-                clock.sleep(backoff(stalled - 1), cancel)
-                continue
-            break
+                raise DiskError(reason=f"writing {self.part.name} failed: {exc.strerror or exc}") from None
+            self._raise_if_stopped(watchdog)
+        if self.too_slow:  # an aborted body can look like the end of one without a length
+            return RESUME, None
+        if state.total is not None and state.bytes_done < state.total:
+            LOG.info("Download of %s ended early at %d of %d bytes; resuming", redact(self.url),
+                     state.bytes_done, state.total)
+            return RESUME, None
+        return DONE, None
 
-    if cancel is not None and handle is not None:
-        cancel.remove_callback(handle)
-    size = part.stat().st_size
-    if state.total is not None and size != state.total:
-        _remove(part)
-        state.bytes_done, state.etag = 0, None
-        save_state()
-        raise PackageError(path=target.name, reason=f"{size} bytes were received instead of {state.total}")
-    if verify_zip:
-        try:
-            check_package(part, state.total)
-        except PackageError:
+    def _write_body(self, response: requests.Response, mode: str, watchdog: ReadWatchdog) -> None:
+        state = self.state
+        with open(self.part, mode) as fh:
+            for chunk in response.iter_content(self.chunk_size):
+                watchdog.touch()
+                if not chunk:
+                    continue
+                fh.write(chunk)
+                state.bytes_done += len(chunk)
+                if self.progress is not None:
+                    self.progress(DownloadProgress(self.url, state.bytes_done, state.total))
+                if state.bytes_done - self.last_saved >= self.state_every:
+                    self.last_saved = state.bytes_done
+                    self.save_state()
+                if self.cancel is not None and self.cancel.cancelled:
+                    return
+
+    def _raise_if_stopped(self, watchdog: ReadWatchdog) -> None:
+        """After a read ended: cancel and the deadline end the download; too slow ends this attempt."""
+        if self.cancel is not None and self.cancel.cancelled:  # our own abort of a stalled read
+            self.save_state()
+            raise CancelledError(details=f"download paused at {self.state.bytes_done} bytes")
+        if watchdog.expired == "deadline":
+            self.save_state()
+            raise NetworkError(reason=f"the download from {host_key(self.url)} did not finish within "
+                               f"{self.deadline_s / 3600:.3g} h", details=f"{self.state.bytes_done} bytes received")
+        if watchdog.expired == "idle":
+            LOG.info("Download of %s is too slow (no %d bytes in %.0f s); reconnecting", redact(self.url),
+                     self.chunk_size, self.idle)
+            self.too_slow = True
+
+    # -- the end ----------------------------------------------------------------------------
+    def finish(self, verify_zip: bool) -> Path:
+        """Check the part file and give it the final name."""
+        state, part, target = self.state, self.part, self.target
+        size = part.stat().st_size
+        if state.total is not None and size != state.total:
             _remove(part)
-            state.bytes_done, state.etag, state.last_modified = 0, None, None
-            save_state()
-            raise
-    try:
-        os.replace(part, target)
-    except OSError as exc:  # e.g. the old package is open in another program (Windows)
-        save_state()
-        raise DiskError(reason=f"{target.name} could not be replaced ({exc.strerror or exc}); close programs "
-                        "that use it") from None
-    state.bytes_done = size
-    state.complete = True
-    save_state()
-    LOG.info("Downloaded %s (%d bytes)", target.name, size)
-    return target
-
-
-def _abort(response: requests.Response) -> None:
-    """Wake a read blocked on ``response`` (called from the cancelling thread)."""
-    raw = response.raw
-    sock = getattr(getattr(raw, "connection", None), "sock", None)
-    if sock is None:  # the connection let go of its socket ("Connection: close"): the reader still has it
-        reader = getattr(getattr(raw, "_fp", None), "fp", None)
-        sock = getattr(getattr(reader, "raw", None), "_sock", None)
-    if sock is not None:  # only shut down: closing from this thread would race the reading thread
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+            state.bytes_done, state.etag = 0, None
+            self.save_state()
+            raise PackageError(path=target.name, reason=f"{size} bytes were received instead of {state.total}")
+        if verify_zip:
+            try:
+                check_package(part, state.total)
+            except PackageError:
+                _remove(part)
+                state.bytes_done, state.etag, state.last_modified = 0, None, None
+                self.save_state()
+                raise
+        try:
+            os.replace(part, target)
+        except OSError as exc:  # e.g. the old package is open in another program (Windows)
+            self.save_state()
+            raise DiskError(reason=f"{target.name} could not be replaced ({exc.strerror or exc}); close "
+                            "programs that use it") from None
+        state.bytes_done = size
+        state.complete = True
+        self.save_state()
+        LOG.info("Downloaded %s (%d bytes)", target.name, size)
+        return target
 
 
 def _remove(path: Path) -> None:

@@ -648,7 +648,10 @@ def request_json(session: requests.Session, url: str, params: dict | None = None
         response = session.request(method, url, **kwargs)
         http_status = response.status_code
         try:
-            read_json_body(response, url, limit=config.max_json_bytes, deadline=deadline, cancel=cancel)
+            # a POST's answer (a submitted job's id) is read to its end, within the deadline: dropping it
+            # on cancel would leave a server job running that nobody can cancel any more
+            read_json_body(response, url, limit=config.max_json_bytes, deadline=deadline,
+                           cancel=cancel if method in IDEMPOTENT_METHODS else None)
             doc = parse_json_response(response, url)
             error = doc.get("error") if isinstance(doc, dict) else None
             exc = arcgis_error(error, url, response.status_code) if error is not None else None
