@@ -617,12 +617,14 @@ def read_json_body(response: requests.Response, url: str, *, limit: int = MAX_JS
 
 def request_json(session: requests.Session, url: str, params: dict | None = None, *,
                  method: str = "GET", data: dict | None = None, cancel: CancelToken | None = None,
-                 auth: Any = None) -> Any:
+                 auth: Any = None, creates_job: bool = False) -> Any:
     """Send a request and return the decoded JSON, raising typed errors for every failure mode.
 
     ``f=json`` is added.  Errors in the body are honoured whatever the HTTP status; 498/499 make
     the session's auth refresh (or fall back to the ``token`` parameter) and retry once; 429/5xx
     error bodies and invalid JSON on idempotent requests are retried with the session's back-off.
+    Every attempt ends within ``config.json_deadline``; a cancel aborts a GET's answer mid-body, but
+    the answer of a POST or of a request that ``creates_job`` is read to its end (the job id).
     """
     params = dict(params or {})
     method = method.upper()
@@ -648,10 +650,10 @@ def request_json(session: requests.Session, url: str, params: dict | None = None
         response = session.request(method, url, **kwargs)
         http_status = response.status_code
         try:
-            # a POST's answer (a submitted job's id) is read to its end, within the deadline: dropping it
-            # on cancel would leave a server job running that nobody can cancel any more
+            # the answer to a submit (GET or POST) is read to its end, within the deadline: dropping the
+            # new job's id on cancel would leave a server job running that nobody can cancel any more
             read_json_body(response, url, limit=config.max_json_bytes, deadline=deadline,
-                           cancel=cancel if method in IDEMPOTENT_METHODS else None)
+                           cancel=None if creates_job or method not in IDEMPOTENT_METHODS else cancel)
             doc = parse_json_response(response, url)
             error = doc.get("error") if isinstance(doc, dict) else None
             exc = arcgis_error(error, url, response.status_code) if error is not None else None

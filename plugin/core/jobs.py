@@ -157,7 +157,7 @@ def submit(session: Any, service_url: str, params: dict, *, operation: str = EXP
     url = f"{service_url.rstrip('/')}/{operation}"
     force_post = force_post or any(k in params for k in ("polygon", "areaOfInterest"))
     try:
-        doc = send_params(session, url, params, force_post=force_post, cancel=cancel)
+        doc = send_params(session, url, params, force_post=force_post, cancel=cancel, creates_job=True)
     except InvalidRequestError as exc:
         too_many = too_many_tiles_from_text(f"{exc.details} {getattr(exc, 'server_message', '')}")
         if too_many is not None:

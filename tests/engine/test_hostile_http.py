@@ -293,3 +293,21 @@ def test_a_proxy_asking_for_credentials_says_where_to_set_them(proxy_407, scheme
     message = str(info.value)
     assert "proxy" in message and "Settings > Options > Network" in message
     assert "service" not in message.split("(")[0]  # not reported as the service's fault
+
+
+def test_cancel_during_a_submit_answer_keeps_the_new_job(fake_server):
+    """The job exists on the server once the submit arrived: its id must not be dropped on cancel,
+    or nobody could cancel that server job any more."""
+    def slow_submit(request):
+        def body():
+            yield b'{"jobId": "j1", '
+            time.sleep(0.6)
+            yield b'"jobStatus": "esriJobSubmitted"}'
+        return Response(body(), mimetype="application/json")
+
+    fake_server.route("/svc/exportTiles", slow_submit)
+    cancel = CancelToken()
+    threading.Timer(0.2, cancel.cancel).start()
+    job = jobs.submit(create_session(HttpConfig()), fake_server.url("/svc"), {"levels": "1"}, cancel=cancel)
+    assert job.job_id == "j1" and cancel.cancelled
+    assert fake_server.requests[0].method == "GET"  # a short submit goes as a GET, yet creates a job
