@@ -281,12 +281,14 @@ class _Downloader:
             offset = self._current_offset()
             if self.state.total is not None and offset == self.state.total and offset:
                 return  # complete already (e.g. cancelled right after the last byte)
+            if not self.attempts:
+                self.best = offset  # a resumed part: only bytes beyond it are progress
             self.attempts += 1
             outcome, exc = self._attempt(offset)
             if outcome == DONE:
                 return
-            self._account(outcome, exc)
             self.save_state()
+            self._account(outcome, exc)
             self.clock.sleep(self.backoff(max(0, self.stalls - 1)), self.cancel)
 
     def _current_offset(self) -> int:
