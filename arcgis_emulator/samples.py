@@ -295,7 +295,8 @@ class SampleService:
         x, y = (col % factor) * sub, (row % factor) * sub
         w = max(1, round(x + sub) - int(x))
         h = max(1, round(y + sub) - int(y))
-        piece = image.copy(int(x), int(y), w, h).scaled(ts, ts, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
+        piece = image.copy(int(x), int(y), w, h).scaled(ts, ts, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                                        Qt.TransformationMode.SmoothTransformation)
         return _encode(piece, "JPEG" if d.fmt == "JPEG" else "PNG", d.quality or 75)
 
 
@@ -305,11 +306,11 @@ def _encode(image, fmt: str, quality: int) -> bytes:
 
     data = QByteArray()
     buf = QBuffer(data)
-    buf.open(QIODevice.WriteOnly)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
     if fmt == "JPEG":
-        ok = image.convertToFormat(QImage.Format_RGB32).save(buf, "JPG", quality)
+        ok = image.convertToFormat(QImage.Format.Format_RGB32).save(buf, "JPG", quality)
     else:
-        ok = image.convertToFormat(QImage.Format_ARGB32).save(buf, "PNG", 80)
+        ok = image.convertToFormat(QImage.Format.Format_ARGB32).save(buf, "PNG", 80)
     buf.close()
     if not ok:
         raise RuntimeError(f"could not encode a {fmt} tile")

@@ -194,8 +194,8 @@ def write_vector_tiles(dest: Path, max_zoom: int = 6, *, on_tile: Callable | Non
             if VECTOR_LAYERS[name][2] == "Point":
                 per_zoom[(name, z)] = [(g, a) for g, a in parts if a[-1] >= resolution]
                 continue
-            simplifier = QgsMapToPixelSimplifier(QgsMapToPixelSimplifier.SimplifyGeometry, resolution,
-                                                 QgsMapToPixelSimplifier.Distance)   # one pixel
+            simplifier = QgsMapToPixelSimplifier(QgsMapToPixelSimplifier.SimplifyFlag.SimplifyGeometry, resolution,
+                                                 QgsMapToPixelSimplifier.SimplifyAlgorithm.Distance)   # one pixel
             simplified = []
             for geom, attrs in current:
                 s = simplifier.simplify(geom)
@@ -383,9 +383,9 @@ def _labels(field: str, size_pt: float, color: str, show_expression: str):
 
         settings.placement = Qgis.LabelPlacement.OverPoint
     except AttributeError:
-        settings.placement = QgsPalLayerSettings.OverPoint
+        settings.placement = QgsPalLayerSettings.Placement.OverPoint
     settings.displayAll = True
-    settings.dataDefinedProperties().setProperty(QgsPalLayerSettings.Show,
+    settings.dataDefinedProperties().setProperty(QgsPalLayerSettings.Property.Show,
                                                  QgsProperty.fromExpression(show_expression))
     return QgsVectorLayerSimpleLabeling(settings)
 
@@ -426,7 +426,7 @@ class MapStyle:
         borders = world_layer("disputed_borders")
         countries.setRenderer(_categorized("NAME", names, COUNTRY_COLORS, "#7a6a5a", 0.8))
         state_lines = _fill_symbol("#b5a58f", "#b5a58f", 0.5)
-        state_lines.symbolLayer(0).setBrushStyle(Qt.NoBrush)            # polygons drawn as lines only
+        state_lines.symbolLayer(0).setBrushStyle(Qt.BrushStyle.NoBrush)  # polygons drawn as lines only
         states.setRenderer(QgsSingleSymbolRenderer(state_lines))
         borders.setRenderer(QgsSingleSymbolRenderer(_line_symbol("#9b3a3a", 1.0, dash=True)))
         self.labels = _label_layer(authid)
@@ -451,12 +451,12 @@ def _encode(image, fmt: str, quality: int) -> bytes:
 
     data = QByteArray()
     buf = QBuffer(data)
-    buf.open(QIODevice.WriteOnly)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
     if fmt == "JPEG":
-        image = image.convertToFormat(QImage.Format_RGB32)
+        image = image.convertToFormat(QImage.Format.Format_RGB32)
         ok = image.save(buf, "JPG", quality)
     else:
-        image = image.convertToFormat(QImage.Format_ARGB32)
+        image = image.convertToFormat(QImage.Format.Format_ARGB32)
         ok = image.save(buf, "PNG", PNG_QUALITY)
     buf.close()
     if not ok:
@@ -468,6 +468,7 @@ def render_raster_tiles(dest: Path, scheme: RasterScheme, style: str, fmt: str, 
                         max_level: int, *, chunk: int = 8) -> dict[int, int]:
     """Render levels 0..``max_level`` into ``dest/{level}/{row}/{col}.{png|jpg}``; returns tiles per level."""
     from qgis.core import (
+        Qgis,
         QgsCoordinateReferenceSystem,
         QgsMapRendererCustomPainterJob,
         QgsMapSettings,
@@ -483,9 +484,9 @@ def render_raster_tiles(dest: Path, scheme: RasterScheme, style: str, fmt: str, 
     settings.setDestinationCrs(QgsCoordinateReferenceSystem(scheme.authid))
     settings.setBackgroundColor(QColor(look.background))
     settings.setOutputDpi(96)
-    settings.setFlag(QgsMapSettings.Antialiasing, True)
-    settings.setFlag(QgsMapSettings.DrawLabeling, look.labels is not None)
-    settings.setFlag(QgsMapSettings.UseAdvancedEffects, False)
+    settings.setFlag(Qgis.MapSettingsFlag.Antialiasing, True)
+    settings.setFlag(Qgis.MapSettingsFlag.DrawLabeling, look.labels is not None)
+    settings.setFlag(Qgis.MapSettingsFlag.UseAdvancedEffects, False)
     # a margin around each chunk so that labels anchored just outside it are drawn too
     margin = 128 if look.labels is not None else 0
     counts: dict[int, int] = {}
@@ -503,7 +504,7 @@ def render_raster_tiles(dest: Path, scheme: RasterScheme, style: str, fmt: str, 
                 width, height = nc * ts + 2 * margin, nr * ts + 2 * margin
                 settings.setOutputSize(QSize(width, height))
                 settings.setExtent(QgsRectangle(x0, y1 - height * res, x0 + width * res, y1))
-                image = QImage(width, height, QImage.Format_ARGB32_Premultiplied)
+                image = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
                 image.fill(QColor(look.background))
                 painter = QPainter(image)
                 job = QgsMapRendererCustomPainterJob(settings, painter)
@@ -529,10 +530,10 @@ def sprite_sheet(pixel_ratio: int) -> tuple[bytes, dict]:
     from qgis.PyQt.QtGui import QColor, QImage, QPainter, QPen
 
     size = 16 * pixel_ratio
-    image = QImage(size * 3, size, QImage.Format_ARGB32_Premultiplied)
-    image.fill(Qt.transparent)
+    image = QImage(size * 3, size, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
     p = QPainter(image)
-    p.setRenderHint(QPainter.Antialiasing, True)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
     # capital: white ring with a dark centre
     p.setPen(QPen(QColor("#3d3326"), 1.5 * pixel_ratio))
     p.setBrush(QColor("#ffffff"))
@@ -540,7 +541,7 @@ def sprite_sheet(pixel_ratio: int) -> tuple[bytes, dict]:
     p.setBrush(QColor("#3d3326"))
     p.drawEllipse(QPointF(size / 2, size / 2), 2.5 * pixel_ratio, 2.5 * pixel_ratio)
     # dot
-    p.setPen(Qt.NoPen)
+    p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(QColor("#9b3a3a"))
     p.drawEllipse(QPointF(size * 1.5, size / 2), 4 * pixel_ratio, 4 * pixel_ratio)
     # hatch pattern
@@ -604,12 +605,12 @@ def glyph_range_pbf(fontstack: str, start: int, end: int, *, family: str = "Deja
         left, top = math.floor(rect.left()), math.floor(rect.top())
         w, h = math.ceil(rect.right()) - left, math.ceil(rect.bottom()) - top
         bw, bh = w + 2 * buffer, h + 2 * buffer
-        image = QImage(bw, bh, QImage.Format_Grayscale8)
+        image = QImage(bw, bh, QImage.Format.Format_Grayscale8)
         image.fill(0)
         p = QPainter(image)
         p.setFont(font)
-        p.setPen(QColor(Qt.white))
-        p.setRenderHint(QPainter.TextAntialiasing, True)
+        p.setPen(QColor(Qt.GlobalColor.white))
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
         p.drawText(QPointF(buffer - left, buffer - top), ch)
         p.end()
         ptr = image.constBits()

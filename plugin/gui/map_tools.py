@@ -1,17 +1,19 @@
 """Map tools that let the user draw the export area on the canvas."""
 from __future__ import annotations
 
-from qgis.core import QgsGeometry, QgsPointXY, QgsWkbTypes
+from qgis.core import QgsGeometry, QgsPointXY
 from qgis.gui import QgsMapTool, QgsRubberBand
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
+
+from ..qgis_glue.enums import polygon_geometry
 
 AREA_COLOR = QColor(27, 111, 168)
 AREA_FILL = QColor(27, 111, 168, 40)
 
 
 def area_rubber_band(canvas) -> QgsRubberBand:
-    band = QgsRubberBand(canvas, QgsWkbTypes.PolygonGeometry)
+    band = QgsRubberBand(canvas, polygon_geometry())
     band.setStrokeColor(AREA_COLOR)
     band.setFillColor(AREA_FILL)
     band.setWidth(2)
@@ -89,7 +91,7 @@ class PolygonMapTool(QgsMapTool):
     def _redraw(self, hover: QgsPointXY | None = None) -> None:
         if self._band is None:
             self._band = area_rubber_band(self.canvas())
-        self._band.reset(QgsWkbTypes.PolygonGeometry)
+        self._band.reset(polygon_geometry())
         for point in self._points + ([hover] if hover is not None else []):
             self._band.addPoint(point, False)
         self._band.show()

@@ -8,9 +8,9 @@ from qgis.core import Qgis, QgsMessageLog
 LOG_TAG = "ArcGIS Offline Tiles"
 
 _LEVELS = (
-    (logging.ERROR, Qgis.Critical),
-    (logging.WARNING, Qgis.Warning),
-    (logging.INFO, Qgis.Info),
+    (logging.ERROR, Qgis.MessageLevel.Critical),
+    (logging.WARNING, Qgis.MessageLevel.Warning),
+    (logging.INFO, Qgis.MessageLevel.Info),
 )
 
 
@@ -23,7 +23,7 @@ class QgsMessageLogHandler(logging.Handler):
         except Exception:  # noqa: BLE001 - a broken record must never break the caller
             message = record.getMessage()
         level = next((qgis_level for threshold, qgis_level in _LEVELS if record.levelno >= threshold),
-                     Qgis.Info)
+                     Qgis.MessageLevel.Info)
         QgsMessageLog.logMessage(message, LOG_TAG, level, notifyUser=False)
 
 

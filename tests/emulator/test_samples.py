@@ -189,7 +189,8 @@ def test_a_derived_tile_is_the_enlarged_quarter_of_its_parent(services):
     child = _image(service.get_tile(6, row, col))
     parent = _image(service.get_tile(5, row // 2, col // 2))
     quarter = parent.copy((col % 2) * 128, (row % 2) * 128, 128, 128)
-    small_child = child.scaled(128, 128, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
+    small_child = child.scaled(128, 128, Qt.AspectRatioMode.IgnoreAspectRatio,
+                               Qt.TransformationMode.SmoothTransformation)
 
     def mean(image):
         px = [image.pixelColor(x, y) for x in range(0, 128, 4) for y in range(0, 128, 4)]
@@ -295,7 +296,7 @@ def test_style_sprites_and_glyphs_are_usable(services, tmp_path):
     # QGIS converts the style
     ctx = QgsMapBoxGlStyleConversionContext()
     converter = QgsMapBoxGlStyleConverter()
-    assert converter.convert(style, ctx) == QgsMapBoxGlStyleConverter.Success
+    assert converter.convert(style, ctx) == QgsMapBoxGlStyleConverter.Result.Success
     assert converter.renderer() is not None and len(converter.renderer().styles()) >= 8
     # sprites: index entries lie inside the sheet, @2x is twice as large
     for suffix, ratio in (("", 1), ("@2x", 2)):
@@ -429,7 +430,7 @@ def test_gdal_reads_a_cache_folder_of_rendered_map_tiles(services, tmp_path):
     ds = gdal.Open(str(tmp_path / "Layers" / "conf.xml"))
     assert (ds.RasterXSize, ds.RasterYSize, ds.RasterCount) == (1024, 1024, 4)
     row, col = 1, 2
-    image = QImage.fromData(service.get_tile(2, row, col)).convertToFormat(QImage.Format_RGBA8888)
+    image = QImage.fromData(service.get_tile(2, row, col)).convertToFormat(QImage.Format.Format_RGBA8888)
     ptr = image.constBits()
     ptr.setsize(image.sizeInBytes())
     expected = bytes(ptr)

@@ -260,7 +260,7 @@ def test_escape_cancels_drawing_and_keeps_the_previous_area(map_dock, shown_canv
     tool.keyPressEvent(QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier))
     assert not dock.ui.drawButton.isChecked()
     assert dock.area.selection.is_rectangle
-    assert QgsWkbTypes.geometryType(dock.area.selection.geometry.wkbType()) == QgsWkbTypes.PolygonGeometry
+    assert QgsWkbTypes.geometryType(dock.area.selection.geometry.wkbType()) == QgsWkbTypes.GeometryType.PolygonGeometry
 
 
 def test_fixing_the_area_takes_its_message_away_and_only_that(map_dock, countries, shown_canvas):

@@ -171,7 +171,7 @@ def test_failure_shows_a_message_and_the_cards_retry_exports_again(dock, qtbot, 
     emulator.inject("job_fail", message="ERROR 999999: the cache is being rebuilt")
     view = _export_and_wait(dock, qtbot, tmp_path / "retry.tpkx")
     assert view.state == JobState.FAILED
-    assert any("cache is being rebuilt" in m for m in messages(qgis_iface, Qgis.Critical))
+    assert any("cache is being rebuilt" in m for m in messages(qgis_iface, Qgis.MessageLevel.Critical))
     card = dock.jobs_panel.card(view.id)
     assert card.buttons["retry"].isVisibleTo(card) and not card.buttons["folder"].isVisibleTo(card)
 

@@ -5,7 +5,6 @@ import logging
 from pathlib import Path
 
 from qgis.core import (
-    QgsCoordinateReferenceSystem,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingOutputLayerDefinition,
@@ -19,6 +18,7 @@ from qgis.core import (
 
 from ...core.errors import ArcGISOfflineTilesError, CancelledError
 from ...core.tilecache import PACKAGE, TILE_CACHE
+from ...qgis_glue.enums import number_type, wkt1_gdal
 from ...qgis_glue.i18n import error_message
 from .service_area import ServiceAreaAlgorithm, crs_of
 
@@ -90,7 +90,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             OPTIMIZE_FOR_SIZE, self.tr("Optimize JPEG tiles for size"), defaultValue=False))
         self.addParameter(QgsProcessingParameterNumber(
             COMPRESSION_QUALITY, self.tr("Compression quality (1–100, with optimize for size)"),
-            QgsProcessingParameterNumber.Integer, optional=True, minValue=1, maxValue=100))
+            number_type("Integer"), optional=True, minValue=1, maxValue=100))
         self.addParameter(QgsProcessingParameterBoolean(
             SPLIT, self.tr("Split into several exports when over the server's tile limit"), defaultValue=True))
         self.addParameter(QgsProcessingParameterBoolean(
@@ -179,7 +179,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             ".mbtiles" if is_vector(service) else ".gpkg")
         target = out.with_suffix(suffix)
         feedback.setProgressText(self.tr("Merging {n} package(s) into {name}…").format(n=len(files), name=target.name))
-        wkt = crs_of(service).toWkt(QgsCoordinateReferenceSystem.WKT1_GDAL)
+        wkt = crs_of(service).toWkt(wkt1_gdal())
 
         def progress(done, total) -> bool:
             if total:

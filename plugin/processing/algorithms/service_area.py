@@ -12,7 +12,6 @@ from qgis.core import (
     QgsCoordinateReferenceSystem,
     QgsFeatureRequest,
     QgsGeometry,
-    QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingFeatureSourceDefinition,
@@ -28,6 +27,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 # The engine (requests, the REST client) and the area glue are imported when an algorithm runs: the
 # provider registers its algorithms at QGIS start-up without them.
 from ...core.errors import ArcGISOfflineTilesError
+from ...qgis_glue.enums import number_type, vector_polygon_source
 from ...qgis_glue.i18n import error_message
 
 if TYPE_CHECKING:
@@ -75,13 +75,13 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
             EXTENT, self.tr("Export extent (default: the service's full extent)"), optional=True))
         self.addParameter(QgsProcessingParameterFeatureSource(
             AREA, self.tr("Export area polygons (supersede the extent)"),
-            [QgsProcessing.TypeVectorPolygon], optional=True))
+            [vector_polygon_source()], optional=True))
         self.addParameter(QgsProcessingParameterString(
             LEVELS, self.tr("Levels, e.g. 0-5,7 (default: from the scales, else every level)"), optional=True))
         for name, label in ((MIN_SCALE, self.tr("Smallest scale (coarsest), e.g. 5000000")),
                             (MAX_SCALE, self.tr("Largest scale (finest), e.g. 10000"))):
             self.addParameter(QgsProcessingParameterNumber(
-                name, label, QgsProcessingParameterNumber.Double, optional=True, minValue=0))
+                name, label, number_type("Double"), optional=True, minValue=0))
         # ground resolution in the service CRS's units per pixel (metres for Web Mercator): how imagery
         # users think ("down to 0.5 m"); mapped to levels by the same rule as scales
         for name, label in ((COARSEST_RESOLUTION, self.tr("Coarsest resolution (service CRS units per pixel), "
@@ -89,7 +89,7 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
                             (FINEST_RESOLUTION, self.tr("Finest resolution (service CRS units per pixel), "
                                                         "e.g. 0.5"))):
             self.addParameter(QgsProcessingParameterNumber(
-                name, label, QgsProcessingParameterNumber.Double, optional=True, minValue=0))
+                name, label, number_type("Double"), optional=True, minValue=0))
 
     # --- reading ---------------------------------------------------------------------------
     def prepare_engine(self, parameters, context) -> None:

@@ -166,9 +166,9 @@ def test_state_plane_geopackage_with_non_halving_levels(tmp_path):
 
 
 def _qt_palette_expander(data: bytes) -> bytes:
-    image = _qimage(data).convertToFormat(QImage.Format_ARGB32)
+    image = _qimage(data).convertToFormat(QImage.Format.Format_ARGB32)
     buffer = QBuffer()
-    buffer.open(QIODevice.WriteOnly)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     image.save(buffer, "PNG")
     return bytes(buffer.data())
 
