@@ -198,9 +198,17 @@ def test_cancelling_a_conversion_writes_nothing(provider, tmp_path):
 
 
 @pytest.mark.parametrize("name, kind", [(DODGE, QgsVectorTileLayer), ("tpkutils_alt_root_name.tpk", QgsRasterLayer)])
-def test_open_output_adds_the_styled_result_to_the_project(name, kind, provider, tmp_path, qgis_new_project):
+def test_open_output_adds_the_styled_result_to_the_project(name, kind, provider, tmp_path, qgis_new_project,
+                                                           qgis_iface, monkeypatch):
     import processing
+    from qgis.core import QgsLayerTreeModel
+    from qgis.gui import QgsLayerTreeView
 
+    # QGIS >= 3.42 hands iface.layerTreeView() to C++ when it loads results: the test iface gets a
+    # real Layers panel (its default stand-in is a MagicMock, which C++ refuses).
+    view = QgsLayerTreeView()
+    view.setModel(QgsLayerTreeModel(QgsProject.instance().layerTreeRoot(), view))
+    monkeypatch.setattr(qgis_iface, "layerTreeView", lambda: view, raising=False)
     out = tmp_path / f"result{'.mbtiles' if kind is QgsVectorTileLayer else '.gpkg'}"
     destination = QgsProcessingOutputLayerDefinition(str(out), QgsProject.instance())
     results = processing.runAndLoadResults("arcgisofflinetiles:convertpackage",
@@ -211,6 +219,7 @@ def test_open_output_adds_the_styled_result_to_the_project(name, kind, provider,
     assert isinstance(layer, kind) and layer.isValid()
     assert layer.name() == {DODGE: "dodge_city"}.get(name, "alt_root_name")
     assert str(out) in layer.source()
+    assert QgsProject.instance().layerTreeRoot().findLayer(layer.id()) is not None  # in the Layers panel
     if kind is QgsVectorTileLayer:
         # the package's style (3 style layers, the fill's outlines in a rule of their own), not QGIS' default
         assert len(layer.renderer().styles()) == 4
