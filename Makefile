@@ -12,7 +12,8 @@ VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 ZIP     := dist/$(PLUGIN)-$(VERSION).zip
 QGIS_PROFILE_DIR ?= $(HOME)/.local/share/QGIS/QGIS3/profiles/default
 
-.PHONY: help deps test test-unit test-qgis340 demo demo-qgis340 docs-images serve lint package deploy \
+.PHONY: help deps test test-unit test-qgis340 test-qgis344 check-qt6 demo demo-qgis340 demo-qgis344 docs-images serve \
+        lint package deploy \
         transup transcompile bench screenshots clean
 
 help: ## Show this help
@@ -28,7 +29,13 @@ test-unit: deps ## Run the tests that need no QGIS (core and engine), without th
 	$(PY) -m pytest -p no:pytest_qgis -W ignore::pytest.PytestConfigWarning -m "not slow" tests/unit tests/engine $(PYTEST_ARGS)
 
 test-qgis340: ## Run the same suite on QGIS 3.40 LTR in a Debian trixie chroot (built on first use)
-	@bash scripts/qgis340.sh test $(PYTEST_ARGS)
+	@bash scripts/qgis-chroot.sh 340 test $(PYTEST_ARGS)
+
+test-qgis344: ## Run the same suite on QGIS 3.44, the newest QGIS Debian ships, in a Debian sid chroot
+	@bash scripts/qgis-chroot.sh 344 test $(PYTEST_ARGS)
+
+check-qt6: deps ## Qt 6 readiness: every Qt name resolved against PyQt6, .ui files loaded with PyQt6.uic, scoped QGIS enums
+	@bash scripts/check-qt6.sh
 
 demo: deps ## The main job: start the sample ArcGIS server and run the export mission headless
 	$(HEADLESS) $(PY) -m arcgis_emulator.demo
@@ -37,7 +44,10 @@ docs-images: deps ## Run the demo and refresh the README's pictures in docs/imag
 	$(HEADLESS) $(PY) -m arcgis_emulator.demo --docs docs/images
 
 demo-qgis340: ## The demo on QGIS 3.40 LTR (chroot)
-	@bash scripts/qgis340.sh demo
+	@bash scripts/qgis-chroot.sh 340 demo
+
+demo-qgis344: ## The demo on QGIS 3.44 (chroot)
+	@bash scripts/qgis-chroot.sh 344 demo
 
 ARGS ?=
 serve: deps ## Run the local ArcGIS Server emulator until stopped (prints its URLs; ARGS="--port 8080 --max-export-tiles 500")

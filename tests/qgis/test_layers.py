@@ -530,7 +530,7 @@ def _extracted(package: Path, folder: Path) -> Path:
 
 @pytest.mark.skipif(not layers.native_vtpk_supported(),
                     reason="only QGIS >= 3.32 opens a vtpk natively (3.26-3.30 drop tiles, qgis/QGIS#52872); "
-                           "run it on QGIS 3.40 (scripts/qgis340.sh)")
+                           "run it on QGIS 3.40 (make test-qgis340)")
 @pytest.mark.parametrize("wkid", sorted(OFF_GRID_CRS))
 def test_off_grid_vtpk_opens_natively_in_its_crs(wkid, tmp_path, qgis_new_project):
     source = prepare_layer_source(_off_grid_vtpk(tmp_path / "helsinki.vtpk", wkid), cache_dir=tmp_path)

@@ -64,4 +64,6 @@ def test_metadata_is_complete_for_the_plugin_repository():
     assert general["qgisMinimumVersion"] == "3.22"
     assert general["qgisMaximumVersion"] == "4.99"
     assert general["hasProcessingProvider"] == "yes"
+    # Qt 6 builds of QGIS (3.40/3.44 previews, QGIS 4) refuse plugins without it; `make check-qt6` earns it
+    assert general["supportsQt6"] == "yes"
     assert (REPO / general["icon"]).is_file()

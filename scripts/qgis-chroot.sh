@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# QGIS 3.40 LTR test bed: the project's test suite (or the demo) on Debian trixie's QGIS 3.40,
-# GDAL 3.10 and Python 3.13, in a chroot beside a Debian 12 host (QGIS 3.22).
+# QGIS test beds in chroots beside a Debian 12 host (QGIS 3.22): the project's test suite (or the
+# demo) on a newer Debian's QGIS. One leg per supported QGIS that Debian ships:
 #
-#   bash scripts/qgis340.sh test [pytest args]   what `make test-qgis340` runs
-#   bash scripts/qgis340.sh demo [args]          python -m arcgis_emulator.demo (`make demo-qgis340`)
-#   bash scripts/qgis340.sh shell [cmd...]       a shell (or a command) in the chroot, for debugging
-#   bash scripts/qgis340.sh build                only make sure the root is built and up to date
-#   bash scripts/qgis340.sh remove               delete the root
+#   leg  Debian suite  QGIS               GDAL / Python     make targets
+#   340  trixie        3.40 LTR (Qt 5)    3.10 / 3.13       test-qgis340, demo-qgis340
+#   344  sid           3.44 (Qt 5)        (see .aot-versions in the root)  test-qgis344, demo-qgis344
+#
+#   bash scripts/qgis-chroot.sh LEG test [pytest args]   what `make test-qgisLEG` runs
+#   bash scripts/qgis-chroot.sh LEG demo [args]          python -m arcgis_emulator.demo (`make demo-qgisLEG`)
+#   bash scripts/qgis-chroot.sh LEG shell [cmd...]       a shell (or a command) in the chroot, for debugging
+#   bash scripts/qgis-chroot.sh LEG build                only make sure the root is built and up to date
+#   bash scripts/qgis-chroot.sh LEG remove               delete the root
 #
 # How it works
-#   * The root file system lives outside the checkout, in $QGIS340_ROOT
-#     (default /var/tmp/arcgis_offline_tiles-qgis340): `debootstrap --variant=minbase trixie`
-#     from the host's Debian mirror, then apt installs scripts/qgis340-packages.txt, then a venv
+#   * The root file system lives outside the checkout, in $QGIS<LEG>_ROOT
+#     (default /var/tmp/arcgis_offline_tiles-qgis<LEG>): `debootstrap --variant=minbase <suite>`
+#     from the host's Debian mirror, then apt installs scripts/qgis<LEG>-packages.txt, then a venv
 #     at /opt/aot-venv (inside the root) from the root's /usr/bin/python3 --system-site-packages
-#     gets requirements-qgis340.txt if it exists, else requirements-dev.txt.
+#     gets requirements-qgis<LEG>.txt if it exists, else requirements-dev.txt.
+#   * sid has no -updates or -security suites. The sid index this project installs from is a frozen
+#     snapshot whose Release file is past its Valid-Until date, so apt in the sid root runs with
+#     Acquire::Check-Valid-Until=false (written to the root's apt.conf.d); without it
+#     `apt-get update` refuses the index as expired. (debootstrap does not check the date.)
 #   * Stamps written last: .aot-root.stamp (hash of the package list) and .aot-venv.stamp (hash of
 #     the requirements). An interrupted build, a package removed from the list or a new LAYOUT
 #     rebuilds the root from scratch (~2-5 min); packages added to the list are apt-installed into
@@ -26,30 +34,43 @@
 #     started in it and dropping every mount with it.
 #   * Tests run as the owner of the checkout, with HOME, the bytecode cache (PYTHONPYCACHEPREFIX)
 #     and the emulator tile cache (AOT_EMULATOR_CACHE=/var/cache/aot-emulator/<uid>/samples) inside
-#     the root, so nothing root-owned or Python-3.13-specific is left in the checkout.
-#   * A lock file ($QGIS340_ROOT.lock) lets several runs share the root while a (re)build waits
-#     for them to finish.
+#     the root, so nothing root-owned or Python-version-specific is left in the checkout.
+#   * A lock file (<root>.lock) lets several runs share a root while a (re)build waits for them to
+#     finish; each leg has its own root and lock, so legs can run side by side.
 # Needs root (chroot, mounts). On a fresh Debian 12 it installs debootstrap when it is missing.
 set -euo pipefail
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 PROJECT=$(cd "$(dirname "$SELF")/.." && pwd -P)
-ROOT=${QGIS340_ROOT:-/var/tmp/arcgis_offline_tiles-qgis340}
+usage() { echo "usage: bash scripts/qgis-chroot.sh 340|344 test|demo|shell|build|remove [args]" >&2; exit 2; }
+
+LEG=${1:-}
+case $LEG in
+    -h|--help|help) sed -n '2,13p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    # SUITES: the apt suites of the root's sources; SECURITY: whether the suite has a -security one
+    340) SUITE=trixie; SUITES="trixie trixie-updates"; SECURITY=1; CHECK_VALID_UNTIL=1 ;;
+    344) SUITE=sid;    SUITES="sid";                   SECURITY=0; CHECK_VALID_UNTIL=0 ;;
+    *) usage ;;
+esac
+shift
+
+NAME=qgis$LEG
+root_var=QGIS${LEG}_ROOT
+ROOT=${!root_var:-/var/tmp/arcgis_offline_tiles-$NAME}
 ROOT=${ROOT%/}
 LOCK=$ROOT.lock
 LOG=$ROOT.build.log
-SUITE=trixie
 LAYOUT=1                 # bump when the build steps change: forces a clean rebuild
 VENV=/opt/aot-venv       # inside the root
 EMULATOR_DIR=/var/cache/aot-emulator   # inside the root: <uid>/samples per checkout owner (the
                                        # emulator puts its build lock and temporary folder beside it)
-PKG_FILE=$PROJECT/scripts/qgis340-packages.txt
-REQ_FILE=$PROJECT/requirements-qgis340.txt
+PKG_FILE=$PROJECT/scripts/$NAME-packages.txt
+REQ_FILE=$PROJECT/requirements-$NAME.txt
 [ -f "$REQ_FILE" ] || REQ_FILE=$PROJECT/requirements-dev.txt
 
-say() { echo "qgis340: $*"; }
-die() { echo "qgis340: error: $*" >&2; exit 1; }
+say() { echo "$NAME: $*"; }
+die() { echo "$NAME: error: $*" >&2; exit 1; }
 
 read_packages() { sed 's/#.*//' "$PKG_FILE" | tr -s ' \t' '\n\n' | sed '/^$/d'; }
 hash_of() { sha256sum | cut -c1-64; }
@@ -130,7 +151,7 @@ BUILDING=""
 on_inner_exit() {  # a failed build: show the end of its log (the root stays stamp-less: rebuilt next time)
     local rc=$?
     if [ "$rc" != 0 ] && [ -n "$BUILDING" ]; then
-        echo "qgis340: error: $BUILDING failed (exit $rc); last lines of $LOG:" >&2
+        echo "$NAME: error: $BUILDING failed (exit $rc); last lines of $LOG:" >&2
         tail -n 25 "$LOG" | sed 's/^/    /' >&2 || true
     fi
 }
@@ -138,9 +159,14 @@ on_inner_exit() {  # a failed build: show the end of its log (the root stays sta
 build_root() {
     local mirror security codename keyring pkgs t0=$SECONDS
     codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-    mirror=${QGIS340_MIRROR:-$(host_mirror "$codename" | head -n1)}
+    mirror_var=QGIS${LEG}_MIRROR
+    mirror=${!mirror_var:-$(host_mirror "$codename" | head -n1)}
     mirror=${mirror:-http://deb.debian.org/debian}
-    security=${QGIS340_SECURITY_MIRROR-$(host_mirror "$codename-security" | head -n1)}
+    security=""
+    if ((SECURITY)); then
+        security_var=QGIS${LEG}_SECURITY_MIRROR
+        security=${!security_var-$(host_mirror "$codename-security" | head -n1)}
+    fi
     mapfile -t pkgs < <(read_packages)
 
     say "building root (first time, ~2-4 min)… in $ROOT, log in $LOG"
@@ -160,13 +186,18 @@ build_root() {
     [ -f "$ROOT$keyring" ] || keyring=/usr/share/keyrings/debian-archive-keyring.pgp
     rm -f "$ROOT/etc/apt/sources.list"
     {
-        printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: %s\n' \
-            "$mirror" "$SUITE" "$SUITE" "$keyring"
+        printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
+            "$mirror" "$SUITES" "$keyring"
         if [ -n "$security" ]; then
             printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\nSigned-By: %s\n' \
                 "$security" "$SUITE" "$keyring"
         fi
     } >"$ROOT/etc/apt/sources.list.d/debian.sources"
+    if ! ((CHECK_VALID_UNTIL)); then
+        # A frozen snapshot's Release file is past its Valid-Until date: apt would refuse it as
+        # expired (same as `apt-get -o Acquire::Check-Valid-Until=false`).
+        echo 'Acquire::Check-Valid-Until "false";' >"$ROOT/etc/apt/apt.conf.d/99aot-snapshot"
+    fi
     printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"   # never start services
     chmod 755 "$ROOT/usr/sbin/policy-rc.d"
     printf '%s\n' 'path-exclude /usr/share/man/*' 'path-exclude /usr/share/doc/*' \
@@ -284,12 +315,12 @@ build_venv() {
 
 ensure_root() {  # fd 9 is the lock file, held shared on return
     if ! flock -n -s 9; then
-        say "waiting for another qgis340 run that is building the root…"
+        say "waiting for another $NAME run that is building the root…"
         flock -s 9
     fi
     venv_ok && return 0
     if ! flock -n -x 9; then
-        say "waiting for other qgis340 runs to finish before updating the root…"
+        say "waiting for other $NAME runs to finish before updating the root…"
         flock -x 9
     fi
     if ! root_ok; then
@@ -364,14 +395,13 @@ fi
 mode=${1:-}
 case $mode in
     test|demo|shell|build|remove) shift ;;
-    -h|--help|help) sed -n '2,9p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: bash scripts/qgis340.sh test|demo|shell|build|remove [args]" >&2; exit 2 ;;
+    *) usage ;;
 esac
 
 if [ "$(id -u)" != 0 ]; then
     command -v sudo >/dev/null || die "needs root (chroot and mounts): run it as root"
     say "needs root (chroot and mounts): re-running with sudo"
-    exec sudo -E bash "$SELF" "$mode" "$@"
+    exec sudo -E bash "$SELF" "$LEG" "$mode" "$@"
 fi
 [ -f "$PKG_FILE" ] || die "$PKG_FILE is missing"
 
@@ -422,7 +452,7 @@ trap 'on_signal HUP 129' HUP
 
 setpriv --pdeathsig KILL \
     unshare --mount --propagation private --pid --fork --kill-child \
-    bash "$SELF" __inner "$mode" "$@" <&0 &
+    bash "$SELF" "$LEG" __inner "$mode" "$@" <&0 &
 child=$!
 rc=0
 wait "$child" || rc=$?
