@@ -180,7 +180,12 @@ def write_vector_tiles(dest: Path, max_zoom: int = 6, *, on_tile: Callable | Non
     Returns the written ``(level, row, col)`` list. Ocean-only tiles are not written (QGIS's writer
     skips tiles without features).
     """
-    from qgis.core import QgsMapToPixelSimplifier, QgsRectangle, QgsVectorTileWriter
+    from qgis.core import Qgis, QgsMapToPixelSimplifier, QgsRectangle, QgsVectorTileWriter
+
+    try:  # newer QGIS (and QGIS 4) name it in Qgis; 3.22 only in the simplifier
+        distance_simplification = Qgis.VectorSimplificationAlgorithm.Distance
+    except AttributeError:
+        distance_simplification = QgsMapToPixelSimplifier.SimplifyAlgorithm.Distance
     from qgis.PyQt.QtCore import QUrl
 
     ensure_qgis()
@@ -195,7 +200,7 @@ def write_vector_tiles(dest: Path, max_zoom: int = 6, *, on_tile: Callable | Non
                 per_zoom[(name, z)] = [(g, a) for g, a in parts if a[-1] >= resolution]
                 continue
             simplifier = QgsMapToPixelSimplifier(QgsMapToPixelSimplifier.SimplifyFlag.SimplifyGeometry, resolution,
-                                                 QgsMapToPixelSimplifier.SimplifyAlgorithm.Distance)   # one pixel
+                                                 distance_simplification)   # one pixel
             simplified = []
             for geom, attrs in current:
                 s = simplifier.simplify(geom)

@@ -12,10 +12,13 @@ Three passes, each reporting ``file:line: message`` for every problem:
    probe ``QObject`` subclass, and every ``.ui`` file is loaded with ``PyQt6.uic.loadUiType`` and
    set up on a widget. A Qt 5 spelling such as ``Qt.AlignLeft`` or ``QSizePolicy.Expanding`` does
    not exist in PyQt6 (only ``Qt.AlignmentFlag.AlignLeft``), so it fails here.
-3. ``--qgis-enums`` (in the project's QGIS 3 environment): chains rooted at a name imported from
-   ``qgis.core``/``qgis.gui``/``qgis.analysis`` that reach an enum member through a class other
-   than the member's enum (``Qgis.Info``, ``QgsWkbTypes.PolygonGeometry``) are reported with the
-   scoped spelling; QGIS 4 drops the unscoped ones.
+3. ``--qgis-enums`` (in a QGIS 3 environment: the host's, and each QGIS leg through the unit
+   test): chains rooted at a name imported from ``qgis.core``/``qgis.gui``/``qgis.analysis`` that
+   reach an enum member through a class other than the member's enum (``Qgis.Info``,
+   ``QgsWkbTypes.PolygonGeometry``) are reported with the scoped spelling, since QGIS 4 drops the
+   unscoped ones; so are chains that do not exist in the running QGIS at all (an enum that moved
+   to ``Qgis``), unless they sit in a version fallback (``try``/``except AttributeError``, or an ``if`` on
+   ``hasattr``/``getattr``/``Qgis.QGIS_VERSION_INT``).
 
 Usage: ``python scripts/qt6_check.py [--pyqt6] [--qgis-enums] [paths...]`` (default: the plugin,
 its tests, the emulator and the benchmarks). Exit status 1 when anything is reported.
@@ -64,6 +67,7 @@ class Use:
     package: str           # "qgis.PyQt", "PyQt5", "qgis.core", ...
     module: str            # "QtCore" (for QGIS packages: "")
     chain: tuple[str, ...]  # ("Qt", "AlignLeft"): the imported name first
+    guarded: bool = False   # inside a try whose handler catches AttributeError (a version fallback)
 
     @property
     def spelled(self) -> str:
@@ -108,11 +112,17 @@ def _split(module: str) -> tuple[str, str] | None:
 def scan_source(source: str, path: str) -> Scan:
     """The static pass over one file: Qt/QGIS uses, signal declarations and static findings."""
     tree = ast.parse(source, filename=path)
+    nodes: list[ast.AST] = [tree]   # every node, parents before children (one walk: big test files)
+    parents: dict[ast.AST, ast.AST] = {}
+    for node in nodes:
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+            nodes.append(child)
     # local name -> (package, module, imported name or None for a module)
     bindings: dict[str, tuple[str, str, str | None]] = {}
     findings: list[Finding] = []
     uses: list[Use] = []
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             split = _split(node.module)
             if split is None:
@@ -144,9 +154,21 @@ def scan_source(source: str, path: str) -> Scan:
                 if alias.asname and module and package in QT_PACKAGES:
                     bindings[alias.asname] = (package, module, None)
 
-    parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
+
+    def guarded(node: ast.AST) -> bool:
+        """In a version fallback: a try/except AttributeError, or an if on hasattr/getattr/the version."""
+        child, parent = node, parents.get(node)
+        while parent is not None:
+            if isinstance(parent, ast.Try) and (child in parent.body or child in parent.handlers) and any(
+                    _catches_attribute_error(handler) for handler in parent.handlers):
+                return True
+            if isinstance(parent, (ast.If, ast.IfExp)) and child is not parent.test and _probes_version(parent.test):
+                return True
+            child, parent = parent, parents.get(parent)
+        return False
+
     signals: list[Signal] = []
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Attribute):
             if node.attr in DROPPED_METHODS:
                 findings.append(Finding(path, node.lineno, f".{node.attr} does not exist in PyQt6: use "
@@ -161,7 +183,7 @@ def scan_source(source: str, path: str) -> Scan:
             if isinstance(base, ast.Name) and base.id in bindings:
                 package, module, name = bindings[base.id]
                 names = ((name,) if name else ()) + tuple(reversed(chain))
-                uses.append(Use(path, node.lineno, package, module, names))
+                uses.append(Use(path, node.lineno, package, module, names, guarded(node)))
         elif isinstance(node, ast.Name) and node.id in REMOVED_CLASSES and node.id in bindings:
             findings.append(Finding(path, node.lineno, f"{node.id} was removed in Qt 6: use "
                                     f"{REMOVED_CLASSES[node.id]}"))
@@ -178,6 +200,21 @@ def scan_source(source: str, path: str) -> Scan:
             findings.append(Finding(use.path, use.line, f"{use.chain[0]} was removed in Qt 6: use "
                                     f"{REMOVED_CLASSES[use.chain[0]]}"))
     return Scan(uses, signals, findings, bindings)
+
+
+def _catches_attribute_error(handler: ast.ExceptHandler) -> bool:
+    names = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(n is None or (isinstance(n, ast.Name) and n.id in ("AttributeError", "Exception", "BaseException"))
+               for n in names)
+
+
+def _probes_version(test: ast.AST) -> bool:
+    for node in ast.walk(test):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("hasattr", "getattr"):
+            return True
+        if isinstance(node, ast.Attribute) and node.attr == "QGIS_VERSION_INT":
+            return True
+    return False
 
 
 def python_files(paths: list[Path]) -> list[Path]:
@@ -332,6 +369,13 @@ def check_ui(path: Path) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # Pass 3: QGIS enums through their scope (in a QGIS 3 environment)
 # ---------------------------------------------------------------------------------------------
+def _is_class_like(obj) -> bool:
+    """A module, class or enum: where a missing attribute is a missing name, not instance state."""
+    import types
+
+    return isinstance(obj, (type, types.ModuleType))
+
+
 def _is_enum_member(value) -> bool:
     """A Python enum member, or a member of a sip enum (whose type's metaclass is sip.enumtype)."""
     import enum
@@ -343,7 +387,8 @@ def _is_enum_member(value) -> bool:
 
 
 def check_qgis_enum(use: Use) -> str | None:
-    """None unless ``use`` reaches an enum member through something other than its enum."""
+    """None unless ``use`` reaches an enum member through something other than its enum, or names
+    something the running QGIS does not have (outside a try/except AttributeError fallback)."""
     import importlib
 
     if use.package not in QGIS_PACKAGES or len(use.chain) < 2:
@@ -353,7 +398,11 @@ def check_qgis_enum(use: Use) -> str | None:
     for name in use.chain:
         owner, obj = obj, getattr(obj, name, _MISSING)
         if obj is _MISSING:
-            return None  # not an enum question (instance attributes, typos are the tests' job)
+            if use.guarded or not _is_class_like(owner):
+                return None
+            from qgis.core import Qgis
+
+            return f"{use.spelled}: QGIS {Qgis.QGIS_VERSION.split('-')[0]} has no {name!r} there"
         if _is_enum_member(obj) and owner is not type(obj):
             enum_type = type(obj)
             scoped = f"{enum_type.__qualname__}.{name}" if enum_type.__qualname__ else name

@@ -125,3 +125,26 @@ def test_unscoped_qgis_enums_are_reported_with_their_scoped_spelling():
     assert "GeometryType" in problems["QgsWkbTypes.PolygonGeometry"]
     assert problems["Qgis.MessageLevel.Warning"] is None
     assert problems["Qgis.QGIS_VERSION"] is None
+
+
+def test_a_qgis_name_this_qgis_lacks_is_reported_unless_it_is_a_version_fallback():
+    pytest.importorskip("qgis.core", reason="needs QGIS")
+    source = ("from qgis.core import Qgis\n"
+              "missing = Qgis.NoSuchEnum.Member\n"
+              "try:\n"
+              "    fallback = Qgis.NoSuchEnum.Member\n"
+              "except AttributeError:\n"
+              "    fallback = Qgis.AlsoMissing.Member\n"
+              "probed = Qgis.NoSuchEnum.Member if hasattr(Qgis, 'NoSuchEnum') else None\n")
+    problems = {use.line: qt6_check.check_qgis_enum(use) for use in qt6_check.scan_source(source, "q.py").uses}
+    assert "has no 'NoSuchEnum'" in problems[2]
+    assert problems[4] is None and problems[6] is None and problems[7] is None
+
+
+def test_the_project_spells_qgis_enums_the_way_this_qgis_and_qgis_4_want():
+    # Runs in every QGIS leg: an enum that moved (QgsMapToPixelSimplifier.SimplifyAlgorithm is gone
+    # from 3.40) fails here before it fails in a test that needs the emulator's tiles.
+    pytest.importorskip("qgis.core", reason="needs QGIS")
+    findings = qt6_check.run([REPO / name for name in qt6_check.DEFAULT_SOURCES],
+                             pyqt6=False, qgis_enums=True, ui_root=None)
+    assert [str(f) for f in findings] == []

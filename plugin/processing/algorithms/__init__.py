@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qgis.core import QgsProcessing, QgsProcessingAlgorithm, QgsProcessingException
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.errors import ArcGISOfflineTilesError
+from ...qgis_glue.enums import qgis_enum
 from ...qgis_glue.i18n import error_message
 
 __all__ = ["PACKAGE_FILTER", "PackageAlgorithm", "error_message", "file_source_type", "processing_error"]
@@ -21,12 +22,7 @@ PACKAGE_FILTER = "Esri tile packages (*.vtpk *.tpkx *.tpk conf.xml *.tar);;All f
 
 def file_source_type():
     """``QgsProcessing.TypeFile``, spelled the way the running QGIS wants it (Qt 6 ready)."""
-    source_type = getattr(getattr(QgsProcessing, "SourceType", None), "TypeFile", None)
-    if source_type is None:  # QGIS 4: Qgis.ProcessingSourceType.File
-        from qgis.core import Qgis
-
-        source_type = Qgis.ProcessingSourceType.File
-    return source_type
+    return qgis_enum("Qgis.ProcessingSourceType.File", "QgsProcessing.SourceType.TypeFile")
 
 
 def processing_error(error: ArcGISOfflineTilesError) -> QgsProcessingException:
