@@ -180,3 +180,20 @@ def test_service_task_reads_the_service_or_says_what_is_wrong(keeper, emulator, 
     qtbot.waitUntil(lambda: len(found) + len(errors) == 2, timeout=30_000)
     assert [s.name for s in found] == ["World_Imagery"]
     assert len(errors) == 1 and "No ArcGIS service" in errors[0]
+
+
+def test_a_request_file_naming_another_folder_is_ignored_and_never_deleted(tmp_path):
+    """The export settings files are read back at start-up: a job id in one must not name a file
+    outside the store (it is used to delete the file later)."""
+    from plugin.tasks.export_task import delete_request_file, load_request_files, requests_folder, save_request_file
+
+    store = tmp_path / "jobs"
+    request = ExportRequest("http://h/arcgis/rest/services/A/MapServer", "", SQUARE, True, (1,), "tpk")
+    save_request_file(str(store), "0123abcd", request, "running")
+    outside = tmp_path / "x.json"
+    outside.write_text("precious")
+    doc = json.loads((requests_folder(str(store)) / "0123abcd.json").read_text())
+    (requests_folder(str(store)) / "tampered.json").write_text(json.dumps({**doc, "job_id": "../../x"}))
+    assert list(load_request_files(str(store))) == ["0123abcd"]
+    delete_request_file(str(store), "../../x")
+    assert outside.read_text() == "precious"
