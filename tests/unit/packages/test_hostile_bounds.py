@@ -291,7 +291,8 @@ def test_a_zip_one_byte_short_is_reported_as_truncated(tmp_path):
 
 def test_a_merge_keeps_its_parts_with_tiles_and_names_the_empty_one(tmp_path):
     """A split export's part may cover only sea; the merge warns about it instead of failing."""
-    full = write_zip(tmp_path / "full.tpkx", tpkx_members(wm_doc(), {"L02/R0000C0000.bundle": v2_bundle({(0, 0): png()})}))
+    one_tile = {"L02/R0000C0000.bundle": v2_bundle({(0, 0): png()})}
+    full = write_zip(tmp_path / "full.tpkx", tpkx_members(wm_doc(), one_tile))
     empty = write_zip(tmp_path / "empty.tpkx", tpkx_members(wm_doc(), {"L02/R0000C0000.bundle": v2_bundle({})}))
     report = convert.merge_packages([full, empty], tmp_path / "merged.mbtiles")
     assert report.tiles_written == 1
@@ -299,3 +300,27 @@ def test_a_merge_keeps_its_parts_with_tiles_and_names_the_empty_one(tmp_path):
     with pytest.raises(PackageError, match="holds no tiles"):
         convert.merge_packages([empty, empty], tmp_path / "none.mbtiles")
     assert _no_output(tmp_path, "none")
+
+
+def test_the_expansion_bound_counts_copied_records_not_the_stand_ins_a_conversion_makes(tmp_path, monkeypatch):
+    """Stand-ins of a sparse vector package (standins.py) legitimately make the output bigger than the
+    package; they have their own bound.  Squeezed to just above the package's records, the expansion
+    bound still lets the stand-ins through, and squeezed below them it refuses the records."""
+    from tests.unit.packages.test_sparse import SQUARE, _gz, _vtpk
+
+    country = _gz({"countries": [("Polygon", [SQUARE], {"name": "Everywhere"})]})
+    detail = _gz({"countries": [("Polygon", [[(0, 0), (2000, 0), (2000, 2000), (0, 2000)]], {"name": "Corner"})]})
+    tiles = {(0, 0, 0): country, (1, 0, 0): country, (1, 0, 1): country, (1, 1, 0): country, (1, 1, 1): country}
+    tiles.update({(z, 0, 0): detail for z in range(2, 5)})
+    src = _vtpk(tmp_path / "sparse.vtpk", tiles, levels=6)
+    with open_package(src) as pkg:
+        records, stored = pkg.tile_bytes, pkg.stored_bytes()
+    monkeypatch.setattr(convert, "EXPANSION_ALLOWANCE", 0)
+    monkeypatch.setattr(convert, "EXPANSION_RATIO", records / stored)
+    report = convert_package(src, tmp_path / "sparse.mbtiles")
+    with sqlite3.connect(tmp_path / "sparse.mbtiles") as db:
+        (written,) = db.execute("SELECT sum(length(tile_data)) FROM tiles").fetchone()
+    assert report.stand_ins == 3 * (4 + 16 + 64) and written > 10 * records
+    monkeypatch.setattr(convert, "EXPANSION_RATIO", records / stored * 0.99)
+    with pytest.raises(PackageError, match=r"0 index entries repeat another record, 0 overlap one"):
+        convert_package(src, tmp_path / "refused.mbtiles")
