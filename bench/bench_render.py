@@ -17,7 +17,7 @@ Every view (several zooms over dense and sparse areas, :data:`VIEWS`) is rendere
   the tile map as ArcGIS does (plain MapLibre does not): a tile the package lacks is cut from its
   deepest ancestor (clipped and rescaled), a tile the map marks absent is not served;
 * by QGIS 3.22 (this machine) through ``open_package_layer`` (:mod:`bench.render_qgis`);
-* by QGIS 3.40 in the chroot of ``scripts/qgis340.sh`` (its native vtpk path), when that root is built.
+* by QGIS 3.40 in the chroot of ``scripts/qgis-chroot.sh 340`` (its native vtpk path), when that root is built.
 
 Per view, on white: SSIM (grey levels, Gaussian window σ 1.5); ``diff30`` the share of pixels whose
 colour differs by more than 30 (Euclidean RGB distance); ``struct`` the share of pixels where
@@ -632,7 +632,7 @@ def _qgis340_available() -> str | None:
     if os.geteuid() != 0:
         return "the QGIS 3.40 chroot needs root"
     if not (QGIS340_ROOT / ".aot-venv.stamp").is_file():
-        return f"the QGIS 3.40 chroot is not built (bash scripts/qgis340.sh build; root {QGIS340_ROOT})"
+        return f"the QGIS 3.40 chroot is not built (bash scripts/qgis-chroot.sh 340 build; root {QGIS340_ROOT})"
     return None
 
 
@@ -657,7 +657,7 @@ def run(out_dir: Path) -> dict:
     legs["qgis322"] = json.loads((work / "qgis322" / "qgis.json").read_text())
     skip340 = _qgis340_available()
     if skip340 is None:
-        done = subprocess.run(["bash", "scripts/qgis340.sh", "shell", "/opt/aot-venv/bin/python", "-m",
+        done = subprocess.run(["bash", "scripts/qgis-chroot.sh", "340", "shell", "/opt/aot-venv/bin/python", "-m",
                                "bench.render_qgis", str(plan), str(work / "qgis340")], cwd=REPO, env=env,
                               timeout=QGIS_TIMEOUT_S, capture_output=True, check=False)
         if done.returncode == 0:

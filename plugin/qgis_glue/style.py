@@ -19,7 +19,10 @@ After the conversion two corrections make QGIS draw what MapLibre draws (:func:`
 * MapLibre puts a point label's baseline ``ascent - 17/24`` em below its anchor (plus half its
   line box for a top or bottom anchor) and its lines ``text-line-height`` (1.2) ems apart; QGIS
   centres the font's ascent + descent box there, about 0.13 em lower, with lines one font line
-  spacing apart.  The label's line height and offset take the difference.
+  spacing apart.  The label's line height and offset take the difference.  Wrap length and line
+  height in ems do not depend on the size; with a zoom-dependent ``text-size`` the offset becomes
+  an expression of the converter's size expression (the converter fixes ``text-offset`` at the
+  size of its first stop).
 
 Reading the resources (:func:`read_style_resources`) is pure and thread-safe; the conversion and
 everything that touches a layer run on the main thread.
@@ -423,8 +426,9 @@ MAPLIBRE_GLYPH_OFFSET_EM = 17.0 / 24.0
 def labels_as_maplibre(labeling, style: dict) -> int:
     """Wrap and place point labels as MapLibre does (see the module notes).
 
-    Only static ``text-size`` / ``text-max-width`` / ``text-line-height`` values are used; returns how
-    many label styles changed."""
+    ``text-max-width`` and ``text-line-height`` must be static; a zoom-dependent ``text-size`` keeps
+    the converter's size expression, and the offset (``text-offset`` and the baseline shift, both in
+    ems) becomes an expression of it.  Returns how many label styles changed."""
     if labeling is None or not hasattr(labeling, "styles"):
         return 0
     gl_layers = {gl.get("id"): gl for gl in style.get("layers") or [] if isinstance(gl, dict)}
@@ -434,10 +438,13 @@ def labels_as_maplibre(labeling, style: dict) -> int:
         layout = gl.get("layout") if isinstance(gl, dict) and isinstance(gl.get("layout"), dict) else {}
         if layout.get("symbol-placement", "point") != "point":
             continue
+        settings = label_style.labelSettings()
         size = _static_number(layout.get("text-size"), DEFAULT_TEXT_SIZE_PX)
+        size_mm = None  # the converter's zoom-dependent size expression (millimetres), when dynamic
+        if size is None:
+            size, size_mm = _zoom_text_size(layout.get("text-size"), settings)
         if size is None or size <= 0:
             continue
-        settings = label_style.labelSettings()
         font = settings.format().font()
         font.setPixelSize(max(1, round(size)))
         metrics = QFontMetricsF(font)
@@ -454,13 +461,68 @@ def labels_as_maplibre(labeling, style: dict) -> int:
             text_format.setLineHeight(line_height * size / metrics.height())  # QGIS spaces lines by height
             settings.setFormat(text_format)
             shift = _baseline_shift_em(settings, metrics.ascent() / size, metrics.descent() / size, line_height)
-            if shift and settings.offsetUnits == _millimeters():
+            if size_mm is not None:
+                _zoom_offset(settings, layout, shift, size_mm)
+            elif shift and settings.offsetUnits == _millimeters():
                 settings.yOffset += shift * size * PIXEL_SIZE_MM
         label_style.setLabelSettings(settings)
         changed += 1
     if changed:
         labeling.setStyles(styles)
     return changed
+
+
+def _label_property(name: str):
+    """A ``QgsPalLayerSettings`` data-defined property key (scoped enum on newer QGIS)."""
+    scoped = getattr(QgsPalLayerSettings, "Property", None)
+    if scoped is not None and hasattr(scoped, name):
+        return getattr(scoped, name)
+    return getattr(QgsPalLayerSettings, name)
+
+
+def _zoom_values(value) -> list[float]:
+    """The sizes a zoom function (``{"stops": …}``, ``["interpolate", …, ["zoom"], …]`` or
+    ``["step", ["zoom"], …]``) takes at its stops; empty for anything else."""
+    if isinstance(value, dict) and "property" not in value:
+        pairs = [stop for stop in value.get("stops") or [] if isinstance(stop, list) and len(stop) == 2]
+        outputs = [stop[1] for stop in pairs]
+    elif isinstance(value, list) and len(value) >= 5 and value[0] == "interpolate" and value[2] == ["zoom"]:
+        outputs = value[4::2]
+    elif isinstance(value, list) and len(value) >= 3 and value[0] == "step" and value[1] == ["zoom"]:
+        outputs = value[2::2]
+    else:
+        return []
+    numbers = [_static_number(v, 0.0) for v in outputs]
+    return [] if any(n is None or n <= 0 for n in numbers) else numbers
+
+
+def _zoom_text_size(value, settings) -> tuple[float | None, str | None]:
+    """For a zoom-dependent ``text-size``: a representative size in pixels (wrap length and line
+    height in ems do not depend on it) and the converter's size expression; (None, None) otherwise."""
+    sizes = _zoom_values(value)
+    properties = settings.dataDefinedProperties()
+    key = _label_property("Size")
+    if not sizes or not properties.isActive(key):
+        return None, None
+    expression = properties.property(key).expressionString()
+    if not expression:
+        return None, None
+    sizes.sort()
+    return sizes[len(sizes) // 2], expression
+
+
+def _zoom_offset(settings, layout: dict, shift_em: float, size_mm: str) -> None:
+    """``text-offset`` (ems) and the baseline shift follow a zoom-dependent text size: the converter
+    fixed the offset at its first stop's size, MapLibre scales it with the size at the map's zoom."""
+    offset = layout.get("text-offset", [0, 0])
+    if (not isinstance(offset, list) or len(offset) != 2 or "text-radial-offset" in layout
+            or any(_static_number(v, 0.0) is None for v in offset) or settings.offsetUnits != _millimeters()):
+        return
+    x_em, y_em = float(offset[0]), float(offset[1]) + shift_em
+    properties = settings.dataDefinedProperties()
+    properties.setProperty(_label_property("OffsetXY"), QgsProperty.fromExpression(
+        f"array({x_em:.6g} * ({size_mm}), {y_em:.6g} * ({size_mm}))"))
+    settings.setDataDefinedProperties(properties)
 
 
 def _baseline_shift_em(settings, ascent: float, descent: float, line_height: float) -> float:

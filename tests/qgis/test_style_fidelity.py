@@ -112,11 +112,12 @@ def _vtpk(path: Path, style_layers: list[dict], tile: dict) -> Path:
     return path
 
 
-def _render(layer) -> QImage:
+def _render(layer, half: float = WM_HALF) -> QImage:
+    """The layer drawn at VIEW_PX square around (0, 0); a smaller ``half`` zooms in."""
     settings = QgsMapSettings()
     settings.setLayers([layer])
     settings.setDestinationCrs(layer.crs())
-    settings.setExtent(QgsRectangle(-WM_HALF, -WM_HALF, WM_HALF, WM_HALF))
+    settings.setExtent(QgsRectangle(-half, -half, half, half))
     settings.setOutputSize(QSize(VIEW_PX, VIEW_PX))
     settings.setOutputDpi(96)
     settings.setBackgroundColor(QColor(Qt.GlobalColor.white))
@@ -234,10 +235,15 @@ def _text_rows(image: QImage, top: int, bottom: int) -> int:
     return rows
 
 
+# A zoom-dependent text size that is the same at every zoom: the converter still makes it an expression.
+ZOOM_SIZE_12 = {"stops": [[0, 12], [24, 12]]}
+
+
+@pytest.mark.parametrize("text_size", [12, ZOOM_SIZE_12], ids=["static-size", "zoom-size"])
 @pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
-def test_label_wider_than_text_max_width_wraps(native, tmp_path, qgis_new_project):
+def test_label_wider_than_text_max_width_wraps(native, text_size, tmp_path, qgis_new_project):
     labels = {"id": "names", "type": "symbol", "source": "esri", "source-layer": "poi",
-              "layout": {"text-field": "{name}", "text-font": ["DejaVu Sans Book"], "text-size": 12,
+              "layout": {"text-field": "{name}", "text-font": ["DejaVu Sans Book"], "text-size": text_size,
                          "text-max-width": 8},
               "paint": {"text-color": "#000000"}}
     # 12 px DejaVu Sans: "Switzerland" is ~70 px wide, "Bosnia and Herz." ~102 px; 8 em = 96 px, and
@@ -277,10 +283,12 @@ def test_label_baseline_sits_where_maplibre_puts_it(anchor, tmp_path, qgis_new_p
     assert abs(rows[-1] + 1 - baseline) <= 1.0, (rows[-1] + 1, baseline)  # "H" sits on the baseline
 
 
-def test_wrapped_label_lines_are_text_line_height_apart(tmp_path, qgis_new_project):
+@pytest.mark.parametrize("zoom_size", [False, True], ids=["static-size", "zoom-size"])
+def test_wrapped_label_lines_are_text_line_height_apart(zoom_size, tmp_path, qgis_new_project):
     size, line_height = 20, 2.0
+    text_size = {"stops": [[0, size], [24, size]]} if zoom_size else size
     labels = {"id": "names", "type": "symbol", "source": "esri", "source-layer": "poi",
-              "layout": {"text-field": "{name}", "text-font": ["DejaVu Sans Book"], "text-size": size,
+              "layout": {"text-field": "{name}", "text-font": ["DejaVu Sans Book"], "text-size": text_size,
                          "text-max-width": 3, "text-line-height": line_height},
               "paint": {"text-color": "#000000"}}
     path = _vtpk(tmp_path / "labels.vtpk", [labels],
@@ -291,3 +299,27 @@ def test_wrapped_label_lines_are_text_line_height_apart(tmp_path, qgis_new_proje
     bottoms = [y for y in range(1, VIEW_PX) if inked[y - 1] and not inked[y]]  # each line's baseline
     assert len(bottoms) == 2, bottoms  # wrapped in two lines
     assert abs(bottoms[1] - bottoms[0] - line_height * size) <= 1  # 40 px, not one font line (23 px)
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_zoom_dependent_label_sits_where_maplibre_puts_it(native, tmp_path, qgis_new_project):
+    """``text-offset`` is in ems of the size at the map's zoom (QGIS's converter fixes it at the first
+    stop's 8 px), and the baseline sits where MapLibre's shaping puts it."""
+    size, offset_em = 20, 1.0
+    labels = {"id": "names", "type": "symbol", "source": "esri", "source-layer": "poi",
+              "layout": {"text-field": "{name}", "text-font": ["DejaVu Sans Book"],
+                         "text-size": {"stops": [[0, 8], [0.5, size], [24, size]]},  # 20 px from zoom 0.5
+                         "text-anchor": "top", "text-offset": [0, offset_em]},
+              "paint": {"text-color": "#000000"}}
+    path = _vtpk(tmp_path / "labels.vtpk", [labels],
+                 {"poi": [("point", (EXTENT // 2, EXTENT // 2), {"name": "HHHH"})]})
+    image = _render(open_package_layer(path, cache_dir=tmp_path, native=native), half=WM_HALF / 4)  # zoom ≥ 2
+    rows = [y for y in range(VIEW_PX) if any(QColor.fromRgba(image.pixel(x, y)).lightness() < 100
+                                             for x in range(VIEW_PX // 2 - 60, VIEW_PX // 2 + 60))]
+    assert rows, "the label is drawn"
+    font = QFont("DejaVu Sans")
+    font.setPixelSize(size)
+    metrics = QFontMetricsF(font)
+    assert abs(rows[-1] - rows[0] + 1 - metrics.capHeight()) <= 2  # drawn at 20 px, not 8
+    baseline = VIEW_PX // 2 + (metrics.ascent() / size - 17 / 24 + 0.6 + offset_em) * size
+    assert abs(rows[-1] + 1 - baseline) <= 1.0, (rows[-1] + 1, baseline)
