@@ -499,6 +499,8 @@ def create_layer(source: LayerSource) -> QgsMapLayer:
     if crs.isValid() and layer.crs() != crs:
         layer.setCrs(crs)
     if source.vector:
+        if source.native:
+            level_scales_inclusive(layer)
         apply_vector_style(layer, source.style)
         if source.converted and source.style is not None:
             write_layer_definition(layer, source.converted)  # opens styled without the plugin too
@@ -509,6 +511,31 @@ def create_layer(source: LayerSource) -> QgsMapLayer:
     if source.converted:
         layer.setCustomProperty(PROPERTY_PREFIX + "converted", source.converted)
     return layer
+
+
+# Esri's level scales are 2e-6 smaller than the scale QGIS computes for the level's resolution
+# (level 0 of 512 px tiles: 295828763.80 against 78271.517 m/px × 96 dpi = 295829355.45), and the
+# Esri zoom rule of QGIS's vtpk source floors: at a level's own resolution it would draw the level
+# above, coarser (MapLibre and ArcGIS draw the level).  Level scales a little larger take it in.
+LEVEL_SCALE_TOLERANCE = 1e-5
+
+
+def level_scales_inclusive(layer: QgsVectorTileLayer) -> int:
+    """Make a native vtpk layer (QGIS >= 3.26: Esri scale-to-zoom rule) draw level N at level N's
+    own scale; returns how many level scales changed (0 where the rule rounds, as for MBTiles)."""
+    methods = getattr(Qgis, "ScaleToTileZoomLevelMethod", None)
+    matrices = layer.tileMatrixSet() if hasattr(layer, "tileMatrixSet") else None
+    if methods is None or matrices is None or matrices.scaleToTileZoomMethod() != methods.Esri:
+        return 0
+    changed = 0
+    for zoom in range(matrices.minimumZoom(), matrices.maximumZoom() + 1):
+        matrix = matrices.tileMatrix(zoom)  # a copy; addMatrix replaces the level's matrix
+        if matrix.zoomLevel() != zoom or matrix.scale() <= 0:
+            continue
+        matrix.setScale(matrix.scale() * (1 + LEVEL_SCALE_TOLERANCE))
+        matrices.addMatrix(matrix)
+        changed += 1
+    return changed
 
 
 def _metadata(source: LayerSource, crs: QgsCoordinateReferenceSystem) -> QgsLayerMetadata:
