@@ -5,12 +5,15 @@ is converted with ``QgsMapBoxGlStyleConverter`` exactly the way QGIS' own vtpk l
 (target unit millimetres, 25.4/96 mm per pixel, ``sprite@2x`` before ``sprite``), so a package
 converted to MBTiles on QGIS 3.22 looks like the natively opened one on QGIS 3.32+.
 
-After the conversion two corrections make QGIS draw what MapLibre draws (:func:`draw_as_maplibre`):
+After the conversion these corrections make QGIS draw what MapLibre draws (:func:`draw_as_maplibre`):
 
 * MapLibre draws all fills of a fill layer, then all their outlines; QGIS fills and outlines feature
   by feature, so a polygon nested in another (a pitch inside a running track) hides the outline of
   the one drawn before it.  A fill rule with a visible outline becomes a fill-only rule followed by
   an outline-only rule.
+* MapLibre takes the sprite sheet made for the screen's pixel ratio (the 1x sheet on a standard
+  screen, drawn pixel for pixel); QGIS's own loader takes sprite@2x first and scales it down, which
+  blurs thin lines and changes hatches.  The plugin takes the sheet for the primary screen.
 * The converter rounds sprite sizes to whole millimetres (a 10 px icon becomes 3 mm = 11.3 px, a
   8 px pattern 2 mm); icon and pattern sizes are recomputed exactly from the sprite index.
 * MapLibre wraps a label wider than ``text-max-width`` ems; QGIS wraps by characters, and the
@@ -33,7 +36,7 @@ import json
 import logging
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qgis.core import (
     Qgis,
@@ -56,7 +59,7 @@ from qgis.core import (
     QgsVectorTileLayer,
 )
 from qgis.PyQt.QtCore import QByteArray, Qt
-from qgis.PyQt.QtGui import QFontDatabase, QFontMetricsF, QImage
+from qgis.PyQt.QtGui import QFontDatabase, QFontMetricsF, QGuiApplication, QImage
 
 from ..core.errors import PackageError
 
@@ -65,8 +68,10 @@ log = logging.getLogger(__name__)
 STYLE_RESOURCE = "styles/root.json"
 # Screen pixels of Mapbox GL styles → millimetres, as QGIS' vtpk loader does (96 dpi).
 PIXEL_SIZE_MM = 25.4 / 96.0
-# QGIS looks for sprite@2x first, then sprite (QgsVtpkTiles / QgsVectorTileLayer::loadDefaultStyle).
+# Sprite sheets by pixel ratio.  QGIS's own loader takes sprite@2x first; like MapLibre, the plugin
+# takes the sheet made for the screen (see StyleResources.for_pixel_ratio), sprite@2x when unsure.
 SPRITE_VARIANTS = ("@2x", "")
+SPRITE_RATIOS = {"@2x": 2.0, "": 1.0}
 # Mapbox GL expression operators that can appear inside a ``text-font`` value, never font names.
 _EXPRESSION_WORDS = frozenset({
     "literal", "step", "zoom", "get", "interpolate", "linear", "exponential", "match", "case",
@@ -82,10 +87,24 @@ class StyleResources:
     sprite_png: bytes | None = None
     sprite_json: str | None = None
     sprite_name: str = ""
+    # every usable sheet as (pixel ratio, png, index json, name), in SPRITE_VARIANTS order
+    sprite_sheets: tuple[tuple[float, bytes, str, str], ...] = ()
 
     @property
     def style(self) -> dict:
         return json.loads(self.style_json)
+
+    def for_pixel_ratio(self, ratio: float) -> StyleResources:
+        """These resources with the sprite sheet MapLibre would take on a screen of device pixel
+        ``ratio``: the smallest sheet at least that sharp, else the sharpest.  At ratio 1 the 1x sheet
+        draws pixel for pixel as ArcGIS draws it; a @2x sheet scaled down blurs thin lines and
+        changes the colour of hatches."""
+        if not self.sprite_sheets:
+            return self
+        sharp_enough = [sheet for sheet in self.sprite_sheets if sheet[0] >= ratio - 1e-6]
+        best = (min(sharp_enough, key=lambda sheet: sheet[0]) if sharp_enough
+                else max(self.sprite_sheets, key=lambda sheet: sheet[0]))
+        return replace(self, sprite_png=best[1], sprite_json=best[2], sprite_name=best[3])
 
 
 @dataclass
@@ -114,8 +133,7 @@ def read_style_resources(pkg) -> StyleResources | None:
         return None
     if not isinstance(style, dict):
         return None
-    png = sprite_json = None
-    name = ""
+    sheets = []
     base = _sprite_base(style.get("sprite"))
     if base:
         for variant in SPRITE_VARIANTS:
@@ -127,11 +145,10 @@ def read_style_resources(pkg) -> StyleResources | None:
                     json.loads(sprite_json)
                 except (PackageError, UnicodeDecodeError, ValueError) as exc:
                     log.warning("%s: sprite %s is unusable (%s); icons are left out", pkg.path, png_rel, exc)
-                    png = sprite_json = None
                     continue
-                name = png_rel
-                break
-    return StyleResources(json.dumps(style), png, sprite_json, name)
+                sheets.append((SPRITE_RATIOS[variant], png, sprite_json, png_rel))
+    first = sheets[0] if sheets else (0.0, None, None, "")
+    return StyleResources(json.dumps(style), first[1], first[2], first[3], tuple(sheets))
 
 
 def _sprite_base(sprite) -> str:
@@ -210,6 +227,12 @@ def _conversion_context(resources: StyleResources) -> QgsMapBoxGlStyleConversion
     return context
 
 
+def _screen_pixel_ratio() -> float:
+    """The device pixel ratio of the primary screen (1 without one, as headless)."""
+    screen = QGuiApplication.primaryScreen() if QGuiApplication.instance() is not None else None
+    return float(screen.devicePixelRatio()) if screen is not None else 1.0
+
+
 def renderer_style_count(layer: QgsVectorTileLayer) -> int:
     renderer = layer.renderer()
     return len(renderer.styles()) if isinstance(renderer, QgsVectorTileBasicRenderer) else 0
@@ -225,6 +248,8 @@ def apply_vector_style(layer: QgsVectorTileLayer, resources: StyleResources | No
     """
     result = StyleResult()
     style = resources.style if resources is not None else None
+    if resources is not None:
+        resources = resources.for_pixel_ratio(_screen_pixel_ratio())
     if style is None:
         _qgis_default_style(layer)
         result.source = "qgis"

@@ -102,12 +102,12 @@ def _sprites() -> dict[str, bytes]:
     return {"sprites/sprite.png": _png(sheet), "sprites/sprite.json": json.dumps(index).encode()}
 
 
-def _vtpk(path: Path, style_layers: list[dict], tile: dict) -> Path:
+def _vtpk(path: Path, style_layers: list[dict], tile: dict, sprites: dict | None = None) -> Path:
     style = {"version": 8, "sprite": "../sprites/sprite", "glyphs": "../fonts/{fontstack}/{range}.pbf",
              "sources": {"esri": {"type": "vector", "url": "../../"}},
              "layers": [{"id": "background", "type": "background", "paint": {"background-color": "#ffffff"}}]
              + style_layers}
-    resources = {"styles/root.json": json.dumps(style).encode(), **_sprites()}
+    resources = {"styles/root.json": json.dumps(style).encode(), **(sprites or _sprites())}
     write_package("vtpk", path, wm_doc(tile=512, levels=1), [(0, 0, 0, _mvt(tile))], resources=resources)
     return path
 
@@ -210,6 +210,43 @@ def test_icon_sizes_are_exact(native, image_value, tmp_path, qgis_new_project):
     if image_value == "dot":
         assert marker.size() == pytest.approx(exact_mm, rel=1e-6)
     assert abs(_icon_width(_render(layer)) - ICON_PX * ICON_SCALE) <= 1  # 45 px when rounded
+
+
+ICON_2X = "#0000c0"
+
+
+def _sprites_1x_and_2x() -> dict[str, bytes]:
+    """The 1x sheet's icon in ICON, a @2x sheet whose icon (twice the pixels) is ICON_2X."""
+    sheet = QImage(2 * ICON_PX, 2 * ICON_PX, QImage.Format.Format_ARGB32)
+    sheet.fill(QColor(ICON_2X))
+    index = {"dot": {"x": 0, "y": 0, "width": 2 * ICON_PX, "height": 2 * ICON_PX, "pixelRatio": 2}}
+    return {**_sprites(), "sprites/sprite@2x.png": _png(sheet), "sprites/sprite@2x.json": json.dumps(index).encode()}
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_icons_come_from_the_sheet_for_the_screen(native, tmp_path, qgis_new_project):
+    """A standard screen (device pixel ratio 1, as offscreen) draws the 1x sheet pixel for pixel, as
+    MapLibre and ArcGIS do; QGIS's own loader would scale the @2x sheet down."""
+    icons = {"id": "poi", "type": "symbol", "source": "esri", "source-layer": "poi",
+             "layout": {"icon-image": "dot", "icon-size": ICON_SCALE, "icon-allow-overlap": True}}
+    path = _vtpk(tmp_path / "icons.vtpk", [icons], {"poi": [("point", (EXTENT // 2, EXTENT // 2), {})]},
+                 sprites=_sprites_1x_and_2x())
+    image = _render(open_package_layer(path, cache_dir=tmp_path, native=native))
+    assert _near(image, VIEW_PX // 2, VIEW_PX // 2, ICON, radius=0)
+    assert not _near(image, VIEW_PX // 2, VIEW_PX // 2, ICON_2X, radius=3)
+    assert abs(_icon_width(image) - ICON_PX * ICON_SCALE) <= 1
+
+
+def test_sheet_choice_follows_the_pixel_ratio():
+    from plugin.qgis_glue.style import StyleResources
+
+    sheets = ((2.0, b"2x", "{}", "sprite@2x.png"), (1.0, b"1x", "{}", "sprite.png"))
+    resources = StyleResources("{}", b"2x", "{}", "sprite@2x.png", sheets)
+    assert resources.for_pixel_ratio(1.0).sprite_png == b"1x"
+    assert resources.for_pixel_ratio(1.25).sprite_png == b"2x"  # the sharper sheet, scaled down
+    assert resources.for_pixel_ratio(3.0).sprite_png == b"2x"  # the sharpest there is
+    only_1x = StyleResources("{}", b"1x", "{}", "sprite.png", sheets[1:])
+    assert only_1x.for_pixel_ratio(2.0).sprite_name == "sprite.png"
 
 
 def test_pattern_size_is_exact(tmp_path, qgis_new_project):
