@@ -3,13 +3,17 @@ from __future__ import annotations
 
 from qgis.core import QgsGeometry, QgsPointXY
 from qgis.gui import QgsMapTool, QgsRubberBand
-from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.PyQt.QtCore import QEvent, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 
 from ..qgis_glue.enums import polygon_geometry
 
 AREA_COLOR = QColor(27, 111, 168)
 AREA_FILL = QColor(27, 111, 168, 40)
+# Keys the drawing answers.  QGIS binds some to window shortcuts (Backspace and Delete to *Delete
+# Selected*, which deletes features of an editable layer): the tool claims them while it is active.
+DRAWING_KEYS = frozenset({Qt.Key.Key_Backspace, Qt.Key.Key_Delete, Qt.Key.Key_Return, Qt.Key.Key_Enter,
+                          Qt.Key.Key_Escape})
 
 
 def area_rubber_band(canvas) -> QgsRubberBand:
@@ -68,9 +72,28 @@ class PolygonMapTool(QgsMapTool):
         else:
             event.ignore()
 
+    def activate(self) -> None:
+        super().activate()
+        for widget in self._key_targets():
+            widget.installEventFilter(self)
+
     def deactivate(self) -> None:
+        for widget in self._key_targets():
+            widget.removeEventFilter(self)
         self._reset()
         super().deactivate()
+
+    def eventFilter(self, watched, event) -> bool:
+        """Accepting the shortcut override makes Qt deliver the key to the canvas (and so to
+        :meth:`keyPressEvent`) instead of firing the window's shortcut for it."""
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() in DRAWING_KEYS:
+            event.accept()
+            return True
+        return False
+
+    def _key_targets(self) -> list:
+        canvas = self.canvas()
+        return [canvas, canvas.viewport()]
 
     # --- helpers -----------------------------------------------------------------------------
     def cancel(self) -> None:

@@ -85,3 +85,47 @@ def test_a_self_intersecting_bow_tie_is_repaired_into_a_valid_area(tool, qgis_ca
         _click(tool, qgis_canvas, x, y)
     _click(tool, qgis_canvas, 0, 0, button=Qt.MouseButton.RightButton)
     assert drawn and drawn[0].isGeosValid() and drawn[0].area() > 0
+
+
+@pytest.fixture
+def delete_selected(qgis_parent, qgis_canvas, qtbot):
+    """A window shortcut on Backspace and Delete, as QGIS's *Delete Selected* has."""
+    from qgis.PyQt.QtGui import QKeySequence
+    from qgis.PyQt.QtWidgets import QAction, QApplication
+
+    fired = []
+    action = QAction("Delete Selected", qgis_parent)
+    action.setShortcuts([QKeySequence(Qt.Key.Key_Backspace), QKeySequence(Qt.Key.Key_Delete)])
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    action.triggered.connect(lambda: fired.append(True))
+    qgis_parent.addAction(action)
+    qgis_parent.show()
+    qgis_parent.activateWindow()
+    QApplication.setActiveWindow(qgis_parent)  # offscreen: a window shown again is not activated on its own
+    qtbot.waitUntil(lambda: qgis_parent.isActiveWindow())
+    qgis_canvas.setFocus()
+    yield fired
+    qgis_parent.removeAction(action)
+    qgis_parent.hide()
+
+
+def test_the_window_shortcut_fires_when_no_drawing_is_under_way(qgis_canvas, delete_selected, qtbot):
+    qtbot.keyClick(qgis_canvas, Qt.Key.Key_Backspace)
+    assert delete_selected == [True]  # the shortcut the drawing must not trigger is really there
+
+
+def test_drawing_keys_go_to_the_drawing_not_to_qgis_shortcuts(tool, qgis_canvas, delete_selected, qtbot):
+    drawn = []
+    tool.polygonDrawn.connect(drawn.append)
+    for x, y in ((10, 10), (300, 10), (300, 300), (999, 999)):
+        _click(tool, qgis_canvas, x, y)
+    qtbot.keyClick(qgis_canvas, Qt.Key.Key_Backspace)
+    qtbot.keyClick(qgis_canvas, Qt.Key.Key_Delete)
+    assert delete_selected == []
+    assert len(tool.points) == 2
+    _click(tool, qgis_canvas, 10, 300)
+    qtbot.keyClick(qgis_canvas, Qt.Key.Key_Return)
+    assert len(drawn) == 1 and len(drawn[0].asPolygon()[0]) == 4
+    _click(tool, qgis_canvas, 10, 10)
+    qtbot.keyClick(qgis_canvas, Qt.Key.Key_Escape)
+    assert tool.points == [] and delete_selected == []
