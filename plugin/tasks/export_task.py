@@ -467,6 +467,18 @@ class ExportTask(PluginTask):
     def paused(self) -> bool:
         return bool(self.token.paused)
 
+    # QGIS reports a task whose run() returns False as failed ("Task failed"), but a pause (from QGIS's
+    # task list, or QGIS closing) is not a failure: the task ends as complete for QGIS, and finished()
+    # still handles it as the pause it is (the jobs list says "Paused").
+    def run(self) -> bool:
+        return super().run() or self._paused_cleanly()
+
+    def finished(self, result: bool) -> None:
+        super().finished(result and not self._paused_cleanly())
+
+    def _paused_cleanly(self) -> bool:
+        return self.paused and isinstance(self.error, CancelledError)
+
     # -- worker thread -------------------------------------------------------------------------
     def work(self) -> ExportOutcome:
         store = JobStore(self.config.store_folder) if self.config.store_folder else None

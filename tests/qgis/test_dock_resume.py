@@ -83,3 +83,29 @@ def test_no_note_without_an_interrupted_export(qgis_sessions, qtbot, qgis_iface)
     dock = plugin.ensure_dock()
     qtbot.waitUntil(lambda: not dock.manager.scanning, timeout=10_000)
     assert not _notes(qgis_iface.messageBar())
+
+
+def test_a_pause_from_qgis_task_list_is_not_reported_as_a_failure(dock, qtbot, emulator, shown_canvas, tmp_path):
+    from qgis.core import QgsApplication, QgsTask
+
+    from plugin.tasks.export_task import ExportTask
+
+    emulator.configure("World_Map/MapServer", job_steps=100, job_step_delay_s=0.2)
+    connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
+    dock.use_canvas_extent()
+    dock.model.set_checked_levels([1, 2])
+    dock.ui.outputWidget.setFilePath(str(tmp_path / "paused.tpkx"))
+    dock.recount_now()
+    job_id = dock.export()
+    qtbot.waitUntil(lambda: len(export_requests(emulator)) == 1, timeout=TIMEOUT_MS)
+    task = next(t for t in QgsApplication.taskManager().activeTasks() if isinstance(t, ExportTask))
+    statuses = []
+    task.statusChanged.connect(statuses.append)
+    task.cancel()  # what QGIS's task list does
+    view = wait_state(qtbot, dock.manager, job_id, states=(JobState.PAUSED, JobState.FAILED), timeout=TIMEOUT_MS)
+    assert view.state == JobState.PAUSED
+    assert QgsTask.TaskStatus.Terminated not in statuses  # QGIS shows "Task failed" for a terminated task
+    assert QgsTask.TaskStatus.Complete in statuses
+    card = dock.jobs_panel.card(job_id)
+    assert card.buttons["resume"].isVisibleTo(card)
+    dock.manager.discard(job_id)
