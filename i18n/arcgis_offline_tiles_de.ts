@@ -1168,8 +1168,12 @@
     </message>
     <message>
         <location filename="../ui/dock.ui" line="307"/>
-        <source>&amp;Draw a polygon</source>
+        <source>&amp;Draw polygon</source>
         <translation>&amp;Polygon zeichnen</translation>
+    </message>
+    <message>
+        <source>Draw &amp;rectangle</source>
+        <translation>&amp;Rechteck zeichnen</translation>
     </message>
     <message>
         <location filename="../ui/dock.ui" line="317"/>
@@ -1218,8 +1222,8 @@
     </message>
     <message>
         <location filename="../ui/dock.ui" line="421"/>
-        <source>Clea&amp;r</source>
-        <translation>Lee&amp;ren</translation>
+        <source>Clear</source>
+        <translation>Leeren</translation>
     </message>
     <message>
         <location filename="../ui/dock.ui" line="443"/>

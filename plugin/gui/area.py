@@ -20,17 +20,17 @@ from qgis.core import (
     QgsProject,
     QgsRectangle,
 )
-from qgis.gui import QgsRubberBand
+from qgis.gui import QgsMapToolExtent, QgsRubberBand
 from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor
 
 from ..core.area import Area
-from ..core.errors import InvalidRequestError
+from ..core.errors import ArcGISOfflineTilesError, InvalidRequestError
 from ..core.tilecount import iter_tiles
 from ..core.tiling import TilingScheme
 from ..qgis_glue.areas import POLYGON, area_from_geometry, polygons_only
 from ..qgis_glue.crs import to_service_geometry
-from ..qgis_glue.i18n import translator
+from ..qgis_glue.i18n import error_message, translator
 from .levels_model import plural
 from .map_tools import PolygonMapTool, area_rubber_band
 
@@ -64,12 +64,13 @@ class AreaSelection:
 class AreaController(QObject):
     """Holds the export area, draws it on the canvas and moves it into a service's CRS.
 
-    ``areaChanged`` fires whenever the area is set or cleared; ``drawingChanged(bool)`` when the polygon
-    tool starts or stops.
+    ``areaChanged`` fires whenever the area is set or cleared; ``drawingChanged(bool)`` when a drawing
+    tool (polygon or rectangle) starts or stops; ``drawingFailed(str)`` when a drawn rectangle has no area.
     """
 
     areaChanged = pyqtSignal()
     drawingChanged = pyqtSignal(bool)
+    drawingFailed = pyqtSignal(str)
 
     def __init__(self, canvas, project: QgsProject | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -79,6 +80,7 @@ class AreaController(QObject):
         self._band: QgsRubberBand | None = None
         self._preview: QgsRubberBand | None = None
         self._tool: PolygonMapTool | None = None
+        self._rectangle_tool: QgsMapToolExtent | None = None
         self._previous_tool = None
         self._cache: dict[str, tuple[QgsGeometry, Area]] = {}
         canvas.destinationCrsChanged.connect(self._redraw)
@@ -172,7 +174,17 @@ class AreaController(QObject):
     # --- drawing ---------------------------------------------------------------------------
     @property
     def is_drawing(self) -> bool:
-        return self._tool is not None and self.canvas.mapTool() is self._tool
+        return self.drawing_kind != ""
+
+    @property
+    def drawing_kind(self) -> str:
+        """"polygon" or "rectangle" while that tool is on the canvas, else ""."""
+        current = self.canvas.mapTool()
+        if current is not None and current is self._tool:
+            return "polygon"
+        if current is not None and current is self._rectangle_tool:
+            return "rectangle"
+        return ""
 
     def start_drawing(self) -> PolygonMapTool:
         if self._tool is None:
@@ -180,22 +192,44 @@ class AreaController(QObject):
             self._tool.polygonDrawn.connect(self._on_polygon_drawn)
             self._tool.drawingCancelled.connect(self.stop_drawing)
             self._tool.deactivated.connect(lambda: self.drawingChanged.emit(False))
-        current = self.canvas.mapTool()
-        if current is not self._tool:
-            self._previous_tool = current
-            self.canvas.setMapTool(self._tool)
-        self.drawingChanged.emit(True)
+        self._activate(self._tool)
         return self._tool
 
+    def start_rectangle(self) -> QgsMapToolExtent:
+        """QGIS's own rectangle tool; the rectangle becomes the area when the mouse is released."""
+        if self._rectangle_tool is None:
+            self._rectangle_tool = QgsMapToolExtent(self.canvas)
+            self._rectangle_tool.extentChanged.connect(self._on_rectangle_drawn)
+            self._rectangle_tool.deactivated.connect(lambda: self.drawingChanged.emit(False))
+        self._activate(self._rectangle_tool)
+        return self._rectangle_tool
+
+    def _activate(self, tool) -> None:
+        current = self.canvas.mapTool()
+        if current is not tool:
+            if current not in (self._tool, self._rectangle_tool):
+                self._previous_tool = current
+            self.canvas.setMapTool(tool)
+        self.drawingChanged.emit(True)
+
     def stop_drawing(self) -> None:
-        if self._tool is not None and self.canvas.mapTool() is self._tool:
+        current = self.canvas.mapTool()
+        if current is not None and current in (self._tool, self._rectangle_tool):
             previous = self._previous_tool
             self._previous_tool = None
             if previous is not None:
                 self.canvas.setMapTool(previous)
             else:
-                self.canvas.unsetMapTool(self._tool)
+                self.canvas.unsetMapTool(current)
         self.drawingChanged.emit(False)
+
+    def _on_rectangle_drawn(self, rect) -> None:
+        crs = self.canvas.mapSettings().destinationCrs()
+        self.stop_drawing()
+        try:
+            self.set_extent(rect, crs, tr("Rectangle drawn on the map"))
+        except ArcGISOfflineTilesError as exc:
+            self.drawingFailed.emit(error_message(exc))
 
     def _on_polygon_drawn(self, geometry: QgsGeometry) -> None:
         crs = self.canvas.mapSettings().destinationCrs()
@@ -241,10 +275,11 @@ class AreaController(QObject):
         """Remove everything from the canvas (the dock is going away)."""
         with contextlib.suppress(TypeError, RuntimeError):
             self.canvas.destinationCrsChanged.disconnect(self._redraw)
-        if self._tool is not None:
-            self.stop_drawing()
-            self._tool.deleteLater()
-            self._tool = None
+        self.stop_drawing()
+        for tool in (self._tool, self._rectangle_tool):
+            if tool is not None:
+                tool.deleteLater()
+        self._tool = self._rectangle_tool = None
         for band in (self._band, self._preview):
             if band is not None:
                 self.canvas.scene().removeItem(band)

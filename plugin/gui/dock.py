@@ -135,14 +135,17 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
     def set_service(self, info, authcfg: str = "") -> None:
         self.service_panel.set_service(info, authcfg)
 
-    def use_canvas_extent(self) -> None:
-        self.area_panel.use_canvas_extent()
+    def use_canvas_extent(self) -> bool:
+        return self.area_panel.use_canvas_extent()
 
     def use_features(self) -> bool:
         return self.area_panel.use_features()
 
     def start_drawing(self):
         return self.area_panel.start_drawing()
+
+    def start_rectangle(self):
+        return self.area_panel.start_rectangle()
 
     def select_levels_by_scale(self, min_scale: float, max_scale: float) -> list[int]:
         return self.levels_panel.select_levels_by_scale(min_scale, max_scale)
@@ -218,7 +221,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
 
     def _on_visibility(self, visible: bool) -> None:
         if visible:
-            self.picker.refresh_layer_button()
+            self.picker.refresh()
         self.area_panel.on_visibility(visible)
 
     def unload(self) -> None:

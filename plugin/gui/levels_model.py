@@ -7,6 +7,7 @@ that push an export over the server's tile limit.
 from __future__ import annotations
 
 from qgis.core import QgsFileUtils
+from qgis.gui import QgsScaleWidget
 from qgis.PyQt.QtCore import QAbstractTableModel, QLocale, QModelIndex, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QBrush, QColor
 
@@ -37,7 +38,8 @@ def format_int(value: int) -> str:
 
 
 def format_scale(scale: float) -> str:
-    return "1:" + format_int(round(scale)) if scale > 0 else EMPTY
+    """A scale as QGIS writes it everywhere (its scale widgets, the status bar): one spelling per scale."""
+    return QgsScaleWidget.toString(scale) if scale > 0 else EMPTY
 
 
 def format_resolution(resolution: float, units: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from qgis.core import QgsOwsConnection, QgsProviderRegistry, QgsSettings, QgsVectorTileLayer
-from qgis.PyQt.QtCore import QObject, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QEvent, QObject, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import QComboBox
 
 from ..core.errors import ArcGISOfflineTilesError
@@ -126,6 +126,9 @@ def service_from_layer(layer) -> tuple[str, str] | None:
     return url, str(parts.get("authcfg") or "")
 
 
+OPENING_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.KeyPress)  # before the combo's popup opens
+
+
 class ServicePicker(QObject):
     """Wires the service widgets: the URL combo (history), saved connections, “from layer”, auth.
 
@@ -151,6 +154,9 @@ class ServicePicker(QObject):
         url_combo.lineEdit().setClearButtonEnabled(True)
         url_combo.activated.connect(self._history_chosen)
         connections_combo.activated.connect(self._connection_chosen)
+        # Connections saved in the Data Source Manager while QGIS runs send no signal the dock could
+        # follow: the list is read again whenever the user is about to open it (and when the dock shows).
+        connections_combo.installEventFilter(self)
         layer_button.clicked.connect(self.use_current_layer)
         self.reload_history()
         self.reload_connections()
@@ -198,15 +204,20 @@ class ServicePicker(QObject):
         combo = self.connections_combo
         combo.blockSignals(True)
         combo.clear()
-        combo.addItem(tr("Saved connections…") if self._connections else tr("No saved connections"))
+        combo.addItem(tr("Saved connections…") if self._connections else tr(
+            "No saved connections (add one in the Data Source Manager)"))
         for connection in self._connections:
             combo.addItem(f"{connection.name} ({connection.kind})")
             combo.setItemData(combo.count() - 1, connection.url, URL_ROLE)
             combo.setItemData(combo.count() - 1, connection.url, Qt.ItemDataRole.ToolTipRole)
             combo.setItemData(combo.count() - 1, connection.authcfg, AUTH_ROLE)
         combo.setCurrentIndex(0)
-        combo.setEnabled(bool(self._connections))
         combo.blockSignals(False)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.connections_combo and event.type() in OPENING_EVENTS:
+            self.reload_connections()
+        return False
 
     @property
     def connections(self) -> list[SavedConnection]:
@@ -237,6 +248,11 @@ class ServicePicker(QObject):
     # --- the current layer -----------------------------------------------------------------
     def refresh_layer_button(self) -> None:
         """Enable “from layer” when the current layer is an ArcGIS tiled service layer."""
+        self._update_layer_button()
+
+    def refresh(self) -> None:
+        """What may have changed while the dock was hidden: saved connections, the current layer."""
+        self.reload_connections()
         self._update_layer_button()
 
     def _current_layer(self):

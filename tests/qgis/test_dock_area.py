@@ -298,3 +298,61 @@ def test_rectangle_drawn_with_the_extent_tool(map_dock, shown_canvas):
     corner = to_map.toMapCoordinates(start.x(), start.y())
     assert selection.geometry.boundingBox().xMinimum() == pytest.approx(corner.x(), rel=1e-6)
     assert dock.model.has_counts()
+
+
+def _mouse(tool, canvas, kind, x, y):
+    button = Qt.MouseButton.LeftButton
+    buttons = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else button
+    event = QgsMapMouseEvent(canvas, kind, QPoint(x, y), button, buttons, Qt.KeyboardModifier.NoModifier)
+    {QEvent.Type.MouseButtonPress: tool.canvasPressEvent, QEvent.Type.MouseMove: tool.canvasMoveEvent,
+     QEvent.Type.MouseButtonRelease: tool.canvasReleaseEvent}[kind](event)
+
+
+def test_a_rectangle_is_one_click_then_a_drag_on_the_map(map_dock, shown_canvas, qtbot):
+    dock = map_dock
+    assert dock.ui.drawRectangleButton.isVisibleTo(dock)
+    qtbot.mouseClick(dock.ui.drawRectangleButton, Qt.MouseButton.LeftButton)
+    tool = shown_canvas.mapTool()
+    assert tool is not None and type(tool).__name__ == "QgsMapToolExtent"
+    to_map = shown_canvas.getCoordinateTransform().toMapCoordinates
+    _mouse(tool, shown_canvas, QEvent.Type.MouseButtonPress, 100, 100)
+    _mouse(tool, shown_canvas, QEvent.Type.MouseMove, 300, 250)
+    _mouse(tool, shown_canvas, QEvent.Type.MouseButtonRelease, 300, 250)
+    selection = dock.area.selection
+    assert selection is not None and selection.is_rectangle
+    assert selection.label == "Rectangle drawn on the map"
+    expected = QgsRectangle(to_map(100, 100), to_map(300, 250))
+    assert selection.geometry.boundingBox().toString(0) == expected.toString(0)
+    assert not dock.ui.drawRectangleButton.isChecked() and shown_canvas.mapTool() is not tool
+    dock.recount_now()
+    assert dock.model.has_counts()
+
+
+def test_a_polygon_is_one_click_away_from_the_first_view(map_dock, shown_canvas, qtbot):
+    dock = map_dock
+    dock.ui.areaSourceCombo.setCurrentIndex(0)  # the rectangle page, the default
+    assert dock.ui.drawButton.isVisibleTo(dock)
+    qtbot.mouseClick(dock.ui.drawButton, Qt.MouseButton.LeftButton)
+    assert shown_canvas.mapTool() is dock.area._tool
+    assert dock.ui.areaSourceCombo.currentIndex() == 1  # the polygon page, with its hint
+    qtbot.mouseClick(dock.ui.drawRectangleButton, Qt.MouseButton.LeftButton)  # changing one's mind
+    assert type(shown_canvas.mapTool()).__name__ == "QgsMapToolExtent"
+    assert not dock.ui.drawButton.isChecked() and dock.ui.drawRectangleButton.isChecked()
+    dock.ui.drawRectangleButton.click()
+    assert not dock.area.is_drawing
+
+
+def test_the_map_extent_of_an_empty_map_says_the_map_is_empty(map_dock, qtbot, qgis_iface):
+    from qgis.gui import QgsMapCanvas
+
+    dock = map_dock
+    empty = QgsMapCanvas()  # a new project's canvas before any layer: no extent at all
+    dock.area_panel.canvas = empty
+    try:
+        assert dock.use_canvas_extent() is False
+        text = dock.message_text()
+        assert "The map is empty" in text and "not valid" not in text
+        assert dock.area.is_empty
+    finally:
+        dock.area_panel.canvas = qgis_iface.mapCanvas()
+        empty.deleteLater()

@@ -36,7 +36,7 @@ def test_table_lists_every_available_level_with_scale_and_exact_tiles(map_dock):
     dock = map_dock
     service = dock.service
     assert dock.model.levels == service.available_levels
-    assert _cell(dock, 0, SCALE) == "1:591,657,528"
+    assert _cell(dock, 0, SCALE) == "1:591,657,536"  # QGIS's own spelling (its scale box rounds through a float)
     area = dock.area.service_area(dock.service_crs)
     expected = count_tiles(service.tiling, area, service.available_levels)
     for level, count in expected.items():
@@ -214,3 +214,16 @@ def test_exact_counts_of_an_earlier_area_are_dropped(map_dock, countries, qtbot,
     wait_idle(qtbot)  # the earlier count ends and its last reports are delivered (and ignored)
     rectangle = count_tiles(dock.service.tiling, dock.area.service_area(dock.service_crs), dock.model.levels)
     assert dock.model.counts() == rectangle
+
+
+def test_scales_are_written_the_way_qgis_writes_them(map_dock):
+    from qgis.gui import QgsScaleWidget
+
+    dock = map_dock
+    for level in dock.model.levels:
+        assert _cell(dock, level, SCALE) == QgsScaleWidget.toString(dock.model.lod(level).scale)
+    coarse, fine = dock.model.lod(dock.model.levels[0]), dock.model.lod(dock.model.levels[-1])
+    summary = dock.ui.serviceSummaryLabel.text()
+    assert QgsScaleWidget.toString(coarse.scale) in summary and QgsScaleWidget.toString(fine.scale) in summary
+    dock.model.set_checked_levels([0])
+    assert dock.ui.minScaleWidget.scaleString() == _cell(dock, 0, SCALE)  # the scale box beside the table

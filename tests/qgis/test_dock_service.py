@@ -155,6 +155,22 @@ def saved_connections(emulator):
         qsettings.remove(key.rsplit("/", 1)[0])
 
 
+@pytest.fixture
+def connections_saved_later(request):
+    """Save the connections of ``saved_connections`` only when the test asks (QGIS is running)."""
+    return lambda: request.getfixturevalue("saved_connections")
+
+
+def test_connections_saved_while_qgis_runs_are_offered_without_a_restart(dock, qtbot, connections_saved_later):
+    combo = dock.ui.connectionsCombo
+    assert not any(combo.itemText(i).startswith("Emulator map") for i in range(combo.count()))
+    assert combo.isEnabled()  # the user can open it to look again
+    connections_saved_later()  # the user adds a connection in the Data Source Manager
+    qtbot.mouseClick(combo, Qt.MouseButton.LeftButton)  # and opens the dock's list
+    combo.hidePopup()
+    assert any(combo.itemText(i).startswith("Emulator map") for i in range(combo.count()))
+
+
 def test_saved_arcgis_connections_are_listed_and_used(saved_connections, dock, qtbot, emulator):
     names = [c.name for c in service_picker.saved_connections()]
     assert {"Emulator server", "Emulator map", "Emulator vector"} <= set(names)

@@ -43,6 +43,7 @@ class AreaPanel(QObject):
         ui.extentWidget.extentChanged.connect(self._extent_changed)
         ui.canvasExtentButton.clicked.connect(self.use_canvas_extent)
         ui.drawButton.toggled.connect(self._draw_toggled)
+        ui.drawRectangleButton.toggled.connect(self._rectangle_toggled)
         ui.layerCombo.setFilters(POLYGON_LAYERS)
         ui.layerCombo.setAllowEmptyLayer(False)
         ui.useFeaturesButton.clicked.connect(self.use_features)
@@ -50,6 +51,7 @@ class AreaPanel(QObject):
         ui.previewCheck.toggled.connect(lambda _on: controller.schedule_refresh())
         self.area.areaChanged.connect(self._area_changed)
         self.area.drawingChanged.connect(self._drawing_changed)
+        self.area.drawingFailed.connect(self.set_error)
 
     def _source_changed(self, index: int) -> None:
         pages = self.ui.areaPages
@@ -59,12 +61,18 @@ class AreaPanel(QObject):
             pages.widget(i).setSizePolicy(policy, policy)
         pages.setCurrentIndex(index)
         pages.adjustSize()
-        if index != AREA_POLYGON and self.area.is_drawing:
+        kind = self.area.drawing_kind
+        if (kind == "polygon" and index != AREA_POLYGON) or (kind == "rectangle" and index != AREA_EXTENT):
             self.area.stop_drawing()
 
-    def use_canvas_extent(self) -> None:
+    def use_canvas_extent(self) -> bool:
         self.ui.areaSourceCombo.setCurrentIndex(AREA_EXTENT)
+        if self.canvas.extent().isEmpty():
+            self.set_error(tr("The map is empty, so it has no extent to use: add a layer or zoom to where you "
+                              "work, or draw a rectangle or a polygon."))
+            return False
         self.ui.extentWidget.setOutputExtentFromCurrent()
+        return True
 
     def _extent_changed(self, rect) -> None:
         widget = self.ui.extentWidget
@@ -86,22 +94,37 @@ class AreaPanel(QObject):
             self.set_error(error_message(exc))
 
     def _draw_toggled(self, on: bool) -> None:
-        if on and not self.area.is_drawing:
+        if on and self.area.drawing_kind != "polygon":
+            self.ui.areaSourceCombo.setCurrentIndex(AREA_POLYGON)
             self.area.start_drawing()
             self.canvas.setFocus()
-        elif not on and self.area.is_drawing:
+        elif not on and self.area.drawing_kind == "polygon":
             self.area.stop_drawing()
 
-    def _drawing_changed(self, drawing: bool) -> None:
-        self.ui.drawButton.blockSignals(True)
-        self.ui.drawButton.setChecked(drawing)
-        self.ui.drawButton.blockSignals(False)
+    def _rectangle_toggled(self, on: bool) -> None:
+        if on and self.area.drawing_kind != "rectangle":
+            self.ui.areaSourceCombo.setCurrentIndex(AREA_EXTENT)
+            self.area.start_rectangle()
+            self.canvas.setFocus()
+        elif not on and self.area.drawing_kind == "rectangle":
+            self.area.stop_drawing()
+
+    def _drawing_changed(self, _drawing: bool) -> None:
+        kind = self.area.drawing_kind
+        for button, own in ((self.ui.drawButton, "polygon"), (self.ui.drawRectangleButton, "rectangle")):
+            button.blockSignals(True)
+            button.setChecked(kind == own)
+            button.blockSignals(False)
 
     def start_drawing(self):
         """Switch to the polygon page and activate the polygon tool (returns the tool)."""
-        self.ui.areaSourceCombo.setCurrentIndex(AREA_POLYGON)
         self.ui.drawButton.setChecked(True)
         return self.area.start_drawing()
+
+    def start_rectangle(self):
+        """Activate QGIS's rectangle tool (returns it): the dragged rectangle becomes the area."""
+        self.ui.drawRectangleButton.setChecked(True)
+        return self.area.start_rectangle()
 
     def use_features(self) -> bool:
         layer = self.ui.layerCombo.currentLayer()
