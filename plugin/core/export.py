@@ -407,7 +407,9 @@ class Exporter:
         validate_export(service, area, levels)
         bind_auth(self.session, service.url)
         params = build_estimate_params(service, area, levels)
-        job = jobs_mod.submit(self.session, service.url, params, operation=jobs_mod.ESTIMATE, cancel=cancel)
+        # The submit is not interrupted by a cancel: a cancel that cut off its answer would leave a server
+        # job running that nobody knows the id of; the answer is quick and bounded by the timeouts.
+        job = jobs_mod.submit(self.session, service.url, params, operation=jobs_mod.ESTIMATE)
 
         def on_status(status: JobStatus) -> None:
             if progress is not None:

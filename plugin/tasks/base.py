@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from qgis.core import QgsApplication, QgsTask
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
 from ..core.errors import QT_TRANSLATE_NOOP, ArcGISOfflineTilesError, CancelledError
 
@@ -47,6 +47,7 @@ class PluginTask(QgsTask):
         super().__init__(description, flags)
         self.result: Any = None
         self.error: BaseException | None = None
+        self.started = False
 
     # -- worker thread -------------------------------------------------------------------------
     def work(self) -> Any:
@@ -61,6 +62,7 @@ class PluginTask(QgsTask):
             self.statusMessage.emit(message)
 
     def run(self) -> bool:
+        self.started = True  # QGIS's status stays Queued for a task run beside its task manager
         try:
             self.result = self.work()
         except CancelledError as exc:
@@ -109,21 +111,77 @@ class PluginTask(QgsTask):
         """Main thread, after an error or a cancel: the only place to tell the user."""
 
 
+# Short work the user waits for (Connect, the background counts, split plans, the size estimate) runs
+# beside QGIS's task manager: its thread pool has as many threads as the machine has cores, and two
+# exports polling their server jobs on a two-core machine hold both for as long as they run, so a
+# Connect queued behind them waited minutes.  The same PluginTask runs on a small pool of the plugin's
+# own (run() in a worker thread, finished() on the main thread), out of QGIS's task list, which suits
+# work that ends in seconds.
+INTERACTIVE_THREADS = 2
+
+
+class _Relay(QObject):
+    """Lives in the main thread: a worker's ``ran`` is queued to it, so finished() runs there."""
+
+    ran = pyqtSignal(object, bool)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, task: PluginTask, relay: _Relay) -> None:
+        super().__init__()
+        self.setAutoDelete(False)  # the keeper drops it once finished() has run
+        self.task = task
+        self.relay = relay
+
+    def run(self) -> None:
+        ok = False
+        try:
+            ok = bool(self.task.run())
+        except Exception:  # PluginTask.run catches everything; this is only a last guard
+            log.exception("Unexpected error in the task %r (this is a bug; please report it)",
+                          self.task.description())
+        self.relay.ran.emit(self.task, ok)
+
+
 class TaskKeeper:
     """Starts tasks in QGIS' task manager and holds a reference until each one has finished
     (a Python task object collected while running crashes QGIS).
 
     The plugin owns one keeper and passes it to the dock, the exports manager and every task starter;
-    its unload cancels what is still running through it."""
+    its unload cancels what is still running through it.  ``start(task, interactive=True)`` runs a short
+    task the user waits for on the keeper's own threads instead (see :data:`INTERACTIVE_THREADS`)."""
+
+    _pool: QThreadPool | None = None
 
     def __init__(self) -> None:
         self._tasks: list[PluginTask] = []
+        self._runnables: dict[int, _Runnable] = {}
+        self._relay: _Relay | None = None
 
-    def start(self, task: PluginTask) -> PluginTask:
+    def start(self, task: PluginTask, *, interactive: bool = False) -> PluginTask:
         self._tasks.append(task)
         task.done.connect(lambda _ok, t=task: self._forget(t))
-        QgsApplication.taskManager().addTask(task)
+        if not interactive:
+            QgsApplication.taskManager().addTask(task)
+            return task
+        if self._relay is None:
+            self._relay = _Relay()
+            self._relay.ran.connect(self._ran)
+        runnable = _Runnable(task, self._relay)
+        self._runnables[id(task)] = runnable
+        self.interactive_pool().start(runnable)
         return task
+
+    @classmethod
+    def interactive_pool(cls) -> QThreadPool:
+        if cls._pool is None:
+            cls._pool = QThreadPool()
+            cls._pool.setMaxThreadCount(INTERACTIVE_THREADS)
+        return cls._pool
+
+    def _ran(self, task: PluginTask, ok: bool) -> None:
+        self._runnables.pop(id(task), None)
+        task.finished(ok)
 
     def _forget(self, task: PluginTask) -> None:
         if task in self._tasks:

@@ -51,5 +51,5 @@ def start_count(scheme: Any, area: Any, levels: Any, *, keeper: TaskKeeper,
     task = TileCountTask(scheme, area, levels)
     if on_level is not None:
         task.levelCounted.connect(on_level)
-    keeper.start(task)
+    keeper.start(task, interactive=True)  # never queued behind exports
     return task

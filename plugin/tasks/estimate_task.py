@@ -92,5 +92,5 @@ def start_estimate(service: Any, area_wkt: str, area_is_rectangle: bool, levels:
     if on_error is not None:
         task.estimateFailed.connect(on_error)
     if keeper is not None:
-        keeper.start(task)
+        keeper.start(task, interactive=True)  # never queued behind exports
     return task

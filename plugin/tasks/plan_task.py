@@ -57,5 +57,5 @@ def start_plan(scheme: Any, area: Any, levels: Any, limit: int, counts: dict[int
         task.planReady.connect(on_result)
     if on_error is not None:
         task.planFailed.connect(on_error)
-    keeper.start(task)
+    keeper.start(task, interactive=True)  # never queued behind exports
     return task

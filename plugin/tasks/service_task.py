@@ -88,5 +88,5 @@ def fetch_service_task(url: str, authcfg: str = "", *, on_result: Callable[[Any]
     if on_error is not None:
         task.serviceFailed.connect(on_error)
     if keeper is not None:
-        keeper.start(task)
+        keeper.start(task, interactive=True)  # never queued behind exports
     return task

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject, QgsTask
+from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsProject
 
 from plugin.core.errors import CancelledError
 from plugin.core.tilecount import count_tiles
@@ -47,7 +47,7 @@ def test_a_cancelled_count_stops_inside_a_deep_level(countries, qtbot, keeper):
     got = {}
     task = start_count(WEB_MERCATOR, area, [20], keeper=keeper,
                        on_level=lambda level, tiles: got.__setitem__(level, tiles))
-    qtbot.waitUntil(lambda: task.status() == QgsTask.TaskStatus.Running, timeout=30_000)
+    qtbot.waitUntil(lambda: task.started, timeout=30_000)
     qtbot.wait(200)  # well inside the level
     with qtbot.waitSignal(task.done, timeout=5_000) as done:  # the whole level takes longer than this
         task.cancel()

@@ -15,6 +15,7 @@ from plugin.gui.jobs import JobState
 from plugin.gui.levels_model import format_int
 from tests.qgis.conftest import connect
 from tests.qgis.jobs_helpers import TIMEOUT_MS, export_requests, wait_state
+from tests.qgis.test_dock_area import draw_polygon
 
 READ_ONLY = Path("/sys/kernel")  # a folder even root cannot create files in (sysfs)
 
@@ -235,3 +236,42 @@ def test_the_size_estimate_stops_when_the_service_changes(dock, qtbot, emulator,
     connect(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"))
     assert not dock.estimate_panel.running
     qtbot.waitUntil(lambda: _server_cancelled(emulator), timeout=20_000)
+
+
+# --- 11. work the user waits for never queues behind exports ----------------------------------------
+@pytest.fixture
+def smallest_pool():
+    """QGIS's task manager runs on Qt's global thread pool: one thread, as on a one-core machine."""
+    from qgis.PyQt.QtCore import QThreadPool
+
+    pool = QThreadPool.globalInstance()
+    before = pool.maxThreadCount()
+    pool.setMaxThreadCount(1)
+    yield pool
+    pool.setMaxThreadCount(before)
+
+
+def test_connect_counts_and_estimates_do_not_wait_for_a_running_export(dock, qtbot, emulator, shown_canvas, tmp_path,
+                                                                       smallest_pool, monkeypatch):
+    from plugin.gui.panels import counts
+
+    emulator.configure("World_Imagery/ImageServer", job_steps=100_000, job_step_delay_s=0.2)  # it runs on
+    _ready(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"), tmp_path / "long.tpkx")
+    job_id = dock.export()
+    qtbot.waitUntil(lambda: len(export_requests(emulator)) == 1, timeout=TIMEOUT_MS)  # it holds the pool's thread
+    assert dock.manager.job(job_id).state == JobState.RUNNING
+
+    connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
+    assert dock.service is not None and dock.service.name == "World_Map", dock.message_text()
+    monkeypatch.setattr(counts, "MAX_EXACT_ROWS", 4)  # deep levels are counted exactly in the background
+    draw_polygon(dock, shown_canvas)
+    dock.model.set_checked_levels(dock.model.levels)
+    dock.recount_now()
+    assert dock.counting
+    qtbot.waitUntil(lambda: not dock.counting, timeout=20_000)
+    dock.model.set_checked_levels([0, 1, 2])
+    dock.ui.estimateButton.click()
+    qtbot.waitUntil(lambda: "server estimate" in dock.ui.estimateLabel.text(), timeout=20_000)
+    assert dock.manager.job(job_id).state == JobState.RUNNING  # all of it while the export still ran
+    dock.manager.cancel(job_id)
+    wait_state(qtbot, dock.manager, job_id)
