@@ -359,8 +359,8 @@ class _Downloader:
         kwargs: dict[str, Any] = {"headers": headers, "stream": True}
         if self.state.presigned:
             kwargs["auth"] = NO_AUTH  # the session's auth would add nothing to foreign hosts anyway
-        if hasattr(self.session, "clock"):
-            kwargs["cancel"] = self.cancel
+        if hasattr(self.session, "clock"):  # our Session: cancel and the deadline reach a request in flight
+            kwargs.update(cancel=self.cancel, deadline=self.deadline, abort_on_cancel=True)
         return kwargs
 
     def _read_status(self, response: requests.Response, offset: int) -> tuple[str, int] | str | None:

@@ -31,6 +31,8 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
+import urllib3.connection
+import urllib3.connectionpool
 from requests.adapters import HTTPAdapter
 
 from .errors import (
@@ -235,6 +237,96 @@ class ReadWatchdog:
         self.stop()
 
 
+# --- requests in flight ------------------------------------------------------------------------
+# Until its headers have arrived a request has no response object whose socket could be shut down; the
+# connection registers itself here (per thread) when it sends, so a deadline or a cancel can end a
+# server that trickles its headers or never answers (the read timeout restarts with every byte).
+_SENDING: dict[int, Any] = {}
+
+
+class _Tracked:
+    """Mixed into urllib3's connection classes: record which connection this thread is sending on."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        _SENDING[threading.get_ident()] = self
+        return super().request(*args, **kwargs)  # type: ignore[misc]
+
+    def request_chunked(self, *args: Any, **kwargs: Any) -> Any:  # urllib3 1.26 only
+        _SENDING[threading.get_ident()] = self
+        return super().request_chunked(*args, **kwargs)  # type: ignore[misc]
+
+
+class _TrackedHTTPConnection(_Tracked, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _TrackedHTTPSConnection(_Tracked, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _TrackedHTTPPool(urllib3.connectionpool.HTTPConnectionPool):
+    ConnectionCls = _TrackedHTTPConnection
+
+
+class _TrackedHTTPSPool(urllib3.connectionpool.HTTPSConnectionPool):
+    ConnectionCls = _TrackedHTTPSConnection
+
+
+_TRACKED_POOLS = {"http": _TrackedHTTPPool, "https": _TrackedHTTPSPool}
+
+
+class _TrackingAdapter(HTTPAdapter):
+    """requests' adapter whose connections register in :data:`_SENDING` (direct and via http proxies)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _TRACKED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS managers have connection classes of their own
+            manager.pool_classes_by_scheme = _TRACKED_POOLS
+        return manager
+
+
+class _SendWatchdog:
+    """Shuts the socket of this thread's request down at ``deadline`` or on ``cancel`` while it is
+    being sent and its headers awaited; :attr:`fired` then says why (``"deadline"``/``"cancel"``)."""
+
+    def __init__(self, deadline: float | None, cancel: CancelToken | None) -> None:
+        self.ident = threading.get_ident()
+        self.deadline = deadline
+        self.fired: str | None = None
+        self._stop = threading.Event()
+        self._cancel = cancel
+        self._handle = cancel.on_cancel(lambda: self._fire("cancel")) if cancel is not None else None
+        if deadline is not None:
+            threading.Thread(target=self._watch, name="aot-send-watchdog", daemon=True).start()
+
+    def _watch(self) -> None:
+        if not self._stop.wait(max(0.0, (self.deadline or 0.0) - time.monotonic())):
+            self._fire("deadline")
+
+    def _fire(self, why: str) -> None:
+        if self._stop.is_set():
+            return
+        self.fired = self.fired or why
+        conn = _SENDING.get(self.ident)
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> _SendWatchdog:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._cancel is not None and self._handle is not None:
+            self._cancel.remove_callback(self._handle)
+        _SENDING.pop(self.ident, None)
+
+
 # --- configuration -----------------------------------------------------------------------------
 def user_agent(version: str = "") -> str:
     """``ArcGIS-Offline-Tiles/<version> python-requests/<v>``; the caller passes the plugin version."""
@@ -374,8 +466,8 @@ class Session(requests.Session):
         no_proxy = proxies.pop("no_proxy", "") or proxies.pop("NO_PROXY", "")
         self._no_proxy = [p for p in str(no_proxy).replace(";", ",").split(",") if p.strip()]
         self.proxies.update(proxies)
-        adapter = HTTPAdapter(pool_connections=self.config.pool_size, pool_maxsize=self.config.pool_size,
-                              max_retries=0)
+        adapter = _TrackingAdapter(pool_connections=self.config.pool_size, pool_maxsize=self.config.pool_size,
+                                   max_retries=0)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
         self.auth = None
@@ -406,7 +498,11 @@ class Session(requests.Session):
             self.auth(prepared_request)  # re-applied only if the new host is one the auth is bound to
 
     def request(self, method: str, url: str, *args: Any, cancel: CancelToken | None = None,
-                retry: bool = True, **kwargs: Any) -> requests.Response:
+                retry: bool = True, deadline: float | None = None, abort_on_cancel: bool = False,
+                **kwargs: Any) -> requests.Response:
+        """``deadline`` (``time.monotonic()``) ends the sending and the wait for the headers, and no
+        retry starts after it; with ``abort_on_cancel`` a cancel ends them at once too (only for
+        requests that may be lost: a submit's answer must arrive)."""
         method = method.upper()
         kwargs.setdefault("timeout", self.config.timeout)
         # explicit, so that REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment cannot replace the CA
@@ -417,10 +513,18 @@ class Session(requests.Session):
         attempts = 1 + (self.config.retries if retry else 0)
         for attempt in range(attempts):
             check_cancel(cancel)
-            last = attempt == attempts - 1
+            last = attempt == attempts - 1 or (deadline is not None and time.monotonic() >= deadline)
+            watchdog = _SendWatchdog(deadline, cancel if abort_on_cancel else None)
             try:
-                response = super().request(method, url, *args, **kwargs)
+                with watchdog:
+                    response = super().request(method, url, *args, **kwargs)
             except requests.exceptions.RequestException as exc:
+                if watchdog.fired == "cancel":
+                    raise CancelledError() from None
+                if watchdog.fired == "deadline":
+                    raise NetworkError(reason=f"{urlsplit(url).netloc} did not finish its answer in the time "
+                                       "allowed", details=f"{method} {redact(url)}: no headers by the deadline"
+                                       ) from None
                 retryable = (_is_connect_failure(exc) or (
                     method in IDEMPOTENT_METHODS
                     and isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
@@ -642,18 +746,19 @@ def request_json(session: requests.Session, url: str, params: dict | None = None
                               "timeout": (config.connect_timeout, min(config.read_timeout, config.json_deadline))}
     if auth is not None:
         kwargs["auth"] = auth
-    if isinstance(session, Session):
-        kwargs["cancel"] = cancel
+    abortable = not creates_job and method in IDEMPOTENT_METHODS
     while True:
         check_cancel(cancel)
         deadline = time.monotonic() + config.json_deadline
+        if isinstance(session, Session):
+            kwargs.update(cancel=cancel, deadline=deadline, abort_on_cancel=abortable)
         response = session.request(method, url, **kwargs)
         http_status = response.status_code
         try:
             # the answer to a submit (GET or POST) is read to its end, within the deadline: dropping the
             # new job's id on cancel would leave a server job running that nobody can cancel any more
             read_json_body(response, url, limit=config.max_json_bytes, deadline=deadline,
-                           cancel=None if creates_job or method not in IDEMPOTENT_METHODS else cancel)
+                           cancel=cancel if abortable else None)
             doc = parse_json_response(response, url)
             error = doc.get("error") if isinstance(doc, dict) else None
             exc = arcgis_error(error, url, response.status_code) if error is not None else None

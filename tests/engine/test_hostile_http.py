@@ -311,3 +311,104 @@ def test_cancel_during_a_submit_answer_keeps_the_new_job(fake_server):
     job = jobs.submit(create_session(HttpConfig()), fake_server.url("/svc"), {"levels": "1"}, cancel=cancel)
     assert job.job_id == "j1" and cancel.cancelled
     assert fake_server.requests[0].method == "GET"  # a short submit goes as a GET, yet creates a job
+
+
+class _HeaderTrickle:
+    """A raw server on 127.0.0.1 that reads a request, then sends its status line and headers one byte
+    every 50 ms for ever (``silent``: sends nothing at all); counts the connections it got."""
+
+    def __init__(self, silent: bool = False) -> None:
+        import socket
+
+        self.silent = silent
+        self.connections = 0
+        self.stop = threading.Event()
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                if self.silent:
+                    self.stop.wait(30)
+                    return
+                conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                while not self.stop.wait(0.05):
+                    conn.sendall(b"a")
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+@pytest.fixture
+def header_trickle():
+    server = _HeaderTrickle()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def silent_server():
+    server = _HeaderTrickle(silent=True)
+    yield server
+    server.close()
+
+
+def test_a_server_trickling_its_headers_ends_at_the_json_deadline(header_trickle):
+    session = create_session(HttpConfig(retries=3, backoff=0.001, json_deadline=0.5))
+    started = time.monotonic()
+    with pytest.raises(NetworkError) as info:
+        get_json(session, header_trickle.url + "/arcgis/rest/services")
+    assert "in the time allowed" in str(info.value)
+    assert time.monotonic() - started < 10  # generous: the read timeout (60 s) restarts with every byte
+    assert header_trickle.connections == 1  # not retried past the deadline
+
+
+def test_cancel_ends_a_request_waiting_for_its_headers(silent_server):
+    session = create_session(HttpConfig(retries=3, json_deadline=120))
+    cancel = CancelToken()
+    threading.Timer(0.3, cancel.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(CancelledError):
+        get_json(session, silent_server.url + "/arcgis/rest/services", cancel=cancel)
+    assert time.monotonic() - started < 10  # the read timeout alone would wait 60 s
+    assert silent_server.connections == 1
+
+
+def test_cancel_ends_a_download_waiting_for_its_headers(silent_server, tmp_path):
+    from plugin.core.download import download
+
+    cancel = CancelToken()
+    threading.Timer(0.3, cancel.cancel).start()
+    started = time.monotonic()
+    with pytest.raises(CancelledError):
+        download(create_session(HttpConfig(retries=3)), silent_server.url + "/out.tpkx", tmp_path / "a.tpkx",
+                 cancel=cancel)
+    assert time.monotonic() - started < 10
+
+
+def test_https_and_proxied_connections_are_watched_too():
+    """The in-flight watchdog finds its socket through the session's own connection classes."""
+    session = create_session(HttpConfig(proxies={"http": "http://127.0.0.1:9", "https": "http://127.0.0.1:9"}))
+    adapter = session.get_adapter("https://127.0.0.2/")
+    direct = adapter.poolmanager.connection_from_url("https://127.0.0.2/")
+    proxied = adapter.proxy_manager_for("http://127.0.0.1:9").connection_from_url("https://127.0.0.2/")
+    for pool in (direct, proxied):
+        assert hasattr(pool.ConnectionCls, "request_chunked") and pool.ConnectionCls.__mro__[1].__name__ == "_Tracked"
