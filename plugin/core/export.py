@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 import threading
 import uuid
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import jobs as jobs_mod
+from . import names
 from .area import Area
 from .auth import bind_auth
 from .client import fetch_exportable_service, fetch_service
@@ -305,40 +305,9 @@ ProgressCb = Callable[[Progress], None]
 JOB_SHARE = 0.6  # of a part's progress bar: the server job; the rest is the download
 
 
-def _suffix_path(base: Path, fmt: str, part: int, parts: int, file_no: int = 1, files: int = 1) -> Path:
-    stem = base.stem if base.suffix.lower() in (".vtpk", ".tpkx", ".tpk", ".zip") else base.name
-    if parts > 1:
-        stem += f"_part{part:02d}of{parts:02d}"
-    if files > 1:
-        stem += f"_{file_no}"
-    return base.with_name(f"{stem}.{fmt}")
-
-
-def _cache_path(base: Path, part: int, parts: int) -> Path:
-    """The folder of a tile cache: the output path without a package suffix, ``_partNNofMM`` when split."""
-    stem = base.stem if base.suffix.lower() in (".vtpk", ".tpkx", ".tpk", ".zip") else base.name
-    if parts > 1:
-        stem += f"_part{part:02d}of{parts:02d}"
-    return base.with_name(stem)
-
-
-CACHE_PART = ".cache-part"  # a tile cache being downloaded: <folder>.cache-part/ and <folder>.cache-part.zip
-
-
-def cache_download_paths(target: str | Path) -> tuple[Path, Path]:
-    """Where a tile cache is downloaded before it becomes ``target``: the staging folder and the zip.
-    Names of our own (never ``<folder>.zip``, which may be the user's), stable so a resume finds them."""
-    target = Path(target)
-    return target.with_name(target.name + CACHE_PART), target.with_name(target.name + CACHE_PART + ".zip")
-
-
 def is_cache_record(record: JobRecord) -> bool:
     """Whether a job record is a tile-cache export (``tilePackage=false``)."""
     return str(record.params.get("tilePackage", "")).lower() == "false"
-
-
-def _safe_name(name: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", name).strip("._") or "export"
 
 
 # --- the exporter ------------------------------------------------------------------------------
@@ -432,7 +401,7 @@ class Exporter:
         service name is used).  Split exports get ``_partNNofMM`` names.
         """
         out = Path(out_path)
-        name = _safe_name(getattr(plan.service, 'name', '') or 'export')
+        name = names.safe_name(getattr(plan.service, 'name', '') or 'export')
         if plan.output_kind == TILE_CACHE:
             # a folder path names the cache itself unless it is a folder of other things
             if out.is_dir() and any(out.iterdir()) and not (out / "conf.xml").is_file():
@@ -473,8 +442,8 @@ class Exporter:
             service_name=getattr(plan.service, "name", ""), params=dict(req.params),
             area=req.part.area.to_esri_polygon(_sr_json(plan.service) or None), levels=list(req.part.levels),
             format=plan.format, tiles=req.part.tiles, plan_id=plan.id, part_index=index, part_count=count,
-            output_path=str(_cache_path(out, index + 1, count) if plan.output_kind == TILE_CACHE
-                            else _suffix_path(out, plan.format, index + 1, count)))
+            output_path=str(names.cache_folder(out, index + 1, count) if plan.output_kind == TILE_CACHE
+                            else names.part_path(out, plan.format, index + 1, count)))
 
     def _save(self, record: JobRecord) -> None:
         if self.store is not None:
@@ -584,7 +553,7 @@ class Exporter:
         sizes: dict[str, tuple[int, int | None]] = {}
         for n, url in enumerate(urls, start=1):
             fmt = _url_format(url, record.format)
-            target = base if len(urls) == 1 and fmt == record.format else _suffix_path(
+            target = base if len(urls) == 1 and fmt == record.format else names.part_path(
                 base, fmt, 0, 1, n, len(urls))
             state = states.get(url)
             if state is not None and state.complete and Path(state.target).exists():
@@ -627,7 +596,7 @@ class Exporter:
         files = [ResultFile.from_dict(d) for d in record.result_files if isinstance(d, dict)] or [
             ResultFile(u.split("?", 1)[0].rsplit("/", 1)[-1], u) for u in record.result_urls]
         target = Path(record.output_path)
-        staging, archive_path = cache_download_paths(target)
+        staging, archive_path = names.cache_download_paths(target)
         states = {d.get("url"): DownloadState.from_dict(d) for d in record.downloads if isinstance(d, dict)}
         sizes = [f.size for f in files]
         total = sum(s for s in sizes if s) if all(s is not None for s in sizes) else None

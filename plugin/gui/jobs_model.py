@@ -31,6 +31,7 @@ from qgis.core import QgsProject
 from qgis.PyQt.QtCore import QObject, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 
+from ..core import names
 from ..core.errors import ArcGISOfflineTilesError, CancelledError
 from ..core.output import check_output_folder, output_folder
 from ..qgis_glue import engine, settings
@@ -51,7 +52,6 @@ log = logging.getLogger(__name__)
 
 
 tr = translator("JobManager")  # module strings: pylupdate files them under @default
-OUTPUT_SUFFIXES = (".vtpk", ".tpkx", ".tpk", ".gpkg", ".mbtiles")  # what an export may write under one name
 
 
 class JobState:
@@ -338,12 +338,7 @@ class JobManager(QObject):
         # Never overwrite an earlier export or collide with a running one: "name (2).tpkx", …
         busy = {Path(job.request.output_path).with_suffix("") for job in self._jobs.values()
                 if job.state in JobState.ACTIVE and job.request.output_path}
-        stem, n = target.stem, 1
-        candidate = target
-        while candidate.with_suffix("") in busy or any(
-                candidate.with_suffix(suffix).exists() for suffix in OUTPUT_SUFFIXES):
-            n += 1
-            candidate = target.with_name(f"{stem} ({n}){target.suffix}")
+        candidate = names.free_output_path(target, busy)
         if candidate != target:
             log.info("%s exists or is being written: exporting to %s", target.name, candidate.name)
         return replace(request, output_path=str(candidate))

@@ -33,7 +33,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -43,10 +42,11 @@ from typing import Any, Callable
 from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsGeometry, QgsMapLayer, QgsProject
 from qgis.PyQt.QtCore import QCoreApplication
 
+from ..core import names
 from ..core.area import Area
 from ..core.download import DownloadState
 from ..core.errors import ArcGISOfflineTilesError, CancelledError
-from ..core.export import CACHE_PART, JOB_SHARE, Exporter, Progress, cache_download_paths, is_cache_record, is_vector
+from ..core.export import JOB_SHARE, Exporter, Progress, is_cache_record, is_vector
 from ..core.http import CancelToken
 from ..core.jobs import is_safe_id
 from ..core.jobstore import (
@@ -94,7 +94,6 @@ MERGED_SUFFIXES = (".gpkg", ".mbtiles")
 RUNNING, PAUSED_STATE, FAILED_STATE = "running", "paused", "failed"
 # Records an interrupted export can go on from (NEW parts of a split export included).
 CONTINUABLE = frozenset({NEW, SUBMITTED, DOWNLOADING, TIMED_OUT, PAUSED})
-_PART_SUFFIX = re.compile(r"_part\d+of\d+$")
 
 
 tr = translator("ExportTask")  # module strings: pylupdate files them under @default
@@ -218,7 +217,7 @@ def leaf_records(records: list[JobRecord]) -> list[JobRecord]:
 def _remove_output(path: Path) -> None:
     """Remove a finished output: a file, or a tile cache folder (never any other folder)."""
     if path.is_dir():
-        if is_cache_folder(path) or path.name.endswith(CACHE_PART):
+        if is_cache_folder(path) or path.name.endswith(names.CACHE_PART):
             shutil.rmtree(path, ignore_errors=True)
         return
     with contextlib.suppress(OSError):
@@ -228,7 +227,7 @@ def _remove_output(path: Path) -> None:
 def _part_files(record: JobRecord) -> list[Path]:
     parts = []
     if is_cache_record(record) and record.output_path:  # a tile cache still being downloaded
-        parts += list(cache_download_paths(record.output_path))
+        parts += list(names.cache_download_paths(record.output_path))
     for entry in record.downloads:
         if isinstance(entry, dict):
             with contextlib.suppress(TypeError, ValueError):
@@ -359,29 +358,6 @@ class MergedCaches:
     output: str
     tiles_written: int
     warnings: tuple[str, ...] = ()
-
-
-def merged_cache_target(request_output: str, first_cache: str) -> Path:
-    """The folder split tile caches merge into: the wanted output folder (without a package suffix)."""
-    first = Path(first_cache)
-    if not request_output:
-        return first.with_name(_PART_SUFFIX.sub("", first.name))
-    out = Path(request_output)
-    if out.suffix.lower() in (".tpkx", ".tpk", ".zip", ".gpkg", ".mbtiles"):
-        out = out.with_suffix("")
-    if out.is_dir() and any(out.iterdir()) and not is_cache_folder(out):
-        return out / _PART_SUFFIX.sub("", first.name)  # the parts were put inside that folder
-    return out
-
-
-def merged_target(request_output: str, first_package: str, vector: bool) -> Path:
-    """``<output stem>.gpkg`` (raster) or ``.mbtiles`` (vector) next to the wanted package."""
-    suffix = ".mbtiles" if vector else ".gpkg"
-    out = Path(request_output) if request_output else Path(first_package)
-    if out.is_dir() or not out.suffix:
-        first = Path(first_package)
-        return first.with_name(_PART_SUFFIX.sub("", first.stem) + suffix)
-    return out.with_suffix(suffix)
 
 
 # --- message bar helper -----------------------------------------------------------------------
@@ -632,7 +608,7 @@ class ExportTask(PluginTask):
         if self.request.output_kind == TILE_CACHE:
             return self._merge_caches(packages)
         vector = is_vector(service)
-        target = merged_target(self.request.output_path, packages[0], vector)
+        target = names.merged_path(self.request.output_path, packages[0], vector)
         wkt = None
         if not vector:
             try:
@@ -653,7 +629,7 @@ class ExportTask(PluginTask):
 
     def _merge_caches(self, caches: list[str]) -> MergedCaches:
         """Split tile caches into one cache folder (the output path), tile by tile."""
-        target = merged_cache_target(self.request.output_path, caches[0])
+        target = names.merged_cache_folder(self.request.output_path, caches[0])
         start, share = self._shares[0], self._shares[1]
         text = tr("Merging {count} tile caches into {name}").format(count=len(caches), name=target.name)
         self._publish(start, text, "merge", force=True)
@@ -771,8 +747,7 @@ def request_from_records(records: list[JobRecord]) -> ExportRequest:
         geometry = part if geometry is None else geometry.combine(part)
     output = ""
     if first.output_path:
-        out = Path(first.output_path)
-        output = str(out.with_name(_PART_SUFFIX.sub("", out.stem) + out.suffix))
+        output = str(names.whole_export_path(first.output_path))
     return ExportRequest(service_url=first.service_url, authcfg="",
                          area_wkt=geometry.asWkt() if geometry is not None else "",
                          area_is_rectangle=False, levels=tuple(lv for r in records for lv in r.levels),

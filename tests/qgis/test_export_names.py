@@ -30,20 +30,22 @@ def _area_layer() -> QgsVectorLayer:
     return layer
 
 
-def _through_processing(url: str, out: Path, merge: bool) -> None:
+def _through_processing(url: str, out: Path, merge: bool, cache: bool) -> None:
     import processing
 
     processing.run("arcgisofflinetiles:exporttiles", {
         "SERVICE_URL": url, "AREA": _area_layer(), "LEVELS": ",".join(map(str, LEVELS)), "SPLIT": True,
-        "MERGE": merge, "OUTPUT": str(out)}, feedback=QgsProcessingFeedback())
+        "MERGE": merge, "OUTPUT_KIND": 1 if cache else 0, "OUTPUT": str(out)}, feedback=QgsProcessingFeedback())
 
 
-def _through_the_dock(jobs_env, qtbot, url: str, out: Path, merge: bool) -> None:
+def _through_the_dock(jobs_env, qtbot, url: str, out: Path, merge: bool, cache: bool) -> None:
+    from plugin.core.tilecache import PACKAGE, TILE_CACHE
     from plugin.gui.jobs import JobState
 
     factory, _store = jobs_env
     manager = factory()
-    job_id = manager.start_export(make_request(url, out, levels=LEVELS, merge=merge, add_to_map=False))
+    job_id = manager.start_export(make_request(url, out, levels=LEVELS, merge=merge, add_to_map=False,
+                                               output_kind=TILE_CACHE if cache else PACKAGE))
     job = wait_state(qtbot, manager, job_id)
     assert job.state == JobState.FINISHED, job.error
 
@@ -52,14 +54,15 @@ def _names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-@pytest.mark.parametrize("service, limit, merge", [
-    (("World_Map", "MapServer"), None, False),  # one package
-    (("World_Map", "MapServer"), 8, False),  # split: parts
-    (("World_Map", "MapServer"), 8, True),  # split and merged into a GeoPackage
-    (("World_Vector", "VectorTileServer"), 8, True),  # split and merged into MBTiles
-], ids=["single", "parts", "merged-gpkg", "merged-mbtiles"])
+@pytest.mark.parametrize("service, limit, merge, cache", [
+    (("World_Map", "MapServer"), None, False, False),  # one package
+    (("World_Map", "MapServer"), 8, False, False),  # split: parts
+    (("World_Map", "MapServer"), 8, True, False),  # split and merged into a GeoPackage
+    (("World_Vector", "VectorTileServer"), 8, True, False),  # split and merged into MBTiles
+    (("World_Map", "MapServer"), 8, True, True),  # split tile caches merged into one cache folder
+], ids=["single", "parts", "merged-gpkg", "merged-mbtiles", "merged-cache"])
 def test_dock_and_processing_give_the_same_file_names(provider, jobs_env, emulator, qtbot, tmp_path, service,
-                                                      limit, merge):
+                                                      limit, merge, cache):
     if limit is not None:
         emulator.configure("/".join(service), max_export_tiles=limit)
     url = emulator.service_url(*service)
@@ -68,11 +71,14 @@ def test_dock_and_processing_give_the_same_file_names(provider, jobs_env, emulat
     by_processing.mkdir()
     by_dock.mkdir()
 
-    _through_processing(url, by_processing / f"field{suffix}", merge)
-    _through_the_dock(jobs_env, qtbot, url, by_dock / f"field{suffix}", merge)
+    _through_processing(url, by_processing / f"field{suffix}", merge, cache)
+    _through_the_dock(jobs_env, qtbot, url, by_dock / f"field{suffix}", merge, cache)
 
     names = _names(by_dock)
     assert names == _names(by_processing)
+    if cache:
+        assert "field" in names and (by_dock / "field" / "conf.xml").is_file()  # the merged cache folder
+        return
     if limit is None:
         assert names == [f"field{suffix}"]
     else:

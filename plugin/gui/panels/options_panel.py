@@ -1,13 +1,12 @@
 """The export options panel: package format, JPEG optimisation, splitting and merging, where to save."""
 from __future__ import annotations
 
-import re
-from datetime import date
 from pathlib import Path
 
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
+from ...core import names
 from ...core.export import JPEG_FORMATS, TPK, TPKX, VTPK, is_vector, package_format
 from ...core.service import ServiceInfo
 from ...qgis_glue import settings
@@ -17,12 +16,6 @@ tr = translator("ArcGISOfflineTilesDockWidget")
 
 DEFAULT_QUALITY = 75
 OPTION_DEFAULTS = {"split": True, "merge": True, "add_to_map": True, "optimize": False, "prefer_tpk": False}
-PACKAGE_SUFFIXES = (".vtpk", ".tpkx", ".tpk")
-
-
-def default_output_name(service: ServiceInfo, fmt: str, today: date | None = None) -> str:
-    name = re.sub(r"[^\w.-]+", "_", service.name or "export").strip("._") or "export"
-    return f"{name}_{(today or date.today()).isoformat()}.{fmt}"
 
 
 class OptionsPanel(QObject):
@@ -149,7 +142,7 @@ class OptionsPanel(QObject):
         self.ui.outputWidget.setFilter(tr("Tile package (*.{ext})").format(ext=fmt))
         if self._output_is_default or not self.output_path():
             folder = settings.output_folder() or str(Path.home())
-            self._set_output(str(Path(folder) / default_output_name(service, fmt)))
+            self._set_output(str(Path(folder) / names.default_output_name(service.name, fmt)))
             self._output_is_default = True
         else:
             self._update_output_extension()
@@ -160,7 +153,7 @@ class OptionsPanel(QObject):
         fmt = self.format_extension()
         self.ui.outputWidget.setFilter(tr("Tile package (*.{ext})").format(ext=fmt))
         path = self.output_path()
-        if path and Path(path).suffix.lower() in PACKAGE_SUFFIXES:
+        if path and Path(path).suffix.lower() in names.PACKAGE_SUFFIXES:
             keep_default = self._output_is_default
             self._set_output(str(Path(path).with_suffix("." + fmt)))
             self._output_is_default = keep_default

@@ -16,6 +16,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
+from ...core import names
 from ...core.errors import ArcGISOfflineTilesError, CancelledError
 from ...core.tilecache import PACKAGE, TILE_CACHE
 from ...qgis_glue.enums import number_type, wkt1_gdal
@@ -27,7 +28,6 @@ LOG = logging.getLogger(__name__)
 FORMAT = "FORMAT"
 OUTPUT_KIND = "OUTPUT_KIND"
 OUTPUT_KINDS = (PACKAGE, TILE_CACHE)  # index of the OUTPUT_KIND enum → the engine's output kind
-CACHE_OUTPUT_SUFFIXES = (".tpkx", ".tpk", ".vtpk", ".zip")  # dropped from OUTPUT to name a cache folder
 OPTIMIZE_FOR_SIZE = "OPTIMIZE_FOR_SIZE"
 COMPRESSION_QUALITY = "COMPRESSION_QUALITY"
 SPLIT = "SPLIT"
@@ -138,12 +138,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             raise QgsProcessingException(error_message(exc)) from exc
         for line in plan.describe().splitlines():
             feedback.pushInfo(line)
-        package_out = out
-        if kind == TILE_CACHE:
-            package_out = out.with_suffix("") if out.suffix.lower() in (
-                *CACHE_OUTPUT_SUFFIXES, ".gpkg", ".mbtiles") else out
-        elif out.suffix.lower() in (".gpkg", ".mbtiles"):
-            package_out = out.with_suffix(f".{plan.format}")
+        package_out = names.cache_output_path(out) if kind == TILE_CACHE else names.package_path(out, plan.format)
 
         try:
             result = exporter.run(plan, package_out, progress=self.progress_callback(feedback, EXPORT_SHARE),
@@ -155,10 +150,10 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         files = [str(p) for p in result.paths]
         main = files[0]
         # A .gpkg/.mbtiles OUTPUT asks for the converted form even when there is one package.
-        if out.suffix.lower() in (".gpkg", ".mbtiles"):
+        if out.suffix.lower() in names.MERGED_SUFFIXES:
             main = self._merge(files, out, service, feedback)
         elif merge and len(files) > 1:
-            main = self._merge_caches(files, package_out, plan.area.bbox, feedback) if kind == TILE_CACHE else \
+            main = self._merge_caches(files, out, plan.area.bbox, feedback) if kind == TILE_CACHE else \
                 self._merge(files, out, service, feedback)
         feedback.setProgress(100.0 * EXPORT_SHARE)
         self.output_path = main
@@ -175,9 +170,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         from ...core.export import is_vector
         from ...core.packages import merge_packages
 
-        suffix = out.suffix.lower() if out.suffix.lower() in (".gpkg", ".mbtiles") else (
-            ".mbtiles" if is_vector(service) else ".gpkg")
-        target = out.with_suffix(suffix)
+        target = names.merged_path(out, files[0], is_vector(service))
         feedback.setProgressText(self.tr("Merging {n} package(s) into {name}…").format(n=len(files), name=target.name))
         wkt = crs_of(service).toWkt(wkt1_gdal())
 
@@ -194,12 +187,11 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             feedback.pushInfo(self.tr("{n} duplicate tile(s) skipped while merging").format(n=report.duplicates))
         return str(target)
 
-    def _merge_caches(self, caches, target: Path, bbox, feedback) -> str:
+    def _merge_caches(self, caches, out: Path, bbox, feedback) -> str:
         """Split tile caches into the one cache folder OUTPUT names, tile by tile."""
-        from ...core.packages.cachefolder import is_cache_folder, merge_caches
+        from ...core.packages.cachefolder import merge_caches
 
-        if target.is_dir() and any(target.iterdir()) and not is_cache_folder(target):
-            target = target / Path(caches[0]).name.rsplit("_part", 1)[0]  # the parts went inside it
+        target = names.merged_cache_folder(out, caches[0])
         feedback.setProgressText(self.tr("Merging {n} tile caches into {name}…").format(n=len(caches),
                                                                                        name=target.name))
 
