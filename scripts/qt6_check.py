@@ -406,7 +406,8 @@ def check_qgis_enum(use: Use) -> str | None:
         if _is_enum_member(obj) and owner is not type(obj):
             enum_type = type(obj)
             scoped = f"{enum_type.__qualname__}.{name}" if enum_type.__qualname__ else name
-            return f"{use.spelled}: unscoped QGIS enum (QGIS 4 drops it): spell it {scoped}"
+            return (f"{use.spelled}: unscoped QGIS enum (QGIS 4 drops it): spell it {scoped}, or its "
+                    f"Qgis.* successor through plugin/qgis_glue/enums.py where it moved after 3.22")
     return None
 
 
