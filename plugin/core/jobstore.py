@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,32 @@ from .jobs import Job, is_safe_id
 
 LOG = logging.getLogger(__name__)
 
-# states
-NEW = "new"  # planned, not submitted
-SUBMITTED = "submitted"  # the server accepted the job
-DOWNLOADING = "downloading"
-DONE = "done"
-FAILED = "failed"
-TIMED_OUT = "timed_out"  # our wait ran out; the server job may still finish
-CANCELLED = "cancelled"
-PAUSED = "paused"  # stopped on purpose, server job and partial download kept
+class PartState(str, Enum):
+    """The state of one part's record: its server job and its download (stored as the value)."""
+
+    NEW = "new"  # planned, not submitted
+    SUBMITTED = "submitted"  # the server accepted the job
+    DOWNLOADING = "downloading"
+    DONE = "done"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"  # our wait ran out; the server job may still finish
+    CANCELLED = "cancelled"
+    PAUSED = "paused"  # stopped on purpose, server job and partial download kept
+
+    # the value in logs, messages and JSON, on every Python version (3.11 changed str() of mixed enums)
+    __str__ = str.__str__
+    __format__ = str.__format__
+
+
+# the engine's short names for the states
+NEW = PartState.NEW
+SUBMITTED = PartState.SUBMITTED
+DOWNLOADING = PartState.DOWNLOADING
+DONE = PartState.DONE
+FAILED = PartState.FAILED
+TIMED_OUT = PartState.TIMED_OUT
+CANCELLED = PartState.CANCELLED
+PAUSED = PartState.PAUSED
 RESUMABLE = frozenset({NEW, SUBMITTED, DOWNLOADING, TIMED_OUT, PAUSED, CANCELLED, FAILED})
 FORMAT_VERSION = 1
 
@@ -108,6 +126,8 @@ class JobRecord:
             if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
                 raise ValueError(f"field {name} is a {type(value).__name__}")
         _check_contents(values)
+        if "state" in values:
+            values["state"] = PartState(values["state"])  # ValueError for a state we never write
         return cls(**values)
 
     @classmethod

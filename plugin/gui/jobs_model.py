@@ -24,6 +24,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, replace
+from enum import Enum
 from functools import partial
 from pathlib import Path
 
@@ -54,8 +55,8 @@ log = logging.getLogger(__name__)
 tr = translator("JobManager")  # module strings: pylupdate files them under @default
 
 
-class JobState:
-    """The states of a job, as :attr:`JobView.state`."""
+class JobState(str, Enum):
+    """The states of an export in the manager, as :attr:`JobView.state`."""
 
     QUEUED = "queued"  # waiting for a free thread in the task manager
     RUNNING = "running"
@@ -65,7 +66,16 @@ class JobState:
     FAILED = "failed"
     CANCELLED = "cancelled"
 
-    ACTIVE = frozenset({QUEUED, RUNNING, CANCELLING})
+    __str__ = str.__str__  # the value, on every Python version
+    __format__ = str.__format__
+
+    @property
+    def active(self) -> bool:
+        """Queued, running or cancelling: work is under way."""
+        return self in _ACTIVE
+
+
+_ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING, JobState.CANCELLING})
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,7 @@ class JobView:
 
     @property
     def active(self) -> bool:
-        return self.state in JobState.ACTIVE
+        return self.state.active
 
     @property
     def status_text(self) -> str:
@@ -232,7 +242,7 @@ class JobManager(QObject):
         job = self._jobs.get(job_id)
         if job is None:
             return ""
-        if job.state in JobState.ACTIVE:
+        if job.state.active:
             return job.id
         request = job.request if not folder else _moved_to(job.request, folder)
         if not self._destination_ok(job, request):
@@ -245,7 +255,7 @@ class JobManager(QObject):
     def resume(self, job_id: str) -> None:
         """Continue a paused or interrupted export (or one that failed with something to resume)."""
         job = self._jobs.get(job_id)
-        if job is None or job.state in JobState.ACTIVE:
+        if job is None or job.state.active:
             return
         if job.state == JobState.FINISHED:
             return
@@ -261,7 +271,7 @@ class JobManager(QObject):
         job = self._jobs.get(job_id)
         if job is None:
             return
-        if job.state in JobState.ACTIVE:
+        if job.state.active:
             job.remove_when_done = True
             self.cancel(job_id)
             return
@@ -337,7 +347,7 @@ class JobManager(QObject):
             return request
         # Never overwrite an earlier export or collide with a running one: "name (2).tpkx", …
         busy = {Path(job.request.output_path).with_suffix("") for job in self._jobs.values()
-                if job.state in JobState.ACTIVE and job.request.output_path}
+                if job.state.active and job.request.output_path}
         candidate = names.free_output_path(target, busy)
         if candidate != target:
             log.info("%s exists or is being written: exporting to %s", target.name, candidate.name)

@@ -124,11 +124,11 @@ class JobCard(QFrame):
         if view.from_earlier_session:
             parts.append(tr("from an earlier session"))
         self.details.setText(" · ".join(parts))
-        show_progress = view.state in JobState.ACTIVE or (view.state == JobState.PAUSED and view.progress > 0)
+        show_progress = view.state.active or (view.state == JobState.PAUSED and view.progress > 0)
         self.progress.setVisible(show_progress)
         self.progress.setValue(round(view.progress * 1000))
         status = view.status or state_text(view.state)
-        if view.state in JobState.ACTIVE and view.progress > 0 and "%" not in status:
+        if view.state.active and view.progress > 0 and "%" not in status:
             # the whole export's share; a step that gives its own (the server's "12 %") keeps only that,
             # as two percentages on one line read as a contradiction
             status = tr("{status} ({percent} %)").format(status=status, percent=int(view.progress * 100))
@@ -141,7 +141,7 @@ class JobCard(QFrame):
             "retry": view.can_retry,
             "add": view.state == JobState.FINISHED and bool(view.output_paths),
             "folder": view.state == JobState.FINISHED,
-            "remove": view.state not in JobState.ACTIVE and view.state != JobState.PAUSED,
+            "remove": not view.state.active and view.state != JobState.PAUSED,
         }
         for name, button in self.buttons.items():
             button.setVisible(visible[name])
