@@ -44,7 +44,7 @@ from .mvt import MvtError, decode_layers, merge_vector_layers
 from .reader import TilePackage, open_package, translating
 from .schemes import is_web_mercator, scheme_to_dict, schemes_compatible, zoom_for_level
 from .sinks import BUILTIN_WKT, GpkgLayout, GpkgSink, MBTilesSink, TileMatrix, TileSink, estimate_output
-from .standins import STAND_IN_LIMIT, fill_sparse
+from .standins import BACKGROUND_LIMIT, STAND_IN_LIMIT, fill_background, fill_sparse, plan_background
 from .standins import plan as plan_stand_ins
 from .style_export import STYLE_METADATA_KEY, style_metadata_value, write_style_folder
 
@@ -55,6 +55,7 @@ PaletteExpander = Callable[[bytes], bytes]
 BATCH = 1000  # rows per executemany…
 BATCH_BYTES = 32 * 1024 * 1024  # …or fewer when the tiles are big (bounded memory)
 LAYER_SAMPLES = 4  # vector tiles decoded per level for MBTiles' vector_layers
+EMPTY_LAYER_NAME = "background"  # the empty tiles' layer when no layer of the package is known
 FORMATS = ("auto", "mbtiles", "gpkg")
 # What the tile records of a package may add up to, against the package's size on disk (the archive
 # file, or a folder's bundles).  Records are disjoint spans of the bundles, so a package whose index
@@ -101,6 +102,10 @@ class ConversionReport:
     stand_ins_per_level: dict[int, int] = field(default_factory=dict)
     stand_ins_empty: int = 0  # places left empty: the over-zoomed leaf has nothing there
     stand_in_seconds: float = 0.0
+    # the empty tiles that make QGIS < 3.32 draw the style's background where no tile is (.standins)
+    background_tiles: int = 0
+    background_per_level: dict[int, int] = field(default_factory=dict)
+    background_seconds: float = 0.0
     distinct_payloads: int = 0  # tile payloads stored (vector MBTiles store each distinct one once)
     warnings: list[str] = field(default_factory=list)
     style: str = ""  # a vector MBTiles' MapLibre style written beside it (style_export), or ""
@@ -110,6 +115,7 @@ class ConversionReport:
         out["per_level"] = {str(k): v for k, v in self.per_level.items()}
         out["zooms"] = {str(k): v for k, v in self.zooms.items()}
         out["stand_ins_per_level"] = {str(k): v for k, v in self.stand_ins_per_level.items()}
+        out["background_per_level"] = {str(k): v for k, v in self.background_per_level.items()}
         return out
 
 
@@ -455,7 +461,7 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
                    progress: ProgressCallback | None = None, crs_wkt: str | None = None,
                    expand_palette: bool = False, palette_expander: PaletteExpander | None = None,
                    overwrite: bool = True, fsync: bool = True, stand_ins: bool = True,
-                   stand_in_limit: int = STAND_IN_LIMIT) -> ConversionReport:
+                   stand_in_limit: int = STAND_IN_LIMIT, background_limit: int = BACKGROUND_LIMIT) -> ConversionReport:
     """Merge the tiles of several packages of one tiling scheme into one MBTiles or GeoPackage.
 
     ``fmt``: ``"auto"`` (from ``dst``'s suffix, else MBTiles when the scheme allows it, else
@@ -468,7 +474,10 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
 
     Vector packages whose tile map over-zooms a tile into the levels under it (Esri's sparse caches)
     get stand-ins there (:mod:`.standins`, at most ``stand_in_limit``; ``stand_ins=False`` copies
-    the stored tiles only); stored tiles are copied byte for byte either way.
+    the stored tiles only); stored tiles are copied byte for byte either way.  Vector MBTiles also get
+    an empty tile (stored once) at every other place of the data extent, from the first stored level
+    to the deepest, at most ``background_limit``: QGIS before 3.32 draws the style's background only
+    where a tile is.
 
     Raises :class:`PackageError` (unreadable input, schemes that differ, impossible format),
     :class:`DiskError` (output cannot be written) or :class:`CancelledError`.
@@ -501,8 +510,12 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
             expected_size = estimate_output(sum(p.tile_bytes for p in pkgs), total)
             sparse = plan_stand_ins(pkgs, stand_in_limit) if stand_ins and fmt == "mbtiles" and \
                 pkgs[0].is_vector else None
+            background = plan_background(pkgs, background_limit) if stand_ins and fmt == "mbtiles" and \
+                pkgs[0].is_vector else None
             stored_total = total
             total += sparse.bound if sparse else 0
+            stand_ins_total = total
+            total += background.bound if background else 0
         report = ConversionReport(sources=[str(p) for p in paths], output=str(dst), format=fmt,
                                   warnings=empty_warnings)
         for pkg in pkgs:
@@ -551,6 +564,8 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
                 report.warnings.extend(sparse.warnings)
             if sparse is not None and sparse.leaves:
                 _write_stand_ins(pkgs, sparse, sink, report, progress, stored_total, total)
+            if background is not None and background.deepest >= 0 and (report.tiles_written or report.stand_ins):
+                _write_background(background, layers, sink, report, progress, stand_ins_total, total)
             if report.skipped_out_of_grid:
                 report.warnings.append(f"{report.skipped_out_of_grid} tile(s) outside the output's grid were "
                                        "skipped")
@@ -591,6 +606,22 @@ def _write_stand_ins(pkgs: Sequence[TilePackage], sparse, sink: TileSink, report
     _progress(progress, total, total)
 
 
+def _write_background(background, layers: list[dict] | None, sink: TileSink, report: ConversionReport,
+                      progress: ProgressCallback | None, done: int, total: int) -> None:
+    """Last: an empty tile wherever the data extent has no tile yet (stored tiles and stand-ins win)."""
+    started = time.perf_counter()
+    sink.dedupe()
+    name = next((layer.get("id") for layer in layers or () if isinstance(layer.get("id"), str) and layer["id"]),
+                EMPTY_LAYER_NAME)
+    result = fill_background(background, name, sink.add,
+                             lambda visited: _progress(progress, done + min(visited, total - done), total))
+    report.background_tiles = result.written
+    report.background_per_level = dict(sorted(result.per_level.items()))
+    report.warnings.extend(result.warnings)
+    report.background_seconds = time.perf_counter() - started
+    _progress(progress, total, total)
+
+
 def _snap_to_pixels(box: tuple[float, float, float, float], origin_x: float, origin_y: float,
                     resolution: float) -> tuple[float, float, float, float]:
     """Grow ``box`` to whole pixels of the finest level: GDAL takes gpkg_contents as the raster's
@@ -612,11 +643,11 @@ def convert_package(src: str | os.PathLike, dst: str | os.PathLike, fmt: str = "
                     progress: ProgressCallback | None = None, crs_wkt: str | None = None,
                     expand_palette: bool = False, palette_expander: PaletteExpander | None = None,
                     overwrite: bool = True, fsync: bool = True, stand_ins: bool = True,
-                    stand_in_limit: int = STAND_IN_LIMIT) -> ConversionReport:
+                    stand_in_limit: int = STAND_IN_LIMIT, background_limit: int = BACKGROUND_LIMIT) -> ConversionReport:
     """Convert one package to MBTiles or GeoPackage (see :func:`merge_packages` for the arguments)."""
     return merge_packages([src], dst, fmt, progress=progress, crs_wkt=crs_wkt, expand_palette=expand_palette,
                           palette_expander=palette_expander, overwrite=overwrite, fsync=fsync,
-                          stand_ins=stand_ins, stand_in_limit=stand_in_limit)
+                          stand_ins=stand_ins, stand_in_limit=stand_in_limit, background_limit=background_limit)
 
 
 def package_info(path: str | os.PathLike, *, sniff_sample: int | None = None) -> dict:

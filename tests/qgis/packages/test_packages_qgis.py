@@ -310,3 +310,86 @@ def test_sparse_export_has_no_holes_in_qgis_and_gdal(tmp_path):
     for xmin, xmax, ymin, ymax in envelopes:
         assert x0 - slack <= xmin and xmax <= x0 + span + slack and y1 - span - slack <= ymin and ymax <= y1 + slack
     ds = None
+
+
+def _render_styled(path: Path, resources, zoom: int, row: int, col: int) -> QImage:
+    """One tile of ``path`` drawn with the package's own style, over white, as a user sees it."""
+    from qgis.core import QgsMapRendererSequentialJob, QgsMapSettings, QgsRectangle
+    from qgis.PyQt.QtCore import QSize
+    from qgis.PyQt.QtGui import QColor
+
+    from plugin.qgis_glue.style import apply_vector_style
+
+    layer = QgsVectorTileLayer(f"type=mbtiles&url={path}", "styled")
+    assert layer.isValid()
+    apply_vector_style(layer, resources)
+    half = 20037508.342787
+    span = 2 * half / 2 ** zoom
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setDestinationCrs(layer.crs())
+    settings.setExtent(QgsRectangle(-half + col * span, half - (row + 1) * span, -half + (col + 1) * span,
+                                    half - row * span))
+    settings.setOutputSize(QSize(512, 512))
+    settings.setOutputDpi(96)
+    settings.setBackgroundColor(QColor(255, 255, 255))
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    return job.renderedImage()
+
+
+def _share_of(image: QImage, colour) -> float:
+    hits = total = 0
+    for y in range(0, image.height(), 8):
+        for x in range(0, image.width(), 8):
+            pixel = image.pixelColor(x, y)
+            total += 1
+            hits += abs(pixel.red() - colour.red()) + abs(pixel.green() - colour.green()) + \
+                abs(pixel.blue() - colour.blue()) < 12
+    return hits / total
+
+
+def test_sparse_export_draws_the_background_over_the_sea_in_qgis(tmp_path):
+    """QGIS 3.22 draws a style's background layer only where the MBTiles has a tile: over open sea
+    (places the tile map marks absent, and places under a leaf that has nothing there) the converted
+    sparse export draws the background colour, as ArcGIS and MapLibre do, and not white."""
+    from qgis.core import Qgis
+    from qgis.PyQt.QtGui import QColor
+
+    from plugin.core.packages.overzoom import decode_tile
+    from plugin.qgis_glue.style import read_style_resources
+    from tests.unit.packages.helpers import ancestor_places, must_draw
+
+    src = _sparse_world_export(tmp_path)
+    out, bare = tmp_path / "americas.mbtiles", tmp_path / "no_background.mbtiles"
+    report = convert_package(src, out)
+    convert_package(src, bare, background_limit=0)
+    assert report.background_tiles > 0
+    with open_package(src) as pkg:
+        resources = read_style_resources(pkg)
+        background = next(gl for gl in resources.style["layers"] if gl["type"] == "background")
+        colour = QColor(background["paint"]["background-color"])
+        ext = pkg.data_extent()
+        half = 20037508.342787
+
+        def inside(zoom, row, col):  # the whole tile inside the export's area
+            span = 2 * half / 2 ** zoom
+            return ext.xmin <= -half + col * span and -half + (col + 1) * span <= ext.xmax and \
+                ext.ymin <= half - (row + 1) * span and half - row * span <= ext.ymax
+
+        deepest = max(pkg.levels)
+        absent = next((z, r, c) for z in range(deepest, 2, -1) for r in range(2 ** z) for c in range(2 ** z)
+                      if inside(z, r, c) and pkg.tilemap_status(z, r, c) == "absent")
+        under_empty_leaf = None
+        for place, leaf in sorted(ancestor_places(pkg).items(), key=lambda item: -item[0][0]):
+            if inside(*place) and not must_draw(decode_tile(pkg.tile(*leaf)), leaf, place):
+                under_empty_leaf = place
+                break
+    assert under_empty_leaf is not None
+    for place in (absent, under_empty_leaf):
+        drawn = _share_of(_render_styled(out, resources, *place), colour)
+        assert drawn > 0.95, (place, drawn)
+        if Qgis.QGIS_VERSION_INT < 33200:  # 3.32+ draws the background over the whole map by itself
+            missing = _share_of(_render_styled(bare, resources, *place), colour)
+            assert missing == 0.0, (place, missing)

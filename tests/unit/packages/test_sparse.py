@@ -17,6 +17,7 @@ from arcgis_emulator.writers import write_package
 from plugin.core.packages import convert_package, merge_packages, mvt, open_package
 from plugin.core.packages.mvt import MvtError
 from plugin.core.packages.overzoom import child_layers, decode_tile, encode_tile
+from plugin.core.packages.standins import empty_tile, plan_background
 from tests.conftest import REAL_FIXTURES
 from tests.unit.packages.helpers import WM_HALF, assert_no_holes, mvt_shapes, wm_doc
 
@@ -36,6 +37,16 @@ def _rows(path) -> dict:
         return {(z, x, y): bytes(d) for z, x, y, d in con.execute("SELECT * FROM tiles")}
     finally:
         con.close()
+
+
+def _background(mbtiles) -> bytes:
+    """The empty tile a conversion writes where the package has no tile (its first layer's name)."""
+    con = sqlite3.connect(mbtiles)
+    try:
+        meta = json.loads(con.execute("SELECT value FROM metadata WHERE name = 'json'").fetchone()[0])
+    finally:
+        con.close()
+    return empty_tile(meta["vector_layers"][0]["id"])
 
 
 def _vtpk(path, tiles: dict, levels: int = 6):
@@ -128,17 +139,18 @@ def test_a_leaf_fills_every_level_under_it_and_identical_stand_ins_are_stored_on
     assert counts["filled"] == report.stand_ins == 3 * (4 + 16)
     assert report.stand_ins_per_level == {2: 12, 3: 48}
     rows = _rows(out)
-    assert len(rows) == len(tiles) + report.stand_ins
+    # every other place of levels 0-3 (the world) gets the empty background tile
+    assert len(rows) == len(tiles) + report.stand_ins + report.background_tiles == 1 + 4 + 16 + 64
     con = sqlite3.connect(out)
     try:
         images = con.execute("SELECT count(*) FROM images").fetchone()[0]
     finally:
         con.close()
     # stand-ins repeat (the full square, cut at the leaf's edges or not): stored once each
-    assert images == report.distinct_payloads < report.stand_ins // 4
+    assert images == report.distinct_payloads and images - 1 < report.stand_ins // 4  # 1: the background
 
 
-def test_places_the_leaf_leaves_empty_get_no_tile(tmp_path):
+def test_places_the_leaf_leaves_empty_get_only_the_background_tile(tmp_path):
     isle = _gz({"land": [("Polygon", [[(100, 100), (600, 100), (600, 600), (100, 600)]], {"name": "Isle"})]})
     # (1,0,0) is a leaf; another branch goes down to level 3
     tiles = {(0, 0, 0): isle, (1, 0, 0): isle, (1, 1, 1): isle, (2, 3, 3): isle, (3, 7, 7): isle}
@@ -146,8 +158,12 @@ def test_places_the_leaf_leaves_empty_get_no_tile(tmp_path):
     out = tmp_path / "isle.mbtiles"
     report = convert_package(src, out)
     counts = assert_no_holes(src, out)
-    assert counts["empty"] > 0 and report.stand_ins_empty > 0
+    assert counts["empty"] >= report.stand_ins_empty > 0  # the count of the helper goes deeper
     assert counts["filled"] == report.stand_ins > 0
+    rows = _rows(out)
+    # (2, 1, 1) lies under the leaf (1, 0, 0) away from its isle: the empty tile, so QGIS 3.22 draws
+    # the background there
+    assert rows[(2, 2, 1)] == _background(out)
 
 
 def test_stand_ins_never_replace_a_stored_tile_of_another_part(tmp_path):
@@ -170,7 +186,8 @@ def test_stand_ins_never_replace_a_stored_tile_of_another_part(tmp_path):
                 if any((level - up, row >> up, col >> up) in stored for up in range(level - leaf[0])):
                     continue
                 assert (level, col, (1 << level) - 1 - row) in rows, ((level, row, col), leaf)
-    assert (3, 1, 7) not in rows  # B's (2,0,0) has no child there: B says "no data", A's leaf is not used
+    # B's (2,0,0) has no child there: B says "no data", A's leaf is not used (only the background)
+    assert rows[(3, 1, 7)] == _background(out)
     assert report.stand_ins_per_level == {2: 3, 3: 12} and report.tiles_written == 5 and report.duplicates == 2
 
 
@@ -224,7 +241,9 @@ def test_real_vtpk_converts_without_holes(tmp_path):
     report = convert_package(REAL_VTPK, out)
     counts = assert_no_holes(REAL_VTPK, out)
     # Dodge City's tile map has no leaf above its deepest level: nothing to stand in
-    assert counts == {"stored": 13, "places": 0, "filled": 0, "empty": 0} and report.stand_ins == 0
+    assert counts == {"stored": 13, "places": 0, "filled": 0, "empty": 0, "background": report.background_tiles}
+    # each level stores the tiles that cover the town's data extent: no place for the background either
+    assert report.stand_ins == 0 and report.background_tiles == 0
 
 
 @needs_real
@@ -298,3 +317,77 @@ def test_a_leaf_of_the_first_part_of_a_level_split_export_fills_the_later_parts_
     # under (2,1,2), part 2 stores (3,2,4): it wins; its siblings over-zoom the coast tile where it has land
     assert (3, 5, (1 << 3) - 1 - 2) in rows  # (3,2,5): inside the coast triangle's over-zoomed half
     assert report.stand_ins_per_level[3] > 0 and report.stand_ins_per_level[4] > 0
+
+
+# -- the background: an empty tile wherever the data extent has no tile (QGIS < 3.32) ------------------
+def test_background_tile_goes_where_the_package_has_none_and_never_over_a_tile(tmp_path):
+    land = _gz({"countries": [("Polygon", [[(0, 0), (2000, 0), (2000, 2000), (0, 2000)]], {"name": "Corner"})]})
+    # (1,0,0) a leaf whose corner island covers only its NW child; (1,1,1) stored down to level 3;
+    # (1,0,1) and (1,1,0) absent in the tile map
+    tiles = {(0, 0, 0): land, (1, 0, 0): land, (1, 1, 1): land, (2, 3, 3): land, (3, 7, 7): land}
+    src = _vtpk(tmp_path / "sea.vtpk", tiles, levels=6)
+    out = tmp_path / "sea.mbtiles"
+    report = convert_package(src, out)
+    rows = _rows(out)
+    empty = _background(out)
+    assert [layer.features for layer in decode_tile(empty)] == [[]]  # one layer, no feature
+    counts = assert_no_holes(src, out)  # stored tiles byte for byte, stand-ins where the leaf draws
+    # every place of levels 0-3 has a tile: stored, stand-in or the background
+    assert len(rows) == 1 + 4 + 16 + 64
+    # keys (zoom, column, TMS row)
+    assert rows[(1, 0, 0)] == empty and rows[(1, 1, 1)] == empty  # absent in the tile map
+    assert rows[(2, 1, 2)] == empty  # under the leaf, away from its island
+    assert empty not in (rows[(2, 0, 3)], rows[(3, 1, 6)])  # the island's stand-ins win
+    assert rows[(3, 7, 0)] == land  # a stored tile wins
+    assert report.background_tiles == counts["background"] + counts["empty"] == len(rows) - len(tiles) - \
+        report.stand_ins
+    assert report.background_per_level == {1: 2, 2: 16 - 1 - report.stand_ins_per_level[2],
+                                           3: 64 - 1 - report.stand_ins_per_level[3]}
+    con = sqlite3.connect(out)
+    try:  # the empty tile is stored once, referenced from every place
+        assert con.execute("SELECT count(*) FROM images WHERE tile_data = ?", (empty,)).fetchone()[0] == 1
+    finally:
+        con.close()
+
+
+def test_background_stays_inside_the_data_extent(tmp_path):
+    land = _gz({"countries": [("Polygon", [SQUARE], {"name": "Land"})]})
+    # the north-west quarter of the world; levels 0-3 stored only at its corner
+    extent = {**WORLD, "xmax": 0.0, "ymin": 0.0}
+    src = tmp_path / "quarter.vtpk"
+    write_package("vtpk", src, wm_doc(tile=512, levels=6),
+                  [(0, 0, 0, land), (1, 0, 0, land), (2, 0, 0, land), (3, 0, 0, land)], extent=extent)
+    with open_package(src) as pkg:
+        planned = plan_background([pkg])
+    assert planned.upper_bound == {0: 1, 1: 1, 2: 4, 3: 16}
+    out = tmp_path / "quarter.mbtiles"
+    report = convert_package(src, out)
+    rows = _rows(out)
+    assert report.background_per_level == {2: 3, 3: 15}
+    assert all(x < (1 << (z - 1)) and y >= (1 << (z - 1)) for z, x, y in rows if z > 0)  # NW quarter (TMS)
+
+
+def test_background_limit_fills_the_coarse_levels_and_says_which_are_left(tmp_path):
+    land = _gz({"countries": [("Polygon", [SQUARE], {"name": "Land"})]})
+    tiles = {(0, 0, 0): land, (5, 0, 0): land}
+    src = _vtpk(tmp_path / "deep.vtpk", tiles, levels=7)
+    with open_package(src) as pkg:
+        planned = plan_background([pkg], limit=100)
+    # 1 + 4 + 16 + 64 places fit in 100; level 4's 256 do not
+    assert planned.upper_bound == {level: 4 ** level for level in range(6)}
+    assert planned.deepest == 3 and planned.capped_from == 4 and planned.bound == 85
+    out = tmp_path / "deep.mbtiles"
+    report = convert_package(src, out, background_limit=100)
+    assert report.background_per_level == {1: 4, 2: 16, 3: 64} and report.tiles_written == 2
+    assert any("background is drawn down to level 3" in w and "100 tiles" in w for w in report.warnings)
+    full = convert_package(src, tmp_path / "full.mbtiles")
+    assert sum(full.background_per_level.values()) == sum(4 ** level for level in range(6)) - 2
+    assert not any("background" in w for w in full.warnings)
+    assert _rows(tmp_path / "full.mbtiles")[(5, 0, 31)] == land
+
+
+def test_background_follows_the_stand_in_switch(tmp_path):
+    land = _gz({"countries": [("Polygon", [SQUARE], {"name": "Land"})]})
+    src = _vtpk(tmp_path / "p.vtpk", {(0, 0, 0): land, (2, 0, 0): land})
+    report = convert_package(src, tmp_path / "p.mbtiles", stand_ins=False)
+    assert report.background_tiles == 0 and len(_rows(tmp_path / "p.mbtiles")) == 2
