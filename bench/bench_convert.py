@@ -34,6 +34,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from plugin.core.packages import convert_package  # noqa: E402
+from plugin.core.packages.standins import BACKGROUND_LIMIT  # noqa: E402
 
 CACHE_VERSION = 3
 RUNS = 5
@@ -318,17 +319,18 @@ def _ocean_vtpk(work: Path) -> Path:
 
 def _sparse_case(src: Path, work: Path) -> dict:
     dst = work / "sparse.mbtiles"
-    runs: dict[str, list[float]] = {"with": [], "without": []}
+    runs: dict[str, list[float]] = {"with": [], "no_background": [], "without": []}
     reports = {}
     for _ in range(SPARSE_RUNS):
-        for mode in ("with", "without"):
+        for mode in runs:
             _clean(dst)
             started = time.perf_counter()
-            report = convert_package(src, dst, "mbtiles", stand_ins=mode == "with")
+            report = convert_package(src, dst, "mbtiles", stand_ins=mode != "without",
+                                     background_limit=0 if mode == "no_background" else BACKGROUND_LIMIT)
             runs[mode].append(time.perf_counter() - started)
             reports[mode] = report
     _clean(dst)
-    full, bare = reports["with"], reports["without"]
+    full, bare, no_background = reports["with"], reports["without"], reports["no_background"]
     return {
         "stored_tiles": full.tiles_written, "stand_ins": full.stand_ins,
         "stand_ins_per_level": {str(k): v for k, v in full.stand_ins_per_level.items()},
@@ -337,6 +339,12 @@ def _sparse_case(src: Path, work: Path) -> dict:
         "seconds": round(statistics.median(runs["with"]), 4),
         "seconds_without_stand_ins": round(statistics.median(runs["without"]), 4),
         "stand_in_seconds_last_run": round(full.stand_in_seconds, 4), "package_bytes": src.stat().st_size,
+        # the empty background tiles (QGIS < 3.32 draws the style's background only where a tile is)
+        "background_tiles": full.background_tiles,
+        "background_per_level": {str(k): v for k, v in full.background_per_level.items()},
+        "file_bytes_without_background": no_background.file_size,
+        "seconds_without_background": round(statistics.median(runs["no_background"]), 4),
+        "background_seconds_last_run": round(full.background_seconds, 4),
         "warnings": full.warnings,
     }
 

@@ -13,8 +13,8 @@ Bounds:
   stands in down to the last part's deepest level), never deeper;
 * area: only tiles that touch the package's data extent (an export covers its area, not the
   whole footprint of a coarse leaf);
-* emptiness: a stand-in with no feature left is not written, and nothing under it is visited
-  (a missing vector tile and an empty one both show the background);
+* emptiness: a stand-in with no feature left is not written, and nothing under it is visited;
+  such places get the empty background tile instead (:func:`fill_background`, below);
 * real tiles win: no stand-in is made where any package of the conversion stores a tile (that
   package's own tile map governs below it), and stand-ins go in after every stored tile with
   ``INSERT OR IGNORE``;
