@@ -322,12 +322,12 @@ def _sparse_case(src: Path, work: Path) -> dict:
     runs: dict[str, list[float]] = {"with": [], "no_background": [], "without": []}
     reports = {}
     for _ in range(SPARSE_RUNS):
-        for mode in runs:
+        for mode, seconds in runs.items():
             _clean(dst)
             started = time.perf_counter()
             report = convert_package(src, dst, "mbtiles", stand_ins=mode != "without",
                                      background_limit=0 if mode == "no_background" else BACKGROUND_LIMIT)
-            runs[mode].append(time.perf_counter() - started)
+            seconds.append(time.perf_counter() - started)
             reports[mode] = report
     _clean(dst)
     full, bare, no_background = reports["with"], reports["without"], reports["no_background"]
