@@ -1168,12 +1168,16 @@
     </message>
     <message>
         <location filename="../ui/dock.ui" line="307"/>
-        <source>&amp;Draw polygon</source>
-        <translation>&amp;Polygon zeichnen</translation>
+        <source>&amp;Polygon</source>
+        <translation>&amp;Polygon</translation>
     </message>
     <message>
-        <source>Draw &amp;rectangle</source>
-        <translation>&amp;Rechteck zeichnen</translation>
+        <source>&amp;Rectangle</source>
+        <translation>&amp;Rechteck</translation>
+    </message>
+    <message>
+        <source>Draw</source>
+        <translation>Zeichnen</translation>
     </message>
     <message>
         <location filename="../ui/dock.ui" line="317"/>
@@ -1272,7 +1276,7 @@
     </message>
     <message>
         <location filename="../ui/dock.ui" line="560"/>
-        <source>&amp;Package</source>
+        <source>Pac&amp;kage</source>
         <translation>Paket&amp;format</translation>
     </message>
     <message>

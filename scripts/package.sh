@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the plugin zip: a single folder arcgis_offline_tiles/ with the runtime files only.
-# The translations (.qm) and the offline help page are build outputs made here, never taken from the
-# checkout, so a stale or missing one cannot slip into the zip. LRELEASE=/path/to/lrelease overrides
+# The translations (.qm) are build outputs made here, never taken from the checkout, so a stale or
+# missing one cannot slip into the zip. LRELEASE=/path/to/lrelease overrides
 # the Qt Linguist tool.
 set -euo pipefail
 shopt -s nullglob
@@ -16,7 +16,7 @@ LRELEASE=${LRELEASE:-$(command -v lrelease || echo /usr/lib/qt5/bin/lrelease)}
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 dest="$stage/arcgis_offline_tiles"
-mkdir -p "$dest/i18n" "$dest/help"
+mkdir -p "$dest/i18n"
 cp metadata.txt __init__.py LICENSE README.md "$dest/"
 cp -r plugin ui icons "$dest/"
 
@@ -30,19 +30,9 @@ for ts in "${translations[@]}"; do
     fi
 done
 
-# The help page the dock's Help button opens: the README's usage section, readable offline in any
-# browser (the text as written, escaped into a wrapped <pre>).
-usage=$(awk '/^## /{inside = ($0 == "## Usage")} inside' README.md | sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g')
-[ -n "$usage" ] || fail "README.md has no '## Usage' section for the help page"
-{
-    echo '<!DOCTYPE html>'
-    echo '<html lang="en"><head><meta charset="utf-8"><title>ArcGIS Offline Tiles: usage</title>'
-    echo '<style>body{margin:2em auto;max-width:52em;padding:0 1em}'
-    echo 'pre{white-space:pre-wrap;font:1rem/1.45 sans-serif}</style></head>'
-    echo '<body><pre id="usage">'
-    printf '%s\n' "$usage"
-    echo '</pre></body></html>'
-} > "$dest/help/usage.html"
+# The help page the dock's Help button opens: help/index.html and its pictures, written for analysts.
+[ -f help/index.html ] || fail "help/index.html (the usage guide the Help button opens) is missing"
+cp -r help "$dest/"
 
 find "$dest" -name __pycache__ -type d -prune -exec rm -rf {} +
 find "$dest" -name '*.py[co]' -delete

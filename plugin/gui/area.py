@@ -51,6 +51,21 @@ def tile_footprint(scheme: TilingScheme, area: Area, level: int) -> QgsGeometry:
 
 
 # --- the controller -----------------------------------------------------------------------------
+NAME_FIELDS = ("name", "name_en", "nom", "nombre", "admin", "label")  # lower case
+
+
+def _feature_name(feature) -> str:
+    """The value of the feature's name-like field ("Italy"), else ""."""
+    fields = feature.fields()
+    for wanted in NAME_FIELDS:
+        for index in range(fields.count()):
+            if fields.at(index).name().lower() == wanted:
+                value = feature.attribute(index)
+                if isinstance(value, str) and value.strip():
+                    return value.strip()
+    return ""
+
+
 @dataclass(frozen=True)
 class AreaSelection:
     """An area as the user made it: geometry in ``crs``, and a short description."""
@@ -59,6 +74,7 @@ class AreaSelection:
     crs: QgsCoordinateReferenceSystem
     is_rectangle: bool
     label: str
+    name: str = ""  # a place name for file names ("Italy"), when the area has one
 
 
 class AreaController(QObject):
@@ -127,12 +143,14 @@ class AreaController(QObject):
         if union.isEmpty():
             raise InvalidRequestError(reason=tr("the features of {layer} enclose no area").format(layer=layer.name()))
         n = len(geometries)
+        name = _feature_name(features[0]) if selected_only and n == 1 else ""
         if selected_only:
             label = plural(n, tr("{n} selected feature of {layer}"), tr("{n} selected features of {layer}"),
                            layer=layer.name())
         else:
             label = plural(n, tr("{n} feature of {layer}"), tr("{n} features of {layer}"), layer=layer.name())
-        self._set(AreaSelection(union, QgsCoordinateReferenceSystem(layer.crs()), False, label))
+        self._set(AreaSelection(union, QgsCoordinateReferenceSystem(layer.crs()), False, label,
+                                name or layer.name()))
         return n
 
     def clear(self) -> None:

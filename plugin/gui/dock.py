@@ -14,17 +14,18 @@ from qgis.core import Qgis, QgsProject
 from qgis.gui import QgsDockWidget
 from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QDesktopServices
-from qgis.PyQt.QtWidgets import QWidget
+from qgis.PyQt.QtWidgets import QTabWidget, QWidget
 
 from ..core.output import output_folder
 from ..qgis_glue.i18n import translator
 from ..tasks.base import TaskKeeper
 from .jobs import JobManager, JobsPanel
 from .panels.area_panel import AreaPanel
-from .panels.controller import DockController, DockMessages
+from .panels.controller import DockController
 from .panels.estimate_panel import EstimatePanel
 from .panels.export_panel import ExportPanel
 from .panels.levels_panel import LevelsPanel
+from .panels.messages import DockMessages, MessageLine
 from .panels.options_panel import OptionsPanel
 from .panels.resume_offer import ResumeOffer
 from .panels.service_panel import ServicePanel
@@ -32,18 +33,15 @@ from .ui_loader import form_class
 
 DOCK_OBJECT_NAME = "ArcGISOfflineTilesDock"
 PLUGIN_ROOT = Path(__file__).resolve().parents[2]
-HELP_PAGE = Path("help") / "usage.html"  # the README's usage section, built into the zip by scripts/package.sh
+HELP_PAGE = Path("help") / "index.html"  # written for analysts, with pictures; shipped in the zip
 
 
 tr = translator("ArcGISOfflineTilesDockWidget")
 
 
 def help_url(root: Path = PLUGIN_ROOT) -> QUrl:
-    """The usage guide on disk, for analysts work offline: the help page the plugin zip ships, else
-    (a checkout) the README.  The page holds only the usage section, so the URL needs no ``#usage``
-    fragment, which xdg-open and Windows may drop or take for part of the file name."""
-    page = root / HELP_PAGE
-    return QUrl.fromLocalFile(str(page if page.is_file() else root / "README.md"))
+    """The usage guide shipped with the plugin, opened in the browser (it works offline)."""
+    return QUrl.fromLocalFile(str(root / HELP_PAGE))
 
 
 class ArcGISOfflineTilesDockWidget(QgsDockWidget):
@@ -64,7 +62,10 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.manager = manager if manager is not None else JobManager(iface, self, keeper=self.keeper)
 
         ui = self.ui
-        self.messages = DockMessages(ui.messageBar)
+        ui.messageBar.hide()  # QGIS's message bar cuts a message to two lines in a narrow dock
+        self.message_line = MessageLine(self.body)
+        ui.bodyLayout.insertWidget(0, self.message_line)
+        self.messages = DockMessages(self.message_line)
         self.controller = DockController(self.canvas, self.project, self, keeper=self.keeper)
         # Order matters: on a new service the levels are set before the options and the buttons follow.
         self.levels_panel = LevelsPanel(ui, self.controller, self.messages, lambda: self.area_panel.description(),
@@ -75,8 +76,8 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
                                             self)
         self.service_panel = ServicePanel(ui, self.controller, self.messages, iface, self)
         self.area_panel = AreaPanel(ui, self.controller, self.messages, self)
-        self.jobs_panel = JobsPanel(self.manager, ui.jobsGroup)
-        ui.jobsLayout.addWidget(self.jobs_panel)
+        self.jobs_panel = JobsPanel(self.manager)
+        self._make_tabs()
         self.jobs_panel.destination_folder = self._destination_folder
         self.resume_offer = ResumeOffer(iface, self.manager, self.show_exports, self)
 
@@ -92,6 +93,32 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         ui.estimateButton.hide()
         self.options_panel.setup_formats(None)
         self._update_totals()
+
+    def _make_tabs(self) -> None:
+        """The form in one tab, the exports in another: below a long form the exports list was one card
+        tall and out of sight."""
+        ui = self.ui
+        self.tabs = QTabWidget(self.body)
+        self.tabs.setObjectName("dockTabs")
+        self.tabs.setDocumentMode(True)
+        index = ui.bodyLayout.indexOf(ui.scrollArea)
+        ui.bodyLayout.removeWidget(ui.scrollArea)
+        ui.jobsGroup.hide()  # the form's old place for the list
+        self.tabs.addTab(ui.scrollArea, tr("New export"))
+        self.tabs.addTab(self.jobs_panel, tr("Exports"))
+        self.tabs.setTabToolTip(0, tr("Choose the service, the area and the levels, then export"))
+        self.tabs.setTabToolTip(1, tr("Every export: its progress, and Cancel, Resume, Retry, Add to map"))
+        ui.bodyLayout.insertWidget(index, self.tabs, 1)
+        self.manager.jobsChanged.connect(self._update_exports_tab)
+        self.manager.jobUpdated.connect(lambda _job_id: self._update_exports_tab())
+        self._update_exports_tab()
+
+    def _update_exports_tab(self) -> None:
+        running = len(self.manager.running())
+        total = len(self.manager.jobs())
+        self.tabs.setTabText(1, tr("Exports ({n})").format(n=total) if total else tr("Exports"))
+        self.tabs.setTabToolTip(1, tr("{running} running of {n} exports: their progress, and Cancel, Resume, "
+                                      "Retry, Add to map").format(running=running, n=total))
 
     # --- the state, for the plugin and the tests -------------------------------------------------
     @property
@@ -174,8 +201,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         return str(output_folder(path)) if path else ""
 
     def _export_started(self, _job_id: str) -> None:
-        self.show_message(tr("Export started: follow it under Exports."), Qgis.MessageLevel.Info)
-        self.ui.jobsGroup.setCollapsed(False)
+        self.show_message(tr("Export started: follow it in the Exports tab."), Qgis.MessageLevel.Info)
 
     def _update_totals(self) -> None:
         self.controller.stop_timers()
@@ -187,10 +213,6 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.ui.estimateButton.setEnabled(self.controller.ready() or self.estimate_panel.running)
 
     # --- messages --------------------------------------------------------------------------------
-    @property
-    def message_bar(self):
-        return self.ui.messageBar
-
     def show_message(self, text: str, level=Qgis.MessageLevel.Warning, title: str = "", topic: str = "") -> None:
         self.messages.show(text, level, title, topic)
 
@@ -209,8 +231,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         """Open the dock and bring its list of exports into view."""
         self.setUserVisible(True)
         self.raise_()
-        self.ui.jobsGroup.setCollapsed(False)
-        self.ui.scrollArea.ensureWidgetVisible(self.ui.jobsGroup)
+        self.tabs.setCurrentWidget(self.jobs_panel)
         self.jobs_panel.setFocus()
 
     def open_help(self) -> None:

@@ -96,6 +96,7 @@ class JobView:
     from_earlier_session: bool = False
     created: float = 0.0
     layer_ids: tuple[str, ...] = ()
+    note: str = ""  # what the user should know about this export (e.g. the file was renamed)
 
     @property
     def active(self) -> bool:
@@ -147,6 +148,7 @@ class _Job:
     begun: bool = False
     remove_when_done: bool = False
     layer_ids: tuple[str, ...] = ()
+    note: str = ""  # what the user should know about this export (e.g. the file was renamed)
 
     def view(self) -> JobView:
         paths = tuple(self.outcome.paths) if self.outcome is not None else ()
@@ -155,7 +157,7 @@ class _Job:
                        area_label=self.request.area_label, levels_text=self.request.levels_text,
                        output_paths=paths, error=self.error, request=self.request, can_resume=self.can_resume,
                        from_earlier_session=self.from_earlier_session, created=self.created,
-                       layer_ids=self.layer_ids)
+                       layer_ids=self.layer_ids, note=self.note)
 
 
 class JobManager(QObject):
@@ -209,9 +211,13 @@ class JobManager(QObject):
     # -- actions -----------------------------------------------------------------------------
     def start_export(self, request: ExportRequest) -> str:
         """Start an export in the background; returns its job id."""
+        wanted = request.output_path
         request = self._resolved(request)
         job = _Job(id=uuid.uuid4().hex, request=request, state=JobState.QUEUED, created=time.time(),
                    status=tr("Queued"))
+        if wanted and request.output_path != wanted:  # never renamed behind the user's back
+            job.note = tr("Saved as {new}: {old} exists or is being written").format(
+                new=Path(request.output_path).name, old=Path(wanted).name)
         self._jobs[job.id] = job
         self._start_task(job, resume=False)
         self.jobsChanged.emit()

@@ -1,8 +1,8 @@
 """The list of exports in the dock: one compact card per job with its progress, status and actions.
 
 Cards stack vertically and wrap their text, so the panel stays usable in a narrow dock; when the
-panel is narrower than :data:`NARROW_WIDTH` the action buttons show only their icons (the text stays
-in the tooltip).
+panel is narrower than :data:`NARROW_WIDTH` the action buttons go on two columns, each with its icon
+and its word.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -23,7 +24,9 @@ from qgis.PyQt.QtWidgets import (
 from ..qgis_glue.i18n import translator
 from .jobs_model import JobManager, JobState, JobView
 
-NARROW_WIDTH = 340  # px: below this the buttons are icons only
+NARROW_WIDTH = 340  # px: below this the buttons go on two columns
+COMPACT_COLUMNS = 2
+MIN_CARDS_SHOWN = 2  # the exports list is at least this many cards tall (when it has them)
 STATE_ICONS = {
     JobState.QUEUED: "/mTaskQueued.svg",
     JobState.RUNNING: "/mTaskRunning.svg",
@@ -50,7 +53,7 @@ class JobCard(QFrame):
         self.view: JobView | None = None
         self.setObjectName("jobCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)  # wrapped text needs room
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -81,8 +84,8 @@ class JobCard(QFrame):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)
 
-        buttons = QHBoxLayout()
-        buttons.setSpacing(2)
+        self.button_grid = QGridLayout()
+        self.button_grid.setSpacing(2)
         self.buttons: dict[str, QToolButton] = {}
         for name, icon, text, tip, slot in (
             ("cancel", "/mTaskCancel.svg", tr("Cancel"),
@@ -96,7 +99,7 @@ class JobCard(QFrame):
              manager.add_to_map),
             ("folder", "/mIconFolderOpen.svg", tr("Open folder"), tr("Show the folder that holds the files"),
              manager.open_folder),
-            ("remove", "/mActionRemove.svg", tr("Remove"),
+            ("remove", "/mActionDeleteSelected.svg", tr("Remove"),
              tr("Remove from the list (files of a finished export are kept; an unfinished one is discarded)"),
              manager.discard),
         ):
@@ -106,11 +109,10 @@ class JobCard(QFrame):
             button.setText(text)
             button.setToolTip(tip)
             button.setAutoRaise(True)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             button.clicked.connect(lambda _checked=False, slot=slot: slot(self.job_id))
-            buttons.addWidget(button)
             self.buttons[name] = button
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
+        layout.addLayout(self.button_grid)
         self._compact: bool | None = None
         self.set_compact(False)
 
@@ -123,6 +125,8 @@ class JobCard(QFrame):
         parts = [p for p in (view.area_label, tr("levels {levels}").format(levels=view.levels_text)) if p]
         if view.from_earlier_session:
             parts.append(tr("from an earlier session"))
+        if view.note:
+            parts.append(view.note)
         self.details.setText(" · ".join(parts))
         show_progress = view.state.active or (view.state == JobState.PAUSED and view.progress > 0)
         self.progress.setVisible(show_progress)
@@ -145,6 +149,7 @@ class JobCard(QFrame):
         }
         for name, button in self.buttons.items():
             button.setVisible(visible[name])
+        self._layout_buttons()
         cancel = self.buttons["cancel"]
         if view.state == JobState.PAUSED:
             cancel.setText(tr("Discard"))
@@ -155,13 +160,25 @@ class JobCard(QFrame):
             cancel.setToolTip(cancel_tip())
 
     def set_compact(self, compact: bool) -> None:
-        """Icons only on the buttons (narrow dock), the text stays in their tooltips."""
+        """A narrow dock puts the buttons on two columns; each keeps its icon and its word (icons alone
+        were ambiguous: Cancel and Remove looked alike)."""
         if compact == self._compact:
             return
         self._compact = compact
-        style = Qt.ToolButtonStyle.ToolButtonIconOnly if compact else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        self._layout_buttons()
+
+    def _layout_buttons(self) -> None:
+        columns = COMPACT_COLUMNS if self._compact else len(self.buttons)
         for button in self.buttons.values():
-            button.setToolButtonStyle(style)
+            self.button_grid.removeWidget(button)
+        shown = [b for b in self.buttons.values() if not b.isHidden()]
+        for index, button in enumerate(shown):
+            self.button_grid.addWidget(button, index // columns, index % columns, Qt.AlignmentFlag.AlignLeft)
+        for button in self.buttons.values():
+            if button.isHidden():  # kept in the card's layout so that it stays owned by the card
+                self.button_grid.addWidget(button, 0, len(self.buttons))
+        for column in range(len(self.buttons) + 1):
+            self.button_grid.setColumnStretch(column, 1 if column == columns else 0)
 
 
 def cancel_tip() -> str:
@@ -230,6 +247,7 @@ class JobsPanel(QWidget):
             self._compact = compact
             for card in self.cards.values():
                 card.set_compact(compact)
+            self._fit_height()
 
     def retry(self, job_id: str) -> str:
         folder = self.destination_folder() if self.destination_folder is not None else None
@@ -258,6 +276,7 @@ class JobsPanel(QWidget):
             card.set_view(view)
         self.empty.setVisible(not views)
         self._update_footer()
+        self._fit_height()
 
     def update_job(self, job_id: str) -> None:
         card = self.cards.get(job_id)
@@ -268,6 +287,16 @@ class JobsPanel(QWidget):
             return
         card.set_view(view)
         self._update_footer()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Tall enough for the first :data:`MIN_CARDS_SHOWN` cards (one card tall, a second export was
+        out of sight below a scroll bar)."""
+        cards = [self.cards[v.id] for v in self.manager.jobs()[:MIN_CARDS_SHOWN] if v.id in self.cards]
+        spacing = self.list_layout.spacing()
+        height = sum(card.sizeHint().height() + spacing for card in cards) if cards else \
+            self.empty.sizeHint().height()
+        self.scroll.setMinimumHeight(height + 2 * self.scroll.frameWidth())
 
     def _update_footer(self) -> None:
         self.clear_button.setVisible(any(c.view is not None and c.view.can_clear for c in self.cards.values()))

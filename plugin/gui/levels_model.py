@@ -18,8 +18,8 @@ OVER_LIMIT_BACKGROUND = QColor(250, 215, 205)  # light red: readable with the de
 OVER_LIMIT_TEXT = QColor(170, 30, 20)
 EMPTY = "–"
 
-# The numbers that matter most come first: a narrow dock shows them without scrolling.
-LEVEL, SCALE, TILES, CUMULATIVE, SIZE, RESOLUTION = range(6)
+# The numbers that matter most come first: a 300 px dock shows the tiles and the size without scrolling.
+LEVEL, TILES, SIZE, SCALE, CUMULATIVE, RESOLUTION = range(6)
 COLUMN_COUNT = 6
 
 # Raw values for callers and tests (numbers instead of display text).

@@ -321,6 +321,16 @@ def prepare_sources(outcome: ExportOutcome, progress: ProgressFn | None = None,
     return tuple(sources)
 
 
+def name_after_export(layers: list[QgsMapLayer], main_path: str) -> None:
+    """Layers are named after the export's file ("World_Imagery_Italy_L0-8"), not only after the
+    service: three exports of one service were three layers called "World_Imagery"."""
+    stem = Path(main_path).stem if main_path else ""
+    if not stem:
+        return
+    for index, layer in enumerate(layers):
+        layer.setName(stem if len(layers) == 1 else f"{stem} ({index + 1})")
+
+
 def build_layers(sources: tuple[LayerSource, ...], what: str = "") -> tuple[list[QgsMapLayer], list]:
     """The styled layers of ``sources``, built in the calling (worker) thread and handed over to the
     main thread, so that ``finished()`` only adds them to the project: opening a GeoPackage or an
@@ -666,6 +676,7 @@ class ExportTask(PluginTask):
         self.setDescription(self.title)
         added = []
         project = self._project or QgsProject.instance()
+        name_after_export(self._layers, result.main_path)
         for layer in self._layers:
             project.addMapLayer(layer)
             self.layer_ids.append(layer.id())
@@ -841,6 +852,7 @@ class LoadLayerTask(PluginTask):
 
     def on_success(self, result: list[QgsMapLayer]) -> None:
         project = self._project or QgsProject.instance()
+        name_after_export(result, self.outcome.main_path)
         for layer in result:
             project.addMapLayer(layer)
             self.layer_ids.append(layer.id())

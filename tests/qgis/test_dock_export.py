@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,10 @@ from tests.qgis.conftest import connect
 from tests.qgis.jobs_helpers import opened_files_fixture  # noqa: F401 - the opened_files fixture
 from tests.qgis.test_dock_area import draw_polygon
 
-TODAY = date.today().isoformat()
+
+def _levels_tag(dock) -> str:
+    levels = dock.model.checked_levels()
+    return f"L{levels[0]}" if len(levels) == 1 else f"L{levels[0]}-{levels[-1]}"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -46,7 +48,7 @@ def test_export_button_sends_the_request_the_dock_shows(dock, qtbot, emulator, s
     drawn = draw_polygon(dock, shown_canvas)
     dock.model.set_checked_levels([2, 3, 4])
     dock.recount_now()
-    assert dock.output_path() == str(output_folder / f"World_Map_{TODAY}.tpkx")
+    assert dock.output_path() == str(output_folder / "World_Map_L2-4.tpkx")  # service, levels
     assert dock.ui.exportButton.isEnabled()
     qtbot.mouseClick(dock.ui.exportButton, Qt.MouseButton.LeftButton)
     assert len(started) == 1
@@ -61,7 +63,7 @@ def test_export_button_sends_the_request_the_dock_shows(dock, qtbot, emulator, s
         QgsGeometry.fromWkt(request.area_wkt).symDifference(drawn).area() < 1e-6 * drawn.area()
     assert (request.optimize, request.quality) == (False, None)
     assert (request.split, request.merge, request.add_to_map) == (True, True, True)
-    assert request.output_path == str(output_folder / f"World_Map_{TODAY}.tpkx")
+    assert request.output_path == str(output_folder / "World_Map_L2-4.tpkx")
     assert request.service_name == "World_Map"
     assert request.area_label == "Polygon drawn on the map"
     assert "Export started" in dock.message_text()
@@ -73,7 +75,7 @@ def test_format_choice_changes_the_file_name_and_is_remembered(dock_factory, qtb
     connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
     dock.use_canvas_extent()
     dock.ui.formatCombo.setCurrentIndex(dock.ui.formatCombo.findData("tpk"))
-    assert dock.output_path().endswith(f"World_Map_{TODAY}.tpk")
+    assert dock.output_path().endswith(f"World_Map_{_levels_tag(dock)}.tpk")
     dock.recount_now()
     dock.export()
     assert started[-1].fmt == "tpk" and started[-1].area_is_rectangle
@@ -87,7 +89,7 @@ def test_format_choice_changes_the_file_name_and_is_remembered(dock_factory, qtb
 def test_vector_export_has_no_format_choice(dock, qtbot, emulator, shown_canvas, started, output_folder):
     connect(dock, qtbot, emulator.service_url("World_Vector", "VectorTileServer"))
     assert not dock.ui.formatCombo.isEnabled()
-    assert dock.output_path().endswith(f"World_Vector_{TODAY}.vtpk")
+    assert dock.output_path().endswith(f"World_Vector_{_levels_tag(dock)}.vtpk")
     dock.use_canvas_extent()
     dock.recount_now()
     dock.export()
@@ -135,7 +137,7 @@ def test_options_and_output_folder_are_remembered(dock_factory, qtbot, emulator,
     assert not again.ui.splitCheck.isChecked() and not again.ui.addToMapCheck.isChecked()
     assert again.ui.mergeCheck.isChecked()
     connect(again, qtbot, emulator.service_url("World_Map", "MapServer"))
-    assert again.output_path() == str(folder / f"World_Map_{TODAY}.tpkx")
+    assert again.output_path() == str(folder / f"World_Map_{_levels_tag(again)}.tpkx")
 
 
 def test_quality_and_area_source_are_remembered(dock_factory, qtbot, emulator, shown_canvas, started,
@@ -205,12 +207,18 @@ def test_export_explains_what_is_missing(dock, qtbot, emulator, started, output_
     assert started == []
 
 
-def test_help_opens_the_usage_guide_on_disk(dock, opened_files):
-    """In a checkout there is no built help page: Help opens the README (the zip's page: test_plugin_lifecycle)."""
+def test_help_opens_a_guide_for_analysts_shipped_with_the_plugin(dock, opened_files):
+    import re
+
     dock.ui.helpButton.click()
-    readme = REPO / "README.md"
-    assert opened_files == [QUrl.fromLocalFile(str(readme))]
-    assert "## Usage" in readme.read_text(encoding="utf-8")
+    page = REPO / "help" / "index.html"
+    assert opened_files == [QUrl.fromLocalFile(str(page))]  # the browser opens HTML, not raw Markdown
+    text = page.read_text(encoding="utf-8")
+    assert "make deploy" not in text and "## " not in text  # not the README
+    for step in ("Point at the service", "Choose the area", "Tick the levels", "Export and follow it"):
+        assert step in text
+    pictures = re.findall(r'<img src="([^"]+)"', text)
+    assert len(pictures) >= 3 and all((page.parent / src).is_file() for src in pictures)
     assert dock.message_text() == ""
 
 

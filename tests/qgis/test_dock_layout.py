@@ -77,3 +77,63 @@ def test_the_dock_fits_a_narrow_dock_area(dock, qtbot, emulator, shown_canvas):
     assert dock.body.width() <= NARROW_DOCK_PX
     # nothing is cut off at the right of the scrolled form (it has no horizontal scroll bar)
     assert dock.ui.scrollContents.minimumSizeHint().width() <= dock.ui.scrollArea.viewport().width()
+
+
+def _narrow(dock, qtbot, height: int = 900) -> None:
+    dock.resize(NARROW_DOCK_PX, height)
+    dock.show()
+    qtbot.waitExposed(dock)
+    qtbot.wait(20)
+
+
+def test_a_long_message_is_shown_in_full_in_a_narrow_dock(dock, qtbot):
+    _narrow(dock, qtbot)
+    text = ("The folder /home/analyst/field work/2026/basemaps cannot be written to (no permission to write in it). "
+            "Choose a folder you can write to under Save to; nothing was sent to the server.")
+    dock.show_message(text)
+    qtbot.wait(20)
+    label = dock.message_line.label
+    assert label.isVisible() and label.text() == text
+    lines = label.heightForWidth(label.width()) // label.fontMetrics().lineSpacing()
+    assert lines >= 3  # it needs several lines at 300 px …
+    assert label.height() >= label.heightForWidth(label.width())  # … and has all of them
+    dock.clear_message()
+    assert not dock.message_line.isVisible()
+
+
+def test_the_levels_table_shows_tiles_and_size_without_scrolling_sideways(dock, qtbot, emulator, shown_canvas):
+    from plugin.gui.levels_model import LEVEL, SIZE, TILES
+
+    connect(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"))
+    dock.use_canvas_extent()
+    dock.recount_now()
+    _narrow(dock, qtbot)
+    view = dock.ui.levelsView
+    header = view.horizontalHeader()
+    width = view.viewport().width()
+    for column in (LEVEL, TILES, SIZE):
+        assert header.sectionViewportPosition(column) + header.sectionSize(column) <= width, column
+
+
+def test_the_exports_list_shows_two_cards_whose_buttons_say_what_they_do(dock, qtbot, emulator, jobs_manager,
+                                                                        tmp_path):
+    from qgis.PyQt.QtCore import Qt
+
+    url = emulator.service_url("World_Map", "MapServer")
+    first = jobs_manager.start_export(make_request(url, tmp_path / "a.tpkx", levels=(0,), add_to_map=False))
+    second = jobs_manager.start_export(make_request(url, tmp_path / "b.tpkx", levels=(0,), add_to_map=False))
+    for job_id in (first, second):
+        wait_state(qtbot, jobs_manager, job_id)
+    _narrow(dock, qtbot, 1400)
+    dock.show_exports()
+    qtbot.wait(50)
+    panel = dock.jobs_panel
+    cards = [panel.card(first), panel.card(second)]
+    assert panel.scroll.viewport().height() >= sum(card.height() for card in cards)
+    for card in cards:
+        for name, button in card.buttons.items():
+            if button.isVisibleTo(card):
+                assert button.toolButtonStyle() != Qt.ToolButtonStyle.ToolButtonIconOnly, name
+                assert button.text() and button.width() >= button.sizeHint().width() - 1, name  # not cut
+    icons = {name: cards[0].buttons[name].icon().cacheKey() for name in ("cancel", "remove")}
+    assert icons["cancel"] != icons["remove"]

@@ -58,7 +58,7 @@ def test_an_export_cut_off_by_closing_qgis_resumes_from_the_dock_next_time(qgis_
     show = note.widget()
     assert isinstance(show, QPushButton) and show.text() == "Show"
     show.click()
-    assert dock.isUserVisible() and not dock.ui.jobsGroup.isCollapsed()
+    assert dock.isUserVisible() and dock.tabs.currentWidget() is dock.jobs_panel  # the Exports tab
     assert not _notes(bar)  # the note has done its job
 
     card = dock.jobs_panel.card(job_id)

@@ -1,4 +1,8 @@
-"""Screenshots of the dock and the canvas (``make screenshots``); skipped without ``--screenshots-dir``."""
+"""Screenshots of the dock and the canvas (``make screenshots``); skipped without ``--screenshots-dir``.
+
+The dock is rendered at its default width (300 px) and at 600 px in each state an analyst meets:
+connected, area drawn, levels ticked, exporting, finished, failed.  ``dock_<state>_<width>.png``.
+"""
 from __future__ import annotations
 
 from qgis.core import QgsMapRendererSequentialJob, QgsProject, QgsRectangle
@@ -6,10 +10,14 @@ from qgis.gui import QgsMapMouseEvent
 from qgis.PyQt.QtCore import QEvent, QPoint, Qt
 from qgis.PyQt.QtGui import QColor, QPainter
 
+from plugin.gui.jobs import JobState
 from tests.qgis.conftest import connect
+from tests.qgis.jobs_helpers import TIMEOUT_MS, wait_state
 
-DOCK_SIZE = (360, 1400)
+WIDTHS = (300, 600)
+DOCK_HEIGHT = 1500
 CANVAS_SIZE = (800, 560)
+POLYGON_PIXELS = ((250, 120), (520, 100), (600, 330), (420, 460), (230, 380))
 
 
 def _click(tool, canvas, x, y, button=Qt.MouseButton.LeftButton):
@@ -20,8 +28,7 @@ def _click(tool, canvas, x, y, button=Qt.MouseButton.LeftButton):
 
 def _render_canvas(canvas, path) -> None:
     """The layers rendered like the canvas would, then the canvas items (rubber bands) on top."""
-    settings = canvas.mapSettings()
-    job = QgsMapRendererSequentialJob(settings)
+    job = QgsMapRendererSequentialJob(canvas.mapSettings())
     job.start()
     job.waitForFinished()
     image = job.renderedImage()
@@ -31,41 +38,59 @@ def _render_canvas(canvas, path) -> None:
     assert image.save(str(path))
 
 
-def test_screenshot_dock_with_polygon(screenshots_dir, dock, qtbot, qgis_canvas, emulator, countries, tmp_path):
+def _shoot(dock, qtbot, folder, state: str, exports_tab: bool = False) -> None:
+    dock.tabs.setCurrentIndex(1 if exports_tab else 0)
+    for width in WIDTHS:
+        dock.resize(width, DOCK_HEIGHT)
+        qtbot.wait(80)
+        assert dock.grab().save(str(folder / f"dock_{state}_{width}.png"))
+
+
+def test_screenshots_of_the_dock_in_each_state(screenshots_dir, dock, qtbot, qgis_canvas, emulator, countries,
+                                                tmp_path):
     qgis_canvas.resize(*CANVAS_SIZE)
     qgis_canvas.setCanvasColor(QColor(220, 235, 245))
     qgis_canvas.setLayers([countries])
     qgis_canvas.setExtent(QgsRectangle(-1.5e6, 4.0e6, 3.5e6, 7.5e6))  # western Europe
     qgis_canvas.refresh()
-    connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
+    dock.show()
+    connect(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"))
     assert dock.service is not None, dock.message_text()
+    _shoot(dock, qtbot, screenshots_dir, "connected")
+
     tool = dock.start_drawing()
-    for x, y in ((250, 120), (520, 100), (600, 330), (420, 460), (230, 380)):
+    for x, y in POLYGON_PIXELS:
         _click(tool, qgis_canvas, x, y)
     _click(tool, qgis_canvas, 0, 0, button=Qt.MouseButton.RightButton)
-    dock.ui.previewCheck.setChecked(True)
     dock.recount_now()
-    qtbot.wait(50)
     assert not dock.area.is_empty
+    _shoot(dock, qtbot, screenshots_dir, "area_drawn")
 
-    dock.resize(*DOCK_SIZE)
-    dock.show()
-    qtbot.wait(100)
-    assert dock.grab().save(str(screenshots_dir / "dock_with_polygon.png"))
-    dock.resize(DOCK_SIZE[0], 700)
-    qtbot.wait(50)
-    assert dock.grab().save(str(screenshots_dir / "dock_narrow_scrolled.png"))
+    dock.model.set_checked_levels(range(8))
+    dock.ui.previewCheck.setChecked(True)
+    dock.ui.outputWidget.setFilePath(str(tmp_path / "europe.tpkx"))
+    dock._update_totals()
+    _shoot(dock, qtbot, screenshots_dir, "levels_ticked")
     _render_canvas(qgis_canvas, screenshots_dir / "canvas_with_polygon.png")
     assert QgsProject.instance().mapLayersByName("countries")
 
-    # an export under way, as the Exports section shows it
-    emulator.configure("World_Map/MapServer", job_steps=40, job_step_delay_s=0.25)
-    dock.ui.outputWidget.setFilePath(str(tmp_path / "europe.tpkx"))
-    job_id = dock.export()
-    assert job_id
-    qtbot.waitUntil(lambda: dock.manager.job(job_id).progress > 0.05, timeout=30000)
-    dock.resize(DOCK_SIZE[0], 1900)
-    qtbot.wait(100)
-    assert dock.grab().save(str(screenshots_dir / "dock_export_running.png"))
-    assert dock.ui.jobsGroup.grab().save(str(screenshots_dir / "dock_exports_section.png"))
-    dock.manager.cancel(job_id)
+    emulator.configure("World_Imagery/ImageServer", job_steps=30, job_step_delay_s=0.0)  # a step per poll
+    running = dock.export()
+    qtbot.waitUntil(lambda: dock.manager.job(running).progress > 0.01, timeout=60000)
+    _shoot(dock, qtbot, screenshots_dir, "exporting", exports_tab=True)
+    dock.manager.cancel(running)
+    wait_state(qtbot, dock.manager, running)
+
+    emulator.configure("World_Imagery/ImageServer", job_steps=1, job_step_delay_s=0.0)
+    dock.model.set_checked_levels(range(5))
+    dock.recount_now()
+    finished = dock.export()
+    assert wait_state(qtbot, dock.manager, finished, timeout=TIMEOUT_MS).state == JobState.FINISHED
+    dock.manager.discard(running)
+    _shoot(dock, qtbot, screenshots_dir, "finished", exports_tab=True)
+
+    emulator.inject("job_fail", message="ERROR 001117: the cache is being rebuilt")
+    failed = dock.export()
+    assert wait_state(qtbot, dock.manager, failed, timeout=TIMEOUT_MS).state == JobState.FAILED
+    dock.show_message(dock.manager.job(failed).error)
+    _shoot(dock, qtbot, screenshots_dir, "failed", exports_tab=True)

@@ -263,7 +263,7 @@ def test_panel_shows_jobs_and_their_actions(jobs_env, emulator, tmp_path, qtbot)
     failed_card = panel.card(failed_id)
     assert failed_card.buttons["retry"].isVisibleTo(failed_card)
     assert not failed_card.buttons["add"].isVisibleTo(failed_card)
-    assert card.buttons["add"].toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly  # narrow dock
+    assert card.buttons["add"].toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon  # words, even narrow
 
     card.buttons["add"].click()  # the layer is prepared in the background and added
     qtbot.waitUntil(lambda: bool(manager.job(done_id).layer_ids), timeout=30_000)

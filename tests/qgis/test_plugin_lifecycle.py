@@ -181,9 +181,9 @@ def test_the_plugin_zip_speaks_german_and_opens_its_own_help(qgis_iface, package
                                                             opened_files):
     root, names, package = packaged_plugin
     assert f"{PACKAGE}/i18n/arcgis_offline_tiles_de.qm" in names
-    assert f"{PACKAGE}/help/usage.html" in names
-    page = (root / "help" / "usage.html").read_text(encoding="utf-8")
-    assert "In QGIS: the dock" in page and "Quick start" not in page  # the README's usage section only
+    assert f"{PACKAGE}/help/index.html" in names and f"{PACKAGE}/help/images/dock_levels.png" in names
+    page = (root / "help" / "index.html").read_text(encoding="utf-8")
+    assert "Point at the service" in page and "make deploy" not in page  # the analysts' guide, not the README
 
     plugin = package.classFactory(RecordingIface(qgis_iface))
     plugin.initGui()
@@ -195,7 +195,7 @@ def test_the_plugin_zip_speaks_german_and_opens_its_own_help(qgis_iface, package
     finally:
         plugin.unload()
     # the page on disk, for analysts work offline
-    assert opened_files == [QUrl.fromLocalFile(str(root / "help" / "usage.html"))]
+    assert opened_files == [QUrl.fromLocalFile(str(root / "help" / "index.html"))]
 
 
 def test_packaging_stops_with_a_clear_message_when_translations_cannot_be_compiled(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 
-from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsProject
+from qgis.core import QgsCoordinateReferenceSystem, QgsProject
 from qgis.PyQt.QtCore import QObject, QTimer, pyqtSignal
 
 from ...core.service import ServiceInfo
@@ -22,37 +22,6 @@ from ..levels_model import LevelsModel
 def escape(text: str) -> str:
     """Text for a rich-text label (apostrophes stay readable in tests and screen readers)."""
     return html.escape(text, quote=False)
-
-
-class DockMessages:
-    """The one message line inside the dock (replacing the previous one); errors stay until closed.
-
-    ``topic`` ("area", …) lets a later fix of that topic take its own message away.
-    """
-
-    def __init__(self, bar) -> None:
-        self.bar = bar
-        self.topic = ""
-
-    def show(self, text: str, level=Qgis.MessageLevel.Warning, title: str = "", topic: str = "") -> None:
-        self.bar.clearWidgets()
-        duration = 0 if level in (Qgis.MessageLevel.Critical, Qgis.MessageLevel.Warning) else 8
-        self.bar.pushMessage(title, text, level, duration)
-        self.topic = topic
-
-    def error(self, text: str, title: str = "") -> None:
-        self.show(text, Qgis.MessageLevel.Critical, title)
-
-    def clear(self, topic: str | None = None) -> None:
-        if topic is None or topic == self.topic:
-            self.bar.clearWidgets()
-            self.topic = ""
-
-    def text(self) -> str:
-        item = self.bar.currentItem()
-        if item is None:
-            return ""
-        return " ".join(part for part in (item.title(), item.text()) if part)
 
 
 class DockController(QObject):

@@ -2,7 +2,7 @@
 controller's state and the options, and hands it to the jobs manager."""
 from __future__ import annotations
 
-from qgis.PyQt.QtCore import QObject
+from qgis.PyQt.QtCore import QEvent, QObject, Qt
 
 from ...core.errors import ArcGISOfflineTilesError, InvalidRequestError
 from ...core.output import check_output_folder, needed_bytes, output_folder
@@ -13,7 +13,7 @@ from ..levels_model import format_bytes, format_int
 
 tr = translator("ArcGISOfflineTilesDockWidget")
 
-NAME_MAX_CHARS = 24  # the Export button names the service; a longer name is shortened to fit a narrow dock
+BUTTON_PADDING_PX = 24  # a push button's frame and margins around its text
 
 
 class ExportPanel(QObject):
@@ -27,6 +27,8 @@ class ExportPanel(QObject):
         self.messages = messages
         self.manager = manager
         self._idle_text = ui.exportButton.text()  # the form's own (translated) "Export"
+        self._full_text = self._idle_text
+        ui.exportButton.installEventFilter(self)  # the service's name is shortened to the button's width
         self.started = None  # called with the job id of each export started (the dock shows the list)
         ui.exportButton.clicked.connect(self.export)
 
@@ -103,6 +105,7 @@ class ExportPanel(QObject):
             return None
         settings.set_output_folder(str(folder))
         job_id = self.manager.start_export(request)
+        self.options.export_started(request.output_path)
         if self.started is not None:
             self.started(job_id)
         return job_id
@@ -124,7 +127,8 @@ class ExportPanel(QObject):
         button = self.ui.exportButton
         button.setEnabled(bool(ready and self.options.output_path()))
         what = self.export_text() if ready else ""
-        button.setText(what or self._idle_text)
+        self._full_text = what or self._idle_text
+        self._fit_text()
         if ready:
             button.setToolTip(tr("Start the export in the background; follow it under Exports"))
         elif has_service and not c.address_matches:
@@ -132,13 +136,30 @@ class ExportPanel(QObject):
         else:
             button.setToolTip(tr("Connect to a service that allows export, choose an area and tick levels first"))
 
-    def export_text(self) -> str:
+    def export_text(self, name: str | None = None) -> str:
         """What Export will do: "Export 1,234 tiles of World_Imagery" ("" before the counts are in)."""
         model = self.controller.model
         if not model.has_counts():
             return ""
-        name = self.controller.service.name or tr("the service")
-        if len(name) > NAME_MAX_CHARS:
-            name = name[:NAME_MAX_CHARS - 1] + "…"
+        name = name if name is not None else (self.controller.service.name or tr("the service"))
         tiles = ("≈ " if model.total_is_approximate() else "") + format_int(model.total_tiles())
         return tr("E&xport {tiles} tiles of {name}").format(tiles=tiles, name=name)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.ui.exportButton and event.type() == QEvent.Type.Resize:
+            self._fit_text()
+        return False
+
+    def _fit_text(self) -> None:
+        """The whole text when it fits, else the service's name elided (the button never widens the dock)."""
+        button = self.ui.exportButton
+        text = self._full_text
+        room = button.width() - BUTTON_PADDING_PX
+        metrics = button.fontMetrics()
+        service = self.controller.service
+        if (text != self._idle_text and service is not None and button.isVisible()
+                and metrics.horizontalAdvance(text) > room > 0):
+            name = service.name or ""
+            rest = metrics.horizontalAdvance(self.export_text(""))
+            text = self.export_text(metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, max(0, room - rest)))
+        button.setText(text)

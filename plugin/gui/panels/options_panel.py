@@ -16,6 +16,28 @@ tr = translator("ArcGISOfflineTilesDockWidget")
 
 DEFAULT_QUALITY = 75
 OPTION_DEFAULTS = {"split": True, "merge": True, "add_to_map": True, "optimize": False, "prefer_tpk": False}
+MAX_NAME_TRIES = 1000
+
+
+def default_output_name(service: ServiceInfo, fmt: str, area_name: str = "", levels=()) -> str:
+    """A name that says what the export holds: ``World_Imagery_Italy_L0-8.tpkx``."""
+    levels = sorted(levels)
+    parts = [names.safe_name(service.name), names.safe_name(area_name) if area_name.strip() else ""]
+    if levels:
+        parts.append(f"L{levels[0]}" if len(levels) == 1 else f"L{levels[0]}-{levels[-1]}")
+    return "_".join(p for p in parts if p) + f".{fmt}"
+
+
+def free_name(folder: Path, name: str, taken=()) -> Path:
+    """``folder/name``, or ``name_2``, ``name_3`` … when a file or an export of this session has it
+    (the proposal is shown under Save to: nothing is renamed behind the user's back)."""
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for n in range(2, MAX_NAME_TRIES):
+        if not candidate.exists() and str(candidate) not in taken:
+            return candidate
+        candidate = folder / f"{stem}_{n}{suffix}"
+    return candidate
 
 
 class OptionsPanel(QObject):
@@ -29,6 +51,7 @@ class OptionsPanel(QObject):
         self.controller = controller
         self._output_is_default = True
         self._updating_output = False
+        self._taken: set[str] = set()  # the files of exports started in this session
         ui.outputWidget.setStorageMode(QgsFileWidget.StorageMode.SaveFile)
         ui.outputWidget.setConfirmOverwrite(True)
         ui.outputWidget.setDialogTitle(tr("Save the tile package as"))
@@ -45,9 +68,13 @@ class OptionsPanel(QObject):
             check.setChecked(settings.option(name, OPTION_DEFAULTS[name]))
             check.toggled.connect(lambda on, name=name: settings.set_option(name, on))
         ui.splitCheck.toggled.connect(self._split_toggled)
+        ui.mergeCheck.toggled.connect(lambda _on: controller.schedule_refresh())  # the plan says what merging makes
         self._split_toggled(ui.splitCheck.isChecked())
         self._optimize_toggled(ui.optimizeCheck.isChecked())
         controller.serviceChanged.connect(self._service_changed)
+        # a fresh name for each export, from the service, the area and the levels (until the user types one)
+        controller.area.areaChanged.connect(self._propose_name)
+        controller.model.checkedLevelsChanged.connect(self._propose_name)
 
     def _service_changed(self) -> None:
         self.setup_formats(self.controller.service)
@@ -141,11 +168,28 @@ class OptionsPanel(QObject):
         fmt = self.format_extension()
         self.ui.outputWidget.setFilter(tr("Tile package (*.{ext})").format(ext=fmt))
         if self._output_is_default or not self.output_path():
-            folder = settings.output_folder() or str(Path.home())
-            self._set_output(str(Path(folder) / names.default_output_name(service.name, fmt)))
-            self._output_is_default = True
+            self._propose_name(force=True)
         else:
             self._update_output_extension()
+
+    def _propose_name(self, force: bool = False) -> None:
+        service = self.controller.service
+        if service is None or not (force is True or self._output_is_default):
+            return
+        current = self.output_path()
+        folder = Path(current).parent if current and self._output_is_default else \
+            Path(settings.output_folder() or str(Path.home()))
+        selection = self.controller.area.selection
+        name = default_output_name(service, self.format_extension(), selection.name if selection else "",
+                                   self.controller.model.checked_levels())
+        self._set_output(str(free_name(folder, name, self._taken)))
+        self._output_is_default = True
+
+    def export_started(self, output_path: str) -> None:
+        """The next export gets a name of its own (the last one is taken now)."""
+        self._taken.add(output_path)
+        self._output_is_default = True
+        self._propose_name()
 
     def _update_output_extension(self) -> None:
         if self.controller.service is None:

@@ -7,11 +7,12 @@ is ready: the export follows the same plan.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from qgis.PyQt.QtCore import QObject, pyqtSignal
 
 from ...core.errors import ArcGISOfflineTilesError, TooManyTilesError
-from ...core.export import validate_export
+from ...core.export import is_vector, validate_export
 from ...core.levels import format_levels
 from ...qgis_glue.i18n import error_message, translator
 from ..levels_model import format_int
@@ -71,6 +72,7 @@ class SplitPlanView(QObject):
         if not self.ui.splitCheck.isChecked():
             self._show(error_message(TooManyTilesError(count=format_int(total), limit=format_int(limit))))
             return
+        warnings = [*warnings, *self._merge_note()]
         if self.model.total_is_approximate():
             self._show("\n".join([tr("About {n} export jobs; the exact plan is made when the export "
                                      "starts.").format(n=format_int(self.rough_job_count()))] + warnings))
@@ -96,6 +98,22 @@ class SplitPlanView(QObject):
         self.plan = plan
         self._show(self._text(plan, warnings) if plan is not None else "\n".join(warnings))
         self.planned.emit()
+
+    def _merge_note(self) -> list[str]:
+        """What a merged split export becomes, said before it starts: Esri's formats cannot be merged,
+        so the parts become one GeoPackage (raster) or MBTiles (vector), which ArcGIS Field Maps cannot
+        open."""
+        if not self.ui.mergeCheck.isChecked():
+            return [tr("The parts are kept as separate packages (Merge into one file is off).")]
+        vector = is_vector(self.controller.service)
+        output = Path(self.ui.outputWidget.filePath().strip() or "export")
+        target = output.with_suffix(".mbtiles" if vector else ".gpkg").name
+        if vector:
+            return [tr("The parts are merged into one MBTiles file, {name}, not a .vtpk: QGIS opens it, ArcGIS "
+                       "Field Maps does not. Untick Merge into one file to keep .vtpk parts.").format(name=target)]
+        return [tr("The parts are merged into one GeoPackage, {name}, not a {ext}: QGIS opens it, ArcGIS Field "
+                   "Maps does not. Untick Merge into one file to keep {ext} parts.").format(
+                       name=target, ext=output.suffix or ".tpkx")]
 
     def _warnings(self, area) -> list[str]:
         if not area.is_rectangle and not self.controller.service.supports_polygon:
