@@ -3,8 +3,8 @@
 Every caller names files through here: the core's exporter (the parts of a split export, the
 files of a multi-file result, a tile cache's folder), the tasks (the merged file, the whole export
 behind a part when it resumes), the exports manager (an output that exists already becomes
-``name (2).tpkx``), the dock (the default output name) and Processing (the package behind a
-``.gpkg``/``.mbtiles`` OUTPUT).  Light on purpose (stdlib only): the drop handler asks
+``name (2).tpkx``), the dock (the default output name, from the service, the area and the levels) and
+Processing (the package behind a ``.gpkg``/``.mbtiles`` OUTPUT).  Light on purpose (stdlib only): the drop handler asks
 :func:`is_package_file` at QGIS start-up.
 """
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Collection
-from datetime import date
 from pathlib import Path
 
 PACKAGE_SUFFIXES = (".vtpk", ".tpkx", ".tpk")  # the Esri tile packages a user opens
@@ -33,9 +32,14 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^\w.-]+", "_", name or "").strip("._") or "export"
 
 
-def default_output_name(service_name: str, fmt: str, today: date | None = None) -> str:
-    """The dock's proposal: ``<service>_<YYYY-MM-DD>.<fmt>``."""
-    return f"{safe_name(service_name)}_{(today or date.today()).isoformat()}.{fmt}"
+def default_output_name(service_name: str, fmt: str, area_name: str = "", levels: Collection[int] = ()) -> str:
+    """The dock's proposal, named for what the export holds: ``<service>[_<area>][_L<first>-<last>].<fmt>``
+    (``World_Imagery_Italy_L0-8.tpkx``)."""
+    levels = sorted(levels)
+    parts = [safe_name(service_name), safe_name(area_name) if (area_name or "").strip() else ""]
+    if levels:
+        parts.append(f"L{levels[0]}" if len(levels) == 1 else f"L{levels[0]}-{levels[-1]}")
+    return "_".join(p for p in parts if p) + f".{fmt}"
 
 
 def _stem(base: Path) -> str:

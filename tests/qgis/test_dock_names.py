@@ -37,7 +37,7 @@ def test_save_to_proposes_a_fresh_name_from_the_service_the_area_and_the_levels(
     emulator.configure("World_Map/MapServer", job_steps=1000, job_step_delay_s=0.2)
     job_id = dock.export()
     assert dock.manager.job(job_id).request.output_path == str(out / "World_Map_Italy_L0-4.tpkx")
-    assert dock.output_path() == str(out / "World_Map_Italy_L0-4_2.tpkx")  # the next export's own name
+    assert dock.output_path() == str(out / "World_Map_Italy_L0-4 (2).tpkx")  # the next export's own name
     dock.manager.cancel(job_id)
     wait_state(qtbot, dock.manager, job_id)
 

@@ -1,7 +1,6 @@
 """The file names an export gets, decided in one place (plugin.core.names)."""
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from plugin.core import names
@@ -40,8 +39,9 @@ def test_an_export_never_overwrites_an_earlier_one_or_one_under_way(tmp_path):
 
 
 def test_default_name_and_cache_folders(tmp_path):
-    assert names.default_output_name("World Map/Topo", "tpkx", date(2026, 12, 6)) == "World_Map_Topo_2026-12-06.tpkx"
-    assert names.default_output_name("", "vtpk", date(2026, 1, 2)) == "export_2026-01-02.vtpk"
+    assert names.default_output_name("World Map/Topo", "tpkx") == "World_Map_Topo.tpkx"
+    assert names.default_output_name("World_Imagery", "tpkx", "Italy", range(9)) == "World_Imagery_Italy_L0-8.tpkx"
+    assert names.default_output_name("", "vtpk", "", [5]) == "export_L5.vtpk"
     assert names.cache_folder(tmp_path / "alps.tpkx", 2, 3) == tmp_path / "alps_part02of03"
     assert names.cache_output_path(tmp_path / "alps.gpkg") == tmp_path / "alps"
     assert names.merged_cache_folder(tmp_path / "alps.tpkx", tmp_path / "alps_part01of02") == tmp_path / "alps"

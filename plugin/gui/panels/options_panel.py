@@ -16,30 +16,6 @@ tr = translator("ArcGISOfflineTilesDockWidget")
 
 DEFAULT_QUALITY = 75
 OPTION_DEFAULTS = {"split": True, "merge": True, "add_to_map": True, "optimize": False, "prefer_tpk": False}
-MAX_NAME_TRIES = 1000
-
-
-def default_output_name(service: ServiceInfo, fmt: str, area_name: str = "", levels=()) -> str:
-    """A name that says what the export holds: ``World_Imagery_Italy_L0-8.tpkx``."""
-    levels = sorted(levels)
-    parts = [names.safe_name(service.name), names.safe_name(area_name) if area_name.strip() else ""]
-    if levels:
-        parts.append(f"L{levels[0]}" if len(levels) == 1 else f"L{levels[0]}-{levels[-1]}")
-    return "_".join(p for p in parts if p) + f".{fmt}"
-
-
-def free_name(folder: Path, name: str, taken=()) -> Path:
-    """``folder/name``, or ``name_2``, ``name_3`` … when a file or an export of this session has it
-    (the proposal is shown under Save to: nothing is renamed behind the user's back)."""
-    candidate = folder / name
-    stem, suffix = Path(name).stem, Path(name).suffix
-    for n in range(2, MAX_NAME_TRIES):
-        if not candidate.exists() and str(candidate) not in taken:
-            return candidate
-        candidate = folder / f"{stem}_{n}{suffix}"
-    return candidate
-
-
 class OptionsPanel(QObject):
     """The options of the next export; the values are read from here when the export starts."""
 
@@ -180,9 +156,10 @@ class OptionsPanel(QObject):
         folder = Path(current).parent if current and self._output_is_default else \
             Path(settings.output_folder() or str(Path.home()))
         selection = self.controller.area.selection
-        name = default_output_name(service, self.format_extension(), selection.name if selection else "",
-                                   self.controller.model.checked_levels())
-        self._set_output(str(free_name(folder, name, self._taken)))
+        name = names.default_output_name(service.name, self.format_extension(),
+                                         selection.name if selection else "", self.controller.model.checked_levels())
+        busy = {Path(path).with_suffix("") for path in self._taken}
+        self._set_output(str(names.free_output_path(folder / name, busy)))
         self._output_is_default = True
 
     def export_started(self, output_path: str) -> None:
