@@ -4,7 +4,7 @@
 #
 #   leg  Debian suite  QGIS               GDAL / Python     make targets
 #   340  trixie        3.40 LTR (Qt 5)    3.10 / 3.13       test-qgis340, demo-qgis340
-#   344  sid           3.44 (Qt 5)        (see .aot-versions in the root)  test-qgis344, demo-qgis344
+#   344  sid           3.44 (Qt 5)        3.13 / 3.14       test-qgis344, demo-qgis344
 #
 #   bash scripts/qgis-chroot.sh LEG test [pytest args]   what `make test-qgisLEG` runs
 #   bash scripts/qgis-chroot.sh LEG demo [args]          python -m arcgis_emulator.demo (`make demo-qgisLEG`)
