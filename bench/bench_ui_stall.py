@@ -1,6 +1,6 @@
 """Main-thread stalls during a whole export driven by the jobs manager (the QGIS window never freezes).
 
-A local emulator serves ``World_Map/MapServer``; the :class:`~plugin.gui.jobs.JobManager` exports a
+A local emulator serves ``World_Map/MapServer``; the :class:`~plugin.gui.exports.ExportsController` exports a
 polygon at levels 0-9 (≥ 5,000 tiles) with everything a user gets: the server job, the download,
 the conversion for QGIS (GDAL < 3.8 cannot read ``.tpkx``), the layer added to the project and drawn
 on a shown map canvas, the message bar note, the jobs panel following the progress.  Meanwhile a
@@ -213,8 +213,9 @@ def _measure(work: Path, emulator_class) -> dict:
     from plugin.core.export import Exporter
     from plugin.core.http import create_session
     from plugin.core.tilecount import count_tiles
-    from plugin.gui.jobs import ExportRequest, JobManager, JobsPanel, JobState
-    from plugin.tasks.export_task import area_from_wkt
+    from plugin.gui.exports import ExportsController, ExportState
+    from plugin.gui.exports_panel import ExportsPanel
+    from plugin.tasks.export_task import ExportRequest, area_from_wkt
 
     work.mkdir(parents=True)
     emulator = emulator_class(work / "emulator")
@@ -243,8 +244,8 @@ def _measure(work: Path, emulator_class) -> dict:
 
         project.layersAdded.connect(show_layers)
         iface.window.show()
-        manager = JobManager(iface, store_folder=work / "jobs", project=project, scan=False)
-        panel = JobsPanel(manager)
+        manager = ExportsController(iface, store_folder=work / "jobs", project=project, scan=False)
+        panel = ExportsPanel(manager)
         panel.resize(300, 500)
         panel.show()
         app.processEvents()
@@ -279,7 +280,7 @@ def _measure(work: Path, emulator_class) -> dict:
         loop.exec()
         meter.stop()
         view = manager.job(job_id)
-        if view is None or view.state != JobState.FINISHED or not finished_at:
+        if view is None or view.state != ExportState.FINISHED or not finished_at:
             raise RuntimeError(f"the export did not finish: {view}")
         layer = project.mapLayer(view.layer_ids[0]) if view.layer_ids else None
         if layer is None or not layer.isValid():

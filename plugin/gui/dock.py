@@ -19,7 +19,8 @@ from qgis.PyQt.QtWidgets import QTabWidget, QWidget
 from ..core.output import output_folder
 from ..qgis_glue.i18n import translator
 from ..tasks.base import TaskKeeper
-from .jobs import JobManager, JobsPanel
+from .exports import ExportsController
+from .exports_panel import ExportsPanel
 from .panels.area_panel import AreaPanel
 from .panels.controller import DockController
 from .panels.estimate_panel import EstimatePanel
@@ -45,7 +46,7 @@ def help_url(root: Path = PLUGIN_ROOT) -> QUrl:
 
 
 class ArcGISOfflineTilesDockWidget(QgsDockWidget):
-    """The dock.  ``manager`` (a :class:`~.jobs.JobManager`) is made here unless a test passes one."""
+    """The dock.  ``manager`` (a :class:`~.jobs.ExportsController`) is made here unless a test passes one."""
 
     def __init__(self, iface, parent=None, *, manager=None, project: QgsProject | None = None,
                  keeper: TaskKeeper | None = None) -> None:
@@ -59,7 +60,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.ui.setupUi(self.body)
         self.setWidget(self.body)
         self.keeper = keeper if keeper is not None else TaskKeeper()  # the plugin passes its own
-        self.manager = manager if manager is not None else JobManager(iface, self, keeper=self.keeper)
+        self.manager = manager if manager is not None else ExportsController(iface, self, keeper=self.keeper)
 
         ui = self.ui
         ui.messageBar.hide()  # QGIS's message bar cuts a message to two lines in a narrow dock
@@ -76,9 +77,9 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
                                             self)
         self.service_panel = ServicePanel(ui, self.controller, self.messages, iface, self)
         self.area_panel = AreaPanel(ui, self.controller, self.messages, self)
-        self.jobs_panel = JobsPanel(self.manager)
+        self.exports_panel = ExportsPanel(self.manager)
         self._make_tabs()
-        self.jobs_panel.destination_folder = self._destination_folder
+        self.exports_panel.destination_folder = self._destination_folder
         self.resume_offer = ResumeOffer(iface, self.manager, self.show_exports, self)
 
         self.controller.serviceChanged.connect(self.update_enabled)
@@ -105,7 +106,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         ui.bodyLayout.removeWidget(ui.scrollArea)
         ui.jobsGroup.hide()  # the form's old place for the list
         self.tabs.addTab(ui.scrollArea, tr("New export"))
-        self.tabs.addTab(self.jobs_panel, tr("Exports"))
+        self.tabs.addTab(self.exports_panel, tr("Exports"))
         self.tabs.setTabToolTip(0, tr("Choose the service, the area and the levels, then export"))
         self.tabs.setTabToolTip(1, tr("Every export: its progress, and Cancel, Resume, Retry, Add to map"))
         ui.bodyLayout.insertWidget(index, self.tabs, 1)
@@ -231,8 +232,8 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         """Open the dock and bring its list of exports into view."""
         self.setUserVisible(True)
         self.raise_()
-        self.tabs.setCurrentWidget(self.jobs_panel)
-        self.jobs_panel.setFocus()
+        self.tabs.setCurrentWidget(self.exports_panel)
+        self.exports_panel.setFocus()
 
     def open_help(self) -> None:
         url = help_url()

@@ -41,9 +41,9 @@ def jobs_manager(qgis_iface, qgis_new_project, tmp_path):
     """A jobs manager on a job store of its own (no exports of earlier test runs)."""
     from qgis.core import QgsProject
 
-    from plugin.gui.jobs import JobManager
+    from plugin.gui.exports import ExportsController
 
-    manager = JobManager(qgis_iface, store_folder=tmp_path / "jobs", project=QgsProject.instance(), scan=False)
+    manager = ExportsController(qgis_iface, store_folder=tmp_path / "jobs", project=QgsProject.instance(), scan=False)
     yield manager
     manager.shutdown()
 

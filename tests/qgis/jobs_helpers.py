@@ -14,13 +14,14 @@ from qgis.PyQt.QtCore import QObject, QSize, QUrl, pyqtSlot
 from qgis.PyQt.QtGui import QDesktopServices
 
 from plugin.core.jobs import PollPolicy
-from plugin.gui.jobs import ExportRequest, JobManager, JobState
+from plugin.gui.exports import ExportsController, ExportState
+from plugin.tasks.export_task import ExportRequest
 
 TIMEOUT_MS = 60_000
 FAST_POLL = {"poll": PollPolicy(first=0.05, factor=1.3, max=0.25, timeout=120)}
 TRIANGLE = "Polygon((-8000000 -2000000, 4000000 -3000000, -1000000 6000000, -8000000 -2000000))"
 SQUARE = "Polygon((-2000000 -2000000, 2000000 -2000000, 2000000 2000000, -2000000 2000000, -2000000 -2000000))"
-FINAL = (JobState.FINISHED, JobState.FAILED, JobState.CANCELLED, JobState.PAUSED)
+FINAL = (ExportState.FINISHED, ExportState.FAILED, ExportState.CANCELLED, ExportState.PAUSED)
 
 
 def make_request(url: str, output, *, wkt: str = TRIANGLE, rectangle: bool = False, levels=(0, 1, 2),
@@ -31,12 +32,12 @@ def make_request(url: str, output, *, wkt: str = TRIANGLE, rectangle: bool = Fal
                          output_path=str(output), **values)
 
 
-def new_manager(iface, store, **kwargs) -> JobManager:
-    return JobManager(iface, store_folder=store, project=QgsProject.instance(), exporter_options=FAST_POLL,
+def new_manager(iface, store, **kwargs) -> ExportsController:
+    return ExportsController(iface, store_folder=store, project=QgsProject.instance(), exporter_options=FAST_POLL,
                       **kwargs)
 
 
-def wait_state(qtbot, manager: JobManager, job_id: str, states=FINAL, timeout: int = TIMEOUT_MS):
+def wait_state(qtbot, manager: ExportsController, job_id: str, states=FINAL, timeout: int = TIMEOUT_MS):
     qtbot.waitUntil(lambda: manager.job(job_id) is not None and manager.job(job_id).state in states,
                     timeout=timeout)
     return manager.job(job_id)
@@ -93,9 +94,9 @@ def jobs_env_fixture(qgis_iface, qgis_new_project, tmp_path, qtbot):
     """A manager on a private job store; leftovers are paused and waited for at the end."""
     qgis_iface.messageBar().clear_messages()
     store = tmp_path / "jobs"
-    managers: list[JobManager] = []
+    managers: list[ExportsController] = []
 
-    def factory(**kwargs) -> JobManager:
+    def factory(**kwargs) -> ExportsController:
         manager = new_manager(qgis_iface, store, **kwargs)
         managers.append(manager)
         return manager

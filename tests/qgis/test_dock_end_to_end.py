@@ -18,7 +18,7 @@ from qgis.PyQt.QtCore import QUrl
 from plugin.core.area import Area
 from plugin.core.tilecount import count_tiles
 from plugin.core.tiling import TilingScheme
-from plugin.gui.jobs import JobState
+from plugin.gui.exports import ExportState
 from tests.qgis.conftest import connect
 from tests.qgis.jobs_helpers import (
     basic_auth_config,
@@ -125,7 +125,7 @@ def test_export_from_the_dock_adds_a_correctly_placed_layer(dock, qtbot, emulato
     before = set(QgsProject.instance().mapLayers())
     suffix = {"tpk": "tpk", "tpkx": "tpkx", None: "vtpk"}[fmt]
     view = _export_and_wait(dock, qtbot, tmp_path / f"{name}.{suffix}")
-    assert view.state == JobState.FINISHED, view.error
+    assert view.state == ExportState.FINISHED, view.error
     layer = _new_layer(before)
     assert isinstance(layer, layer_type)
     tile_info = _tile_info(emulator.service_url(name, kind))  # the secured copy shares the public one's tiling
@@ -145,7 +145,7 @@ def test_export_over_the_limit_from_the_dock_is_split_and_merged(dock, qtbot, em
     assert dock.ui.splitCheck.isChecked() and dock.ui.mergeCheck.isChecked()
     before = set(QgsProject.instance().mapLayers())
     view = _export_and_wait(dock, qtbot, tmp_path / "split.tpkx")
-    assert view.state == JobState.FINISHED, view.error
+    assert view.state == ExportState.FINISHED, view.error
     assert len(export_requests(emulator)) > 1
     layer = _new_layer(before)
     assert layer.source().endswith("split.gpkg")
@@ -170,9 +170,9 @@ def test_failure_shows_a_message_and_the_cards_retry_exports_again(dock, qtbot, 
     dock.model.set_checked_levels([1, 2])
     emulator.inject("job_fail", message="ERROR 999999: the cache is being rebuilt")
     view = _export_and_wait(dock, qtbot, tmp_path / "retry.tpkx")
-    assert view.state == JobState.FAILED
+    assert view.state == ExportState.FAILED
     assert any("cache is being rebuilt" in m for m in messages(qgis_iface, Qgis.MessageLevel.Critical))
-    card = dock.jobs_panel.card(view.id)
+    card = dock.exports_panel.card(view.id)
     assert card.buttons["retry"].isVisibleTo(card) and not card.buttons["folder"].isVisibleTo(card)
 
     before = set(QgsProject.instance().mapLayers())
@@ -180,12 +180,12 @@ def test_failure_shows_a_message_and_the_cards_retry_exports_again(dock, qtbot, 
     retried = dock.manager.jobs()[0]
     assert retried.id != view.id and dock.manager.job(view.id) is None  # the retry replaces the failed job
     again = wait_state(qtbot, dock.manager, retried.id, timeout=TIMEOUT_MS)
-    assert again.state == JobState.FINISHED, again.error
+    assert again.state == ExportState.FINISHED, again.error
     assert again.request.area_wkt == view.request.area_wkt and again.request.levels == (1, 2)
     layer = _new_layer(before)
     assert_placed(layer, drawn.boundingBox(), _tile_info(url), 2, vector=False)
 
-    card = dock.jobs_panel.card(retried.id)
+    card = dock.exports_panel.card(retried.id)
     assert card.buttons["folder"].isVisibleTo(card)
     card.buttons["folder"].click()
     assert opened_files == [QUrl.fromLocalFile(str(tmp_path))]
@@ -200,10 +200,10 @@ def test_cancel_from_the_dock_cancels_the_server_job(dock, qtbot, emulator, show
     dock.recount_now()
     job_id = dock.export()
     qtbot.waitUntil(lambda: any("/jobs/" in r.path for r in emulator.requests), timeout=TIMEOUT_MS)
-    card = dock.jobs_panel.card(job_id)
+    card = dock.exports_panel.card(job_id)
     card.buttons["cancel"].click()
     view = wait_state(qtbot, dock.manager, job_id, timeout=TIMEOUT_MS)
-    assert view.state == JobState.CANCELLED and not view.can_resume
+    assert view.state == ExportState.CANCELLED and not view.can_resume
     qtbot.waitUntil(lambda: any(r.path.endswith("/cancel") for r in emulator.requests), timeout=10_000)
     assert not (tmp_path / "cancelled.tpkx").exists()
     assert not list(tmp_path.glob("cancelled*.part"))
@@ -222,12 +222,12 @@ def test_cancel_during_the_download_keeps_the_part_and_resume_completes_it(dock,
     dock.recount_now()
     job_id = dock.export()
     qtbot.waitUntil(lambda: part.exists() and part.stat().st_size >= 4096, timeout=TIMEOUT_MS)
-    assert dock.manager.job(job_id).state == JobState.RUNNING  # the download is under way
+    assert dock.manager.job(job_id).state == ExportState.RUNNING  # the download is under way
 
-    dock.jobs_panel.card(job_id).buttons["cancel"].click()
+    dock.exports_panel.card(job_id).buttons["cancel"].click()
     view = wait_state(qtbot, dock.manager, job_id, timeout=TIMEOUT_MS)
     wait_idle(qtbot)
-    assert view.state == JobState.CANCELLED and view.can_resume
+    assert view.state == ExportState.CANCELLED and view.can_resume
     kept = part.stat().st_size
     assert kept >= 4096 and not out.exists()  # nothing under the final name
     downloads = [r for r in emulator.requests if "arcgisoutput" in r.path and r.path.endswith(".tpkx")]
@@ -238,12 +238,12 @@ def test_cancel_during_the_download_keeps_the_part_and_resume_completes_it(dock,
     assert any("downloaded are kept" in m for m in messages(qgis_iface, Qgis.MessageLevel.Info))
 
     emulator.clear_faults()
-    card = dock.jobs_panel.card(job_id)
+    card = dock.exports_panel.card(job_id)
     assert card.buttons["resume"].isVisibleTo(card) and card.buttons["remove"].isVisibleTo(card)
     before = set(QgsProject.instance().mapLayers())
     card.buttons["resume"].click()
-    done = wait_state(qtbot, dock.manager, job_id, (JobState.FINISHED, JobState.FAILED), timeout=TIMEOUT_MS)
-    assert done.state == JobState.FINISHED, done.error
+    done = wait_state(qtbot, dock.manager, job_id, (ExportState.FINISHED, ExportState.FAILED), timeout=TIMEOUT_MS)
+    assert done.state == ExportState.FINISHED, done.error
     assert f"bytes={kept}-" in [r.header("Range") for r in emulator.requests if r.header("Range")]
     assert len(export_requests(emulator)) == 1  # the same server job, not a new one
     assert out.exists() and not part.exists()

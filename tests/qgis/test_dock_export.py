@@ -8,8 +8,8 @@ import pytest
 from qgis.core import QgsGeometry, QgsProject, QgsRectangle, QgsVectorTileLayer
 from qgis.PyQt.QtCore import Qt, QUrl
 
-from plugin.gui.jobs import ExportRequest
 from plugin.qgis_glue import settings
+from plugin.tasks.export_task import ExportRequest
 from tests.qgis.conftest import connect
 from tests.qgis.jobs_helpers import opened_files_fixture  # noqa: F401 - the opened_files fixture
 from tests.qgis.test_dock_area import draw_polygon
@@ -243,7 +243,7 @@ def test_export_end_to_end_adds_the_layer(dock, qtbot, emulator, shown_canvas, t
     assert isinstance(new[0], QgsVectorTileLayer)
     assert_placed(new[0], drawn.boundingBox(), _tile_info(url), 2, vector=True)  # CRS and extent
     assert (tmp_path / "vector.vtpk").exists()
-    assert dock.jobs_panel is not None
+    assert dock.exports_panel is not None
 
 
 def test_old_server_is_said_to_export_the_bounding_box(dock, qtbot, emulator, shown_canvas, started, output_folder):

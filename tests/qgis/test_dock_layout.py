@@ -55,10 +55,10 @@ def test_every_control_of_the_dock_has_a_tooltip(dock, qtbot, emulator, jobs_man
     job_id = jobs_manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"),
                                                     tmp_path / "a.tpkx", levels=(0,), add_to_map=False))
     wait_state(qtbot, jobs_manager, job_id)
-    assert dock.jobs_panel.card(job_id) is not None
+    assert dock.exports_panel.card(job_id) is not None
     controls = [w for w in _form_widgets(dock).values() if isinstance(w, INTERACTIVE)]
     controls += [w for w in _form_widgets(dock).values() if type(w).__name__ in COMPOSITES]
-    controls += list(dock.jobs_panel.findChildren(QAbstractButton))
+    controls += list(dock.exports_panel.findChildren(QAbstractButton))
     names = {w.objectName() for w in controls}
     assert {"areaSourceCombo", "selectedOnlyCheck", "addToMapCheck", "exportButton", "helpButton",
             "qualitySlider", "outputWidget", "cancelButton", "clearFinishedButton"} <= names
@@ -127,7 +127,7 @@ def test_the_exports_list_shows_two_cards_whose_buttons_say_what_they_do(dock, q
     _narrow(dock, qtbot, 1400)
     dock.show_exports()
     qtbot.wait(50)
-    panel = dock.jobs_panel
+    panel = dock.exports_panel
     cards = [panel.card(first), panel.card(second)]
     assert panel.scroll.viewport().height() >= sum(card.height() for card in cards)
     for card in cards:

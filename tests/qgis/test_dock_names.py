@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from qgis.core import QgsProject
 
-from plugin.gui.jobs import JobState
+from plugin.gui.exports import ExportState
 from plugin.qgis_glue import settings
 from tests.qgis.conftest import connect
 from tests.qgis.jobs_helpers import TIMEOUT_MS, export_requests, wait_state
@@ -57,7 +57,7 @@ def test_a_name_the_user_typed_is_kept_and_a_rename_is_said_on_the_card(dock, qt
     job_id = dock.export()
     view = dock.manager.job(job_id)
     assert view.request.output_path == str(out / "italy_map (2).tpkx")
-    card = dock.jobs_panel.card(job_id)
+    card = dock.exports_panel.card(job_id)
     assert "italy_map (2).tpkx" in card.details.text() and "italy_map.tpkx exists" in card.details.text()
     dock.manager.cancel(job_id)
     wait_state(qtbot, dock.manager, job_id)
@@ -73,7 +73,7 @@ def test_layers_are_named_after_their_export(dock, qtbot, emulator, shown_canvas
         before = set(QgsProject.instance().mapLayers())
         job_id = dock.export()
         view = wait_state(qtbot, dock.manager, job_id, timeout=TIMEOUT_MS)
-        assert view.state == JobState.FINISHED, view.error
+        assert view.state == ExportState.FINISHED, view.error
         [layer_id] = set(QgsProject.instance().mapLayers()) - before
         names.append(QgsProject.instance().mapLayer(layer_id).name())
     assert names == ["World_Map_L0", "World_Map_L0-1"]

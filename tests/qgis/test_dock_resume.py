@@ -7,7 +7,7 @@ from qgis.gui import QgsMessageBarItem
 from qgis.PyQt.QtWidgets import QPushButton
 
 from plugin.core.jobstore import PAUSED, JobStore
-from plugin.gui.jobs import JobState
+from plugin.gui.exports import ExportState
 from tests.qgis.conftest import connect
 from tests.qgis.jobs_helpers import (
     close_qgis,
@@ -58,16 +58,16 @@ def test_an_export_cut_off_by_closing_qgis_resumes_from_the_dock_next_time(qgis_
     show = note.widget()
     assert isinstance(show, QPushButton) and show.text() == "Show"
     show.click()
-    assert dock.isUserVisible() and dock.tabs.currentWidget() is dock.jobs_panel  # the Exports tab
+    assert dock.isUserVisible() and dock.tabs.currentWidget() is dock.exports_panel  # the Exports tab
     assert not _notes(bar)  # the note has done its job
 
-    card = dock.jobs_panel.card(job_id)
+    card = dock.exports_panel.card(job_id)
     assert card is not None and card.buttons["resume"].isVisibleTo(card)
     assert "from an earlier session" in card.details.text()
     before = set(QgsProject.instance().mapLayers())
     card.buttons["resume"].click()
-    view = wait_state(qtbot, dock.manager, job_id, (JobState.FINISHED, JobState.FAILED), timeout=TIMEOUT_MS)
-    assert view.state == JobState.FINISHED, view.error
+    view = wait_state(qtbot, dock.manager, job_id, (ExportState.FINISHED, ExportState.FAILED), timeout=TIMEOUT_MS)
+    assert view.state == ExportState.FINISHED, view.error
     assert f"bytes={kept}-" in [r.header("Range") for r in emulator.requests if r.header("Range")]
     assert len(export_requests(emulator)) == 1  # the server job of the first session
     assert out.exists() and not part.exists()
@@ -102,10 +102,10 @@ def test_a_pause_from_qgis_task_list_is_not_reported_as_a_failure(dock, qtbot, e
     statuses = []
     task.statusChanged.connect(statuses.append)
     task.cancel()  # what QGIS's task list does
-    view = wait_state(qtbot, dock.manager, job_id, states=(JobState.PAUSED, JobState.FAILED), timeout=TIMEOUT_MS)
-    assert view.state == JobState.PAUSED
+    view = wait_state(qtbot, dock.manager, job_id, states=(ExportState.PAUSED, ExportState.FAILED), timeout=TIMEOUT_MS)
+    assert view.state == ExportState.PAUSED
     assert QgsTask.TaskStatus.Terminated not in statuses  # QGIS shows "Task failed" for a terminated task
     assert QgsTask.TaskStatus.Complete in statuses
-    card = dock.jobs_panel.card(job_id)
+    card = dock.exports_panel.card(job_id)
     assert card.buttons["resume"].isVisibleTo(card)
     dock.manager.discard(job_id)

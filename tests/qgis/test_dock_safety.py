@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from qgis.core import QgsRectangle
 
-from plugin.gui.jobs import JobState
+from plugin.gui.exports import ExportState
 from plugin.gui.levels_model import format_int
 from tests.qgis.conftest import connect
 from tests.qgis.jobs_helpers import TIMEOUT_MS, export_requests, wait_state
@@ -171,11 +171,11 @@ def test_retry_writes_into_the_folder_now_under_save_to(dock, qtbot, emulator, s
     emulator.inject("job_fail", message="ERROR 999999: the cache is being rebuilt")
     job_id = dock.export()
     view = wait_state(qtbot, dock.manager, job_id)
-    assert view.state == JobState.FAILED
+    assert view.state == ExportState.FAILED
     submitted = len(export_requests(emulator))
 
     dock.ui.outputWidget.setFilePath(str(read_only_folder / "x.tpkx"))
-    card = dock.jobs_panel.card(job_id)
+    card = dock.exports_panel.card(job_id)
     card.buttons["retry"].click()
     assert dock.manager.job(job_id) is not None  # refused: the card stays, saying why
     assert str(read_only_folder) in card.status.text()
@@ -187,7 +187,7 @@ def test_retry_writes_into_the_folder_now_under_save_to(dock, qtbot, emulator, s
     assert retried.id != job_id
     assert retried.request.output_path == str(second / "basemap.tpkx")
     again = wait_state(qtbot, dock.manager, retried.id, timeout=TIMEOUT_MS)
-    assert again.state == JobState.FINISHED, again.error
+    assert again.state == ExportState.FINISHED, again.error
     assert (second / "basemap.tpkx").exists() and not (first / "basemap.tpkx").exists()
 
 
@@ -259,7 +259,7 @@ def test_connect_counts_and_estimates_do_not_wait_for_a_running_export(dock, qtb
     _ready(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"), tmp_path / "long.tpkx")
     job_id = dock.export()
     qtbot.waitUntil(lambda: len(export_requests(emulator)) == 1, timeout=TIMEOUT_MS)  # it holds the pool's thread
-    assert dock.manager.job(job_id).state == JobState.RUNNING
+    assert dock.manager.job(job_id).state == ExportState.RUNNING
 
     connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
     assert dock.service is not None and dock.service.name == "World_Map", dock.message_text()
@@ -272,6 +272,6 @@ def test_connect_counts_and_estimates_do_not_wait_for_a_running_export(dock, qtb
     dock.model.set_checked_levels([0, 1, 2])
     dock.ui.estimateButton.click()
     qtbot.waitUntil(lambda: "server estimate" in dock.ui.estimateLabel.text(), timeout=20_000)
-    assert dock.manager.job(job_id).state == JobState.RUNNING  # all of it while the export still ran
+    assert dock.manager.job(job_id).state == ExportState.RUNNING  # all of it while the export still ran
     dock.manager.cancel(job_id)
     wait_state(qtbot, dock.manager, job_id)

@@ -10,7 +10,7 @@ from qgis.gui import QgsMapMouseEvent
 from qgis.PyQt.QtCore import QEvent, QPoint, Qt
 from qgis.PyQt.QtGui import QColor, QPainter
 
-from plugin.gui.jobs import JobState
+from plugin.gui.exports import ExportState
 from tests.qgis.conftest import connect
 from tests.qgis.jobs_helpers import TIMEOUT_MS, wait_state
 
@@ -85,12 +85,12 @@ def test_screenshots_of_the_dock_in_each_state(screenshots_dir, dock, qtbot, qgi
     dock.model.set_checked_levels(range(5))
     dock.recount_now()
     finished = dock.export()
-    assert wait_state(qtbot, dock.manager, finished, timeout=TIMEOUT_MS).state == JobState.FINISHED
+    assert wait_state(qtbot, dock.manager, finished, timeout=TIMEOUT_MS).state == ExportState.FINISHED
     dock.manager.discard(running)
     _shoot(dock, qtbot, screenshots_dir, "finished", exports_tab=True)
 
     emulator.inject("job_fail", message="ERROR 001117: the cache is being rebuilt")
     failed = dock.export()
-    assert wait_state(qtbot, dock.manager, failed, timeout=TIMEOUT_MS).state == JobState.FAILED
+    assert wait_state(qtbot, dock.manager, failed, timeout=TIMEOUT_MS).state == ExportState.FAILED
     dock.show_message(dock.manager.job(failed).error)
     _shoot(dock, qtbot, screenshots_dir, "failed", exports_tab=True)

@@ -40,14 +40,14 @@ def _through_processing(url: str, out: Path, merge: bool, cache: bool) -> None:
 
 def _through_the_dock(jobs_env, qtbot, url: str, out: Path, merge: bool, cache: bool) -> None:
     from plugin.core.tilecache import PACKAGE, TILE_CACHE
-    from plugin.gui.jobs import JobState
+    from plugin.gui.exports import ExportState
 
     factory, _store = jobs_env
     manager = factory()
     job_id = manager.start_export(make_request(url, out, levels=LEVELS, merge=merge, add_to_map=False,
                                                output_kind=TILE_CACHE if cache else PACKAGE))
     job = wait_state(qtbot, manager, job_id)
-    assert job.state == JobState.FINISHED, job.error
+    assert job.state == ExportState.FINISHED, job.error
 
 
 def _names(folder: Path) -> list[str]:

@@ -9,7 +9,8 @@ from qgis.core import Qgis, QgsProject, QgsRasterLayer, QgsRectangle, QgsVectorT
 from qgis.PyQt.QtCore import Qt
 
 from plugin.core.jobstore import JobStore
-from plugin.gui.jobs import JobsPanel, JobState
+from plugin.gui.exports import ExportState
+from plugin.gui.exports_panel import ExportsPanel
 from tests.qgis.jobs_helpers import (
     SQUARE,
     basic_auth_config,
@@ -46,7 +47,7 @@ def test_vector_service_polygon_export_is_added_as_a_vector_tile_layer(jobs_env,
     with qtbot.waitSignal(manager.exportFinished, timeout=60_000) as finished:
         job_id = manager.start_export(make_request(url, out, levels=(0, 1, 2, 3)))
     job = manager.job(job_id)
-    assert job.state == JobState.FINISHED and job.progress == 1.0
+    assert job.state == ExportState.FINISHED and job.progress == 1.0
     assert finished.args[0] == job_id and finished.args[1][0] == str(out)
     assert out.exists() and not (tmp_path / "vector.vtpk.part").exists()
     sent = export_requests(emulator)[-1].params
@@ -69,7 +70,7 @@ def test_map_service_rectangle_as_tpk(jobs_env, emulator, tmp_path, qtbot):
     job_id = manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"), out, wkt=SQUARE,
                                                rectangle=True, levels=(1, 2, 3), fmt="tpk"))
     job = wait_state(qtbot, manager, job_id)
-    assert job.state == JobState.FINISHED, job.error
+    assert job.state == ExportState.FINISHED, job.error
     assert out.exists() and job.output_paths[0] == str(out)
     params = export_requests(emulator)[-1].params
     assert params["storageFormatType"] == "esriMapCacheStorageModeCompact"
@@ -89,7 +90,7 @@ def test_image_service_export(jobs_env, emulator, tmp_path, qtbot):
     job_id = manager.start_export(make_request(emulator.service_url("World_Imagery", "ImageServer"), out,
                                                levels=(0, 1, 2)))
     job = wait_state(qtbot, manager, job_id)
-    assert job.state == JobState.FINISHED, job.error
+    assert job.state == ExportState.FINISHED, job.error
     assert out.exists()
     assert "areaOfInterest" in export_requests(emulator)[-1].params
     layer = _single_layer(job)
@@ -102,7 +103,7 @@ def test_arcgis_online_vector_service(jobs_env, emulator, tmp_path, qtbot):
     out = tmp_path / "online.vtpk"
     job_id = manager.start_export(make_request(emulator.online_service_url, out, levels=(0, 1, 2)))
     job = wait_state(qtbot, manager, job_id)
-    assert job.state == JobState.FINISHED, job.error
+    assert job.state == ExportState.FINISHED, job.error
     assert out.exists()
     assert any(r.path.startswith("/s3/") for r in emulator.requests)  # Online's presigned package URL
     layer = _single_layer(job)
@@ -116,7 +117,7 @@ def test_secured_service_with_a_basic_auth_config(jobs_env, emulator, tmp_path, 
     out = tmp_path / "secured.tpkx"
     job_id = manager.start_export(make_request(emulator.secured_service_url, out, levels=(0, 1), authcfg=authcfg))
     job = wait_state(qtbot, manager, job_id)
-    assert job.state == JobState.FINISHED, job.error
+    assert job.state == ExportState.FINISHED, job.error
     assert out.exists()
     assert any("generateToken" in r.path for r in emulator.requests)
     assert all("field-work-2026" not in json.dumps(r.params) for r in emulator.requests
@@ -129,7 +130,7 @@ def test_secured_service_without_credentials_says_how_to_sign_in(jobs_env, emula
     manager = factory()
     job_id = manager.start_export(make_request(emulator.secured_service_url, tmp_path / "x.tpkx", levels=(0,)))
     job = wait_state(qtbot, manager, job_id)
-    assert job.state == JobState.FAILED
+    assert job.state == ExportState.FAILED
     assert "sign in" in job.error.lower() or "authentication" in job.error.lower()
     assert any("authentication configuration" in m for m in messages(qgis_iface, Qgis.MessageLevel.Critical))
 
@@ -143,7 +144,7 @@ def test_export_over_the_limit_is_split_and_merged_into_one_geopackage(jobs_env,
     job_id = manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"), out,
                                                wkt=whole_world, rectangle=True, levels=(0, 1, 2, 3)))
     job = wait_state(qtbot, manager, job_id)
-    assert job.state == JobState.FINISHED, job.error
+    assert job.state == ExportState.FINISHED, job.error
     merged = tmp_path / "split.gpkg"
     assert job.output_paths[0] == str(merged) and merged.exists()
     parts = job.output_paths[1:]
@@ -168,7 +169,7 @@ def test_vector_export_over_the_limit_is_merged_into_one_mbtiles(jobs_env, emula
     job_id = manager.start_export(make_request(emulator.service_url("World_Vector", "VectorTileServer"), out,
                                                levels=(0, 1, 2, 3)))
     job = wait_state(qtbot, manager, job_id)
-    assert job.state == JobState.FINISHED, job.error
+    assert job.state == ExportState.FINISHED, job.error
     merged = tmp_path / "vsplit.mbtiles"
     assert job.output_paths[0] == str(merged) and merged.exists()
     assert len(job.output_paths[1:]) == len(export_requests(emulator)) > 1
@@ -185,12 +186,12 @@ def test_cancel_in_the_middle_cancels_the_server_job_and_keeps_no_file(jobs_env,
     out = tmp_path / "cancelled.tpkx"
     job_id = manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"), out,
                                                levels=(0, 1, 2, 3)))
-    qtbot.waitUntil(lambda: manager.job(job_id).state == JobState.RUNNING and "server" in
+    qtbot.waitUntil(lambda: manager.job(job_id).state == ExportState.RUNNING and "server" in
                     manager.job(job_id).status.lower(), timeout=30_000)
     manager.cancel(job_id)
-    assert manager.job(job_id).state == JobState.CANCELLING
-    job = wait_state(qtbot, manager, job_id, (JobState.CANCELLED, JobState.FINISHED, JobState.FAILED))
-    assert job.state == JobState.CANCELLED
+    assert manager.job(job_id).state == ExportState.CANCELLING
+    job = wait_state(qtbot, manager, job_id, (ExportState.CANCELLED, ExportState.FINISHED, ExportState.FAILED))
+    assert job.state == ExportState.CANCELLED
     assert any(r.path.endswith("/cancel") for r in emulator.requests), "the server job was cancelled"
     assert not out.exists() and not list(tmp_path.glob("cancelled*"))
     assert JobStore(store).records() == []
@@ -207,7 +208,7 @@ def test_failure_is_reported_and_retry_keeps_the_area_and_levels(jobs_env, emula
     with qtbot.waitSignal(manager.exportFailed, timeout=60_000) as failed:
         job_id = manager.start_export(request)
     job = manager.job(job_id)
-    assert job.state == JobState.FAILED and failed.args[0] == job_id
+    assert job.state == ExportState.FAILED and failed.args[0] == job_id
     assert "cache is being rebuilt" in job.error and failed.args[1] == job.error
     critical = messages(qgis_iface, Qgis.MessageLevel.Critical)
     assert any("cache is being rebuilt" in m and "Retry" in m for m in critical), critical
@@ -219,7 +220,7 @@ def test_failure_is_reported_and_retry_keeps_the_area_and_levels(jobs_env, emula
     retried = manager.job(new_id)
     assert retried.request == request  # area, levels and settings kept
     job = wait_state(qtbot, manager, new_id)
-    assert job.state == JobState.FINISHED, job.error
+    assert job.state == ExportState.FINISHED, job.error
     assert out.exists() and _single_layer(job).isValid()
     first, second = export_requests(emulator)[-2:]
     assert first.params["areaOfInterest"] == second.params["areaOfInterest"]
@@ -232,16 +233,16 @@ def test_several_exports_run_at_once(jobs_env, emulator, tmp_path, qtbot):
     manager = factory()
     url = emulator.service_url("World_Map", "MapServer")
     ids = [manager.start_export(make_request(url, tmp_path / f"many{i}.tpkx", levels=(0, 1))) for i in range(3)]
-    qtbot.waitUntil(lambda: sum(manager.job(i).state == JobState.RUNNING for i in ids) >= 2, timeout=30_000)
+    qtbot.waitUntil(lambda: sum(manager.job(i).state == ExportState.RUNNING for i in ids) >= 2, timeout=30_000)
     for job_id in ids:
-        assert wait_state(qtbot, manager, job_id).state == JobState.FINISHED
+        assert wait_state(qtbot, manager, job_id).state == ExportState.FINISHED
     assert [v.id for v in manager.jobs()] == ids[::-1]  # newest first
 
 
 def test_panel_shows_jobs_and_their_actions(jobs_env, emulator, tmp_path, qtbot):
     factory, _store = jobs_env
     manager = factory()
-    panel = JobsPanel(manager)
+    panel = ExportsPanel(manager)
     qtbot.addWidget(panel)
     panel.resize(260, 400)
     panel.show()
@@ -254,7 +255,7 @@ def test_panel_shows_jobs_and_their_actions(jobs_env, emulator, tmp_path, qtbot)
     card = panel.card(done_id)
     assert card is not None and card.buttons["cancel"].isVisibleTo(card)
     job = wait_state(qtbot, manager, done_id)
-    assert job.state == JobState.FINISHED and not job.layer_ids
+    assert job.state == ExportState.FINISHED and not job.layer_ids
     shown = [panel.list_layout.itemAt(i).widget() for i in range(panel.list_layout.count())]
     assert [w.job_id for w in shown if hasattr(w, "job_id")] == [done_id, failed_id]  # newest first
     assert card.buttons["add"].isVisibleTo(card) and card.buttons["folder"].isVisibleTo(card)
@@ -286,7 +287,7 @@ def test_exporting_again_to_the_same_file_never_overwrites_earlier_work(jobs_env
     outputs = []
     for job_id in (first, second):
         view = wait_state(qtbot, manager, job_id)
-        assert view.state == JobState.FINISHED
+        assert view.state == ExportState.FINISHED
         outputs.append(view.output_paths[0])
     assert earlier.read_bytes() == b"an export from yesterday"
     assert sorted(outputs) == [str(tmp_path / "basemap (2).tpkx"), str(tmp_path / "basemap (3).tpkx")]
@@ -294,16 +295,16 @@ def test_exporting_again_to_the_same_file_never_overwrites_earlier_work(jobs_env
 
 def test_card_status_shows_one_percentage(jobs_env, tmp_path, qtbot):
     """The export's overall share is added to a step's text only when the step gives none of its own."""
-    from plugin.gui.jobs_model import JobView
-    from plugin.gui.jobs_panel import JobCard
+    from plugin.gui.exports import ExportView
+    from plugin.gui.exports_panel import ExportCard
 
     factory, _store = jobs_env
-    card = JobCard(factory(), "job")
+    card = ExportCard(factory(), "job")
     qtbot.addWidget(card)
     request = make_request("http://127.0.0.1:1/arcgis/rest/services/World_Map/MapServer", tmp_path / "a.tpkx")
 
     def shown(status: str, progress: float) -> str:
-        card.set_view(JobView(id="job", state=JobState.RUNNING, progress=progress, status=status,
+        card.set_view(ExportView(id="job", state=ExportState.RUNNING, progress=progress, status=status,
                               service_name="World_Map", area_label="", levels_text="0-2", output_paths=(),
                               error="", request=request))
         return card.status.text()

@@ -8,7 +8,7 @@ import pytest
 from qgis.core import Qgis, QgsProject, QgsRasterLayer
 
 from plugin.core.jobstore import DOWNLOADING, PAUSED, JobStore
-from plugin.gui.jobs import JobState
+from plugin.gui.exports import ExportState
 from tests.qgis.jobs_helpers import (
     close_qgis,
     export_requests,
@@ -60,13 +60,13 @@ def test_unload_pauses_and_a_new_session_resumes_the_same_server_job(jobs_env, e
     manager = factory()  # the next QGIS session
     qtbot.waitUntil(lambda: bool(manager.resumable()), timeout=10_000)
     view = manager.resumable()[0]
-    assert view.id == job_id and view.state == JobState.PAUSED and view.can_resume
+    assert view.id == job_id and view.state == ExportState.PAUSED and view.can_resume
     assert view.request == request and view.from_earlier_session
     assert "server job" in view.status
 
     manager.resume(job_id)
-    job = wait_state(qtbot, manager, job_id, (JobState.FINISHED, JobState.FAILED, JobState.CANCELLED))
-    assert job.state == JobState.FINISHED, job.error
+    job = wait_state(qtbot, manager, job_id, (ExportState.FINISHED, ExportState.FAILED, ExportState.CANCELLED))
+    assert job.state == ExportState.FINISHED, job.error
     assert len(export_requests(emulator)) == 1, "the server job was resumed, not submitted again"
     assert out.exists()
     layer = _layer(job)
@@ -101,23 +101,23 @@ def test_closing_qgis_while_the_server_builds_keeps_the_server_job(qgis_sessions
     qtbot.waitUntil(lambda: bool(manager.resumable()), timeout=10_000)
     assert manager.resumable()[0].id == job_id
     manager.resume(job_id)
-    job = wait_state(qtbot, manager, job_id, (JobState.FINISHED, JobState.FAILED, JobState.CANCELLED))
-    assert job.state == JobState.FINISHED, job.error
+    job = wait_state(qtbot, manager, job_id, (ExportState.FINISHED, ExportState.FAILED, ExportState.CANCELLED))
+    assert job.state == ExportState.FINISHED, job.error
     assert len(export_requests(emulator)) == 1 and out.exists()
     assert _layer(job).isValid()
 
 
 def _quick_reconnects(monkeypatch) -> None:
     """Back-offs of milliseconds instead of seconds (the engine's real reconnect logic runs)."""
-    from plugin.gui import jobs_model
+    from plugin.gui import exports
 
-    real = jobs_model.engine.engine_config
+    real = exports.engine.engine_config
 
     def fast(authcfg="", **kwargs):
         config = real(authcfg, **kwargs)
         return replace(config, http=replace(config.http, backoff=0.01, max_backoff=0.05))
 
-    monkeypatch.setattr(jobs_model.engine, "engine_config", fast)
+    monkeypatch.setattr(exports.engine, "engine_config", fast)
 
 
 def test_interrupted_download_resumes_from_its_part_file(jobs_env, emulator, tmp_path, qtbot, qgis_iface,
@@ -131,7 +131,7 @@ def test_interrupted_download_resumes_from_its_part_file(jobs_env, emulator, tmp
     job_id = manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"), out,
                                                levels=(0, 1, 2, 3)))
     job = wait_state(qtbot, manager, job_id)
-    assert job.state == JobState.FAILED and job.can_resume
+    assert job.state == ExportState.FAILED and job.can_resume
     assert any("Resume" in m for m in messages(qgis_iface, Qgis.MessageLevel.Critical))
     records = JobStore(store).records()
     assert [r.state for r in records] == [DOWNLOADING]
@@ -146,8 +146,8 @@ def test_interrupted_download_resumes_from_its_part_file(jobs_env, emulator, tmp
     assert manager.resumable()[0].id == job_id
     assert "4.0 KB" in manager.resumable()[0].status
     manager.resume(job_id)
-    job = wait_state(qtbot, manager, job_id, (JobState.FINISHED, JobState.FAILED))
-    assert job.state == JobState.FINISHED, job.error
+    job = wait_state(qtbot, manager, job_id, (ExportState.FINISHED, ExportState.FAILED))
+    assert job.state == ExportState.FINISHED, job.error
     ranges = [r.header("Range") for r in emulator.requests if r.header("Range")]
     assert "bytes=4096-" in ranges, ranges
     assert len(export_requests(emulator)) == 1
@@ -169,8 +169,8 @@ def test_records_without_a_request_file_are_resumed_too(jobs_env, emulator, tmp_
     assert view.request.levels == request.levels and view.request.output_path == str(out)
     assert view.request.service_url == request.service_url
     manager.resume(job_id)
-    job = wait_state(qtbot, manager, job_id, (JobState.FINISHED, JobState.FAILED))
-    assert job.state == JobState.FINISHED, job.error
+    job = wait_state(qtbot, manager, job_id, (ExportState.FINISHED, ExportState.FAILED))
+    assert job.state == ExportState.FINISHED, job.error
     assert out.exists() and _layer(job).isValid()
 
 

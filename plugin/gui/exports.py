@@ -2,14 +2,14 @@
 
 ::
 
-    manager = JobManager(iface)                      # lists unfinished exports of earlier sessions
+    manager = ExportsController(iface)                      # lists unfinished exports of earlier sessions
     job_id = manager.start_export(request)           # an ExportTask in QGIS' task manager
     manager.jobUpdated.connect(...)                   # progress / status text / state of one job
     manager.cancel(job_id); manager.retry(job_id); manager.resume(job_id)
     manager.scanned.connect(...)                      # the exports of earlier sessions have been read
     manager.shutdown()                               # plugin unload: running exports pause
 
-A cancel from QGIS's task list (or QGIS closing) pauses an export; :meth:`JobManager.cancel` (the
+A cancel from QGIS's task list (or QGIS closing) pauses an export; :meth:`ExportsController.cancel` (the
 dock) abandons it (see :mod:`..tasks.export_task`).
 
 A job is one :class:`ExportRequest` (one export, however many server jobs it is split into).  Its id
@@ -52,11 +52,11 @@ from ..tasks.export_task import (
 log = logging.getLogger(__name__)
 
 
-tr = translator("JobManager")  # module strings: pylupdate files them under @default
+tr = translator("ExportsController")  # module strings: pylupdate files them under @default
 
 
-class JobState(str, Enum):
-    """The states of an export in the manager, as :attr:`JobView.state`."""
+class ExportState(str, Enum):
+    """The states of an export in the manager, as :attr:`ExportView.state`."""
 
     QUEUED = "queued"  # waiting for a free thread in the task manager
     RUNNING = "running"
@@ -75,11 +75,11 @@ class JobState(str, Enum):
         return self in _ACTIVE
 
 
-_ACTIVE = frozenset({JobState.QUEUED, JobState.RUNNING, JobState.CANCELLING})
+_ACTIVE = frozenset({ExportState.QUEUED, ExportState.RUNNING, ExportState.CANCELLING})
 
 
 @dataclass(frozen=True)
-class JobView:
+class ExportView:
     """A snapshot of one job for the panel and the dock."""
 
     id: str
@@ -116,20 +116,20 @@ class JobView:
 
     @property
     def can_cancel(self) -> bool:
-        return self.state in (JobState.QUEUED, JobState.RUNNING) or (self.state == JobState.PAUSED)
+        return self.state in (ExportState.QUEUED, ExportState.RUNNING) or (self.state == ExportState.PAUSED)
 
     @property
     def can_retry(self) -> bool:
-        return self.state in (JobState.FAILED, JobState.CANCELLED)
+        return self.state in (ExportState.FAILED, ExportState.CANCELLED)
 
     @property
     def can_open(self) -> bool:
-        return self.state == JobState.FINISHED and bool(self.output_paths)
+        return self.state == ExportState.FINISHED and bool(self.output_paths)
 
     @property
     def can_clear(self) -> bool:
         """Done with (finished, or cancelled without a download kept for a resume)."""
-        return self.state == JobState.FINISHED or (self.state == JobState.CANCELLED and not self.can_resume)
+        return self.state == ExportState.FINISHED or (self.state == ExportState.CANCELLED and not self.can_resume)
 
 
 @dataclass
@@ -150,9 +150,9 @@ class _Job:
     layer_ids: tuple[str, ...] = ()
     note: str = ""  # what the user should know about this export (e.g. the file was renamed)
 
-    def view(self) -> JobView:
+    def view(self) -> ExportView:
         paths = tuple(self.outcome.paths) if self.outcome is not None else ()
-        return JobView(id=self.id, state=self.state, progress=self.progress, status=self.status,
+        return ExportView(id=self.id, state=self.state, progress=self.progress, status=self.status,
                        service_name=self.request.service_name or service_label(self.request.service_url),
                        area_label=self.request.area_label, levels_text=self.request.levels_text,
                        output_paths=paths, error=self.error, request=self.request, can_resume=self.can_resume,
@@ -160,7 +160,7 @@ class _Job:
                        layer_ids=self.layer_ids, note=self.note)
 
 
-class JobManager(QObject):
+class ExportsController(QObject):
     """Runs and remembers exports (see the module docstring).
 
     ``store_folder`` (default: the job store in the QGIS profile) holds the core's job records and the
@@ -193,19 +193,19 @@ class JobManager(QObject):
             self.refresh_resumable()
 
     # -- queries -----------------------------------------------------------------------------
-    def jobs(self) -> list[JobView]:
+    def jobs(self) -> list[ExportView]:
         """Running, recent and resumable jobs, newest first."""
         return [job.view() for job in sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)]
 
-    def job(self, job_id: str) -> JobView | None:
+    def job(self, job_id: str) -> ExportView | None:
         job = self._jobs.get(job_id)
         return job.view() if job is not None else None
 
-    def resumable(self) -> list[JobView]:
+    def resumable(self) -> list[ExportView]:
         """Jobs of earlier sessions that can resume (a server job or a ``.part`` download kept)."""
-        return [v for v in self.jobs() if v.from_earlier_session and v.can_resume and v.state == JobState.PAUSED]
+        return [v for v in self.jobs() if v.from_earlier_session and v.can_resume and v.state == ExportState.PAUSED]
 
-    def running(self) -> list[JobView]:
+    def running(self) -> list[ExportView]:
         return [v for v in self.jobs() if v.active]
 
     # -- actions -----------------------------------------------------------------------------
@@ -213,7 +213,7 @@ class JobManager(QObject):
         """Start an export in the background; returns its job id."""
         wanted = request.output_path
         request = self._resolved(request)
-        job = _Job(id=uuid.uuid4().hex, request=request, state=JobState.QUEUED, created=time.time(),
+        job = _Job(id=uuid.uuid4().hex, request=request, state=ExportState.QUEUED, created=time.time(),
                    status=tr("Queued"))
         if wanted and request.output_path != wanted:  # never renamed behind the user's back
             job.note = tr("Saved as {new}: {old} exists or is being written").format(
@@ -229,16 +229,16 @@ class JobManager(QObject):
         job = self._jobs.get(job_id)
         if job is None:
             return
-        if job.task is not None and job.state in (JobState.QUEUED, JobState.RUNNING):
-            job.state, job.status = JobState.CANCELLING, tr("Cancelling…")
+        if job.task is not None and job.state in (ExportState.QUEUED, ExportState.RUNNING):
+            job.state, job.status = ExportState.CANCELLING, tr("Cancelling…")
             self._update(job)
             try:
                 job.task.abandon()
             except RuntimeError:  # the task object is already gone
                 job.task = None
-        elif job.can_resume and job.state in (JobState.PAUSED, JobState.FAILED, JobState.CANCELLED):
+        elif job.can_resume and job.state in (ExportState.PAUSED, ExportState.FAILED, ExportState.CANCELLED):
             self._discard_records(job)
-            job.state, job.status, job.can_resume = JobState.CANCELLED, tr("Cancelled"), False
+            job.state, job.status, job.can_resume = ExportState.CANCELLED, tr("Cancelled"), False
             self._update(job)
 
     def retry(self, job_id: str, folder: str | None = None) -> str:
@@ -263,11 +263,11 @@ class JobManager(QObject):
         job = self._jobs.get(job_id)
         if job is None or job.state.active:
             return
-        if job.state == JobState.FINISHED:
+        if job.state == ExportState.FINISHED:
             return
         if not self._destination_ok(job, job.request):
             return
-        job.state, job.status, job.error, job.progress = JobState.QUEUED, tr("Queued"), "", job.progress
+        job.state, job.status, job.error, job.progress = ExportState.QUEUED, tr("Queued"), "", job.progress
         self._start_task(job, resume=True)
         self._update(job)
 
@@ -338,8 +338,8 @@ class JobManager(QObject):
             check_output_folder(output_folder(request.output_path or str(Path.home())))
         except ArcGISOfflineTilesError as exc:
             job.error = job.status = error_message(exc)
-            if job.state not in (JobState.FAILED, JobState.PAUSED, JobState.CANCELLED):
-                job.state = JobState.FAILED
+            if job.state not in (ExportState.FAILED, ExportState.PAUSED, ExportState.CANCELLED):
+                job.state = ExportState.FAILED
             self._update(job)
             return False
         return True
@@ -395,21 +395,21 @@ class JobManager(QObject):
         job = self._current(job_id, task)
         if job is not None:
             job.begun = True
-            if job.state == JobState.QUEUED:
-                job.state = JobState.RUNNING
+            if job.state == ExportState.QUEUED:
+                job.state = ExportState.RUNNING
                 self._update(job)
 
     def _on_progress(self, job_id: str, task: ExportTask, value: float) -> None:
         job = self._current(job_id, task)
-        if job is not None and job.state != JobState.CANCELLING:
+        if job is not None and job.state != ExportState.CANCELLING:
             job.progress = max(0.0, min(1.0, value / 100.0))
-            if job.state == JobState.QUEUED:
-                job.state = JobState.RUNNING
+            if job.state == ExportState.QUEUED:
+                job.state = ExportState.RUNNING
             self._update(job)
 
     def _on_status(self, job_id: str, task: ExportTask, text: str) -> None:
         job = self._current(job_id, task)
-        if job is not None and job.state != JobState.CANCELLING:
+        if job is not None and job.state != ExportState.CANCELLING:
             job.status = text
             self._update(job)
 
@@ -422,30 +422,30 @@ class JobManager(QObject):
         paths: list[str] = []
         failed_message = ""
         if ok and task.outcome is not None:
-            job.state, job.progress, job.outcome = JobState.FINISHED, 1.0, task.outcome
+            job.state, job.progress, job.outcome = ExportState.FINISHED, 1.0, task.outcome
             job.error, job.can_resume, job.from_earlier_session = "", False, False
             job.layer_ids = tuple(task.layer_ids)
             job.status = task.status_text
             paths = list(task.outcome.paths)
         elif isinstance(error, CancelledError) and task.paused:
-            job.state, job.can_resume, job.status = JobState.PAUSED, True, task.status_text
+            job.state, job.can_resume, job.status = ExportState.PAUSED, True, task.status_text
         elif isinstance(error, CancelledError) and task.can_resume:  # cancelled; the download started is kept
-            job.state, job.can_resume, job.status = JobState.CANCELLED, True, task.status_text
+            job.state, job.can_resume, job.status = ExportState.CANCELLED, True, task.status_text
         elif isinstance(error, CancelledError) or error is None:
-            job.state, job.can_resume, job.status = JobState.CANCELLED, False, tr("Cancelled")
+            job.state, job.can_resume, job.status = ExportState.CANCELLED, False, tr("Cancelled")
             if not job.begun and task.resume:  # never ran: the records it would resume are still there
                 self._discard_records(job)
         else:
             failed_message = error_message(error)
-            job.state, job.error, job.can_resume = JobState.FAILED, failed_message, task.can_resume
+            job.state, job.error, job.can_resume = ExportState.FAILED, failed_message, task.can_resume
             job.status = tr("Failed: {message}").format(message=failed_message)
         self._update(job)
         if job.remove_when_done:
             self._jobs.pop(job_id, None)
             self.jobsChanged.emit()
-        if job.state == JobState.FINISHED:
+        if job.state == ExportState.FINISHED:
             self.exportFinished.emit(job_id, paths)
-        elif job.state == JobState.FAILED:
+        elif job.state == ExportState.FAILED:
             self.exportFailed.emit(job_id, failed_message)
 
     def _on_layer_loaded(self, job_id: str, task: LoadLayerTask, ok: bool) -> None:
@@ -471,7 +471,7 @@ class JobManager(QObject):
         request = found.request
         if not found.has_request_file and not request.authcfg:
             request = replace(request, authcfg=settings.auth_config_for(request.service_url))
-        return _Job(id=found.job_id, request=request, state=JobState.PAUSED, created=found.created,
+        return _Job(id=found.job_id, request=request, state=ExportState.PAUSED, created=found.created,
                     progress=found.progress, status=found.status, can_resume=True, from_earlier_session=True)
 
 

@@ -22,35 +22,35 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..qgis_glue.i18n import translator
-from .jobs_model import JobManager, JobState, JobView
+from .exports import ExportsController, ExportState, ExportView
 
 NARROW_WIDTH = 340  # px: below this the buttons go on two columns
 COMPACT_COLUMNS = 2
 MIN_CARDS_SHOWN = 2  # the exports list is at least this many cards tall (when it has them)
 STATE_ICONS = {
-    JobState.QUEUED: "/mTaskQueued.svg",
-    JobState.RUNNING: "/mTaskRunning.svg",
-    JobState.CANCELLING: "/mTaskRunning.svg",
-    JobState.PAUSED: "/mTaskOnHold.svg",
-    JobState.FINISHED: "/mTaskComplete.svg",
-    JobState.FAILED: "/mIconWarning.svg",
-    JobState.CANCELLED: "/mTaskTerminated.svg",
+    ExportState.QUEUED: "/mTaskQueued.svg",
+    ExportState.RUNNING: "/mTaskRunning.svg",
+    ExportState.CANCELLING: "/mTaskRunning.svg",
+    ExportState.PAUSED: "/mTaskOnHold.svg",
+    ExportState.FINISHED: "/mTaskComplete.svg",
+    ExportState.FAILED: "/mIconWarning.svg",
+    ExportState.CANCELLED: "/mTaskTerminated.svg",
 }
 ICON_SIZE = 16
 
 
-tr = translator("JobsPanel")  # module strings: pylupdate files them under @default
+tr = translator("ExportsPanel")  # module strings: pylupdate files them under @default
 
 
-class JobCard(QFrame):
+class ExportCard(QFrame):
     """One job: title, area and levels, progress bar, status line, action buttons."""
 
-    def __init__(self, manager: JobManager, job_id: str, parent: QWidget | None = None, *,
+    def __init__(self, manager: ExportsController, job_id: str, parent: QWidget | None = None, *,
                  retry=None) -> None:
         super().__init__(parent)
         self.manager = manager
         self.job_id = job_id
-        self.view: JobView | None = None
+        self.view: ExportView | None = None
         self.setObjectName("jobCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)  # wrapped text needs room
@@ -116,7 +116,7 @@ class JobCard(QFrame):
         self._compact: bool | None = None
         self.set_compact(False)
 
-    def set_view(self, view: JobView) -> None:
+    def set_view(self, view: ExportView) -> None:
         self.view = view
         icon = QgsApplication.getThemeIcon(STATE_ICONS.get(view.state, "/mTaskQueued.svg"))
         self.icon.setPixmap(icon.pixmap(ICON_SIZE, ICON_SIZE))
@@ -128,7 +128,7 @@ class JobCard(QFrame):
         if view.note:
             parts.append(view.note)
         self.details.setText(" · ".join(parts))
-        show_progress = view.state.active or (view.state == JobState.PAUSED and view.progress > 0)
+        show_progress = view.state.active or (view.state == ExportState.PAUSED and view.progress > 0)
         self.progress.setVisible(show_progress)
         self.progress.setValue(round(view.progress * 1000))
         status = view.status or state_text(view.state)
@@ -139,19 +139,19 @@ class JobCard(QFrame):
         self.status.setText(status)
         self.status.setToolTip("\n".join(view.output_paths) if view.output_paths else view.error)
         visible = {
-            "cancel": view.state in (JobState.QUEUED, JobState.RUNNING, JobState.PAUSED),
-            "resume": view.state == JobState.PAUSED or (view.state in (JobState.FAILED, JobState.CANCELLED)
+            "cancel": view.state in (ExportState.QUEUED, ExportState.RUNNING, ExportState.PAUSED),
+            "resume": view.state == ExportState.PAUSED or (view.state in (ExportState.FAILED, ExportState.CANCELLED)
                                                         and view.can_resume),
             "retry": view.can_retry,
-            "add": view.state == JobState.FINISHED and bool(view.output_paths),
-            "folder": view.state == JobState.FINISHED,
-            "remove": not view.state.active and view.state != JobState.PAUSED,
+            "add": view.state == ExportState.FINISHED and bool(view.output_paths),
+            "folder": view.state == ExportState.FINISHED,
+            "remove": not view.state.active and view.state != ExportState.PAUSED,
         }
         for name, button in self.buttons.items():
             button.setVisible(visible[name])
         self._layout_buttons()
         cancel = self.buttons["cancel"]
-        if view.state == JobState.PAUSED:
+        if view.state == ExportState.PAUSED:
             cancel.setText(tr("Discard"))
             cancel.setToolTip(tr("Give up this export: its server job is cancelled and its partial download "
                                  "deleted"))
@@ -188,23 +188,23 @@ def cancel_tip() -> str:
 
 def state_text(state: str) -> str:
     return {
-        JobState.QUEUED: tr("Queued"),
-        JobState.RUNNING: tr("Running"),
-        JobState.CANCELLING: tr("Cancelling…"),
-        JobState.PAUSED: tr("Paused"),
-        JobState.FINISHED: tr("Finished"),
-        JobState.FAILED: tr("Failed"),
-        JobState.CANCELLED: tr("Cancelled"),
+        ExportState.QUEUED: tr("Queued"),
+        ExportState.RUNNING: tr("Running"),
+        ExportState.CANCELLING: tr("Cancelling…"),
+        ExportState.PAUSED: tr("Paused"),
+        ExportState.FINISHED: tr("Finished"),
+        ExportState.FAILED: tr("Failed"),
+        ExportState.CANCELLED: tr("Cancelled"),
     }.get(state, state)
 
 
-class JobsPanel(QWidget):
-    """Every job of ``manager``, newest first (see :class:`JobCard`)."""
+class ExportsPanel(QWidget):
+    """Every job of ``manager``, newest first (see :class:`ExportCard`)."""
 
-    def __init__(self, manager: JobManager, parent: QWidget | None = None) -> None:
+    def __init__(self, manager: ExportsController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.manager = manager
-        self.cards: dict[str, JobCard] = {}
+        self.cards: dict[str, ExportCard] = {}
         # the folder a Retry writes into (the dock's Save to: the user may have changed it after the
         # failure); None keeps each export's own folder
         self.destination_folder = None
@@ -253,7 +253,7 @@ class JobsPanel(QWidget):
         folder = self.destination_folder() if self.destination_folder is not None else None
         return self.manager.retry(job_id, folder or None)
 
-    def card(self, job_id: str) -> JobCard | None:
+    def card(self, job_id: str) -> ExportCard | None:
         return self.cards.get(job_id)
 
     def refresh(self) -> None:
@@ -267,7 +267,7 @@ class JobsPanel(QWidget):
         for index, view in enumerate(views):
             card = self.cards.get(view.id)
             if card is None:
-                card = JobCard(self.manager, view.id, retry=self.retry)
+                card = ExportCard(self.manager, view.id, retry=self.retry)
                 card.set_compact(self._compact)
                 self.cards[view.id] = card
             else:
