@@ -63,6 +63,22 @@ RESUMABLE = frozenset({NEW, SUBMITTED, DOWNLOADING, TIMED_OUT, PAUSED, CANCELLED
 FORMAT_VERSION = 1
 
 
+def worth_resuming(records: list[JobRecord]) -> bool:
+    """Whether the records of a failed export hold something a resume would not do again: a server
+    job, a download under way, or finished parts of a split export."""
+    return any(r.state in (DOWNLOADING, TIMED_OUT, PAUSED, SUBMITTED) or (r.state == DONE and r.part_count > 1)
+               for r in records)
+
+
+def plan_records(store: JobStore | None, plan_id: str) -> list[JobRecord]:
+    """Every record of the export ``plan_id`` (its parts), in part order."""
+    if store is None:
+        return []
+    records = [r for r in store.records() if r.plan_id == plan_id]
+    records.sort(key=lambda r: (r.part_index, r.created))
+    return records
+
+
 @dataclass
 class JobRecord:
     service_url: str

@@ -61,6 +61,8 @@ from ..core.jobstore import (
     JobRecord,
     JobStore,
     atomic_write_text,
+    plan_records,
+    worth_resuming,
 )
 from ..core.levels import format_levels
 from ..core.packages import merge_packages
@@ -190,15 +192,6 @@ def delete_request_file(store_folder: str, job_id: str) -> None:
     if store_folder and is_safe_id(job_id):
         with contextlib.suppress(OSError):
             (requests_folder(store_folder) / f"{job_id}.json").unlink()
-
-
-def plan_records(store: JobStore | None, job_id: str) -> list[JobRecord]:
-    """Every record of the export ``job_id`` (its plan), in part order."""
-    if store is None:
-        return []
-    records = [r for r in store.records() if r.plan_id == job_id]
-    records.sort(key=lambda r: (r.part_index, r.created))
-    return records
 
 
 def leaf_records(records: list[JobRecord]) -> list[JobRecord]:
@@ -501,8 +494,7 @@ class ExportTask(PluginTask):
         """Keep the records when something can be resumed (a download, a server job, finished parts)."""
         try:
             records = plan_records(store, self.job_id)
-            self.can_resume = any(r.state in (DOWNLOADING, TIMED_OUT, PAUSED, SUBMITTED)
-                                  or (r.state == DONE and r.part_count > 1) for r in records)
+            self.can_resume = worth_resuming(records)
             if self.can_resume:
                 save_request_file(self.config.store_folder, self.job_id, self.request, FAILED_STATE, self.created)
             else:

@@ -69,6 +69,8 @@ def test_export_and_estimate_through_qgis_process(deployed_profile, emulator, tm
     assert results["TILE_COUNT"] == "21"
     assert results["JOB_COUNT"] == "1"
     assert results["OUTPUT"] == str(package)
+    store = deployed_profile / "profiles" / "default" / "arcgis_offline_tiles" / "jobs"
+    assert not list(store.glob("*.json"))  # a finished export leaves no record to resume
 
 
 def test_bad_url_fails_with_a_message_and_no_output(deployed_profile, emulator, tmp_path):
@@ -78,3 +80,43 @@ def test_bad_url_fails_with_a_message_and_no_output(deployed_profile, emulator, 
     assert done.returncode != 0
     assert "No ArcGIS service was found" in done.stdout + done.stderr
     assert not (tmp_path / "x.tpkx").exists()
+
+
+def test_an_interrupted_qgis_process_export_resumes_from_the_dock(deployed_profile, emulator, tmp_path, qgis_iface,
+                                                                  qtbot):
+    """exporttiles keeps its records in the profile's job store as the dock does: when qgis_process is
+    killed while the server builds the package, the dock's exports manager offers the export and
+    finishes it with the same server job."""
+    from plugin.core.jobstore import JobStore
+    from plugin.gui.jobs import JobState
+    from tests.qgis.jobs_helpers import export_requests, new_manager, wait_idle, wait_state
+
+    emulator.configure("World_Map/MapServer", job_steps=30, job_step_delay_s=0.2)
+    url = emulator.service_url("World_Map", "MapServer")
+    store = deployed_profile / "profiles" / "default" / "arcgis_offline_tiles" / "jobs"
+    out = tmp_path / "field.tpkx"
+    env = {**os.environ, "QGIS_CUSTOM_CONFIG_PATH": str(deployed_profile), "QT_QPA_PLATFORM": "offscreen"}
+    process = subprocess.Popen([qgis_process(), "run", "arcgisofflinetiles:exporttiles", "--", f"SERVICE_URL={url}",
+                                "LEVELS=0-2", f"OUTPUT={out}"], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        qtbot.waitUntil(lambda: any(r.job_id for r in JobStore(store).records()), timeout=120_000)
+    finally:
+        process.kill()
+        process.wait(timeout=60)
+    assert not out.exists()
+
+    manager = new_manager(qgis_iface, store)
+    try:
+        qtbot.waitUntil(lambda: bool(manager.resumable()), timeout=30_000)
+        [waiting] = manager.resumable()
+        assert waiting.can_resume and Path(waiting.request.output_path) == out
+        manager.resume(waiting.id)
+        job = wait_state(qtbot, manager, waiting.id)
+        assert job.state == JobState.FINISHED, job.error
+    finally:
+        manager.shutdown()
+        wait_idle(qtbot)
+    assert out.exists() and zipfile.is_zipfile(out)
+    assert len(export_requests(emulator)) == 1  # the server job qgis_process started
+    assert JobStore(store).records() == []

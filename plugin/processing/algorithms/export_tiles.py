@@ -103,7 +103,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("JOB_COUNT", self.tr("Export jobs")))
 
     def prepareAlgorithm(self, parameters, context, feedback) -> bool:
-        self.prepare_engine(parameters, context)
+        self.prepare_engine(parameters, context, with_store=True)  # an interrupted export resumes from the dock
         self.layer_source = None
         self.output_path = ""
         self.requested_output = ""
@@ -144,9 +144,12 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             result = exporter.run(plan, package_out, progress=self.progress_callback(feedback, EXPORT_SHARE),
                                   cancel=self.cancel)
         except CancelledError as exc:
+            self._forget_records(exporter.store, plan.id)  # given up: the server job was cancelled
             raise QgsProcessingException(error_message(exc)) from exc
         except ArcGISOfflineTilesError as exc:
+            self._forget_records(exporter.store, plan.id, unless_resumable=True)
             raise QgsProcessingException(error_message(exc)) from exc
+        self._forget_records(exporter.store, plan.id)  # done: nothing is left to resume
         files = [str(p) for p in result.paths]
         main = files[0]
         # A .gpkg/.mbtiles OUTPUT asks for the converted form even when there is one package.
@@ -165,6 +168,19 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         self.results = {OUTPUT: main, "OUTPUT_FILES": ";".join(files if main in files else [main, *files]),
                         "TILE_COUNT": result.tile_count, "JOB_COUNT": result.job_count}
         return self.results
+
+    @staticmethod
+    def _forget_records(store, plan_id: str, *, unless_resumable: bool = False) -> None:
+        """Drop the export's records from the job store, unless (after a failure) the dock could resume
+        it: a server job, a download under way or finished parts are kept, as the dock keeps its own."""
+        from ...core.jobstore import plan_records, worth_resuming
+
+        records = plan_records(store, plan_id)
+        if unless_resumable and worth_resuming(records):
+            LOG.info("Export %s failed; its records are kept for a resume from the dock", plan_id)
+            return
+        for record in records:
+            store.delete(record.id)
 
     def _merge(self, files, out: Path, service, feedback) -> str:
         from ...core.export import is_vector

@@ -92,8 +92,9 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
                 name, label, number_type("Double"), optional=True, minValue=0))
 
     # --- reading ---------------------------------------------------------------------------
-    def prepare_engine(self, parameters, context) -> None:
-        """Read QGIS settings and the auth config on the thread that prepares the algorithm."""
+    def prepare_engine(self, parameters, context, *, with_store: bool = False) -> None:
+        """Read QGIS settings and the auth config on the thread that prepares the algorithm;
+        ``with_store``: the export keeps its records in the profile's job store, as the dock's do."""
         from ...core.http import CancelToken
         from ...qgis_glue import engine
 
@@ -101,7 +102,7 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
         if not self.url:
             raise QgsProcessingException(self.tr("Give the URL of an ArcGIS tiled service."))
         self.authcfg = self.parameterAsString(parameters, AUTHCFG, context) or ""
-        self.config = engine.engine_config(self.authcfg, with_store=False)
+        self.config = engine.engine_config(self.authcfg, with_store=with_store)
         self.cancel = CancelToken()
 
     def connect_cancel(self, feedback) -> None:
