@@ -88,7 +88,7 @@ def test_an_interrupted_qgis_process_export_resumes_from_the_dock(deployed_profi
     killed while the server builds the package, the dock's exports manager offers the export and
     finishes it with the same server job."""
     from plugin.core.jobstore import JobStore
-    from plugin.gui.jobs import JobState
+    from plugin.gui.exports import ExportState
     from tests.qgis.jobs_helpers import export_requests, new_manager, wait_idle, wait_state
 
     emulator.configure("World_Map/MapServer", job_steps=30, job_step_delay_s=0.2)
@@ -113,7 +113,7 @@ def test_an_interrupted_qgis_process_export_resumes_from_the_dock(deployed_profi
         assert waiting.can_resume and Path(waiting.request.output_path) == out
         manager.resume(waiting.id)
         job = wait_state(qtbot, manager, waiting.id)
-        assert job.state == JobState.FINISHED, job.error
+        assert job.state == ExportState.FINISHED, job.error
     finally:
         manager.shutdown()
         wait_idle(qtbot)
