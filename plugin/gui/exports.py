@@ -32,9 +32,7 @@ from qgis.core import QgsProject
 from qgis.PyQt.QtCore import QObject, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 
-from ..core import names
-from ..core.errors import ArcGISOfflineTilesError, CancelledError
-from ..core.output import check_output_folder, output_folder
+from ..core.errors import CancelledError
 from ..qgis_glue import engine, settings
 from ..qgis_glue.i18n import error_message, translator
 from ..tasks.base import TaskKeeper
@@ -48,6 +46,7 @@ from ..tasks.export_task import (
     ScanTask,
     service_label,
 )
+from . import export_destination as destination
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +149,15 @@ class _Job:
     layer_ids: tuple[str, ...] = ()
     note: str = ""  # what the user should know about this export (e.g. the file was renamed)
 
+    @classmethod
+    def of_earlier_session(cls, found: ResumableExport) -> _Job:
+        """A paused export that an earlier QGIS session left unfinished, as the job store holds it."""
+        request = found.request
+        if not found.has_request_file and not request.authcfg:
+            request = replace(request, authcfg=settings.auth_config_for(request.service_url))
+        return cls(id=found.job_id, request=request, state=ExportState.PAUSED, created=found.created,
+                   progress=found.progress, status=found.status, can_resume=True, from_earlier_session=True)
+
     def view(self) -> ExportView:
         paths = tuple(self.outcome.paths) if self.outcome is not None else ()
         return ExportView(id=self.id, state=self.state, progress=self.progress, status=self.status,
@@ -250,7 +258,7 @@ class ExportsController(QObject):
             return ""
         if job.state.active:
             return job.id
-        request = job.request if not folder else _moved_to(job.request, folder)
+        request = job.request if not folder else destination.moved_to(job.request, folder)
         if not self._destination_ok(job, request):
             return ""
         if job.can_resume:  # a fresh export replaces what the old one kept
@@ -334,30 +342,17 @@ class ExportsController(QObject):
     # -- internals ---------------------------------------------------------------------------
     def _destination_ok(self, job: _Job, request: ExportRequest) -> bool:
         """Check the folder before the server is asked for work again; a failure stays on the card."""
-        try:
-            check_output_folder(output_folder(request.output_path or str(Path.home())))
-        except ArcGISOfflineTilesError as exc:
-            job.error = job.status = error_message(exc)
+        problem = destination.folder_problem(request)
+        if problem:
+            job.error = job.status = problem
             if job.state not in (ExportState.FAILED, ExportState.PAUSED, ExportState.CANCELLED):
                 job.state = ExportState.FAILED
             self._update(job)
-            return False
-        return True
+        return not problem
 
     def _resolved(self, request: ExportRequest) -> ExportRequest:
-        if not request.output_path:
-            folder = settings.output_folder() or str(Path.home())
-            return replace(request, output_path=folder)
-        target = Path(request.output_path)
-        if target.is_dir() or not target.suffix:
-            return request
-        # Never overwrite an earlier export or collide with a running one: "name (2).tpkx", …
-        busy = {Path(job.request.output_path).with_suffix("") for job in self._jobs.values()
-                if job.state.active and job.request.output_path}
-        candidate = names.free_output_path(target, busy)
-        if candidate != target:
-            log.info("%s exists or is being written: exporting to %s", target.name, candidate.name)
-        return replace(request, output_path=str(candidate))
+        return destination.resolved(request, [job.request.output_path for job in self._jobs.values()
+                                              if job.state.active])
 
     def _config(self, authcfg: str) -> engine.EngineConfig:
         return replace(engine.engine_config(authcfg), store_folder=self.store_folder)
@@ -461,23 +456,8 @@ class ExportsController(QObject):
         added = False
         for found in task.result or []:
             if found.job_id not in self._jobs:
-                self._jobs[found.job_id] = self._resumable_job(found)
+                self._jobs[found.job_id] = _Job.of_earlier_session(found)
                 added = True
         if added:
             self.jobsChanged.emit()
         self.scanned.emit()
-
-    def _resumable_job(self, found: ResumableExport) -> _Job:
-        request = found.request
-        if not found.has_request_file and not request.authcfg:
-            request = replace(request, authcfg=settings.auth_config_for(request.service_url))
-        return _Job(id=found.job_id, request=request, state=ExportState.PAUSED, created=found.created,
-                    progress=found.progress, status=found.status, can_resume=True, from_earlier_session=True)
-
-
-def _moved_to(request: ExportRequest, folder: str) -> ExportRequest:
-    """``request`` writing into ``folder`` under the same file name (or into it, for a folder output)."""
-    current = Path(request.output_path) if request.output_path else None
-    if current is None or current.is_dir() or not current.suffix:
-        return replace(request, output_path=str(folder))
-    return replace(request, output_path=str(Path(folder) / current.name))
