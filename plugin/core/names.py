@@ -102,10 +102,11 @@ def package_path(output: str | os.PathLike, fmt: str) -> Path:
 def free_output_path(target: Path, busy: Collection[Path] = ()) -> Path:
     """``target``, or ``name (2).tpkx``, ``name (3).tpkx`` … when a file of the export's name exists (in
     any output format) or ``busy`` (output paths without suffix) holds it: an export never overwrites an
-    earlier one or collides with one under way."""
+    earlier one or collides with one under way.  A ``target`` without a suffix is a tile cache's folder:
+    an existing folder of that name is taken too."""
     candidate = target
     for n in range(2, MAX_FREE_NAME_TRIES):
-        if candidate.with_suffix("") not in busy and not any(
+        if candidate.with_suffix("") not in busy and not (not target.suffix and candidate.exists()) and not any(
                 candidate.with_suffix(suffix).exists() for suffix in OUTPUT_SUFFIXES):
             return candidate
         candidate = target.with_name(f"{target.stem} ({n}){target.suffix}")

@@ -235,7 +235,7 @@ def test_export_end_to_end_adds_the_layer(dock, qtbot, emulator, shown_canvas, t
     dock.recount_now()
     layers_before = set(QgsProject.instance().mapLayers())
     job_id = dock.export()
-    assert job_id
+    assert job_id, dock.message_text()
     assert dock.manager.job(job_id) is not None
     qtbot.waitUntil(lambda: bool(set(QgsProject.instance().mapLayers()) - layers_before), timeout=120000)
     new = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - layers_before]
@@ -252,3 +252,61 @@ def test_old_server_is_said_to_export_the_bounding_box(dock, qtbot, emulator, sh
     draw_polygon(dock, shown_canvas)
     dock.recount_now()
     assert "cannot export a polygon: its bounding box is exported instead" in dock.ui.planLabel.text()
+
+
+
+def test_tile_cache_is_offered_for_map_and_image_services_and_saved_to_a_folder(dock, qtbot, emulator, started,
+                                                                                  output_folder):
+    from plugin.core.tilecache import TILE_CACHE
+
+    connect(dock, qtbot, emulator.service_url("World_Vector", "VectorTileServer"))
+    check = dock.options_panel.cache_check
+    assert not check.isVisibleTo(dock)  # vector tile services give packages only
+    connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
+    assert check.isVisibleTo(dock) and check.text() == "Tile cache (folder)"
+    dock.use_canvas_extent()
+    package = Path(dock.output_path())
+    assert package.suffix == ".tpkx"
+    check.setChecked(True)
+    assert dock.output_path() == str(package.with_suffix(""))  # the same name, as a folder
+    (output_folder / "World_Map_L0-1").mkdir()  # an earlier cache of that name is never written into
+    dock.model.set_checked_levels([0, 1])
+    assert dock.output_path() == str(output_folder / "World_Map_L0-1 (2)")
+    dock.recount_now()
+    assert dock.export(), dock.message_text()
+    assert started[-1].output_kind == TILE_CACHE
+    assert started[-1].output_path == str(output_folder / "World_Map_L0-1 (2)")
+
+    dock.ui.formatCombo.setCurrentIndex(dock.ui.formatCombo.findData("tpk"))  # Compact Cache V1
+    assert dock.output_path() == str(output_folder / "World_Map_L0-1 (3)")  # still a folder, the next free name
+    dock.recount_now()
+    dock.export()
+    assert (started[-1].output_kind, started[-1].fmt) == (TILE_CACHE, "tpk")
+    check.setChecked(False)
+    assert Path(dock.output_path()).suffix == ".tpk"
+    dock.recount_now()
+    dock.export()
+    assert started[-1].output_kind == "package"
+
+
+def test_tile_cache_exported_from_the_dock_is_added_to_the_map(dock, qtbot, emulator, shown_canvas, tmp_path):
+    from qgis.core import QgsRasterLayer
+
+
+    emulator.configure("World_Imagery/ImageServer", cache_result="zip")
+    connect(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"))
+    dock.use_canvas_extent()
+    dock.model.set_checked_levels([0, 1, 2])
+    dock.options_panel.cache_check.setChecked(True)
+    dock.ui.outputWidget.setFilePath(str(tmp_path / "imagery"))
+    dock.recount_now()
+    layers_before = set(QgsProject.instance().mapLayers())
+    job_id = dock.export()
+    assert job_id, dock.message_text()
+    qtbot.waitUntil(lambda: dock.manager.job(job_id).state in ("finished", "failed"), timeout=120000)
+    assert dock.manager.job(job_id).state == "finished", dock.manager.job(job_id).error
+    folder = tmp_path / "imagery"
+    assert (folder / "conf.xml").is_file() and any(folder.rglob("*.bundle"))  # Compact Cache V2 (.tpkx)
+    qtbot.waitUntil(lambda: bool(set(QgsProject.instance().mapLayers()) - layers_before), timeout=60000)
+    new = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - layers_before]
+    assert len(new) == 1 and isinstance(new[0], QgsRasterLayer) and new[0].isValid()

@@ -5,10 +5,11 @@ from __future__ import annotations
 from qgis.PyQt.QtCore import QEvent, QObject, Qt
 
 from ...core.errors import ArcGISOfflineTilesError, InvalidRequestError
-from ...core.output import check_output_folder, needed_bytes, output_folder
+from ...core.output import check_output_folder, needed_bytes
 from ...qgis_glue import settings
 from ...qgis_glue.i18n import error_message, translator
 from ...tasks.export_task import ExportRequest
+from ..export_destination import target_folder
 from ..levels_model import format_bytes, format_int
 
 tr = translator("ArcGISOfflineTilesDockWidget")
@@ -80,7 +81,7 @@ class ExportPanel(QObject):
             fmt=self.options.chosen_format(), optimize=self.options.optimize(), quality=self.options.quality(),
             split=ui.splitCheck.isChecked(), merge=ui.mergeCheck.isChecked(),
             output_path=output, add_to_map=ui.addToMapCheck.isChecked(), service_name=c.service.name,
-            area_label=selection.label if selection is not None else "")
+            area_label=selection.label if selection is not None else "", output_kind=self.options.output_kind())
 
     def export(self):
         """Start the export through the jobs manager; returns the job id (``None`` when refused)."""
@@ -97,7 +98,7 @@ class ExportPanel(QObject):
                                    "fewer levels, choose a smaller area or turn on splitting.").format(
                                        n=format_int(total), limit=format_int(limit)))
             return None
-        folder = output_folder(request.output_path)
+        folder = target_folder(request)
         try:
             check_output_folder(folder, self.needed_bytes(request), format_size=format_bytes)
         except ArcGISOfflineTilesError as exc:

@@ -5,10 +5,12 @@ from pathlib import Path
 
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QObject, pyqtSignal
+from qgis.PyQt.QtWidgets import QCheckBox, QSizePolicy, QVBoxLayout, QWidget
 
 from ...core import names
 from ...core.export import JPEG_FORMATS, TPK, TPKX, VTPK, is_vector, package_format
 from ...core.service import ServiceInfo
+from ...core.tilecache import PACKAGE, TILE_CACHE, supported_output_kinds
 from ...qgis_glue import settings
 from ...qgis_glue.i18n import translator
 
@@ -16,6 +18,8 @@ tr = translator("ArcGISOfflineTilesDockWidget")
 
 DEFAULT_QUALITY = 75
 OPTION_DEFAULTS = {"split": True, "merge": True, "add_to_map": True, "optimize": False, "prefer_tpk": False}
+
+
 class OptionsPanel(QObject):
     """The options of the next export; the values are read from here when the export starts."""
 
@@ -28,6 +32,7 @@ class OptionsPanel(QObject):
         self._output_is_default = True
         self._updating_output = False
         self._taken: set[str] = set()  # the files of exports started in this session
+        self._kind = PACKAGE  # what Save to names: a package file, or a tile cache's folder
         ui.outputWidget.setStorageMode(QgsFileWidget.StorageMode.SaveFile)
         ui.outputWidget.setConfirmOverwrite(True)
         ui.outputWidget.setDialogTitle(tr("Save the tile package as"))
@@ -36,6 +41,7 @@ class OptionsPanel(QObject):
         if line is not None:
             ui.outputWidget.setFocusProxy(line)
         ui.formatCombo.currentIndexChanged.connect(self._format_changed)
+        self.cache_check = self._add_cache_check()
         ui.qualitySlider.valueChanged.connect(lambda value: ui.qualityValueLabel.setText(str(value)))
         ui.qualitySlider.valueChanged.connect(settings.set_quality)  # only the user's moves: see setup_formats
         ui.optimizeCheck.toggled.connect(self._optimize_toggled)
@@ -73,6 +79,10 @@ class OptionsPanel(QObject):
             prefer_tpk = settings.option("prefer_tpk", OPTION_DEFAULTS["prefer_tpk"])
             combo.setCurrentIndex(combo.findData(TPK) if prefer_tpk else 0)
         combo.blockSignals(False)
+        cache = info is not None and TILE_CACHE in supported_output_kinds(info)
+        self.cache_check.setVisible(cache)
+        if not cache:
+            self.cache_check.setChecked(False)
         jpeg = self._jpeg_service()
         for widget in (self.ui.optimizeCheck, self.ui.qualityLabel, self.ui.qualitySlider, self.ui.qualityValueLabel):
             widget.setVisible(jpeg)
@@ -92,6 +102,32 @@ class OptionsPanel(QObject):
     def chosen_format(self) -> str | None:
         data = self.ui.formatCombo.currentData()
         return data if data in (TPKX, TPK) else None
+
+    def output_kind(self) -> str:
+        """TILE_CACHE when the user chose a tile cache (a folder of bundles, for map and image services)."""
+        return TILE_CACHE if self.cache_check.isVisibleTo(self.ui.exportGroup) and self.cache_check.isChecked() \
+            else PACKAGE
+
+    def _add_cache_check(self) -> QCheckBox:
+        """*Tile cache (folder)* under the package format, which then picks the cache's storage (Compact V2
+        or V1): the format's cell of the form holds both."""
+        layout, combo = self.ui.exportLayout, self.ui.formatCombo
+        row, column, rows, columns = layout.getItemPosition(layout.indexOf(combo))
+        layout.removeWidget(combo)
+        cell = QWidget(self.ui.exportGroup)
+        cell.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the dock
+        stack = QVBoxLayout(cell)
+        stack.setContentsMargins(0, 0, 0, 0)
+        stack.addWidget(combo)
+        check = QCheckBox(tr("Tile cache (folder)"), cell)
+        check.setObjectName("tileCacheCheck")
+        check.setToolTip(tr("Save the tiles as an ArcGIS tile cache: a folder of bundles that QGIS, GDAL and "
+                            "ArcGIS open in place (map and image services)"))
+        stack.addWidget(check)
+        layout.addWidget(cell, row, column, rows, columns)
+        check.hide()
+        check.toggled.connect(lambda _on: self._format_changed(-1))
+        return check
 
     def format_extension(self) -> str:
         service = self.controller.service
@@ -141,12 +177,9 @@ class OptionsPanel(QObject):
         service = self.controller.service
         if service is None:
             return
-        fmt = self.format_extension()
-        self.ui.outputWidget.setFilter(tr("Tile package (*.{ext})").format(ext=fmt))
         if self._output_is_default or not self.output_path():
             self._propose_name(force=True)
-        else:
-            self._update_output_extension()
+        self._update_output_extension()
 
     def _propose_name(self, force: bool = False) -> None:
         service = self.controller.service
@@ -158,8 +191,11 @@ class OptionsPanel(QObject):
         selection = self.controller.area.selection
         name = names.default_output_name(service.name, self.format_extension(),
                                          selection.name if selection else "", self.controller.model.checked_levels())
-        busy = {Path(path).with_suffix("") for path in self._taken}
-        self._set_output(str(names.free_output_path(folder / name, busy)))
+        target = folder / name
+        if self.output_kind() == TILE_CACHE:
+            target = names.cache_output_path(target)
+        busy = {names.cache_output_path(path) for path in self._taken}
+        self._set_output(str(names.free_output_path(target, busy)))
         self._output_is_default = True
 
     def export_started(self, output_path: str) -> None:
@@ -169,12 +205,29 @@ class OptionsPanel(QObject):
         self._propose_name()
 
     def _update_output_extension(self) -> None:
+        """Save to follows the format: the package's suffix, or a folder for a tile cache."""
         if self.controller.service is None:
             return
+        kind, was = self.output_kind(), self._kind
+        self._kind = kind
+        widget = self.ui.outputWidget
+        cache = kind == TILE_CACHE
+        widget.setStorageMode(QgsFileWidget.StorageMode.GetDirectory if cache else QgsFileWidget.StorageMode.SaveFile)
+        widget.setDialogTitle(tr("Save the tile cache in the folder") if cache else tr("Save the tile package as"))
         fmt = self.format_extension()
-        self.ui.outputWidget.setFilter(tr("Tile package (*.{ext})").format(ext=fmt))
+        widget.setFilter("" if cache else tr("Tile package (*.{ext})").format(ext=fmt))
         path = self.output_path()
-        if path and Path(path).suffix.lower() in names.PACKAGE_SUFFIXES:
-            keep_default = self._output_is_default
-            self._set_output(str(Path(path).with_suffix("." + fmt)))
-            self._output_is_default = keep_default
+        if not path:
+            return
+        keep_default = self._output_is_default
+        if keep_default and kind != was:
+            self._propose_name(force=True)
+            return
+        if cache:
+            new = names.cache_output_path(path)
+        elif Path(path).suffix.lower() in names.PACKAGE_SUFFIXES or was == TILE_CACHE:
+            new = Path(path).with_suffix("." + fmt)
+        else:
+            return
+        self._set_output(str(new))
+        self._output_is_default = keep_default
