@@ -8,6 +8,7 @@ the plugin and the tests use.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from qgis.core import Qgis, QgsProject
@@ -111,10 +112,10 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.tabs.setTabToolTip(1, tr("Every export: its progress, and Cancel, Resume, Retry, Add to map"))
         ui.bodyLayout.insertWidget(index, self.tabs, 1)
         self.manager.jobsChanged.connect(self._update_exports_tab)
-        self.manager.jobUpdated.connect(lambda _job_id: self._update_exports_tab())
+        self.manager.jobUpdated.connect(self._update_exports_tab)
         self._update_exports_tab()
 
-    def _update_exports_tab(self) -> None:
+    def _update_exports_tab(self, *_job_id) -> None:
         running = len(self.manager.running())
         total = len(self.manager.jobs())
         self.tabs.setTabText(1, tr("Exports ({n})").format(n=total) if total else tr("Exports"))
@@ -254,6 +255,10 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.area.close()
         self.resume_offer.close()
         if self.manager is not None:
+            # the manager may outlive this dock: a bound slot (not a lambda) is dropped with it, and here
+            for signal in (self.manager.jobsChanged, self.manager.jobUpdated):
+                with contextlib.suppress(TypeError, RuntimeError):
+                    signal.disconnect(self._update_exports_tab)
             self.manager.shutdown()  # exports pause first (their server jobs and downloads are kept)
         self.keeper.cancel_all()
         self.service_panel.close()

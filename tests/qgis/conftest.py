@@ -84,11 +84,18 @@ def dock_factory(qgis_iface, shown_canvas, qgis_new_project, clean_plugin_settin
         return dock
 
     yield make
+    if qgis_canvas.mapTool() is not None:  # before the docks go: the tool may be one of theirs
+        qgis_canvas.unsetMapTool(qgis_canvas.mapTool())
     for dock in made:
         dock.unload()
         dock.deleteLater()
-    if qgis_canvas.mapTool() is not None:
-        qgis_canvas.unsetMapTool(qgis_canvas.mapTool())
+    # Delete the docks here, at the top level, as QTest::qWait does: left pending, the deletions ran
+    # inside whatever event loop came next (a provider's blocking request in a later test), where
+    # QGIS 3.22 crashed now and then.
+    from qgis.PyQt.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    QCoreApplication.processEvents()
 
 
 @pytest.fixture
