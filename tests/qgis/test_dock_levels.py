@@ -84,6 +84,24 @@ def test_levels_by_scales(map_dock):
     assert dock.model.checked_levels() == expected
 
 
+def test_levels_by_ground_resolution(map_dock, qtbot):
+    dock = map_dock
+    coarsest, finest = dock.ui.coarsestResolutionSpin, dock.ui.finestResolutionSpin
+    assert coarsest.suffix() == " m" and finest.suffix() == " m"  # the service CRS's unit is shown
+    # "from 30 km down to 5 km per pixel": L2 (39,136 m) covers 30 km, L5 (4,892 m) covers 5 km
+    for spin, value in ((coarsest, 30_000), (finest, 5_000)):
+        spin.setFocus()
+        spin.selectAll()
+        qtbot.keyClicks(spin, f"{value}")
+        qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert dock.model.checked_levels() == [2, 3, 4, 5]
+    # the fields then show the chosen levels' own resolutions, as the scale fields show their scales
+    assert round(coarsest.value()) == round(dock.service.tiling.lod(2).resolution)
+    assert round(finest.value()) == round(dock.service.tiling.lod(5).resolution)
+    dock.model.set_checked_levels([6, 7])
+    assert round(finest.value()) == round(dock.service.tiling.lod(7).resolution)
+
+
 def test_levels_over_the_limit_are_marked_and_the_total_says_how_many_jobs(dock, qtbot, emulator, shown_canvas):
     emulator.configure("World_Map/MapServer", max_export_tiles=50)
     connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))

@@ -9,7 +9,7 @@ from qgis.PyQt.QtCore import QObject
 from qgis.PyQt.QtWidgets import QHeaderView
 
 from ...core.errors import ArcGISOfflineTilesError
-from ...core.levels import levels_between_scales
+from ...core.levels import levels_between_scales, levels_by_resolution
 from ...core.service import ServiceInfo
 from ...qgis_glue.i18n import error_message, translator
 from ..area import PREVIEW_MAX_TILES, tile_footprint
@@ -61,6 +61,8 @@ class LevelsPanel(QObject):
             widget.setShowCurrentScaleButton(True)
             widget.setAllowNull(False)
             widget.scaleChanged.connect(self._scales_changed)
+        for spin in self._resolution_spins():
+            spin.editingFinished.connect(self._resolutions_changed)  # not while the user types
         self.counter.exactCounted.connect(controller.schedule_refresh)
         self.plan_view.planned.connect(lambda: ui.totalLabel.setText(self.total_html()))
         controller.serviceChanged.connect(self._service_changed)
@@ -80,7 +82,39 @@ class LevelsPanel(QObject):
         self.ui.maxScaleWidget.setScale(info.available_lods[-1].scale)
         for widget in (self.ui.minScaleWidget, self.ui.maxScaleWidget):
             widget.blockSignals(False)
+        for spin in self._resolution_spins():
+            spin.setSuffix(f" {units}" if units else "")
+        self._show_resolutions(info.available_lods[0].level, info.available_lods[-1].level)
         self.model.set_checked_levels(default_levels(info, self.controller.canvas.scale()))
+
+    def _resolution_spins(self) -> tuple:
+        return self.ui.coarsestResolutionSpin, self.ui.finestResolutionSpin
+
+    def _show_resolutions(self, coarsest_level: int, finest_level: int) -> None:
+        for spin, level in zip(self._resolution_spins(), (coarsest_level, finest_level)):
+            spin.blockSignals(True)
+            spin.setValue(self.model.lod(level).resolution)
+            spin.blockSignals(False)
+
+    def _resolutions_changed(self) -> None:
+        if self.controller.service is not None:
+            self.select_levels_by_resolution(self.ui.coarsestResolutionSpin.value(),
+                                             self.ui.finestResolutionSpin.value())
+
+    def select_levels_by_resolution(self, coarsest: float, finest: float) -> list[int]:
+        """Tick the levels covering the ground resolution range (service CRS units per pixel), by the
+        same rule as scales: a bound between two levels takes the level beyond it."""
+        if self.controller.service is None:
+            return []
+        try:
+            levels = levels_by_resolution(self.controller.service, coarsest or None, finest or None)
+        except ArcGISOfflineTilesError as exc:
+            self.messages.show(error_message(exc))
+            return []
+        self.model.set_checked_levels(levels)
+        if levels:  # the fields snap to the chosen levels' own resolutions, as the scale fields do
+            self._show_resolutions(levels[0], levels[-1])
+        return levels
 
     def _scales_changed(self, _scale: float = 0.0) -> None:
         if self.controller.service is not None:
@@ -105,6 +139,7 @@ class LevelsPanel(QObject):
                 widget.blockSignals(True)
                 widget.setScale(self.model.lod(level).scale)
                 widget.blockSignals(False)
+            self._show_resolutions(levels[0], levels[-1])
         self.controller.schedule_refresh()
 
     def recount(self) -> None:
