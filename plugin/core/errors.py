@@ -229,3 +229,11 @@ class OutputFolderFullError(OutputFolderError):
     template = QT_TRANSLATE_NOOP(
         "errors", "The folder {folder} has {free} free, but the export needs about {need}. Free some disk "
         "space there or choose another folder under Save to; nothing was sent to the server.")
+
+
+class ExportMoveError(DiskError):
+    """A paused export could not move into another folder (core.relocate); nothing was lost."""
+
+    template = QT_TRANSLATE_NOOP(
+        "errors", "The export could not move to {folder} ({reason}). What it had downloaded is where it was; "
+        "choose another folder, or resume it where it is.")

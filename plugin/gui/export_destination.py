@@ -1,5 +1,5 @@
-"""Where an export writes: the default folder, a name no other export takes, a Retry into another
-folder, and the check of the folder before the server is asked for work."""
+"""Where an export writes: the default folder, a name no other export takes, a Retry or a Resume into
+another folder, and the check of the folder before the server is asked for work."""
 from __future__ import annotations
 
 import logging
@@ -8,14 +8,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..core import names
-from ..core.errors import ArcGISOfflineTilesError
+from ..core.errors import ArcGISOfflineTilesError, OutputFolderError, OutputFolderMissingError
 from ..core.output import check_output_folder, output_folder
 from ..core.tilecache import TILE_CACHE
 from ..qgis_glue import settings
-from ..qgis_glue.i18n import error_message
+from ..qgis_glue.i18n import error_message, translator
 from ..tasks.export_task import ExportRequest
 
 log = logging.getLogger(__name__)
+
+tr = translator("ExportDestination")  # module strings: pylupdate files them under @default
 
 
 def resolved(request: ExportRequest, busy_outputs: Iterable[str]) -> ExportRequest:
@@ -44,12 +46,39 @@ def moved_to(request: ExportRequest, folder: str) -> ExportRequest:
     return replace(request, output_path=str(Path(folder) / current.name))
 
 
-def folder_problem(request: ExportRequest) -> str:
-    """What is wrong with the folder ``request`` writes into, for the user ("" when it can take it)."""
+def folder_problem(request: ExportRequest, *, resuming: bool = False) -> str:
+    """What is wrong with the folder ``request`` writes into, for the user ("" when it can take it);
+    ``resuming``: said of an export that stopped there, which can move to another folder."""
+    folder = target_folder(request)
     try:
-        check_output_folder(target_folder(request))
+        check_output_folder(folder)
+    except OutputFolderMissingError as exc:
+        if not resuming:
+            return error_message(exc)
+        return tr("The folder {folder} no longer exists. Choose another folder to resume the export in: it "
+                  "continues there.").format(folder=folder)
+    except OutputFolderError as exc:
+        if not resuming:
+            return error_message(exc)
+        reason = exc.params.get("reason") or exc.details
+        return tr("The export cannot continue in {folder} ({reason}). Choose another folder to resume it in: "
+                  "what it has downloaded moves there.").format(folder=folder, reason=reason)
     except ArcGISOfflineTilesError as exc:
         return error_message(exc)
+    return ""
+
+
+def relocation_problem(request: ExportRequest, folder: str) -> str:
+    """Why a stopped export cannot resume in ``folder`` ("" when it can): the folder's check, or a file
+    of the export's name already there (a move never overwrites)."""
+    moved = moved_to(request, folder)
+    problem = folder_problem(moved)
+    if problem:
+        return problem
+    target = Path(moved.output_path)
+    if target != target_folder(moved) and target != Path(request.output_path) and target.exists():
+        return tr("{name} already exists in {folder}. Choose another folder, or move that file away first.").format(
+            name=target.name, folder=target_folder(moved))
     return ""
 
 

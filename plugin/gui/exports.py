@@ -6,6 +6,7 @@
     job_id = manager.start_export(request)           # an ExportTask in QGIS' task manager
     manager.jobUpdated.connect(...)                   # progress / status text / state of one job
     manager.cancel(job_id); manager.retry(job_id); manager.resume(job_id)
+    manager.resume(job_id, folder)                    # continue in another folder (its files move there)
     manager.scanned.connect(...)                      # the exports of earlier sessions have been read
     manager.shutdown()                               # plugin unload: running exports pause
 
@@ -47,6 +48,7 @@ from ..tasks.export_task import (
     service_label,
 )
 from . import export_destination as destination
+from .resume_elsewhere import ResumeElsewhere
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +170,7 @@ class _Job:
                        layer_ids=self.layer_ids, note=self.note)
 
 
-class ExportsController(QObject):
+class ExportsController(QObject, ResumeElsewhere):
     """Runs and remembers exports (see the module docstring).
 
     ``store_folder`` (default: the job store in the QGIS profile) holds the core's job records and the
@@ -259,25 +261,28 @@ class ExportsController(QObject):
         if job.state.active:
             return job.id
         request = job.request if not folder else destination.moved_to(job.request, folder)
-        if not self._destination_ok(job, request):
+        if self._destination_problem(job, request):
             return ""
         if job.can_resume:  # a fresh export replaces what the old one kept
             self._discard_records(job)
         del self._jobs[job_id]
         return self.start_export(request)
 
-    def resume(self, job_id: str) -> None:
-        """Continue a paused or interrupted export (or one that failed with something to resume)."""
+    def resume(self, job_id: str, folder: str | None = None) -> str:
+        """Continue a stopped export (in ``folder``: :class:`ResumeElsewhere`); returns why its folder cannot
+        take it, as the card says ("" when it resumes or there is nothing to resume)."""
         job = self._jobs.get(job_id)
-        if job is None or job.state.active:
-            return
-        if job.state == ExportState.FINISHED:
-            return
-        if not self._destination_ok(job, job.request):
-            return
-        job.state, job.status, job.error, job.progress = ExportState.QUEUED, tr("Queued"), "", job.progress
-        self._start_task(job, resume=True)
-        self._update(job)
+        if job is None or job.state.active or job.state == ExportState.FINISHED:
+            return ""
+        moving = self._relocate(job, folder) if folder else None
+        if moving is not None:
+            return moving
+        problem = self._destination_problem(job, job.request, resuming=True)
+        if not problem:
+            job.state, job.status, job.error = ExportState.QUEUED, tr("Queued"), ""
+            self._start_task(job, resume=True)
+            self._update(job)
+        return problem
 
     def discard(self, job_id: str) -> None:
         """Forget a job: a running one is cancelled first; an unfinished one loses its server job and
@@ -340,15 +345,18 @@ class ExportsController(QObject):
         self._jobs.clear()
 
     # -- internals ---------------------------------------------------------------------------
-    def _destination_ok(self, job: _Job, request: ExportRequest) -> bool:
+    def _destination_problem(self, job: _Job, request: ExportRequest, *, resuming: bool = False) -> str:
         """Check the folder before the server is asked for work again; a failure stays on the card."""
-        problem = destination.folder_problem(request)
+        problem = destination.folder_problem(request, resuming=resuming)
         if problem:
-            job.error = job.status = problem
-            if job.state not in (ExportState.FAILED, ExportState.PAUSED, ExportState.CANCELLED):
-                job.state = ExportState.FAILED
-            self._update(job)
-        return not problem
+            self._refuse(job, problem)
+        return problem
+
+    def _refuse(self, job: _Job, problem: str) -> None:
+        job.error = job.status = problem
+        if job.state not in (ExportState.FAILED, ExportState.PAUSED, ExportState.CANCELLED):
+            job.state = ExportState.FAILED
+        self._update(job)
 
     def _resolved(self, request: ExportRequest) -> ExportRequest:
         return destination.resolved(request, [job.request.output_path for job in self._jobs.values()

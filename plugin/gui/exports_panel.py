@@ -9,10 +9,12 @@ from __future__ import annotations
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
+    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QProgressBar,
     QScrollArea,
     QSizePolicy,
@@ -22,6 +24,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..qgis_glue.i18n import translator
+from .export_destination import target_folder
 from .exports import ExportsController, ExportState, ExportView
 
 NARROW_WIDTH = 340  # px: below this the buttons go on two columns
@@ -46,7 +49,7 @@ class ExportCard(QFrame):
     """One job: title, area and levels, progress bar, status line, action buttons."""
 
     def __init__(self, manager: ExportsController, job_id: str, parent: QWidget | None = None, *,
-                 retry=None) -> None:
+                 retry=None, resume=None, resume_elsewhere=None) -> None:
         super().__init__(parent)
         self.manager = manager
         self.job_id = job_id
@@ -91,7 +94,8 @@ class ExportCard(QFrame):
             ("cancel", "/mTaskCancel.svg", tr("Cancel"),
              cancel_tip(), manager.cancel),
             ("resume", "/mActionPlay.svg", tr("Resume"),
-             tr("Continue the export where it stopped (server job and partial download are kept)"), manager.resume),
+             tr("Continue the export where it stopped (server job and partial download are kept); the arrow "
+                "offers another folder"), resume or manager.resume),
             ("retry", "/mActionRefresh.svg", tr("Retry"),
              tr("Start the same export again, with the same area and settings, into the folder under "
                 "Save to"), retry or manager.retry),
@@ -112,6 +116,14 @@ class ExportCard(QFrame):
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             button.clicked.connect(lambda _checked=False, slot=slot: slot(self.job_id))
             self.buttons[name] = button
+        if resume_elsewhere is not None:
+            menu = QMenu(self)
+            self.resume_elsewhere_action = menu.addAction(tr("Resume in Another Folder…"))
+            self.resume_elsewhere_action.setToolTip(tr("Continue the export in another folder: what it has "
+                                                       "downloaded moves there, and the result lands there"))
+            self.resume_elsewhere_action.triggered.connect(lambda _checked=False: resume_elsewhere(self.job_id))
+            self.buttons["resume"].setMenu(menu)
+            self.buttons["resume"].setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         layout.addLayout(self.button_grid)
         self._compact: bool | None = None
         self.set_compact(False)
@@ -253,6 +265,24 @@ class ExportsPanel(QWidget):
         folder = self.destination_folder() if self.destination_folder is not None else None
         return self.manager.retry(job_id, folder or None)
 
+    def resume(self, job_id: str) -> None:
+        """Resume; when the export's folder cannot take it any more, offer another folder at once."""
+        if self.manager.resume(job_id):
+            self.resume_elsewhere(job_id)
+
+    def resume_elsewhere(self, job_id: str) -> None:
+        """Ask for a folder and resume the export there (its files move with it)."""
+        view = self.manager.job(job_id)
+        if view is None:
+            return
+        folder = self.choose_folder(tr("Resume the Export in the Folder"), str(target_folder(view.request)))
+        if folder:
+            self.manager.resume(job_id, folder)
+
+    def choose_folder(self, title: str, start: str) -> str:
+        """The folder the user picks ("" when they cancel)."""
+        return QFileDialog.getExistingDirectory(self, title, start)
+
     def card(self, job_id: str) -> ExportCard | None:
         return self.cards.get(job_id)
 
@@ -267,7 +297,8 @@ class ExportsPanel(QWidget):
         for index, view in enumerate(views):
             card = self.cards.get(view.id)
             if card is None:
-                card = ExportCard(self.manager, view.id, retry=self.retry)
+                card = ExportCard(self.manager, view.id, retry=self.retry, resume=self.resume,
+                                  resume_elsewhere=self.resume_elsewhere)
                 card.set_compact(self._compact)
                 self.cards[view.id] = card
             else:
