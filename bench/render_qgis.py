@@ -44,8 +44,11 @@ def main(argv: list[str]) -> int:
         Qgis,
         QgsApplication,
         QgsCoordinateReferenceSystem,
+        QgsExpressionContext,
+        QgsExpressionContextUtils,
         QgsMapRendererSequentialJob,
         QgsMapSettings,
+        QgsProject,
         QgsRectangle,
     )
     from qgis.PyQt.QtCore import QSize, Qt
@@ -73,6 +76,12 @@ def main(argv: list[str]) -> int:
         settings.setOutputDpi(DPI)
         settings.setBackgroundColor(QColor(Qt.GlobalColor.white))
         settings.setFlag(QgsMapSettings.Flag.Antialiasing, True)
+        # the scopes the map canvas gives its renders (map scale and extent for expressions)
+        context = QgsExpressionContext()
+        context.appendScope(QgsExpressionContextUtils.globalScope())
+        context.appendScope(QgsExpressionContextUtils.projectScope(QgsProject.instance()))
+        context.appendScope(QgsExpressionContextUtils.mapSettingsScope(settings))
+        settings.setExpressionContext(context)
         started = time.perf_counter()
         job = QgsMapRendererSequentialJob(settings)
         job.start()

@@ -16,6 +16,11 @@ After the conversion these corrections make QGIS draw what MapLibre draws (:func
   blurs thin lines and changes hatches.  The plugin takes the sheet for the primary screen.
 * The converter rounds sprite sizes to whole millimetres (a 10 px icon becomes 3 mm = 11.3 px, a
   8 px pattern 2 mm); icon and pattern sizes are recomputed exactly from the sprite index.
+* MapLibre draws a fill pattern in pixels of the map's integer zoom (it grows with the map between
+  two levels), starting at each tile's pixel origin; QGIS's raster fill draws it at a fixed size from
+  the map's top-left corner, so the same hatch lay a few pixels apart.  The pattern's width follows
+  the zoom and its texture is moved onto the tile grid (see :func:`_anchor_patterns`); this needs the
+  map scale and extent the canvas and layouts give a render, and without them stays as QGIS draws it.
 * MapLibre wraps a label wider than ``text-max-width`` ems; QGIS wraps by characters, and the
   converter allows 2 per em (8 em → 16 characters, where a 12 px "United States of" is already
   wider than 96 px).  The character count is recomputed from the label font's average letter width.
@@ -42,6 +47,7 @@ from qgis.core import (
     Qgis,
     QgsContrastEnhancement,
     QgsFillSymbol,
+    QgsGeometryGeneratorSymbolLayer,
     QgsMapBoxGlStyleConversionContext,
     QgsMapBoxGlStyleConverter,
     QgsMultiBandColorRenderer,
@@ -313,6 +319,7 @@ def draw_as_maplibre(renderer, style: dict, resources: StyleResources | None) ->
         gl = gl_layers.get(rule.styleName())
         if gl is not None and sprites:
             exact += _exact_sprite_sizes(rule.symbol(), gl, sprites)
+            _anchor_patterns(rule.symbol(), gl, sprites)
         styles.append(rule)
         outline = _split_outline(rule)
         if outline is not None:
@@ -429,6 +436,79 @@ def _exact_sprite_sizes(symbol, gl: dict, sprites: dict) -> int:
                 set_size(size * scale)
                 changed += 1
     return changed
+
+
+# MapLibre draws a fill pattern in pixels of the map's integer zoom (floor of the zoom: it grows with
+# the map between two levels) anchored to the world's pixel grid there: a tile's pattern starts at the
+# tile's pixel origin at that zoom.  QGIS's raster fill anchors its texture at the painter's origin
+# (the map's top-left corner) and its offset moves the polygon with it.  A geometry generator that
+# moves the polygon back by the offset leaves only the texture moved, onto the world grid.
+EARTH_HALF_CIRCUMFERENCE = 20037508.342789244  # EPSG:3857, metres
+TILE_PX = 512  # MapLibre's zoom is the zoom of 512 px tiles
+ZOOM_EPSILON = 1e-6  # a scale a hair off an integer zoom is that zoom (floor() would drop a level)
+# Map units per millimetre on the page and the map's zoom, from the scale QGIS derives from the
+# extent (metres per inch of output: 1000/scale mm per metre).  Null without a map settings scope
+# (a bare QgsMapSettings): the pattern then stays anchored where QGIS anchors it.
+_MAP_MM = "(@map_scale / 1000.0)"
+_ZOOM = (f"log(2, {2 * EARTH_HALF_CIRCUMFERENCE!r} / ({TILE_PX} * {PIXEL_SIZE_MM!r} * {_MAP_MM}))")
+_ZOOM_GROWTH = (f"with_variable('aot_f', {_ZOOM} - floor({_ZOOM} + {ZOOM_EPSILON}), "
+                f"if(abs(@aot_f) < {ZOOM_EPSILON}, 1.0, 2 ^ @aot_f))")
+# The tile grid is Web Mercator's, on an unrotated map: elsewhere the pattern stays as QGIS draws it.
+_ON_THE_GRID = ("(@map_crs = 'EPSG:3857' AND coalesce(@layer_crs, 'EPSG:3857') = 'EPSG:3857' "
+                "AND coalesce(@map_rotation, 0) = 0)")
+
+
+def _pattern_phase(axis: str, size_mm: str) -> str:
+    """How far (mm, ≥ 0) the map's top-left corner lies past the last pattern start of the world grid
+    (null off the grid)."""
+    world = (f"(x_min(@map_extent) + {EARTH_HALF_CIRCUMFERENCE!r})" if axis == "x"
+             else f"({EARTH_HALF_CIRCUMFERENCE!r} - y_max(@map_extent))")
+    return (f"if({_ON_THE_GRID}, with_variable('aot_p', {size_mm}, with_variable('aot_w', {world} / {_MAP_MM}, "
+            f"@aot_w - @aot_p * floor(@aot_w / @aot_p))), NULL)")
+
+
+def _pattern_unit(layer):
+    """The unit of a raster fill's width (``sizeUnit`` from QGIS 3.40, ``widthUnit`` before)."""
+    return layer.sizeUnit() if hasattr(layer, "sizeUnit") else layer.widthUnit()
+
+
+def _anchor_patterns(symbol, gl: dict, sprites: dict) -> int:
+    """Anchor the static fill patterns of ``symbol`` to the tile grid and grow them with the zoom as
+    MapLibre does (see the notes above); returns how many."""
+    paint = gl.get("paint") if isinstance(gl.get("paint"), dict) else {}
+    image = paint.get("fill-pattern")
+    entry = sprites.get(image) if isinstance(image, str) and "{" not in image else None
+    if not isinstance(entry, dict):
+        return 0
+    try:
+        aspect = float(entry["height"]) / float(entry["width"])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return 0
+    width_key, offset_key = _property_key("Width"), _property_key("Offset")
+    anchored = 0
+    for index in range(symbol.symbolLayerCount()):
+        layer = symbol.symbolLayer(index)
+        if (not isinstance(layer, QgsRasterFillSymbolLayer) or layer.width() <= 0
+                or _pattern_unit(layer) != _millimeters() or layer.offsetUnit() != _millimeters()
+                or layer.dataDefinedProperties().isActive(width_key)):
+            continue
+        fill = layer.clone()
+        width = f"({layer.width()!r} * {_ZOOM_GROWTH})"
+        dx, dy = _pattern_phase("x", width), _pattern_phase("y", f"({width} * {aspect!r})")
+        properties = fill.dataDefinedProperties()
+        properties.setProperty(width_key, QgsProperty.fromExpression(f"coalesce({width}, {layer.width()!r})"))
+        properties.setProperty(offset_key, QgsProperty.fromExpression(
+            f"coalesce(array(-({dx}), -({dy})), array(0, 0))"))
+        fill.setDataDefinedProperties(properties)
+        generator = QgsGeometryGeneratorSymbolLayer.create({
+            "SymbolType": "Fill",
+            # the offset's inverse in map units (y up): the polygon stays, only the texture moves
+            "geometryModifier": (f"coalesce(translate($geometry, ({dx}) * {_MAP_MM}, -({dy}) * {_MAP_MM}), "
+                                 "$geometry)")})
+        generator.subSymbol().changeSymbolLayer(0, fill)
+        symbol.changeSymbolLayer(index, generator)
+        anchored += 1
+    return anchored
 
 
 def _exact_branch(match, sprites: dict) -> str:

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from qgis.core import (
+    QgsExpressionContext,
+    QgsExpressionContextUtils,
     QgsFillSymbol,
     QgsMapRendererSequentialJob,
     QgsMapSettings,
+    QgsProject,
     QgsRasterFillSymbolLayer,
     QgsRasterMarkerSymbolLayer,
     QgsRectangle,
@@ -112,16 +115,28 @@ def _vtpk(path: Path, style_layers: list[dict], tile: dict, sprites: dict | None
     return path
 
 
-def _render(layer, half: float = WM_HALF) -> QImage:
-    """The layer drawn at VIEW_PX square around (0, 0); a smaller ``half`` zooms in."""
+def _render(layer, half: float = WM_HALF, shift_px: tuple[float, float] = (0, 0), canvas: bool = False,
+            rotation: float = 0) -> QImage:
+    """The layer drawn at VIEW_PX square around (0, 0); a smaller ``half`` zooms in, ``shift_px`` moves
+    the view right and down by that many pixels, ``canvas`` gives the render the expression scopes the
+    map canvas gives it (map scale and extent)."""
     settings = QgsMapSettings()
     settings.setLayers([layer])
     settings.setDestinationCrs(layer.crs())
-    settings.setExtent(QgsRectangle(-half, -half, half, half))
+    pixel = 2 * half / VIEW_PX
+    dx, dy = shift_px[0] * pixel, -shift_px[1] * pixel
+    settings.setExtent(QgsRectangle(-half + dx, -half + dy, half + dx, half + dy))
     settings.setOutputSize(QSize(VIEW_PX, VIEW_PX))
     settings.setOutputDpi(96)
     settings.setBackgroundColor(QColor(Qt.GlobalColor.white))
     settings.setFlag(QgsMapSettings.Flag.Antialiasing, False)
+    settings.setRotation(rotation)
+    if canvas:
+        context = QgsExpressionContext()
+        context.appendScope(QgsExpressionContextUtils.globalScope())
+        context.appendScope(QgsExpressionContextUtils.projectScope(QgsProject.instance()))
+        context.appendScope(QgsExpressionContextUtils.mapSettingsScope(settings))
+        settings.setExpressionContext(context)
     job = QgsMapRendererSequentialJob(settings)
     job.start()
     job.waitForFinished()
@@ -249,17 +264,104 @@ def test_sheet_choice_follows_the_pixel_ratio():
     assert only_1x.for_pixel_ratio(2.0).sprite_name == "sprite.png"
 
 
+def _raster_fills(symbol) -> list:
+    """The raster fill symbol layers of ``symbol``, in sub-symbols (geometry generators) too."""
+    fills = []
+    for index in range(symbol.symbolLayerCount()):
+        layer = symbol.symbolLayer(index)
+        if isinstance(layer, QgsRasterFillSymbolLayer):
+            fills.append(layer)
+        elif layer.subSymbol() is not None:
+            fills += _raster_fills(layer.subSymbol())
+    return fills
+
+
 def test_pattern_size_is_exact(tmp_path, qgis_new_project):
     pattern = {"id": "hatched", "type": "fill", "source": "esri", "source-layer": "landuse",
                "paint": {"fill-pattern": "hatch"}}
     path = _vtpk(tmp_path / "pattern.vtpk", [pattern], {"landuse": [("polygon", TRACK, {})]})
     layer = open_package_layer(path, cache_dir=tmp_path, native=False)
     styles = layer.renderer().styles()
-    symbol = styles[1].symbol()
-    fills = [symbol.symbolLayer(i) for i in range(symbol.symbolLayerCount())
-             if isinstance(symbol.symbolLayer(i), QgsRasterFillSymbolLayer)]
+    fills = _raster_fills(styles[1].symbol())
     assert len(fills) == 1
     assert fills[0].width() == pytest.approx(PATTERN_PX * PIXEL_SIZE_MM, rel=1e-6)  # 2 mm when rounded
+
+
+MARK = "#c00000"
+
+
+def _mark_sprites() -> dict[str, bytes]:
+    """A PATTERN_PX square pattern, transparent but for its top-left pixel (MARK)."""
+    sheet = QImage(PATTERN_PX, PATTERN_PX, QImage.Format.Format_ARGB32)
+    sheet.fill(Qt.GlobalColor.transparent)
+    sheet.setPixelColor(0, 0, QColor(MARK))
+    index = {"mark": {"x": 0, "y": 0, "width": PATTERN_PX, "height": PATTERN_PX, "pixelRatio": 1}}
+    return {"sprites/sprite.png": _png(sheet), "sprites/sprite.json": json.dumps(index).encode()}
+
+
+def _solid_sprites() -> dict[str, bytes]:
+    sheet = QImage(PATTERN_PX, PATTERN_PX, QImage.Format.Format_ARGB32)
+    sheet.fill(QColor(MARK))
+    index = {"mark": {"x": 0, "y": 0, "width": PATTERN_PX, "height": PATTERN_PX, "pixelRatio": 1}}
+    return {"sprites/sprite.png": _png(sheet), "sprites/sprite.json": json.dumps(index).encode()}
+
+
+def _marks(image: QImage) -> list[tuple[int, int]]:
+    """Where the pattern's marked pixel is drawn, inside the TRACK polygon."""
+    inside = range(_px(TRACK[0]) + 2, _px(TRACK[2]) - 2)
+    return [(x, y) for y in inside for x in inside if _near(image, x, y, MARK, radius=0)]
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_pattern_is_anchored_to_the_tile_grid(native, tmp_path, qgis_new_project):
+    """MapLibre starts a fill pattern at each tile's pixel origin, so it stays put on the world while the
+    map pans; QGIS's raster fill starts it at the map's top-left corner."""
+    pattern = {"id": "hatched", "type": "fill", "source": "esri", "source-layer": "landuse",
+               "paint": {"fill-pattern": "mark"}}
+    path = _vtpk(tmp_path / "pattern.vtpk", [pattern], {"landuse": [("polygon", TRACK, {})]},
+                 sprites=_mark_sprites())
+    layer = open_package_layer(path, cache_dir=tmp_path, native=native)
+    shift = (3, 5)  # the map's top-left corner is at world pixel (3, 5) of level 0
+    marks = _marks(_render(layer, shift_px=shift, canvas=True))
+    assert len(marks) > 100
+    assert all((x + shift[0]) % PATTERN_PX == 0 and (y + shift[1]) % PATTERN_PX == 0 for x, y in marks), marks[:5]
+    # the polygon stays where it is: its first marks lie within one pattern of its corner
+    first = min(marks)
+    assert _px(TRACK[0]) <= first[0] < _px(TRACK[0]) + PATTERN_PX + 2
+    # a render without the canvas's map scope (a script's) still draws the pattern, anchored as QGIS does
+    assert len(_marks(_render(layer, shift_px=shift))) > 100
+
+
+def test_patterned_polygon_stays_in_place_on_a_rotated_map(tmp_path, qgis_new_project):
+    """Off the tile grid (here a rotated map) neither the texture nor the polygon moves."""
+    pattern = {"id": "hatched", "type": "fill", "source": "esri", "source-layer": "landuse",
+               "paint": {"fill-pattern": "mark"}}
+    path = _vtpk(tmp_path / "pattern.vtpk", [pattern], {"landuse": [("polygon", TRACK, {})]},
+                 sprites=_solid_sprites())
+    layer = open_package_layer(path, cache_dir=tmp_path, native=False)
+
+    def filled(canvas: bool) -> tuple[int, int, int, int]:
+        image = _render(layer, shift_px=(3, 5), canvas=canvas, rotation=30)
+        points = [(x, y) for y in range(VIEW_PX) for x in range(VIEW_PX) if _near(image, x, y, MARK, radius=0)]
+        xs, ys = [x for x, _y in points], [y for _x, y in points]
+        return min(xs), min(ys), max(xs), max(ys)
+
+    assert filled(canvas=True) == filled(canvas=False)  # where QGIS draws the polygon itself
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_pattern_grows_with_the_map_between_levels(native, tmp_path, qgis_new_project):
+    """MapLibre draws a pattern in pixels of the map's integer zoom: at zoom 0.5 an 8 px pattern
+    repeats every 8 × √2 = 11.3 px (QGIS's image cache makes that 11 whole pixels)."""
+    pattern = {"id": "hatched", "type": "fill", "source": "esri", "source-layer": "landuse",
+               "paint": {"fill-pattern": "mark"}}
+    path = _vtpk(tmp_path / "pattern.vtpk", [pattern], {"landuse": [("polygon", TRACK, {})]},
+                 sprites=_mark_sprites())
+    layer = open_package_layer(path, cache_dir=tmp_path, native=native)
+    marks = _marks(_render(layer, half=WM_HALF / 2 ** 0.5, canvas=True))
+    columns = sorted({x for x, _y in marks})
+    assert len(columns) > 5
+    assert {b - a for a, b in zip(columns, columns[1:])} == {int(PATTERN_PX * 2 ** 0.5)}
 
 
 # -- labels wrap where MapLibre wraps them --------------------------------------------------------------
