@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from qgis.core import QgsApplication, QgsTask
+from qgis.core import QgsApplication, QgsSettings, QgsTask
 from qgis.PyQt.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
 from ..core.errors import QT_TRANSLATE_NOOP, ArcGISOfflineTilesError, CancelledError
@@ -35,6 +35,35 @@ def hidden_flags() -> QgsTask.Flags:
     flags = QgsTask.Flag.CanCancel
     hidden = getattr(QgsTask.Flag, "Hidden", None)
     return flags | hidden if hidden is not None else flags
+
+
+# QgisApp::onTaskCompleteShowNotify: QGIS's own system notification ("Task complete" / "Task failed" with the
+# task's description) for a task of its task manager that ran at least this many seconds (an app setting).
+SYSTEM_NOTIFICATION_KEY = "minTaskLengthForSystemNotification"
+SYSTEM_NOTIFICATION_DEFAULT_S = 5
+QGIS_DESKTOP = "desktop"  # QgsApplication.platform() in the QGIS application (not qgis_process, not tests)
+
+
+def qgis_announces_end(task: QgsTask) -> bool:
+    """Whether QGIS itself announces ``task``'s end with a system notification, as QgisApp does (read in
+    ``finished()``, which QGIS runs just before it decides): a task of its task manager, in the QGIS
+    desktop application, that ran at least ``minTaskLengthForSystemNotification`` seconds and is neither
+    Hidden (QGIS 3.26+) nor Silent (QGIS 3.34+; QGIS before those flags announces every such task).
+    The user's setting is read, never changed."""
+    if QgsApplication.instance() is None or QgsApplication.platform() != QGIS_DESKTOP:
+        return False
+    if QgsApplication.taskManager().taskId(task) < 0:
+        return False
+    for name in ("Hidden", "Silent"):
+        flag = getattr(QgsTask.Flag, name, None)
+        if flag is not None and task.flags() & flag:
+            return False
+    try:
+        seconds = float(QgsSettings().value(SYSTEM_NOTIFICATION_KEY, SYSTEM_NOTIFICATION_DEFAULT_S,
+                                            section=QgsSettings.Section.App))
+    except (TypeError, ValueError):
+        seconds = SYSTEM_NOTIFICATION_DEFAULT_S
+    return task.elapsedTime() >= seconds * 1000
 
 
 class PluginTask(QgsTask):

@@ -81,7 +81,7 @@ from ..qgis_glue.layers import (
     human_size,
     prepare_layer_source,
 )
-from .base import PluginTask, hidden_flags
+from .base import PluginTask, hidden_flags, qgis_announces_end
 
 log = logging.getLogger(__name__)
 
@@ -688,7 +688,8 @@ class ExportTask(PluginTask):
         for warning in result.warnings:
             log.warning("%s: %s", name, warning)
         self.status_text = tr("Saved {file} ({size})").format(file=name, size=human_size(result.size))
-        push(self._bar(), tr("Export finished"), text, Qgis.MessageLevel.Success, SUCCESS_SECONDS)
+        if not qgis_announces_end(self):  # one notice per export: QGIS's own "Task complete" when it gives one
+            push(self._bar(), tr("Export finished"), text, Qgis.MessageLevel.Success, SUCCESS_SECONDS)
         log.info("%s: %d tiles in %d job(s) → %s", self.title, result.tile_count, result.job_count,
                  ", ".join(result.paths))
 
@@ -698,6 +699,8 @@ class ExportTask(PluginTask):
         if isinstance(error, CancelledError):
             if self.token.paused:
                 self.status_text = tr("Paused; it can resume later")
+                # QGIS announces the end of a long task as "Task complete" with its description
+                self.setDescription(tr("{title}: {status}").format(title=self.title, status=self.status_text))
                 return
             if self.can_resume:
                 size = human_size(self.kept_bytes)
