@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-qgis qgis-providers qgis python3-venv python3-pip python3-requests python3-pil
+APT_PACKAGES=(python3-qgis qgis-providers qgis python3-venv python3-pip python3-requests python3-pil python3-socks
               xvfb xauth qttools5-dev-tools pyqt5-dev-tools gdal-bin zip unzip curl)
 # `deps.sh bench` also needs Mesa's EGL and DRI drivers (MapLibre Native, pymgl, renders headless)
 # and numpy/scipy for the render comparison.

@@ -185,6 +185,16 @@ class ProxyAuthError(NetworkError):
         "Settings > Options > Network > Proxy (or ask your IT department for them), then retry.")
 
 
+class SocksSupportError(NetworkError):
+    """QGIS is set to use a SOCKS proxy, and requests cannot speak SOCKS without the PySocks module."""
+
+    template = QT_TRANSLATE_NOOP(
+        "errors", "QGIS is set to use a SOCKS proxy, and reaching {host} through it needs the Python module "
+        "PySocks, which this QGIS lacks. Install it (on Debian and Ubuntu the python3-socks package, "
+        "elsewhere pip install PySocks in QGIS's Python), or choose an HTTP proxy in Settings > Options > "
+        "Network, then retry.")
+
+
 class ResponseTooLargeError(ServerError):
     """An answer bigger than any ArcGIS document: refused before it fills the memory, never retried."""
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import json
 import logging
 import random
@@ -49,6 +50,7 @@ from .errors import (
     ServerError,
     ServiceError,
     ServiceNotFoundError,
+    SocksSupportError,
     redact,
 )
 
@@ -283,10 +285,32 @@ class _TrackingAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = _TRACKED_POOLS
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        # requests raises InvalidSchema here for a SOCKS proxy without PySocks (see _network_error)
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):  # SOCKS managers have connection classes of their own
-            manager.pool_classes_by_scheme = _TRACKED_POOLS
+        manager.pool_classes_by_scheme = _socks_pools() if proxy.lower().startswith("socks") else _TRACKED_POOLS
         return manager
+
+
+@functools.lru_cache(maxsize=1)
+def _socks_pools() -> dict:
+    """Pool classes whose SOCKS connections register in :data:`_SENDING` like the others, so the
+    deadline and cancel also end a request sent through a SOCKS proxy.  Only called once requests
+    has made a SOCKS manager, so PySocks is there."""
+    from urllib3.contrib import socks as urllib3_socks
+
+    class TrackedSocksConnection(_Tracked, urllib3_socks.SOCKSConnection):
+        pass
+
+    class TrackedSocksHTTPSConnection(_Tracked, urllib3_socks.SOCKSHTTPSConnection):
+        pass
+
+    class TrackedSocksPool(urllib3_socks.SOCKSHTTPConnectionPool):
+        ConnectionCls = TrackedSocksConnection
+
+    class TrackedSocksHTTPSPool(urllib3_socks.SOCKSHTTPSConnectionPool):
+        ConnectionCls = TrackedSocksHTTPSConnection
+
+    return {"http": TrackedSocksPool, "https": TrackedSocksHTTPSPool}
 
 
 class _SendWatchdog:
@@ -440,6 +464,8 @@ def _network_error(exc: BaseException, url: str) -> ArcGISOfflineTilesError:
         return NetworkError(reason=f"the proxy refused the connection to {host}", details=redact(str(exc)))
     if isinstance(exc, requests.exceptions.Timeout):
         return NetworkError(reason=f"{host} did not answer in time", details=redact(str(exc)))
+    if isinstance(exc, requests.exceptions.InvalidSchema) and "SOCKS" in str(exc):
+        return SocksSupportError(host=host, reason="PySocks is missing")
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                         requests.exceptions.InvalidSchema)):
         return ServiceError(reason=f"the address {redact(url)} is not a valid http(s) URL")
