@@ -46,6 +46,7 @@ from .errors import CancelledError, InvalidRequestError
 from .tiling import EDGE_EPSILON, TilingScheme
 
 Span = tuple[int, int]  # inclusive column interval (first, last)
+Ring = tuple[list[float], list[float], list[int], list[int]]  # us, vs, first and last row band per vertex
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ def _tile_unit_rings(scheme: TilingScheme, area: Area, level: int):
     return rings, row_min, row_max
 
 
-def _scan_rows(rings: list[tuple[list[float], list[float], list[int], list[int]]], lo: int, hi: int,
+def _scan_rows(rings: list[Ring], lo: int, hi: int,
                ) -> Iterator[tuple[int, list[Span]]]:
     pieces, crossings = _bucket(rings, lo, hi)
     for i in range(hi - lo + 1):
@@ -256,7 +257,7 @@ def _scan_rows(rings: list[tuple[list[float], list[float], list[int], list[int]]
             yield lo + i, merged
 
 
-def _count_rows(rings: list[tuple[list[float], list[float], list[int], list[int]]], lo: int, hi: int) -> int:
+def _count_rows(rings: list[Ring], lo: int, hi: int) -> int:
     """The number of tiles :func:`_scan_rows` would list, without building the spans."""
     pieces, crossings = _bucket(rings, lo, hi)
     total = 0
@@ -299,10 +300,8 @@ def _row_columns(cross: list[tuple[float, float, float]], piece: list[float]) ->
     return cols
 
 
-def _bucket(rings: list[tuple[list[float], list[float], list[int], list[int]]], lo: int, hi: int,
-            ) -> tuple[list[list[float]], list[list[tuple[float, float, float]]]]:
+def _bucket(rings: list[Ring], lo: int, hi: int) -> tuple[list[list[float]], list[list[tuple[float, float, float]]]]:
     """Per row of ``lo .. hi``: the boundary pieces' u-ranges and the top-line crossings."""
-    eps = EDGE_EPSILON
     n = hi - lo + 1
     # pieces[i]: [lo + eps, hi - eps, ...] u-ranges of boundary pieces in row lo + i, shifted by the
     # tolerance so that columns floor(lo') .. ceil(hi') - 1 are the ones a piece touches.
@@ -313,106 +312,121 @@ def _bucket(rings: list[tuple[list[float], list[float], list[int], list[int]]], 
     # u+eps .. u-eps when it is).  Paired crossings bound the inside spans; a pair's span together with
     # both pieces is the one interval [min lo, max hi] because each piece contains its crossing.
     crossings: list[list[tuple[float, float, float]]] = [[] for _ in range(n)]
+    for ring in rings:
+        _bucket_ring(ring, lo, hi, pieces, crossings)
+    return pieces, crossings
 
-    for us, vs, firsts, lasts in rings:
-        pu, pv, p_first, p_last = us[-1], vs[-1], firsts[-1], lasts[-1]
-        # A run: consecutive boundary pieces inside one row band form a connected path there, so they
-        # merge into one u-interval [run_lo, run_hi] of row run_row (always a row of this chunk).
-        run_row = None
-        run_lo = run_hi = 0.0
-        for u, v, first, last in zip(us, vs, firsts, lasts):
-            # orient the edge downwards; on_line: its top vertex lies on a row line (within the tolerance,
-            # i.e. snapped to it: then first = last + 1), so the edge crosses that line by the half-open rule
-            if pv <= v:
-                r0, r1, u0, v0, u1, v1, on_line = p_first, last, pu, pv, u, v, p_first != p_last
+
+def _bucket_ring(ring: Ring, lo: int, hi: int, pieces: list[list[float]],
+                 crossings: list[list[tuple[float, float, float]]]) -> None:
+    """Add one ring's boundary pieces and top-line crossings in rows ``lo .. hi`` (see :func:`_bucket`)."""
+    eps = EDGE_EPSILON
+    us, vs, firsts, lasts = ring
+    pu, pv, p_first, p_last = us[-1], vs[-1], firsts[-1], lasts[-1]
+    # A run: consecutive boundary pieces inside one row band form a connected path there, so they
+    # merge into one u-interval [run_lo, run_hi] of row run_row (always a row of this chunk).
+    run_row = None
+    run_lo = run_hi = 0.0
+    for u, v, first, last in zip(us, vs, firsts, lasts):
+        # orient the edge downwards; on_line: its top vertex lies on a row line (within the tolerance,
+        # i.e. snapped to it: then first = last + 1), so the edge crosses that line by the half-open rule
+        if pv <= v:
+            r0, r1, u0, v0, u1, v1, on_line = p_first, last, pu, pv, u, v, p_first != p_last
+        else:
+            r0, r1, u0, v0, u1, v1, on_line = first, p_last, u, v, pu, pv, first != last
+        if r0 == r1:  # the edge stays inside one row band (the common case)
+            if r0 == run_row:
+                if u < run_lo:
+                    run_lo = u
+                elif u > run_hi:
+                    run_hi = u
             else:
-                r0, r1, u0, v0, u1, v1, on_line = first, p_last, u, v, pu, pv, first != last
-            if r0 == r1:  # the edge stays inside one row band (the common case)
-                if r0 == run_row:
-                    if u < run_lo:
-                        run_lo = u
-                    elif u > run_hi:
-                        run_hi = u
-                else:
-                    if run_row is not None:
-                        lst = pieces[run_row - lo]
-                        lst.append(run_lo + eps)
-                        lst.append(run_hi - eps)
-                    if lo <= r0 <= hi:
-                        run_row = r0
-                        if pu <= u:
-                            run_lo, run_hi = pu, u
-                        else:
-                            run_lo, run_hi = u, pu
-                    else:
-                        run_row = None
-                if on_line and run_row is not None:  # starts on the row's top line
-                    c = u0 + (r0 - v0) * (u1 - u0) / (v1 - v0)
-                    crossings[r0 - lo].append((c, c + eps, c - eps))
-            elif r0 < r1:  # the edge crosses row boundaries
-                slope = (u1 - u0) / (v1 - v0)
-                top = u0 + (r0 + 1 - v0) * slope  # u where the edge leaves row r0
-                bottom = u0 + (r1 - v0) * slope  # u where it enters row r1
-                # the pieces in rows r0 and r1 hold the edge's end points, so they join runs
-                if pv <= v:  # walking down: the previous vertex is in row r0
-                    near_row, near, far_row, far = r0, top, r1, bottom
-                else:
-                    near_row, near, far_row, far = r1, bottom, r0, top
-                if run_row == near_row:
-                    if near < run_lo:
-                        run_lo = near
-                    elif near > run_hi:
-                        run_hi = near
+                if run_row is not None:
                     lst = pieces[run_row - lo]
                     lst.append(run_lo + eps)
                     lst.append(run_hi - eps)
-                else:
-                    if run_row is not None:
-                        lst = pieces[run_row - lo]
-                        lst.append(run_lo + eps)
-                        lst.append(run_hi - eps)
-                    if lo <= near_row <= hi:
-                        lst = pieces[near_row - lo]
-                        if pu <= near:
-                            lst.append(pu + eps)
-                            lst.append(near - eps)
-                        else:
-                            lst.append(near + eps)
-                            lst.append(pu - eps)
-                if lo <= far_row <= hi:
-                    run_row = far_row
-                    if u <= far:
-                        run_lo, run_hi = u, far
+                if lo <= r0 <= hi:
+                    run_row = r0
+                    if pu <= u:
+                        run_lo, run_hi = pu, u
                     else:
-                        run_lo, run_hi = far, u
+                        run_lo, run_hi = u, pu
                 else:
                     run_row = None
-                if on_line and lo <= r0 <= hi:  # starts on the top line of row r0
-                    c = u0 + (r0 - v0) * slope
-                    crossings[r0 - lo].append((c, c + eps, c - eps))
-                if lo <= r1 <= hi:  # it always crosses the top line of row r1
-                    crossings[r1 - lo].append((bottom, bottom + eps, bottom - eps))
-                # rows crossed from top to bottom: the crossing is the top end of the piece
-                a = r0 + 1 if r0 + 1 > lo else lo
-                b = r1 - 1 if r1 - 1 < hi else hi
-                if a <= b:
-                    start = u0 + (a - v0) * slope
-                    for r in range(a, b + 1):
-                        end = u0 + (r + 1 - v0) * slope
-                        if start <= end:
-                            crossings[r - lo].append((start, start + eps, end - eps))
-                        else:
-                            crossings[r - lo].append((start, end + eps, start - eps))
-                        start = end
-            elif run_row is not None:  # r1 < r0: flat on a row boundary, touches no open tile
+            if on_line and run_row is not None:  # starts on the row's top line
+                c = u0 + (r0 - v0) * (u1 - u0) / (v1 - v0)
+                crossings[r0 - lo].append((c, c + eps, c - eps))
+        elif r0 < r1:  # the edge crosses row boundaries
+            slope = (u1 - u0) / (v1 - v0)
+            top = u0 + (r0 + 1 - v0) * slope  # u where the edge leaves row r0
+            bottom = u0 + (r1 - v0) * slope  # u where it enters row r1
+            # the pieces in rows r0 and r1 hold the edge's end points, so they join runs
+            if pv <= v:  # walking down: the previous vertex is in row r0
+                near_row, near, far_row, far = r0, top, r1, bottom
+            else:
+                near_row, near, far_row, far = r1, bottom, r0, top
+            if run_row == near_row:
+                if near < run_lo:
+                    run_lo = near
+                elif near > run_hi:
+                    run_hi = near
                 lst = pieces[run_row - lo]
                 lst.append(run_lo + eps)
                 lst.append(run_hi - eps)
+            else:
+                if run_row is not None:
+                    lst = pieces[run_row - lo]
+                    lst.append(run_lo + eps)
+                    lst.append(run_hi - eps)
+                if lo <= near_row <= hi:
+                    lst = pieces[near_row - lo]
+                    if pu <= near:
+                        lst.append(pu + eps)
+                        lst.append(near - eps)
+                    else:
+                        lst.append(near + eps)
+                        lst.append(pu - eps)
+            if lo <= far_row <= hi:
+                run_row = far_row
+                if u <= far:
+                    run_lo, run_hi = u, far
+                else:
+                    run_lo, run_hi = far, u
+            else:
                 run_row = None
-            pu, pv, p_first, p_last = u, v, first, last
-        if run_row is not None:
+            _edge_crossings(crossings, lo, hi, r0, r1, u0, v0, slope, on_line)
+        elif run_row is not None:  # r1 < r0: flat on a row boundary, touches no open tile
             lst = pieces[run_row - lo]
             lst.append(run_lo + eps)
             lst.append(run_hi - eps)
+            run_row = None
+        pu, pv, p_first, p_last = u, v, first, last
+    if run_row is not None:
+        lst = pieces[run_row - lo]
+        lst.append(run_lo + eps)
+        lst.append(run_hi - eps)
 
-    return pieces, crossings
+
+def _edge_crossings(crossings: list[list[tuple[float, float, float]]], lo: int, hi: int, r0: int, r1: int,
+                    u0: float, v0: float, slope: float, on_line: bool) -> None:
+    """The top-line crossings, in rows ``lo .. hi``, of a downward edge from row band ``r0`` to ``r1 > r0``
+    (``u = u0 + (v - v0) · slope``; ``on_line``: it starts on the top line of row ``r0``)."""
+    eps = EDGE_EPSILON
+    if on_line and lo <= r0 <= hi:  # starts on the top line of row r0
+        c = u0 + (r0 - v0) * slope
+        crossings[r0 - lo].append((c, c + eps, c - eps))
+    if lo <= r1 <= hi:  # it always crosses the top line of row r1
+        bottom = u0 + (r1 - v0) * slope
+        crossings[r1 - lo].append((bottom, bottom + eps, bottom - eps))
+    # rows crossed from top to bottom: the crossing is the top end of the piece
+    a = r0 + 1 if r0 + 1 > lo else lo
+    b = r1 - 1 if r1 - 1 < hi else hi
+    if a <= b:
+        start = u0 + (a - v0) * slope
+        for r in range(a, b + 1):
+            end = u0 + (r + 1 - v0) * slope
+            if start <= end:
+                crossings[r - lo].append((start, start + eps, end - eps))
+            else:
+                crossings[r - lo].append((start, end + eps, start - eps))
+            start = end
