@@ -7,14 +7,11 @@
 
 Where the package lives does not matter: a zip (``.vtpk``/``.tpkx``/``.tpk``/``.zip``), a tar of a
 cache folder, an extracted folder, or the path of its ``conf.xml`` / ``root.json``.  The layout is
-found, not assumed: ``p12/root.json`` (vector tile package), a ``root.json`` with ``tileInfo``
-(tpkx), or the shallowest ``conf.xml`` (any root folder name, any case) with ``_alllayers`` beside it.
+found, not assumed (:mod:`.layout`); this module reads the bundles it lists.
 Tile bytes are returned exactly as stored (see :mod:`.formats` for the repairs done on conversion).
 """
 from __future__ import annotations
 
-import logging
-import math
 import struct
 import tarfile
 import zipfile
@@ -25,31 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..errors import ArcGISOfflineTilesError, PackageError
+from ..errors import ArcGISOfflineTilesError
 from ..tiling import SpatialRef, TilingScheme
 from . import formats
 from ._sources import MAX_META_BYTES, Source, open_source, package_error
-from .bundles import LEVEL_NAME, PACKET, BundleIndex, BundleRef, bundle_origin, load_v1, load_v2
-from .schemes import (
-    ConfInfo,
-    Extent,
-    extent_from_conf_cdi,
-    is_web_mercator,
-    is_wgs84,
-    load_json,
-    mercator_to_lonlat,
-    parse_xml,
-    scheme_from_conf_xml,
-    scheme_from_root_json,
-    xml_text,
-    zoom_for_level,
-)
-
-log = logging.getLogger(__name__)
-
-MAX_CONFIG_BYTES = 8 * 1024 * 1024  # root.json, conf.xml, iteminfo: real ones are a few KB
-
-KINDS = ("vtpk", "tpkx", "tpk", "cache")
+from .bundles import PACKET, BundleIndex, BundleRef, load_v1, load_v2
+from .layout import PackageLayout, clean_rel, join
+from .schemes import ConfInfo, Extent, is_web_mercator, is_wgs84, load_json, mercator_to_lonlat, zoom_for_level
 
 
 class Tile(NamedTuple):
@@ -87,21 +66,6 @@ def translating(path: object):
         raise package_error(path, f"its data is damaged ({type(exc).__name__}: {str(exc)[:200]})") from exc
 
 
-def _join(base: str, *names: str) -> str:
-    return "/".join(part for part in (base, *names) if part)
-
-
-def _parent(name: str) -> str:
-    return name.rsplit("/", 1)[0] if "/" in name else ""
-
-
-def _clean_rel(rel: str, where: object) -> str:
-    parts = [part for part in rel.replace("\\", "/").split("/") if part not in ("", ".")]
-    if any(part == ".." for part in parts):
-        raise package_error(where, f"the path {rel!r} leaves the package")
-    return "/".join(parts)
-
-
 class TilePackage:
     """An opened tile package (use :func:`open_package`)."""
 
@@ -109,28 +73,27 @@ class TilePackage:
         self.path = path
         self._source = source
         self.container = source.container
-        self.kind = ""
-        self.storage = ""
-        self.root_json: dict | None = None
-        self.conf: ConfInfo | None = None
-        self.extent: Extent | None = None
-        self.wgs84_extent: tuple[float, float, float, float] | None = None
-        self.title = ""
-        self.name = ""
-        self.description = ""
-        self._base = ""
-        self._tiles_dir = ""
-        self._tilemap_name: str | None = None
+        with translating(path):
+            layout = PackageLayout(path, source, pointed)
+        self.scheme: TilingScheme = layout.scheme
+        self.kind = layout.kind
+        self.storage = layout.storage
+        self.root_json: dict | None = layout.root_json
+        self.conf: ConfInfo | None = layout.conf
+        self.extent: Extent | None = layout.extent
+        self.wgs84_extent: tuple[float, float, float, float] | None = layout.wgs84_extent
+        self.title = layout.title
+        self.name = layout.name
+        self.description = layout.description
+        self._base = layout.base
+        self._tiles_dir = layout.tiles_dir
+        self._tilemap_name: str | None = layout.tilemap_name
+        self._bundles: dict[tuple[int, int, int], BundleRef] = layout.bundles
+        self.duplicate_bundles = layout.duplicate_bundles
         self._tilemap: Any = None
         self._style: Any = None
-        self._bundles: dict[tuple[int, int, int], BundleRef] = {}
         self._indexes: dict[tuple[int, int, int], BundleIndex] = {}
         self._levels: dict[int, LevelInfo] | None = None
-        self.duplicate_bundles = 0
-        with translating(path):
-            self._locate(pointed)
-            self._read_item_info()
-            self._catalogue()
 
     # -- context manager ---------------------------------------------------------------------
     def __enter__(self) -> TilePackage:
@@ -145,177 +108,6 @@ class TilePackage:
 
     def __repr__(self) -> str:
         return f"<TilePackage {self.kind} {self.path}>"
-
-    # -- layout ------------------------------------------------------------------------------
-    def _json(self, name: str, limit: int = MAX_CONFIG_BYTES) -> Any:
-        return load_json(self._source.read(name, limit), f"{self.path}!{name}")
-
-    def _locate(self, pointed: str | None) -> None:
-        src = self._source
-        if pointed is not None:
-            if pointed.lower() == "conf.xml":
-                return self._use_conf(pointed)
-            return self._use_root_json(pointed)
-        p12 = src.child("", "p12", want_dir=True)
-        if p12 and src.child(p12, "root.json", want_dir=False):
-            return self._use_root_json(_join(p12, src.child(p12, "root.json").rsplit("/", 1)[-1]))
-        top = src.child("", "root.json", want_dir=False)
-        if top and self._has_tile_info(top, strict=True):
-            return self._use_root_json(top)
-        confs = src.find("conf.xml")
-        if confs:
-            return self._use_conf(min(confs, key=lambda name: (name.count("/"), name)))
-        for p12_root in sorted(src.find("root.json", max_depth=3), key=lambda n: (n.count("/"), n)):
-            if self._has_tile_info(p12_root):
-                return self._use_root_json(p12_root)
-        raise package_error(self.path, "it contains neither conf.xml nor a root.json with a tiling "
-                            "scheme, so it is not an Esri tile package or cache")
-
-    def _has_tile_info(self, name: str, strict: bool = False) -> bool:
-        """Whether ``name`` is a root.json with a tiling scheme; ``strict``: malformed JSON raises."""
-        if self._source.size(name) > MAX_CONFIG_BYTES and not strict:
-            return False
-        try:
-            doc = self._json(name)
-        except PackageError:
-            if strict:
-                raise
-            return False
-        return isinstance(doc, dict) and isinstance(doc.get("tileInfo"), dict)
-
-    def _use_root_json(self, name: str) -> None:
-        where = f"{self.path}!{name}"
-        doc = self._json(name)
-        self.scheme = scheme_from_root_json(doc, where)
-        self.root_json = doc
-        self._base = _parent(name)
-        vector = self.scheme.format.lower() == "pbf" or ("tiles" in doc and "tileBundlesPath" not in doc)
-        if vector:
-            self.kind = "vtpk"
-            template = doc.get("tiles")
-            first = template[0] if isinstance(template, list) and template and isinstance(template[0], str) \
-                else "tile/{z}/{y}/{x}.pbf"
-            tiles_dir = first.split("{", 1)[0].rstrip("/") or "tile"
-            tilemap = doc.get("tileMap")
-            if isinstance(tilemap, str) and tilemap:
-                self._tilemap_name = _join(self._base, _clean_rel(tilemap, where), "root.json")
-        else:
-            self.kind = "tpkx"
-            tiles_dir = doc.get("tileBundlesPath") if isinstance(doc.get("tileBundlesPath"), str) else "./tile"
-        if "://" in tiles_dir:
-            tiles_dir = "tile"
-        self._tiles_dir = _join(self._base, _clean_rel(tiles_dir, where))
-        self.extent = Extent.from_json(doc.get("fullExtent"), self.scheme.spatial_ref) or \
-            Extent.from_json(doc.get("initialExtent"), self.scheme.spatial_ref)
-        name_value = doc.get("name")
-        self.name = name_value if isinstance(name_value, str) else ""
-        self.storage = "compactV2"
-
-    def _use_conf(self, name: str) -> None:
-        where = f"{self.path}!{name}"
-        self.conf = scheme_from_conf_xml(self._source.read(name, MAX_CONFIG_BYTES), where)
-        self.scheme = self.conf.scheme
-        self._base = _parent(name)
-        alllayers = self._source.child(self._base, "_alllayers", want_dir=True)
-        self._tiles_dir = alllayers or _join(self._base, "_alllayers")
-        cdi = self._source.child(self._base, "conf.cdi", want_dir=False)
-        if cdi:
-            self.extent = extent_from_conf_cdi(self._source.read(cdi, MAX_CONFIG_BYTES),
-                                               f"{self.path}!{cdi}", self.scheme.spatial_ref)
-        self.storage = "compactV1" if self.conf.storage_format.lower().endswith("compact") else "compactV2"
-        if self.container == "zip":
-            self.kind = "tpk" if self.storage == "compactV1" else "tpkx"
-        else:
-            self.kind = "tpk" if self._source.child("", "esriinfo", want_dir=True) and \
-                self.storage == "compactV1" else "cache"
-
-    def _read_item_info(self) -> None:
-        src = self._source
-        title = description = name = ""
-        # tpkx: iteminfo.json beside root.json; vtpk/tpk: esriinfo/iteminfo.xml at the top
-        info_json = src.child(self._base, "iteminfo.json", want_dir=False)
-        if info_json:
-            try:
-                doc = self._json(info_json)
-            except PackageError as exc:
-                log.warning("%s", exc)
-                doc = None
-            if isinstance(doc, dict):
-                title = doc.get("title") if isinstance(doc.get("title"), str) else ""
-                name = doc.get("name") if isinstance(doc.get("name"), str) else ""
-                description = next((doc[k] for k in ("description", "summary", "snippet")
-                                    if isinstance(doc.get(k), str) and doc[k]), "")
-                ext = Extent.from_json(doc.get("extent"), SpatialRef(wkid=4326))
-                if ext is not None and is_wgs84(ext.spatial_ref):
-                    self.wgs84_extent = (ext.xmin, ext.ymin, ext.xmax, ext.ymax)
-        candidates = []
-        base = self._base
-        while True:
-            candidates.append(_join(base, "esriinfo"))
-            if not base:
-                break
-            base = _parent(base)
-        for folder in candidates:
-            esriinfo = src.child(_parent(folder), folder.rsplit("/", 1)[-1], want_dir=True)
-            member = esriinfo and src.child(esriinfo, "iteminfo.xml", want_dir=False)
-            if not member:
-                continue
-            try:
-                root = parse_xml(src.read(member, MAX_CONFIG_BYTES), f"{self.path}!{member}")
-            except PackageError as exc:
-                log.warning("%s", exc)
-                break
-            title = title or xml_text(root, "title") or ""
-            name = name or xml_text(root, "name") or ""
-            description = description or xml_text(root, "summary") or xml_text(root, "snippet") or ""
-            try:
-                values = [float(xml_text(root, "extent", key) or "nan") for key in ("xmin", "ymin", "xmax", "ymax")]
-            except ValueError:
-                values = []
-            if len(values) == 4 and all(map(math.isfinite, values)) and self.wgs84_extent is None:
-                self.wgs84_extent = tuple(values)  # type: ignore[assignment]
-            break
-        stem = self.path.stem if self.path.suffix else self.path.name
-        if self.container == "dir" and self.path.name.lower() in ("layers", "p12", "") and self.path.parent.name:
-            stem = self.path.parent.name
-        self.name = name or self.name or stem
-        self.title = title or self.name
-        self.description = description
-
-    def _catalogue(self) -> None:
-        src = self._source
-        for level_dir, is_dir in src.listdir(self._tiles_dir):
-            match = LEVEL_NAME.match(level_dir)
-            if not is_dir or not match:
-                continue
-            level = int(match.group(1))
-            folder = _join(self._tiles_dir, level_dir)
-            files = [child for child, child_is_dir in src.listdir(folder) if not child_is_dir]
-            index_files = {child[:-7].lower(): child for child in files if child.lower().endswith(".bundlx")}
-            for child in files:
-                origin = bundle_origin(child)
-                if origin is None:
-                    continue
-                row0, col0 = origin
-                if row0 % PACKET or col0 % PACKET:
-                    log.warning("%s: bundle %s/%s is not on the 128-tile grid; ignored", self.path, folder, child)
-                    continue
-                key = (level, row0, col0)
-                if key in self._bundles:
-                    self.duplicate_bundles += 1
-                    log.warning("%s: two bundles for level %s row %s col %s; keeping %s", self.path, level,
-                                row0, col0, self._bundles[key].name)
-                    continue
-                bundlx = index_files.get(child[:-7].lower())
-                self._bundles[key] = BundleRef(level, row0, col0, _join(folder, child),
-                                               _join(folder, bundlx) if bundlx else None)
-        versions = {ref.version for ref in self._bundles.values()}
-        if versions == {1}:
-            self.storage = "compactV1"
-        elif versions == {2}:
-            self.storage = "compactV2"
-        elif versions:
-            self.storage = "mixed"
 
     # -- indexes -----------------------------------------------------------------------------
     def _index(self, key: tuple[int, int, int]) -> BundleIndex:
@@ -574,16 +366,16 @@ class TilePackage:
             folder, rel = stack.pop()
             for child, is_dir in self._source.listdir(folder):
                 if is_dir:
-                    stack.append((_join(folder, child), _join(rel, child)))
+                    stack.append((join(folder, child), join(rel, child)))
                 else:
-                    out.append(_join(rel, child))
+                    out.append(join(rel, child))
         return sorted(out)
 
     def _resource_member(self, path: str) -> str | None:
         top = self._resources_dir()
         if not top:
             return None
-        rel = _clean_rel(path, self.path)
+        rel = clean_rel(path, self.path)
         if rel.lower().startswith("p12/resources/"):
             rel = rel[len("p12/resources/"):]
         name = top
@@ -621,7 +413,7 @@ class TilePackage:
     def tilemap(self) -> dict | None:
         """The vtpk tile map ``{"index": …}`` (``p12/tilemap/root.json``), parsed; ``None`` if absent."""
         if self._tilemap is None and self._tilemap_name and self._source.isfile(self._tilemap_name):
-            doc = self._json(self._tilemap_name, MAX_META_BYTES)
+            doc = load_json(self._source.read(self._tilemap_name, MAX_META_BYTES), f"{self.path}!{self._tilemap_name}")
             self._tilemap = doc if isinstance(doc, dict) and "index" in doc else None
         return self._tilemap
 
