@@ -44,7 +44,15 @@ from .mvt import MvtError, decode_layers, merge_vector_layers
 from .reader import TilePackage, open_package, translating
 from .schemes import is_web_mercator, scheme_to_dict, schemes_compatible, zoom_for_level
 from .sinks import BUILTIN_WKT, GpkgLayout, GpkgSink, MBTilesSink, TileMatrix, TileSink, estimate_output
-from .standins import BACKGROUND_LIMIT, STAND_IN_LIMIT, fill_background, fill_sparse, plan_background
+from .standins import (
+    BACKGROUND_LIMIT,
+    STAND_IN_LIMIT,
+    BackgroundPlan,
+    StandInPlan,
+    fill_background,
+    fill_sparse,
+    plan_background,
+)
 from .standins import plan as plan_stand_ins
 from .style_export import STYLE_METADATA_KEY, style_metadata_value, write_style_folder
 
@@ -486,96 +494,34 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
     paths = [Path(s) for s in srcs]
     dst = Path(dst)
     fmt = _check_fmt(fmt)
-    if not paths:
-        raise ValueError("no package to convert")
-    for path in paths:
-        if path.exists() and dst.exists() and path.resolve() == dst.resolve():
-            raise package_error(path, "it is also the output file")
-    if dst.exists() and not overwrite:
-        raise package_error(dst, "the output file already exists")
-    expander = None
-    if expand_palette:
-        expander = palette_expander or _palette_expander
-        if expander is None:
-            raise ValueError("expand_palette needs a palette_expander (a PNG codec from the caller)")
+    _check_paths(paths, dst, overwrite)
+    expander = _expander(expand_palette, palette_expander)
     with ExitStack() as stack:
         pkgs = [stack.enter_context(open_package(path)) for path in paths]
         _check_same_scheme(pkgs)
         empty_warnings = _check_copyable(pkgs)
         with translating(paths[0]):
-            fmt = _resolve_format(pkgs, fmt, dst)
-            total = sum(p.tile_count for p in pkgs)
-            # the copied records only: stand-ins are bounded by their own limit, and checked for space as
-            # they are written (TileSink.add)
-            expected_size = estimate_output(sum(p.tile_bytes for p in pkgs), total)
-            sparse = plan_stand_ins(pkgs, stand_in_limit) if stand_ins and fmt == "mbtiles" and \
-                pkgs[0].is_vector else None
-            background = plan_background(pkgs, background_limit) if stand_ins and fmt == "mbtiles" and \
-                pkgs[0].is_vector else None
-            stored_total = total
-            total += sparse.bound if sparse else 0
-            stand_ins_total = total
-            total += background.bound if background else 0
-        report = ConversionReport(sources=[str(p) for p in paths], output=str(dst), format=fmt,
+            plan = _plan_merge(pkgs, fmt, dst, stand_ins, stand_in_limit, background_limit)
+        report = ConversionReport(sources=[str(p) for p in paths], output=str(dst), format=plan.fmt,
                                   warnings=empty_warnings)
-        for pkg in pkgs:
-            if pkg.duplicate_bundles:
-                report.warnings.append(f"{pkg.path.name}: {pkg.duplicate_bundles} duplicate bundle file(s) ignored")
-        vector = pkgs[0].is_vector
+        report.warnings.extend(f"{pkg.path.name}: {pkg.duplicate_bundles} duplicate bundle file(s) ignored"
+                               for pkg in pkgs if pkg.duplicate_bundles)
         try:
             dst.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DiskError(reason=f"{dst.parent}: {exc.strerror or exc}") from exc
-        _progress(progress, 0, total)
-        if fmt == "mbtiles":
-            zooms = [mbtiles_zooms(p) or {} for p in pkgs]
-            with translating(paths[0]):
-                layers = _vector_layers(pkgs, zooms) if vector else None
-                meta = _mbtiles_metadata(pkgs, zooms, "pbf" if vector else _raster_format_name(pkgs), layers)
-            sink: TileSink = MBTilesSink(dst, fsync=fsync, shared_payloads=vector, expected_size=expected_size)
-            sink.metadata.update(meta)  # type: ignore[attr-defined]
-        else:
-            with translating(paths[0]):
-                layout, matrices = _gpkg_layout(pkgs, _table_name(pkgs[0]), crs_wkt)
-            zooms = [{lvl: lvl for lvl in p.levels if lvl in matrices} for p in pkgs]
-            sink = GpkgSink(dst, layout, fsync=fsync, expected_size=expected_size)
+        _progress(progress, 0, plan.total)
+        output = _open_output(pkgs, plan, dst, crs_wkt, fsync)
+        sink = output.sink
         try:
-            copier = _Copier(report, sink, progress, total, vector=vector, expander=expander)
-            for number, (pkg, level_zoom) in enumerate(zip(pkgs, zooms)):
-                if number:
-                    sink.dedupe()
-                for level in pkg.levels:
-                    zoom = level_zoom.get(level)
-                    info = pkg.level_info(level)
-                    if zoom is None:
-                        report.skipped_no_lod += info.tiles if info else 0
-                        copier.done += info.tiles if info else 0
-                        report.warnings.append(f"{pkg.path.name}: level {level} is not in the tiling scheme; "
-                                               "its tiles were skipped")
-                        continue
-                    report.zooms[level] = zoom
-                    if fmt == "mbtiles":
-                        top = (1 << zoom) - 1
-                        copier.copy_level(pkg, level, zoom, top, top, top)
-                    else:
-                        m = matrices[level]
-                        copier.copy_level(pkg, level, zoom, m.matrix_height - 1, m.matrix_width - 1, None)
-            if sparse is not None and not sparse.leaves:
-                report.warnings.extend(sparse.warnings)
-            if sparse is not None and sparse.leaves:
-                _write_stand_ins(pkgs, sparse, sink, report, progress, stored_total, total)
-            if background is not None and background.deepest >= 0 and (report.tiles_written or report.stand_ins):
-                _write_background(background, layers, sink, report, progress, stand_ins_total, total)
+            copier = _Copier(report, sink, progress, plan.total, vector=plan.vector, expander=expander)
+            _copy_stored(pkgs, output, copier)
+            _write_generated(pkgs, plan, output, report, progress)
             if report.skipped_out_of_grid:
                 report.warnings.append(f"{report.skipped_out_of_grid} tile(s) outside the output's grid were "
                                        "skipped")
-            if not report.tiles_written and not report.stand_ins:  # an empty output is no success: say why
-                fates = {"are empty records": stored_total - report.tiles_read - report.skipped_no_lod,
-                         "are at levels its tiling scheme does not define": report.skipped_no_lod,
-                         "lie outside the output's tile grid": report.skipped_out_of_grid}
-                why = ", ".join(f"{n} {fate}" for fate, n in fates.items() if n > 0)
-                raise package_error(paths[0], f"none of its {stored_total} tiles can be written ({why})")
-            if vector and fmt == "mbtiles":
+            _check_written(report, plan.stored_total, paths[0])
+            if plan.vector and plan.fmt == "mbtiles":
                 _keep_style(pkgs[0], dst, sink, report)
             sink.finish()
         except BaseException:
@@ -588,6 +534,135 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
     log.info("converted %s → %s: %s tiles in %.2f s", ", ".join(p.name for p in paths), dst,
              report.tiles_written, report.seconds)
     return report
+
+
+def _check_paths(paths: Sequence[Path], dst: Path, overwrite: bool) -> None:
+    """Refuse a merge without packages, one that would write over one of its packages, or over a file
+    the caller wants kept."""
+    if not paths:
+        raise ValueError("no package to convert")
+    for path in paths:
+        if path.exists() and dst.exists() and path.resolve() == dst.resolve():
+            raise package_error(path, "it is also the output file")
+    if dst.exists() and not overwrite:
+        raise package_error(dst, "the output file already exists")
+
+
+def _expander(expand_palette: bool, palette_expander: PaletteExpander | None) -> PaletteExpander | None:
+    """The codec paletted PNG tiles go through, or ``None`` (the default: tiles are copied as stored)."""
+    if not expand_palette:
+        return None
+    expander = palette_expander or _palette_expander
+    if expander is None:
+        raise ValueError("expand_palette needs a palette_expander (a PNG codec from the caller)")
+    return expander
+
+
+@dataclass
+class _MergePlan:
+    """What a merge writes, decided before the output file is created."""
+
+    fmt: str  # mbtiles | gpkg
+    vector: bool
+    stored_total: int  # the tiles the packages store
+    stand_ins_total: int  # …plus the stand-ins' bound
+    total: int  # …plus the background's bound: what progress counts to
+    expected_size: int  # the output's size from the copied records, for the free-space checks
+    sparse: StandInPlan | None  # vector MBTiles: the stand-ins of a sparse package
+    background: BackgroundPlan | None  # vector MBTiles: the empty tiles where no tile is
+
+
+def _plan_merge(pkgs: Sequence[TilePackage], fmt: str, dst: Path, stand_ins: bool, stand_in_limit: int,
+                background_limit: int) -> _MergePlan:
+    fmt = _resolve_format(pkgs, fmt, dst)
+    vector = pkgs[0].is_vector
+    stored_total = sum(p.tile_count for p in pkgs)
+    # the copied records only: stand-ins are bounded by their own limit, and checked for space as
+    # they are written (TileSink.add)
+    expected_size = estimate_output(sum(p.tile_bytes for p in pkgs), stored_total)
+    generated = stand_ins and fmt == "mbtiles" and vector
+    sparse = plan_stand_ins(pkgs, stand_in_limit) if generated else None
+    background = plan_background(pkgs, background_limit) if generated else None
+    stand_ins_total = stored_total + (sparse.bound if sparse else 0)
+    total = stand_ins_total + (background.bound if background else 0)
+    return _MergePlan(fmt, vector, stored_total, stand_ins_total, total, expected_size, sparse, background)
+
+
+@dataclass
+class _Output:
+    """The sink a merge writes into, and where each package's levels go in it."""
+
+    fmt: str  # mbtiles | gpkg
+    sink: TileSink
+    zooms: list[dict[int, int]]  # per package: level → output zoom (levels missing are skipped)
+    matrices: dict[int, TileMatrix]  # GeoPackage: zoom → tile matrix (empty for MBTiles)
+    layers: list[dict] | None  # vector MBTiles: the vector_layers of its metadata
+
+
+def _open_output(pkgs: Sequence[TilePackage], plan: _MergePlan, dst: Path, crs_wkt: str | None,
+                 fsync: bool) -> _Output:
+    """Create the ``.part`` file of the MBTiles or GeoPackage (with the metadata known up front)."""
+    if plan.fmt == "mbtiles":
+        zooms = [mbtiles_zooms(p) or {} for p in pkgs]
+        with translating(pkgs[0].path):
+            layers = _vector_layers(pkgs, zooms) if plan.vector else None
+            meta = _mbtiles_metadata(pkgs, zooms, "pbf" if plan.vector else _raster_format_name(pkgs), layers)
+        sink = MBTilesSink(dst, fsync=fsync, shared_payloads=plan.vector, expected_size=plan.expected_size)
+        sink.metadata.update(meta)
+        return _Output(plan.fmt, sink, zooms, {}, layers)
+    with translating(pkgs[0].path):
+        layout, matrices = _gpkg_layout(pkgs, _table_name(pkgs[0]), crs_wkt)
+    zooms = [{lvl: lvl for lvl in p.levels if lvl in matrices} for p in pkgs]
+    sink = GpkgSink(dst, layout, fsync=fsync, expected_size=plan.expected_size)
+    return _Output(plan.fmt, sink, zooms, matrices, None)
+
+
+def _copy_stored(pkgs: Sequence[TilePackage], output: _Output, copier: _Copier) -> None:
+    """Copy every stored tile, package after package (the first copy of a tile wins)."""
+    report = copier.report
+    for number, (pkg, level_zoom) in enumerate(zip(pkgs, output.zooms)):
+        if number:
+            output.sink.dedupe()
+        for level in pkg.levels:
+            zoom = level_zoom.get(level)
+            if zoom is None:
+                info = pkg.level_info(level)
+                report.skipped_no_lod += info.tiles if info else 0
+                copier.done += info.tiles if info else 0
+                report.warnings.append(f"{pkg.path.name}: level {level} is not in the tiling scheme; "
+                                       "its tiles were skipped")
+                continue
+            report.zooms[level] = zoom
+            if output.fmt == "mbtiles":
+                top = (1 << zoom) - 1
+                copier.copy_level(pkg, level, zoom, top, top, top)
+            else:
+                m = output.matrices[level]
+                copier.copy_level(pkg, level, zoom, m.matrix_height - 1, m.matrix_width - 1, None)
+
+
+def _write_generated(pkgs: Sequence[TilePackage], plan: _MergePlan, output: _Output, report: ConversionReport,
+                     progress: ProgressCallback | None) -> None:
+    """After the stored tiles: the stand-ins and the background tiles a vector MBTiles gets."""
+    sparse, background = plan.sparse, plan.background
+    if sparse is not None and not sparse.leaves:
+        report.warnings.extend(sparse.warnings)
+    if sparse is not None and sparse.leaves:
+        _write_stand_ins(pkgs, sparse, output.sink, report, progress, plan.stored_total, plan.total)
+    if background is not None and background.deepest >= 0 and (report.tiles_written or report.stand_ins):
+        _write_background(background, output.layers, output.sink, report, progress, plan.stand_ins_total,
+                          plan.total)
+
+
+def _check_written(report: ConversionReport, stored_total: int, first: Path) -> None:
+    """An empty output is no success: say why none of the tiles could be written."""
+    if report.tiles_written or report.stand_ins:
+        return
+    fates = {"are empty records": stored_total - report.tiles_read - report.skipped_no_lod,
+             "are at levels its tiling scheme does not define": report.skipped_no_lod,
+             "lie outside the output's tile grid": report.skipped_out_of_grid}
+    why = ", ".join(f"{n} {fate}" for fate, n in fates.items() if n > 0)
+    raise package_error(first, f"none of its {stored_total} tiles can be written ({why})")
 
 
 def _write_stand_ins(pkgs: Sequence[TilePackage], sparse, sink: TileSink, report: ConversionReport,
