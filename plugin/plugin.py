@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qgis.core import QgsApplication
+from qgis.core import QgsApplication, QgsProject, QgsVectorTileLayer
 from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 PLUGIN_NAME = "ArcGIS Offline Tiles"
 LOGGER_NAME = __package__  # "plugin" in a checkout, "arcgis_offline_tiles.plugin" when installed
 ICON = Path(__file__).resolve().parents[1] / "icons" / "icon.svg"
+# the layer properties of qgis_glue.layers, spelled here so that start-up need not import it
+SOURCE_PROPERTY = "arcgis_offline_tiles/source_package"
+CONVERTED_PROPERTY = "arcgis_offline_tiles/converted"
 
 
 tr = translator("ArcGISOfflineTilesPlugin")  # module strings: pylupdate files them under @default
@@ -77,6 +80,7 @@ class ArcGISOfflineTilesPlugin:
 
         self.drop_handler = PackageDropHandler(self.open_package)
         self.iface.registerCustomDropHandler(self.drop_handler)
+        QgsProject.instance().layersAdded.connect(self._layers_added)
         # after start-up, outside QGIS's "Load plugins" time
         QTimer.singleShot(0, self._offer_earlier_exports)
 
@@ -102,6 +106,17 @@ class ArcGISOfflineTilesPlugin:
         if self.dock_action is not None and self.dock is None and settings.has_export_records():
             self.ensure_dock()
 
+    @staticmethod
+    def _layers_added(layers) -> None:
+        """A native vtpk layer this plugin opened, read back from a project: QGIS rebuilt its tile
+        matrix from the package, so its level scales get the plugin's correction again."""
+        for layer in layers:
+            if isinstance(layer, QgsVectorTileLayer) and layer.customProperty(SOURCE_PROPERTY) \
+                    and not layer.customProperty(CONVERTED_PROPERTY):
+                from .qgis_glue.layers import level_scales_inclusive
+
+                level_scales_inclusive(layer)
+
     def open_package(self, path: str) -> OpenPackageTask:
         """Open a package in the background (drops, the Add action); the task adds the layer."""
         from .tasks.open_package import OpenPackageTask
@@ -109,6 +124,7 @@ class ArcGISOfflineTilesPlugin:
         return self.tasks.start(OpenPackageTask(path, message_bar=self.iface.messageBar()))
 
     def unload(self) -> None:
+        QgsProject.instance().layersAdded.disconnect(self._layers_added)
         if self.drop_handler is not None:
             self.iface.unregisterCustomDropHandler(self.drop_handler)
             self.drop_handler = None

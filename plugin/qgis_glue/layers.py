@@ -518,6 +518,8 @@ def create_layer(source: LayerSource) -> QgsMapLayer:
 # Esri zoom rule of QGIS's vtpk source floors: at a level's own resolution it would draw the level
 # above, coarser (MapLibre and ArcGIS draw the level).  Level scales a little larger take it in.
 LEVEL_SCALE_TOLERANCE = 1e-5
+# a Qt dynamic property, not a custom property: it must not outlive the layer's tile matrix in a project
+SCALES_WIDENED = "arcgisOfflineTilesScalesWidened"
 
 
 def level_scales_inclusive(layer: QgsVectorTileLayer) -> int:
@@ -527,6 +529,9 @@ def level_scales_inclusive(layer: QgsVectorTileLayer) -> int:
     matrices = layer.tileMatrixSet() if hasattr(layer, "tileMatrixSet") else None
     if methods is None or matrices is None or matrices.scaleToTileZoomMethod() != methods.Esri:
         return 0
+    if layer.property(SCALES_WIDENED):  # once per tile matrix: the plugin's opener, then layersAdded
+        return 0
+    layer.setProperty(SCALES_WIDENED, True)
     changed = 0
     for zoom in range(matrices.minimumZoom(), matrices.maximumZoom() + 1):
         matrix = matrices.tileMatrix(zoom)  # a copy; addMatrix replaces the level's matrix
