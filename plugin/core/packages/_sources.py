@@ -37,6 +37,7 @@ import zipfile
 import zlib
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 from ..errors import PackageError
 
@@ -416,6 +417,8 @@ class _TreeSource(Source):
         self._children: dict[str, dict[str, bool]] = {"": {}}
         self._files: dict[str, object] = {}
         self._inflated = _Inflated()
+        self._ranges: dict[str, Range] = {}  # one per member, made on first use
+        self._lock = threading.Lock()
 
     def _add(self, name: str, is_dir: bool, entry: object) -> None:
         norm = _normalise(name, self.path)
@@ -447,6 +450,22 @@ class _TreeSource(Source):
         except KeyError:
             raise package_error(self.path, f"it has no member {name}") from None
 
+    def open_range(self, name: str) -> Range:
+        with self._lock:
+            rng = self._ranges.get(name)
+            if rng is None:
+                rng = self._ranges[name] = self._make_range(name, self._entry(name))
+            return rng
+
+    def _make_range(self, name: str, entry: Any) -> Range:
+        raise NotImplementedError
+
+    def _close_ranges(self) -> None:
+        for rng in self._ranges.values():
+            if isinstance(rng, _StreamRange):
+                rng.close()
+        self._inflated.clear()
+
 
 class ZipSource(_TreeSource):
     container = "zip"
@@ -469,18 +488,9 @@ class ZipSource(_TreeSource):
         except BaseException:
             self.close()
             raise
-        self._ranges: dict[str, Range] = {}
-        self._lock = threading.Lock()
 
     def size(self, name: str) -> int:
         return self._entry(name).file_size  # type: ignore[attr-defined]
-
-    def open_range(self, name: str) -> Range:
-        with self._lock:
-            rng = self._ranges.get(name)
-            if rng is None:
-                rng = self._ranges[name] = self._make_range(name, self._entry(name))  # type: ignore[arg-type]
-            return rng
 
     def _make_range(self, name: str, info: zipfile.ZipInfo) -> Range:
         label = f"{self.path}!{name}"
@@ -515,10 +525,7 @@ class ZipSource(_TreeSource):
         return _StreamRange(opener, info.file_size, label)
 
     def close(self) -> None:
-        for rng in getattr(self, "_ranges", {}).values():
-            if isinstance(rng, _StreamRange):
-                rng.close()
-        self._inflated.clear()
+        self._close_ranges()
         self._zip.close()
         handle = getattr(self, "_handle", None)
         if handle is not None:
@@ -645,18 +652,9 @@ class TarSource(_TreeSource):
         except BaseException:
             self.close()
             raise
-        self._ranges: dict[str, Range] = {}
-        self._lock = threading.Lock()
 
     def size(self, name: str) -> int:
         return self._entry(name).size  # type: ignore[attr-defined]
-
-    def open_range(self, name: str) -> Range:
-        with self._lock:
-            rng = self._ranges.get(name)
-            if rng is None:
-                rng = self._ranges[name] = self._make_range(name, self._entry(name))  # type: ignore[arg-type]
-            return rng
 
     def _make_range(self, name: str, member: tarfile.TarInfo) -> Range:
         label = f"{self.path}!{name}"
@@ -677,10 +675,7 @@ class TarSource(_TreeSource):
         return _StreamRange(opener, member.size, label)
 
     def close(self) -> None:
-        for rng in getattr(self, "_ranges", {}).values():
-            if isinstance(rng, _StreamRange):
-                rng.close()
-        self._inflated.clear()
+        self._close_ranges()
         tar = getattr(self, "_tar", None)
         if tar is not None:
             tar.close()
