@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from qgis.core import QgsFileUtils
 from qgis.gui import QgsScaleWidget
-from qgis.PyQt.QtCore import QAbstractTableModel, QLocale, QModelIndex, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QAbstractTableModel, QCoreApplication, QLocale, QModelIndex, Qt, pyqtSignal
 from qgis.PyQt.QtGui import QBrush, QColor
 
 from ..core.tiling import LOD
@@ -17,6 +17,7 @@ from ..qgis_glue.i18n import translator
 OVER_LIMIT_BACKGROUND = QColor(250, 215, 205)  # light red: readable with the default text colour
 OVER_LIMIT_TEXT = QColor(170, 30, 20)
 EMPTY = "–"
+BYTES_STEP = 1024.0  # QgsFileUtils.representFileSize's step between units
 
 # The numbers that matter most come first: a 300 px dock shows the tiles and the size without scrolling.
 LEVEL, TILES, SIZE, SCALE, CUMULATIVE, RESOLUTION = range(6)
@@ -54,6 +55,19 @@ def plural(n: int, one: str, many: str, **params) -> str:
 
 def format_bytes(size: float) -> str:
     return QgsFileUtils.representFileSize(round(size))
+
+
+def format_bytes_short(size: float) -> str:
+    """An estimated size to about three digits, in QGIS's units (those of ``representFileSize``, 1024
+    based): ``200 MB``, ``23 KB``, ``1.2 GB`` — an estimate has no two decimals to show."""
+    unit, value = QCoreApplication.translate("QObject", "B"), float(size)
+    for bigger in ("KB", "MB", "GB", "TB"):
+        if value < BYTES_STEP:
+            break
+        value /= BYTES_STEP
+        unit = QCoreApplication.translate("QObject", bigger)
+    digits = 1 if value < 10 and unit != QCoreApplication.translate("QObject", "B") else 0
+    return f"{value:.{digits}f} {unit}"
 
 
 class LevelsModel(QAbstractTableModel):
@@ -199,7 +213,7 @@ class LevelsModel(QAbstractTableModel):
                     SIZE: tr("Size"), RESOLUTION: tr("Resolution")}.get(section)
         if role == Qt.ItemDataRole.ToolTipRole:
             return {LEVEL: tr("Tick the levels to export"),
-                    SCALE: tr("Map scale of the level (1:n)"),
+                    SCALE: tr("Map scale of the level (1:n); in a narrow dock, in the row's tooltip"),
                     TILES: tr("Exact number of tiles the area touches at this level (≈: extrapolated for very "
                               "deep levels)"),
                     CUMULATIVE: tr("Running total of the ticked levels, coarse to fine"),
@@ -283,14 +297,18 @@ class LevelsModel(QAbstractTableModel):
             column == CUMULATIVE and any(lv in self._approximate for lv in self._checked if lv <= lod.level))
         about = "≈ " if extrapolated else ""
         if column == SIZE:
-            return ("≈ " if lod.level in self._approximate else "") + format_bytes(value)
+            return ("≈ " if lod.level in self._approximate else "") + format_bytes_short(value)
         return about + format_int(value)
 
     def _tooltip(self, lod: LOD) -> str:
-        lines = [tr("Level {level}, scale {scale}").format(level=lod.level, scale=format_scale(lod.scale))]
+        lines = [tr("Level {level}, scale {scale}, {resolution} a pixel").format(
+            level=lod.level, scale=format_scale(lod.scale), resolution=format_resolution(lod.resolution, self._units))]
         count = self._counts.get(lod.level)
         if count is not None:
             lines.append(tr("{n} tiles for the area").format(n=format_int(count)))
+        if lod.level in self._checked and self._cumulative.get(lod.level) is not None:
+            lines.append(tr("{n} tiles with the ticked levels down to this one").format(
+                n=format_int(self._cumulative[lod.level])))
         if self._limit and count is not None and count > self._limit:
             if self._split:
                 lines.append(tr("This level alone needs more tiles than the server allows per export "

@@ -1,7 +1,7 @@
 """The dock as a QGIS user meets it: the total always in view, tooltips everywhere, a narrow dock."""
 from __future__ import annotations
 
-from qgis.PyQt.QtCore import QPoint
+from qgis.PyQt.QtCore import QPoint, Qt
 from qgis.PyQt.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -113,6 +113,50 @@ def test_the_levels_table_shows_tiles_and_size_without_scrolling_sideways(dock, 
     width = view.viewport().width()
     for column in (LEVEL, TILES, SIZE):
         assert header.sectionViewportPosition(column) + header.sectionSize(column) <= width, column
+
+
+def _readable_columns(view) -> dict[int, str]:
+    """The shown columns, each as wide as its widest cell and its header, all inside the viewport, with
+    no horizontal scroll bar; their header texts."""
+    header = view.horizontalHeader()
+    shown = [c for c in range(view.model().columnCount()) if not view.isColumnHidden(c)]
+    for column in shown:
+        assert header.sectionSize(column) >= max(view.sizeHintForColumn(column), header.sectionSizeHint(column))
+        assert header.sectionViewportPosition(column) + header.sectionSize(column) <= view.viewport().width()
+    assert view.horizontalScrollBar().maximum() == 0
+    return {c: view.model().headerData(c, Qt.Orientation.Horizontal) for c in shown}
+
+
+def test_every_column_of_the_levels_table_is_readable_at_300_and_600_px(dock, qtbot, emulator, shown_canvas):
+    from plugin.gui.levels_model import LEVEL, SCALE, SIZE, TILES, format_scale
+
+    connect(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"))
+    dock.use_canvas_extent()
+    dock.model.set_checked_levels(range(10))
+    dock.recount_now()
+    view = dock.ui.levelsView
+    coarsest = dock.model.index(0, SCALE)
+
+    _narrow(dock, qtbot)
+    dock.levels_panel.columns.fit()
+    before_estimate = _readable_columns(view)
+    assert {LEVEL, TILES} <= set(before_estimate) and SIZE not in before_estimate  # no column of "–" only
+
+    dock.model.set_bytes_per_tile(23_456)  # what the server's estimate gives: the Size column filled
+    dock.levels_panel.columns.fit()
+    narrow = _readable_columns(view)
+    assert {LEVEL, TILES, SIZE} <= set(narrow)
+    full = format_scale(dock.model.lod(0).scale)
+    tip = view.model().data(coarsest, Qt.ItemDataRole.ToolTipRole)
+    assert full in tip and "156,543.03 m a pixel" in tip  # what a narrow table leaves out is in the row's tooltip
+    assert "200 MB" in [view.model().data(view.model().index(row, SIZE)) for row in range(10)]  # an estimate's digits
+
+    dock.resize(2 * NARROW_DOCK_PX, 900)
+    qtbot.wait(20)
+    dock.levels_panel.columns.fit()
+    wide = _readable_columns(view)
+    assert len(wide) == view.model().columnCount()  # every column again
+    assert view.model().data(coarsest) == full  # QGIS's spelling, as everywhere
 
 
 def test_the_exports_list_shows_two_cards_whose_buttons_say_what_they_do(dock, qtbot, emulator, jobs_manager,

@@ -16,6 +16,7 @@ from ..area import PREVIEW_MAX_TILES, tile_footprint
 from ..levels_model import format_int, plural
 from .controller import escape
 from .counts import TileCounter
+from .levels_columns import LevelsColumns
 from .plan_view import SplitPlanView
 
 tr = translator("ArcGISOfflineTilesDockWidget")
@@ -56,6 +57,7 @@ class LevelsPanel(QObject):
         view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 6)
         self.model.checkedLevelsChanged.connect(self._levels_changed)
         self.model.modelReset.connect(view.resizeColumnsToContents)
+        self.columns = LevelsColumns(view, self.model, self)
         for widget in (ui.minScaleWidget, ui.maxScaleWidget):
             widget.setMapCanvas(controller.canvas)
             widget.setShowCurrentScaleButton(True)
