@@ -30,7 +30,7 @@ from fractions import Fraction
 from typing import Any, Union
 
 from .errors import InvalidRequestError
-from .tiling import Extent, SpatialRef
+from .tiling import SpatialRef
 
 Point = tuple[float, float]
 Ring = tuple[Point, ...]
@@ -143,11 +143,6 @@ class Area:
             raise _invalid(f"the rectangle ({x0}, {y0}, {x1}, {y1}) has no area; draw a larger one")
         ring = ((x0, y0), (x0, y1), (x1, y1), (x1, y0))  # clockwise, as Esri wants outer rings
         return cls((ring,), True)
-
-    @classmethod
-    def from_bounds(cls, extent: Extent) -> Area:
-        """A rectangle from an :class:`~.tiling.Extent` (its spatial reference is not checked)."""
-        return cls.from_extent(*extent.bounds)
 
     @classmethod
     def from_rings(cls, rings: Iterable[Iterable[Sequence[float]]]) -> Area:

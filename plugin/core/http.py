@@ -423,7 +423,7 @@ def strip_query_params(url: str, names: tuple[str, ...] = ("token",)) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _retry_after(response: requests.Response, clock_now: float | None = None) -> float | None:
+def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     if not value:
         return None

@@ -36,7 +36,6 @@ from .errors import (
     ArcGISOfflineTilesError,
     AuthFailedError,
     AuthRequiredError,
-    ExportNotAllowedError,
     NotTiledServiceError,
     ServerError,
     ServiceError,
@@ -369,13 +368,6 @@ class ServiceInfo:
     def export_twin(self) -> str | None:
         """Esri's export-enabled copy of this service, if it has one (:func:`export_enabled_twin`)."""
         return export_enabled_twin(self.url)
-
-    def check_export_allowed(self) -> None:
-        """Raise :class:`ExportNotAllowedError` unless ``exportTilesAllowed`` is true."""
-        if not self.export_allowed:
-            twin = self.export_twin
-            details = f"export-enabled twin: {twin}" if twin else ""
-            raise ExportNotAllowedError(name=self.name or self.url, details=details)
 
 
 def _looks_like_style(doc: dict[str, Any]) -> bool:

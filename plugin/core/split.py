@@ -66,10 +66,6 @@ class SplitPlan:
     def duplicate_tiles(self) -> int:
         return self.total_tiles - self.requested_tiles
 
-    @property
-    def is_split(self) -> bool:
-        return len(self.parts) > 1
-
     def describe(self) -> str:
         lines = [f"{self.job_count} export job(s) of at most {self.limit:,} tiles, "
                  f"{self.total_tiles:,} tiles in all ({self.duplicate_tiles:,} duplicates):"]

@@ -122,9 +122,6 @@ class Extent:
     def is_empty(self) -> bool:
         return not (self.width > 0 and self.height > 0)
 
-    def as_list(self) -> list[float]:
-        return [self.xmin, self.ymin, self.xmax, self.ymax]
-
     def intersection(self, other: Extent) -> Extent | None:
         """The overlap (in this extent's CRS), ``None`` when they do not overlap."""
         xmin, ymin = max(self.xmin, other.xmin), max(self.ymin, other.ymin)
@@ -279,28 +276,6 @@ class TilingScheme:
         """The same grid restricted to ``lods`` (e.g. the service's minLOD..maxLOD)."""
         return TilingScheme(self.origin_x, self.origin_y, self.tile_cols, self.tile_rows, tuple(lods),
                             self.spatial_ref, self.dpi, self.format, self.compression_quality)
-
-    def xyz_zoom(self, level: int) -> int | None:
-        """The XYZ/Web Mercator zoom of ``level`` when the grid *is* the XYZ grid, else ``None``.
-
-        Derived from the resolution (never from the level id): ``z = log2(C / (res * tile_px))`` must be an
-        integer within 1e-3 and the origin must be Esri's Web Mercator corner (reference §6.7).
-        """
-        if self.tile_cols != self.tile_rows or not self.is_web_mercator_origin:
-            return None
-        exact = math.log2(2 * WEB_MERCATOR_HALF / (self.lod(level).resolution * self.tile_cols))
-        zoom = round(exact)
-        return zoom if abs(zoom - exact) < 1e-3 and zoom >= 0 else None
-
-    @property
-    def is_web_mercator_origin(self) -> bool:
-        return (self.spatial_ref.is_web_mercator or self.spatial_ref == SpatialRef()) and \
-            abs(self.origin_x + WEB_MERCATOR_HALF) < 1.0 and abs(self.origin_y - WEB_MERCATOR_HALF) < 1.0
-
-    def tile_at(self, level: int, x: float, y: float) -> tuple[int, int]:
-        """``(row, col)`` of the tile holding the point (half-open tiles: a point on an edge goes right/down)."""
-        w, h = self.tile_size(level)
-        return math.floor((self.origin_y - y) / h), math.floor((x - self.origin_x) / w)
 
     def tile_size(self, level: int) -> tuple[float, float]:
         """Width and height of one tile at ``level`` in CRS units."""

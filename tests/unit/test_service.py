@@ -9,13 +9,13 @@ from plugin.core.area import Area
 from plugin.core.errors import (
     AuthFailedError,
     AuthRequiredError,
-    ExportNotAllowedError,
     NotTiledServiceError,
     ServerError,
     ServiceError,
     ServiceNotFoundError,
 )
 from plugin.core.levels import validate_levels
+from plugin.core.packages.schemes import zoom_for_level
 from plugin.core.service import (
     DEFAULT_MAX_EXPORT_TILES,
     EXPORT_ENABLED_TWINS,
@@ -194,14 +194,11 @@ def test_tiled_map_service_defaults():
     assert info.authid == "EPSG:3857" and info.tiling.spatial_ref.code == 3857
     assert info.full_extent.xmax == 2e7 and info.full_extent.spatial_ref.code == 3857
     assert not info.is_online
-    info.check_export_allowed()
 
 
-def test_export_not_allowed_has_no_tile_limit_and_raises_with_the_name():
+def test_export_not_allowed_has_no_tile_limit():
     info = parse_service_json(f"{BASE}/Basemap/MapServer", tiled_map(exportTilesAllowed=False))
-    assert info.max_export_tiles is None
-    with pytest.raises(ExportNotAllowedError, match="Basemap"):
-        info.check_export_allowed()
+    assert info.max_export_tiles is None and not info.export_allowed
 
 
 def test_integer_version_string_numbers_and_explicit_compact_v2_flag():
@@ -243,7 +240,7 @@ def test_lods_starting_at_xyz_zoom_3_and_exponent_numbers():
     doc = json.loads(text)
     doc["tileInfo"]["lods"] = [dict(lod, level=lod["level"] - 3) for lod in WM_LODS[3:]]
     info = parse_service_json(f"{BASE}/B/MapServer", doc)
-    assert info.tiling.levels[0] == 0 and info.tiling.xyz_zoom(0) == 3
+    assert info.tiling.levels[0] == 0 and zoom_for_level(info.tiling, 0) == 3
 
 
 @pytest.mark.parametrize(("doc", "reason"), [
@@ -350,7 +347,7 @@ def test_real_document(name):
     # the model is usable: count the tiles of the full extent at the first available levels
     extent = info.full_extent or info.initial_extent
     assert extent is not None and not extent.is_empty
-    area = Area.from_bounds(extent)
+    area = Area.from_extent(*extent.bounds)
     levels = info.available_levels[:3]
     counts = count_tiles(info.tiling, area, levels)
     assert all(n >= 1 for n in counts.values())
@@ -399,7 +396,7 @@ def test_real_document_details(real_fixtures):
                                 load("EsriDE_pbf2compactcache_VTPK_p12_root_VectorTile_11.3_3857.json"))
     assert vector.spatial_ref.code == 3857  # only tileInfo carries it
     assert vector.supports_polygon and not vector.supports_tpkx and vector.storage_format == "compactV2"
-    assert vector.tiling.xyz_zoom(0) == 0  # 512-px vector LOD 0 is XYZ zoom 0
+    assert zoom_for_level(vector.tiling, 0) == 0  # 512-px vector LOD 0 is XYZ zoom 0
 
     image = parse_service_json(f"{BASE}/tile/ImageServer", load("terriajs_tile_ImageServer_cached_3857.json"))
     assert image.available_levels == list(range(7, 20))  # minScale 4622324.434309 = LOD 7

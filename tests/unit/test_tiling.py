@@ -5,6 +5,7 @@ import math
 
 import pytest
 
+from plugin.core.packages.schemes import zoom_for_level
 from plugin.core.tiling import EDGE_EPSILON, LOD, WEB_MERCATOR_HALF, Extent, SpatialRef, TilingScheme
 
 H = WEB_MERCATOR_HALF
@@ -31,11 +32,8 @@ def test_spatial_ref_json():
     assert SpatialRef.from_json(None) == SpatialRef() and SpatialRef.from_json({"wkid": 1.5}) == SpatialRef()
 
 
-def test_tile_bounds_and_point_lookup():
+def test_tile_bounds():
     assert WM.tile_bounds(1, 0, 0) == pytest.approx((-H, 0, 0, H), abs=1e-5)  # Esri's R0 * 256 != 2H exactly
-    assert WM.tile_at(1, -1.0, 1.0) == (0, 0)
-    assert WM.tile_at(1, 0.0, 0.0) == (1, 1)  # on an edge: the tile to the right and below
-    assert WM.tile_at(0, -2.5 * H, 0.0) == (0, -1)  # beyond the nominal grid: legal
 
 
 def test_ranges_are_half_open_on_tile_edges():
@@ -82,17 +80,17 @@ def test_scheme_validation():
 
 
 def test_xyz_zoom_is_derived_from_the_resolution():
-    assert [WM.xyz_zoom(z) for z in (0, 5, 23)] == [0, 5, 23]
+    assert [zoom_for_level(WM, z) for z in (0, 5, 23)] == [0, 5, 23]
     vector = TilingScheme(-H, H, 512, 512, tuple(LOD(z, R0 / 2 ** (z + 1), 0) for z in range(3)), SpatialRef(3857))
-    assert vector.xyz_zoom(0) == 0
+    assert zoom_for_level(vector, 0) == 0
     starts_at_2 = TilingScheme(-H, H, 256, 256, (LOD(0, R0 / 4, 0), LOD(1, R0 / 8, 0)), SpatialRef(102100))
-    assert starts_at_2.xyz_zoom(0) == 2 and starts_at_2.xyz_zoom(1) == 3
+    assert zoom_for_level(starts_at_2, 0) == 2 and zoom_for_level(starts_at_2, 1) == 3
     odd_origin = TilingScheme(-20037700, 30241100, 256, 256, WM.lods, SpatialRef(3857))
-    assert odd_origin.xyz_zoom(3) is None
+    assert zoom_for_level(odd_origin, 3) is None
     non_halving = TilingScheme(-H, H, 256, 256, (LOD(0, R0 / 3, 0),), SpatialRef(3857))
-    assert non_halving.xyz_zoom(0) is None
+    assert zoom_for_level(non_halving, 0) is None
     geographic = TilingScheme(-180, 90, 256, 256, (LOD(0, 0.7, 0),), SpatialRef(4326))
-    assert geographic.xyz_zoom(0) is None
+    assert zoom_for_level(geographic, 0) is None
 
 
 def test_with_lods_and_has_level():

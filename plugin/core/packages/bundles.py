@@ -121,10 +121,6 @@ class BundleIndex:
         size = self._checked(struct.unpack_from("<I", record)[0], size, offset)
         return record[4:4 + size] if size else None
 
-    def address(self, i: int) -> tuple[int, int]:
-        slot = self.slots[i]
-        return self.ref.row0 + slot // PACKET, self.ref.col0 + slot % PACKET
-
     def iter_addresses(self) -> Iterator[tuple[int, int, int]]:
         """``(row, col, size)`` of every tile, in slot order."""
         row0, col0 = self.ref.row0, self.ref.col0

@@ -18,7 +18,6 @@ HEADLESS_PNG = b"\r\n\x1a\n"  # the signature without its first 4 bytes
 _LERC = (b"CntZImage ", b"Lerc2 ")
 
 # MBTiles / file-extension names of the formats we can meet
-RASTER_FORMATS = ("png", "jpg", "webp", "gif", "tiff", "lerc")
 
 
 def sniff(data: bytes) -> str:
@@ -101,38 +100,6 @@ def png_color_type(data: bytes) -> int | None:
     if len(data) >= 26 and data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR":
         return data[25]
     return None
-
-
-def png_size(data: bytes) -> tuple[int, int] | None:
-    if len(data) >= 24 and data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR":
-        return struct.unpack_from(">II", data, 16)
-    return None
-
-
-def jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height from the first SOFn marker of a JPEG (no decoding)."""
-    if not data.startswith(b"\xff\xd8"):
-        return None
-    pos, end = 2, len(data)
-    while pos + 4 <= end:
-        if data[pos] != 0xFF:
-            return None
-        marker = data[pos + 1]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            pos += 2
-            continue
-        (length,) = struct.unpack_from(">H", data, pos + 2)
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-            if pos + 9 > end:
-                return None
-            height, width = struct.unpack_from(">HH", data, pos + 5)
-            return width, height
-        pos += 2 + length
-    return None
-
-
-def image_size(data: bytes) -> tuple[int, int] | None:
-    return png_size(data) or jpeg_size(data)
 
 
 def inflate(data: bytes, limit: int = MAX_TILE_BYTES) -> bytes:

@@ -457,8 +457,3 @@ def open_package(path: str | Path) -> TilePackage:
     except BaseException:
         source.close()
         raise
-
-
-def scheme_summary(scheme: TilingScheme) -> str:
-    return f"{scheme.spatial_ref.authid() or 'custom CRS'}, {scheme.tile_cols}×{scheme.tile_rows} px"
-

@@ -47,13 +47,6 @@ def mercator_to_lonlat(x: float, y: float) -> tuple[float, float]:
     return max(-180.0, min(180.0, lon)), max(-85.0511287798066, min(85.0511287798066, lat))
 
 
-def lonlat_to_mercator(lon: float, lat: float) -> tuple[float, float]:
-    lat = max(-85.0511287798066, min(85.0511287798066, lat))
-    x = math.radians(lon) * EARTH_RADIUS
-    y = math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) * EARTH_RADIUS
-    return x, y
-
-
 def zoom_for_level(scheme: TilingScheme, level: int) -> int | None:
     """The XYZ zoom of ``level`` when the scheme is Web Mercator on the XYZ grid, else ``None``.
 

@@ -38,12 +38,8 @@ def test_png_repair_only_when_exact():
     assert formats.is_valid_png(good) and not formats.is_valid_png(good + b"x")
 
 
-def test_png_and_jpeg_sizes_and_palette():
-    assert formats.png_size(png(7, 3)) == (7, 3)
+def test_png_palette():
     assert formats.png_color_type(png(palette=True)) == 3 and formats.png_color_type(png()) == 2
-    sof = b"\xff\xd8\xff\xe0\x00\x04ab\xff\xc0\x00\x11\x08\x01\x00\x02\x00\x03"
-    assert formats.jpeg_size(sof) == (512, 256)
-    assert formats.image_size(b"junk") is None
 
 
 def test_inflate_caps_and_errors():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import struct
 import tarfile
 from pathlib import Path
 
@@ -134,7 +135,7 @@ def test_usa_headless_pngs_are_repaired_exactly():
             fixed = formats.repair_png(tile.data)
             assert fixed is not None and formats.is_valid_png(fixed)
             assert fixed == b"\x89PNG" + tile.data[:-4]  # the 4 surplus trailing bytes dropped
-            assert formats.png_size(fixed) == (256, 256)
+            assert struct.unpack_from(">II", fixed, 16) == (256, 256)  # IHDR's width and height
         for tile in pkg.iter_tiles(2):
             assert formats.repair_png(tile.data) is None  # normal PNGs are left alone
             assert formats.is_valid_png(tile.data)
