@@ -21,6 +21,12 @@ After the conversion these corrections make QGIS draw what MapLibre draws (:func
   the map's top-left corner, so the same hatch lay a few pixels apart.  The pattern's width follows
   the zoom and its texture is moved onto the tile grid (see :func:`_anchor_patterns`); this needs the
   map scale and extent the canvas and layouts give a render, and without them stays as QGIS draws it.
+* MapLibre evaluates zoom functions at the map's zoom; QGIS 3.22 hands the style a zoom 0.08 lower
+  (its scale-to-zoom rule assumes OGC's 0.28 mm pixel) and writes exponential interpolation as a
+  power curve, QGIS 3.40's vtpk source interpolates the zoom linearly in scale between levels.  The
+  style's expressions compute MapLibre's zoom from the map scale instead (:func:`zoom_as_maplibre`).
+* MapLibre starts a polygon ring's dashes one closing segment into the pattern and never clips a
+  line to the view; the dash offset and an unclipped symbol do the same (:func:`_dashes_from_ring_start`).
 * MapLibre wraps a label wider than ``text-max-width`` ems; QGIS wraps by characters, and the
   converter allows 2 per em (8 em → 16 characters, where a 12 px "United States of" is already
   wider than 96 px).  The character count is recomputed from the label font's average letter width.
@@ -58,6 +64,7 @@ from qgis.core import (
     QgsRasterLayer,
     QgsRasterMarkerSymbolLayer,
     QgsSimpleFillSymbolLayer,
+    QgsSimpleLineSymbolLayer,
     QgsSingleBandGrayRenderer,
     QgsSymbolLayer,
     QgsUnitTypes,
@@ -125,6 +132,7 @@ class StyleResult:
     outline_rules: int = 0  # outline-only rules added after their fill rules
     exact_sizes: int = 0  # icon and pattern sizes recomputed from the sprite index
     label_styles: int = 0  # label styles whose wrap length and baseline follow MapLibre
+    zoom_expressions: int = 0  # expressions that see MapLibre's zoom instead of QGIS's tile zoom
 
 
 # -- reading (worker-thread safe) ----------------------------------------------------------------
@@ -220,6 +228,13 @@ def _millimeters():
     return QgsUnitTypes.RenderUnit.RenderMillimeters
 
 
+def _map_units():
+    render_unit = getattr(Qgis, "RenderUnit", None)  # QGIS >= 3.30
+    if render_unit is not None:
+        return render_unit.MapUnits
+    return QgsUnitTypes.RenderUnit.RenderMapUnits
+
+
 def _conversion_context(resources: StyleResources) -> QgsMapBoxGlStyleConversionContext:
     context = QgsMapBoxGlStyleConversionContext()
     context.setTargetUnit(_millimeters())
@@ -271,6 +286,7 @@ def apply_vector_style(layer: QgsVectorTileLayer, resources: StyleResources | No
             renderer, labeling = converter.renderer(), converter.labeling()
             result.outline_rules, result.exact_sizes = draw_as_maplibre(renderer, style, resources)
             result.label_styles = labels_as_maplibre(labeling, style)
+            result.zoom_expressions = zoom_as_maplibre(renderer, labeling)
             layer.setRenderer(renderer)
             layer.setLabeling(labeling)
             result.source = "package"
@@ -288,6 +304,85 @@ def apply_vector_style(layer: QgsVectorTileLayer, resources: StyleResources | No
                         "them and reopen the package to see the labels as designed.", layer.name(),
                         ", ".join(result.missing_fonts))
     return result
+
+
+# -- the zoom MapLibre sees -------------------------------------------------------------------------------
+EARTH_HALF_CIRCUMFERENCE = 20037508.342789244  # EPSG:3857, metres
+TILE_PX = 512  # MapLibre's zoom is the zoom of 512 px tiles
+ZOOM_VARIABLE = "@vector_tile_zoom"
+# Map units per millimetre on the page and the map's zoom as MapLibre computes it (512 px tiles of
+# 25.4/96 mm), from the scale QGIS derives from the extent.  Null without a map settings scope (a
+# bare QgsMapSettings).
+_MAP_MM = "(@map_scale / 1000.0)"
+_ZOOM = f"log(2, {2 * EARTH_HALF_CIRCUMFERENCE!r} / ({TILE_PX} * {PIXEL_SIZE_MM!r} * {_MAP_MM}))"
+_STYLE_ZOOM = f"coalesce({_ZOOM}, {ZOOM_VARIABLE})"
+_ZOOM_WORD = re.compile(re.escape(ZOOM_VARIABLE) + r"\b")
+# QGIS 3.22's converter writes MapLibre's exponential interpolation ``base^(z - z0)`` as
+# ``scale_exp(zoom, z0, z1, v0, v1, base)``, a power curve ((z - z0) / (z1 - z0))^base (3.28's
+# converter uses scale_exponential, which is MapLibre's): at zoom 5 a line going from 0.5 to 2 px
+# between zooms 3 and 6 with base 1.5 is 1.32 px instead of 1.29, and its dashes drift apart.
+_NUMBER = r"\s*(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)\s*"
+_POWER_CURVE = re.compile(r"scale_exp\(\s*" + re.escape(ZOOM_VARIABLE) + "," + ",".join([_NUMBER] * 5) + r"\)")
+
+
+def _exponential(match) -> str:
+    z0, z1, v0, v1, base = match.groups()
+    return (f"scale_linear(({base} ^ (@aot_zoom - {z0}) - 1) / ({base} ^ ({z1} - {z0}) - 1), 0, 1, {v0}, {v1})"
+            if float(base) != 1 else f"scale_linear(@aot_zoom, {z0}, {z1}, {v0}, {v1})")
+
+
+def zoom_as_maplibre(renderer, labeling) -> int:
+    """Let the converted style's zoom functions see the zoom MapLibre would show the map at.
+
+    The converter writes them over ``@vector_tile_zoom``, which is not that zoom: QGIS 3.22 derives
+    it from OGC's 0.28 mm pixel (``QgsVectorTileUtils::scaleToZoom``: log2(559082264 / scale) - 1),
+    0.08 below MapLibre's 1/96 inch pixel at every scale, and QGIS 3.40's vtpk source interpolates it
+    linearly in scale between two levels (3.68 where MapLibre shows 3.6).  Every expression computes
+    MapLibre's zoom once from ``@map_scale`` instead, and keeps ``@vector_tile_zoom`` where the map
+    scale is unknown; 3.22's power curves become MapLibre's exponential interpolation (see
+    ``_POWER_CURVE``).  Returns how many expressions changed."""
+    changed = 0
+
+    def fix(properties) -> bool:
+        nonlocal changed
+        touched = False
+        for key in properties.propertyKeys():
+            prop = properties.property(key)
+            expression = prop.expressionString() if prop.isActive() else ""
+            if ZOOM_VARIABLE not in expression or "@aot_zoom" in expression:
+                continue
+            expression = _ZOOM_WORD.sub("@aot_zoom", _POWER_CURVE.sub(_exponential, expression))
+            prop.setExpressionString(f"with_variable('aot_zoom', {_STYLE_ZOOM}, {expression})")
+            properties.setProperty(key, prop)
+            changed += 1
+            touched = True
+        return touched
+
+    def fix_symbol(symbol) -> None:
+        for index in range(symbol.symbolLayerCount()):
+            layer = symbol.symbolLayer(index)
+            properties = layer.dataDefinedProperties()
+            if fix(properties):
+                layer.setDataDefinedProperties(properties)
+            if layer.subSymbol() is not None:
+                fix_symbol(layer.subSymbol())
+
+    if isinstance(renderer, QgsVectorTileBasicRenderer):
+        styles = renderer.styles()
+        for rule in styles:
+            if rule.symbol() is not None:
+                fix_symbol(rule.symbol())
+        renderer.setStyles(styles)
+    if labeling is not None and hasattr(labeling, "styles"):
+        styles = labeling.styles()
+        for label_style in styles:
+            settings = label_style.labelSettings()
+            properties = settings.dataDefinedProperties()
+            if fix(properties):
+                settings.setDataDefinedProperties(properties)
+                label_style.setLabelSettings(settings)
+        labeling.setStyles(styles)
+    return changed
 
 
 # -- drawing as MapLibre draws (main thread) --------------------------------------------------------
@@ -314,18 +409,20 @@ def draw_as_maplibre(renderer, style: dict, resources: StyleResources | None) ->
         return 0, 0
     gl_layers = {gl.get("id"): gl for gl in style.get("layers") or [] if isinstance(gl, dict)}
     sprites = _sprite_index(resources)
-    styles, outlines, exact = [], 0, 0
+    styles, outlines, exact, dashed = [], 0, 0, 0
     for rule in renderer.styles():
         gl = gl_layers.get(rule.styleName())
         if gl is not None and sprites:
             exact += _exact_sprite_sizes(rule.symbol(), gl, sprites)
             _anchor_patterns(rule.symbol(), gl, sprites)
+        if gl is not None:
+            dashed += _dashes_from_ring_start(rule.symbol(), gl)
         styles.append(rule)
         outline = _split_outline(rule)
         if outline is not None:
             styles.append(outline)
             outlines += 1
-    if outlines or exact:
+    if outlines or exact or dashed:
         renderer.setStyles(styles)
     return outlines, exact
 
@@ -443,14 +540,8 @@ def _exact_sprite_sizes(symbol, gl: dict, sprites: dict) -> int:
 # tile's pixel origin at that zoom.  QGIS's raster fill anchors its texture at the painter's origin
 # (the map's top-left corner) and its offset moves the polygon with it.  A geometry generator that
 # moves the polygon back by the offset leaves only the texture moved, onto the world grid.
-EARTH_HALF_CIRCUMFERENCE = 20037508.342789244  # EPSG:3857, metres
-TILE_PX = 512  # MapLibre's zoom is the zoom of 512 px tiles
 ZOOM_EPSILON = 1e-6  # a scale a hair off an integer zoom is that zoom (floor() would drop a level)
-# Map units per millimetre on the page and the map's zoom, from the scale QGIS derives from the
-# extent (metres per inch of output: 1000/scale mm per metre).  Null without a map settings scope
-# (a bare QgsMapSettings): the pattern then stays anchored where QGIS anchors it.
-_MAP_MM = "(@map_scale / 1000.0)"
-_ZOOM = (f"log(2, {2 * EARTH_HALF_CIRCUMFERENCE!r} / ({TILE_PX} * {PIXEL_SIZE_MM!r} * {_MAP_MM}))")
+# Without a map settings scope (a bare QgsMapSettings) the pattern stays as QGIS draws it.
 _ZOOM_GROWTH = (f"with_variable('aot_f', {_ZOOM} - floor({_ZOOM} + {ZOOM_EPSILON}), "
                 f"if(abs(@aot_f) < {ZOOM_EPSILON}, 1.0, 2 ^ @aot_f))")
 # The tile grid is Web Mercator's, on an unrotated map: elsewhere the pattern stays as QGIS draws it.
@@ -465,6 +556,37 @@ def _pattern_phase(axis: str, size_mm: str) -> str:
              else f"({EARTH_HALF_CIRCUMFERENCE!r} - y_max(@map_extent))")
     return (f"if({_ON_THE_GRID}, with_variable('aot_p', {size_mm}, with_variable('aot_w', {world} / {_MAP_MM}, "
             f"@aot_w - @aot_p * floor(@aot_w / @aot_p))), NULL)")
+
+
+# MapLibre measures a polygon ring's dash distance from its last vertex: at the first vertex the
+# distance is already the closing segment's length (the generator starts "before" the first vertex,
+# at the ring's last distinct one).  QGIS starts every part's dashes at 0, so its dash pattern is
+# advanced by that length.  A line style on polygons draws their rings (QGIS's vector tile renderer:
+# the polygon's boundary, one part per ring, evaluated part by part).
+_RING_DASH_START = (
+    "if(geometry_type($geometry) = 'Polygon', with_variable('aot_rings', boundary($geometry), "
+    "with_variable('aot_ring', if(num_geometries(@aot_rings) > 1, "
+    "geometry_n(@aot_rings, coalesce(@geometry_part_num, 1)), @aot_rings), "
+    "distance(point_n(@aot_ring, 1), point_n(@aot_ring, num_points(@aot_ring) - 1)))), 0)")
+
+
+def _dashes_from_ring_start(symbol, gl: dict) -> int:
+    """Start the dashes of a dashed line style where MapLibre starts them (see the notes above), and
+    keep lines whole: QGIS clips a line to the map's extent first, restarting its dashes at the cut."""
+    paint = gl.get("paint") if isinstance(gl.get("paint"), dict) else {}
+    if gl.get("type") != "line" or "line-dasharray" not in paint or symbol is None:
+        return 0
+    changed = 0
+    for index in range(symbol.symbolLayerCount()):
+        layer = symbol.symbolLayer(index)
+        if isinstance(layer, QgsSimpleLineSymbolLayer):
+            layer.setDataDefinedProperty(_property_key("DashPatternOffset"),
+                                         QgsProperty.fromExpression(_RING_DASH_START))
+            layer.setDashPatternOffsetUnit(_map_units())
+            changed += 1
+    if changed:
+        symbol.setClipFeaturesToExtent(False)
+    return changed
 
 
 def _pattern_unit(layer):

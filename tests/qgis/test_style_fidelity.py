@@ -491,3 +491,54 @@ def test_native_vtpk_draws_the_level_at_its_own_scale(tmp_path, qgis_new_project
     layer = open_package_layer(path, cache_dir=tmp_path)
     image = _render(layer, half=WM_HALF / 2)  # 512 px of 512 px tiles: level 1's scale exactly
     assert _near(image, VIEW_PX // 2 + 40, VIEW_PX // 2 + 40, FILL, radius=0)  # level 1's land
+
+
+# -- dashes and zoom functions ----------------------------------------------------------------------------
+LINE = "#000000"
+
+
+def _outline_layer(paint: dict) -> dict:
+    return {"id": "edges", "type": "line", "source": "esri", "source-layer": "landuse", "paint": paint}
+
+
+def _dark_run(image: QImage, x: int, top: int, bottom: int) -> int:
+    """How many pixels of column ``x`` between ``top`` and ``bottom`` are drawn dark."""
+    return sum(QColor.fromRgba(image.pixel(x, y)).lightness() < 128 for y in range(top, bottom))
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_polygon_ring_dashes_start_where_maplibre_starts_them(native, tmp_path, qgis_new_project):
+    """MapLibre starts a ring's dash distance at its closing segment's length (it walks in from the
+    last vertex): TRACK's ring runs right along its top edge after its 250 px left edge, so with
+    4 px wide [3, 2] dashes (20 px) the top edge starts 10 px into the pattern: a 2 px dash end, a gap
+    to 10 px, then a dash from 10 to 22 px."""
+    dashed = _outline_layer({"line-color": LINE, "line-width": 4, "line-dasharray": [3, 2]})
+    path = _vtpk(tmp_path / "dashes.vtpk", [dashed], {"landuse": [("polygon", TRACK, {})]})
+    image = _render(open_package_layer(path, cache_dir=tmp_path, native=native), canvas=True)
+    left, top = _px(TRACK[0]), _px(TRACK[1])
+    assert _dark_run(image, left + 6, top - 4, top + 4) == 0  # in the gap (QGIS alone: a dash to 12 px)
+    assert _dark_run(image, left + 16, top - 4, top + 4) >= 3  # in the dash (QGIS alone: a gap from 12 px)
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_zoom_functions_see_maplibres_zoom(native, tmp_path, qgis_new_project):
+    """A line 1 px wide at zoom 0 and 41 px at zoom 1 is 21 px wide at zoom 0.5: QGIS 3.22 gives the
+    style a zoom 0.08 lower (OGC's 0.28 mm pixel, 17.7 px), QGIS 3.40's vtpk source interpolates it
+    linearly in scale (0.59, 24.4 px)."""
+    widening = _outline_layer({"line-color": LINE, "line-width": {"stops": [[0, 1], [1, 41]]}})
+    path = _vtpk(tmp_path / "widths.vtpk", [widening], {"landuse": [("polygon", PITCH, {})]})
+    half = WM_HALF / 2 ** 0.5
+    image = _render(open_package_layer(path, cache_dir=tmp_path, native=native), half=half, canvas=True)
+    top = round(VIEW_PX / 2 - (VIEW_PX / 2 - _px(PITCH[1])) * WM_HALF / half)  # the top edge at zoom 0.5
+    assert abs(_dark_run(image, VIEW_PX // 2, top - 20, top + 20) - 21) <= 1
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_exponential_zoom_functions_follow_maplibres_curve(native, tmp_path, qgis_new_project):
+    """Base 2 from 2 px at zoom 0 to 20 px at zoom 2: MapLibre draws (2^1 - 1) / (2^2 - 1) of the way,
+    8 px, at zoom 1; QGIS 3.22's converter writes a power curve, (1/2)^2 of the way (6.5 px)."""
+    widening = _outline_layer({"line-color": LINE, "line-width": {"base": 2, "stops": [[0, 2], [2, 20]]}})
+    path = _vtpk(tmp_path / "widths.vtpk", [widening], {"landuse": [("polygon", PITCH, {})]})
+    image = _render(open_package_layer(path, cache_dir=tmp_path, native=native), half=WM_HALF / 2, canvas=True)
+    top = round(VIEW_PX / 2 - (VIEW_PX / 2 - _px(PITCH[1])) * 2)  # the top edge at zoom 1
+    assert abs(_dark_run(image, VIEW_PX // 2, top - 20, top + 20) - 8) <= 1
