@@ -227,11 +227,11 @@ def _measure(work: Path, emulator_class) -> dict:
 
     from plugin.core.export import Exporter
     from plugin.core.http import create_session
+    from plugin.core.request import ExportRequest, area_from_wkt
     from plugin.core.tilecount import count_tiles
     from plugin.gui.dock import ArcGISOfflineTilesDockWidget
     from plugin.gui.exports import ExportsController, ExportState
     from plugin.gui.panels import counts
-    from plugin.tasks.export_task import ExportRequest, area_from_wkt
 
     work.mkdir(parents=True)
     emulator = emulator_class(work / "emulator")
@@ -296,7 +296,7 @@ def _measure(work: Path, emulator_class) -> dict:
         manager.exportFinished.connect(on_finished)
         manager.exportFailed.connect(lambda *_: loop.quit())
         QTimer.singleShot(TIMEOUT_S * 1000, loop.quit)
-        request = ExportRequest(service_url=url, authcfg="", area_wkt=POLYGON, area_is_rectangle=False,
+        request = ExportRequest(service_url=url, authcfg="", area=area_from_wkt(POLYGON),
                                 levels=LEVELS, fmt=None, output_path=str(work / "europe.tpkx"),
                                 service_name="World_Map", area_label="Drawn polygon, 5 vertices")
         meter.start()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +34,7 @@ from . import jobs as jobs_mod
 from . import names
 from .area import Area
 from .auth import bind_auth
+from .cachedownload import download_cache
 from .client import fetch_exportable_service, fetch_service
 from .download import CHUNK_SIZE, DownloadProgress, DownloadState, download, looks_presigned
 from .errors import (
@@ -49,7 +49,7 @@ from .errors import (
     PackageError,
     TooManyTilesError,
 )
-from .http import REAL_CLOCK, CancelToken, Clock, check_cancel
+from .http import REAL_CLOCK, CancelToken, Clock
 from .jobs import Estimate, Job, JobStatus, PollPolicy
 from .jobstore import (
     CANCELLED,
@@ -64,9 +64,9 @@ from .jobstore import (
     JobStore,
 )
 from .levels import format_levels
-from .packages.cachefolder import lay_out_cache, storage_name, unpack_archive, verify_cache
+from .records import is_cache_record
 from .split import Part, SplitPlan, plan_split
-from .tilecache import PACKAGE, TILE_CACHE, ResultFile, cache_result_files, check_output_kind, is_archive_url
+from .tilecache import PACKAGE, TILE_CACHE, cache_result_files, check_output_kind
 from .tilecount import count_tiles
 
 LOG = logging.getLogger(__name__)
@@ -305,11 +305,6 @@ ProgressCb = Callable[[Progress], None]
 JOB_SHARE = 0.6  # of a part's progress bar: the server job; the rest is the download
 
 
-def is_cache_record(record: JobRecord) -> bool:
-    """Whether a job record is a tile-cache export (``tilePackage=false``)."""
-    return str(record.params.get("tilePackage", "")).lower() == "false"
-
-
 # --- the exporter ------------------------------------------------------------------------------
 class Exporter:
     """Runs exports with one session; see the module docstring for the flow.
@@ -400,14 +395,8 @@ class Exporter:
         ``out_path`` is the wanted package file (its suffix is set to the format) or a folder (the
         service name is used).  Split exports get ``_partNNofMM`` names.
         """
-        out = Path(out_path)
-        name = names.safe_name(getattr(plan.service, 'name', '') or 'export')
-        if plan.output_kind == TILE_CACHE:
-            # a folder path names the cache itself unless it is a folder of other things
-            if out.is_dir() and any(out.iterdir()) and not (out / "conf.xml").is_file():
-                out = out / name
-        elif out.is_dir() or not out.suffix:
-            out = out / f"{name}.{plan.format}"
+        out = names.export_target(out_path, cache=plan.output_kind == TILE_CACHE, fmt=plan.format,
+                                  service_name=getattr(plan.service, "name", ""))
         bind_auth(self.session, plan.service.url)
         records = [self._new_record(plan, req, out) for req in plan.requests]
         for record in records:
@@ -589,79 +578,13 @@ class Exporter:
 
     def _download_cache(self, record: JobRecord, tracker: _ProgressTracker, i: int,
                         cancel: CancelToken | None) -> list[Path]:
-        """A tile-cache result into the folder ``record.output_path``: one archive downloaded and
-        unpacked, or the listed files downloaded one by one (files already there are kept for a
-        resume); then laid out with ``conf.xml`` at the top and verified."""
-        record.state = DOWNLOADING
-        files = [ResultFile.from_dict(d) for d in record.result_files if isinstance(d, dict)] or [
-            ResultFile(u.split("?", 1)[0].rsplit("/", 1)[-1], u) for u in record.result_urls]
-        target = Path(record.output_path)
-        staging, archive_path = names.cache_download_paths(target)
-        states = {d.get("url"): DownloadState.from_dict(d) for d in record.downloads if isinstance(d, dict)}
-        sizes = [f.size for f in files]
-        total = sum(s for s in sizes if s) if all(s is not None for s in sizes) else None
-        done_before = 0
+        def progress(fraction: float | None, message: str, done: int, whole: int | None) -> None:
+            tracker.update(i, JOB_SHARE + (1 - JOB_SHARE) * (fraction or 0.0), message, "download", done, whole)
 
-        def on_state(st: DownloadState) -> None:
-            states[st.url] = st
-            record.downloads = [s.to_dict() for s in states.values() if not s.complete]
-            self._save(record)
-
-        def on_progress(p: DownloadProgress) -> None:
-            done = done_before + p.bytes_done
-            whole = total if total else (p.total if len(files) == 1 else None)
-            frac = done / whole if whole else None
-            mb = f"{done / 1e6:.1f} MB" + (f" of {whole / 1e6:.1f} MB" if whole else "")
-            tracker.update(i, JOB_SHARE + (1 - JOB_SHARE) * (frac or 0.0), f"Downloading the tile cache: {mb}",
-                           "download", done, whole)
-
-        def fetch(f: ResultFile, dest: Path, verify_zip: bool) -> Path:
-            return download(self.session, f.url, dest, state=states.get(f.url), presigned=looks_presigned(f.url),
-                            progress=on_progress, on_state=on_state, cancel=cancel, chunk_size=self.chunk_size,
-                            verify_zip=verify_zip)
-
-        archive: Path | None = None
-        if len(files) == 1 and is_archive_url(files[0].path):
-            archive = archive_path
-            if not archive.is_file():
-                fetch(files[0], archive, True)
-            if staging.exists():
-                shutil.rmtree(staging)
-            try:
-                unpack_archive(archive, staging)
-            except PackageError:
-                archive.unlink(missing_ok=True)  # damaged: the retry downloads it again
-                raise
-        else:
-            staging.mkdir(parents=True, exist_ok=True)
-            for f in files:
-                check_cancel(cancel)
-                dest = staging.joinpath(*f.path.split("/"))
-                if not (dest.is_file() and (f.size is None or dest.stat().st_size == f.size)):
-                    fetch(f, dest, False)
-                    if f.size is not None and dest.stat().st_size != f.size:
-                        dest.unlink()
-                        raise PackageError(path=f.path, reason=f"it has {dest.stat().st_size if dest.exists() else 0} "
-                                           f"bytes instead of the {f.size} the server listed")
-                done_before += dest.stat().st_size
-        lay_out_cache(staging, target)
-        storage = storage_name(str(record.params.get("storageFormatType") or STORAGE_FORMATS[TPK]))
-        try:
-            summary = verify_cache(target, levels=record.levels or None, storage=storage)
-        except PackageError:
-            shutil.rmtree(target, ignore_errors=True)
-            raise
-        if archive is not None:
-            archive.unlink(missing_ok=True)
-        LOG.info("Tile cache %s: %d tiles at levels %s (%s)", target.name, summary.tile_count,
-                 format_levels(sorted(summary.levels)), summary.storage)
-        record.downloads = []
-        record.output_paths = [str(target)]
-        record.state = DONE
-        record.set_error(None)
-        self._save(record)
+        paths = download_cache(self.session, record, save=self._save, progress=progress, cancel=cancel,
+                               chunk_size=self.chunk_size)
         tracker.update(i, 1.0, "Tile cache downloaded", "download")
-        return [target]
+        return paths
 
     def _resplit(self, record: JobRecord, plan: ExportPlan, exc: TooManyTilesError, tracker: _ProgressTracker,
                  i: int, cancel: CancelToken | None, depth: int) -> list[Path]:
@@ -687,8 +610,7 @@ class Exporter:
                               area=part.area.to_esri_polygon(_sr_json(plan.service) or None),
                               levels=list(part.levels), format=record.format, tiles=part.tiles,
                               plan_id=record.plan_id, part_index=record.part_index, part_count=record.part_count,
-                              output_path=str(base.with_name(f"{base.name}_{part.index + 1}") if is_cache_record(record)
-                                              else base.with_name(f"{base.stem}_{part.index + 1}{base.suffix}")))
+                              output_path=str(names.resplit_path(base, part.index + 1, is_cache_record(record))))
             self._save(child)
             paths += self._run_record(child, plan, tracker, i, cancel, depth + 1)
         record.state = DONE

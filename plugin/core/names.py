@@ -65,6 +65,29 @@ def cache_folder(base: Path, part: int, parts: int) -> Path:
     return base.with_name(stem)
 
 
+def resplit_path(base: str | os.PathLike, n: int, cache: bool) -> Path:
+    """The ``n``-th piece of a part the server refused as too big and that was split again:
+    ``field_part02of03_1.tpkx`` (or the folder ``…_1`` of a tile cache)."""
+    base = Path(base)
+    return base.with_name(f"{base.name}_{n}") if cache else base.with_name(f"{base.stem}_{n}{base.suffix}")
+
+
+def export_target(output: str | os.PathLike, *, cache: bool, fmt: str, service_name: str) -> Path:
+    """The file (or a tile cache's folder) an export writes under ``output``: ``output`` itself when it
+    names one; in a folder output, a file named after the service (``World_Map.tpkx``).  A tile cache's
+    folder is the output without its suffix, or a folder inside an output folder that holds other things."""
+    out = Path(output)
+    name = safe_name(service_name or "export")
+    if cache:
+        out = cache_output_path(out)
+        if out.is_dir() and any(out.iterdir()) and not (out / "conf.xml").is_file():
+            out = out / name
+        return out
+    if out.is_dir() or not out.suffix:
+        return out / f"{name}.{fmt}"
+    return out
+
+
 def cache_download_paths(target: str | os.PathLike) -> tuple[Path, Path]:
     """Where a tile cache is downloaded before it becomes ``target``: the staging folder and the zip.
     Names of our own (never ``<folder>.zip``, which may be the user's), stable so a resume finds them."""

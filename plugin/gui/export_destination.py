@@ -10,10 +10,10 @@ from pathlib import Path
 from ..core import names
 from ..core.errors import ArcGISOfflineTilesError, OutputFolderError, OutputFolderMissingError
 from ..core.output import check_output_folder, output_folder
+from ..core.request import ExportRequest
 from ..core.tilecache import TILE_CACHE
 from ..qgis_glue import settings
 from ..qgis_glue.i18n import error_message, translator
-from ..tasks.export_task import ExportRequest
 
 log = logging.getLogger(__name__)
 

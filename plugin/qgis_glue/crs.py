@@ -22,6 +22,7 @@ from qgis.core import (
 from ..core.errors import QT_TRANSLATE_NOOP, InvalidRequestError
 from ..core.tiling import SpatialRef
 from .areas import polygons_only
+from .enums import wkt1_gdal
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 DENSIFY_PARTS = 64  # segments per bounding-box side when an area is checked for the antimeridian
@@ -40,6 +41,12 @@ def qgs_crs(spatial_ref: SpatialRef) -> QgsCoordinateReferenceSystem:
             return crs
     name = spatial_ref.authid() or "WKT"
     raise InvalidRequestError(reason=f"QGIS does not know the service's coordinate system ({name}).")
+
+
+def service_crs_wkt(service) -> str:
+    """The service CRS as WKT for a raster merge (the GeoPackage's CRS row); InvalidRequestError when
+    QGIS does not know it."""
+    return qgs_crs(service.spatial_ref).toWkt(wkt1_gdal())
 
 
 def to_service_crs(geometry: QgsGeometry, source: QgsCoordinateReferenceSystem,

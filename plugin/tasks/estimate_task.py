@@ -15,16 +15,18 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
+from qgis.core import QgsGeometry
 from qgis.PyQt.QtCore import pyqtSignal
 
 from ..core.errors import CancelledError
 from ..core.export import Progress
 from ..core.http import CancelToken
 from ..core.jobs import Estimate
+from ..core.request import service_label
+from ..qgis_glue.areas import area_from_geometry
 from ..qgis_glue.engine import EngineConfig, create_exporter, engine_config
 from ..qgis_glue.i18n import error_message, translator
 from .base import PluginTask, TaskKeeper
-from .export_task import area_from_wkt, service_label
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ class EstimateTask(PluginTask):
         service = self.service
         if isinstance(service, str):
             service = exporter.fetch(service, cancel=self.token)
-        area = area_from_wkt(self.area_wkt, self.area_is_rectangle)
+        area = area_from_geometry(QgsGeometry.fromWkt(self.area_wkt or ""), as_rectangle=self.area_is_rectangle)
 
         def progress(p: Progress) -> None:
             self.setProgress(100.0 * (p.fraction or 0.0))

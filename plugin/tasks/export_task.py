@@ -7,14 +7,11 @@
     task = ExportTask(job_id, request, config, message_bar=iface.messageBar())
     keeper.start(task)                                               # QgsApplication.taskManager()
 
-The worker builds its own :class:`~..core.export.Exporter` from ``config`` and only calls the engine,
-:func:`~..core.packages.merge_packages` and :func:`~..qgis_glue.layers.prepare_layer_source` (the
-conversion happens there, off the main thread).  ``finished()`` adds the layer(s) and tells the user.
-
-Every export keeps, next to the core's job records, a *request file*
-``<job store>/requests/<job id>.json`` with the :class:`ExportRequest` (merge, add to map, output …), so
-an export interrupted by a QGIS restart resumes with the same settings.  The job id is the plan id of
-the core's records.
+The worker builds its own :class:`~..core.export.Exporter` from ``config`` and drives the core's
+:class:`~..core.pipeline.ExportPipeline` (the same sequence, names and record keeping as Processing's
+``exporttiles``), then :func:`~..qgis_glue.layers.prepare_layer_source` (the conversion happens there, off
+the main thread).  ``finished()`` adds the layer(s) and tells the user.  What the job store keeps of an
+export (the part records and the request file) is :mod:`..core.records`'.
 
 Stopping an export takes one of two ways:
 
@@ -30,44 +27,25 @@ Stopping an export takes one of two ways:
 """
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import shutil
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
-from qgis.core import Qgis, QgsCoordinateReferenceSystem, QgsGeometry, QgsMapLayer, QgsProject
+from qgis.core import Qgis, QgsMapLayer, QgsProject
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ..core import names
 from ..core.area import Area
-from ..core.download import DownloadState
 from ..core.errors import ArcGISOfflineTilesError, CancelledError
-from ..core.export import JOB_SHARE, Exporter, Progress, is_cache_record, is_vector
+from ..core.export import JOB_SHARE, ExportPlan, Progress
 from ..core.http import CancelToken
-from ..core.jobs import is_safe_id
-from ..core.jobstore import (
-    CANCELLED,
-    DONE,
-    DOWNLOADING,
-    FAILED,
-    NEW,
-    PAUSED,
-    SUBMITTED,
-    TIMED_OUT,
-    JobRecord,
-    JobStore,
-    atomic_write_text,
-    plan_records,
-    worth_resuming,
-)
-from ..core.levels import format_levels
-from ..core.packages import merge_packages
-from ..core.packages.cachefolder import is_cache_folder, merge_caches
-from ..core.tilecache import PACKAGE, TILE_CACHE
+from ..core.jobstore import DONE, PAUSED, SUBMITTED, TIMED_OUT, JobRecord, JobStore
+from ..core.packages.cachefolder import is_cache_folder
+from ..core.pipeline import ExportOutcome, ExportPipeline, PipelineListener
+from ..core.records import abandon_export, leaf_records, partial_bytes, scan_records
+from ..core.request import ExportRequest, service_label
 from ..qgis_glue import crs as crs_glue
 from ..qgis_glue.areas import area_from_geometry, geometry_from_area
 from ..qgis_glue.engine import EngineConfig, create_exporter
@@ -85,205 +63,16 @@ from .base import PluginTask, hidden_flags, qgis_announces_end
 
 log = logging.getLogger(__name__)
 
-REQUESTS_FOLDER = "requests"  # inside the job store folder
 STATUS_INTERVAL_S = 0.1  # at most ~10 progress/status updates a second reach the main thread
-MERGE_SHARE = 0.2  # of the task's progress bar, when the packages are merged
-CONVERT_SHARE = 0.2  # when the package is converted for the map
+CONVERT_SHARE = 0.2  # of the task's progress bar, when the package is converted for the map
 DESCRIBE_SHARE = 0.02  # a merged file needs no conversion, only its facts
 SUCCESS_SECONDS = 10
-MERGED_SUFFIXES = (".gpkg", ".mbtiles")
-# request-file states
-RUNNING, PAUSED_STATE, FAILED_STATE = "running", "paused", "failed"
-# Records an interrupted export can go on from (NEW parts of a split export included).
-CONTINUABLE = frozenset({NEW, SUBMITTED, DOWNLOADING, TIMED_OUT, PAUSED})
 
 
 tr = translator("ExportTask")  # module strings: pylupdate files them under @default
 
 
-# --- the request ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ExportRequest:
-    """Everything the user chose for one export, as plain values (kept for a retry or a resume)."""
-
-    service_url: str
-    authcfg: str  # QGIS auth config id or ""
-    area_wkt: str  # the area in the SERVICE CRS (polygon or rectangle), WKT
-    area_is_rectangle: bool
-    levels: tuple[int, ...]
-    fmt: str | None  # None = automatic, "tpkx", "tpk" (vector always vtpk)
-    optimize: bool = False
-    quality: int | None = None
-    split: bool = True
-    merge: bool = True  # merge split results into one file (GeoPackage/MBTiles)
-    output_path: str = ""  # final package path (.vtpk/.tpkx/.tpk) or a folder
-    add_to_map: bool = True
-    service_name: str = ""
-    area_label: str = ""  # human description ("Drawn polygon, 5 vertices", "Canvas extent")
-    # PACKAGE, or TILE_CACHE: a cache folder (map and image services; core.tilecache.supported_output_kinds)
-    output_kind: str = PACKAGE
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "levels", tuple(sorted({int(level) for level in self.levels})))
-
-    @property
-    def levels_text(self) -> str:
-        return format_levels(self.levels)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ExportRequest:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["levels"] = tuple(values.get("levels") or ())
-        return cls(**values)
-
-
-def area_from_wkt(wkt: str, is_rectangle: bool) -> Area:
-    """The core's area from WKT in the service CRS (any thread)."""
-    return area_from_geometry(QgsGeometry.fromWkt(wkt or ""), as_rectangle=is_rectangle)
-
-
-def service_label(url: str) -> str:
-    """``World_Map/MapServer`` from a service URL (when the service name is not known yet)."""
-    parts = [p for p in url.split("?", 1)[0].rstrip("/").split("/") if p]
-    return "/".join(parts[-2:]) if len(parts) >= 2 else url
-
-
-# --- request files and records (any thread) -----------------------------------------------------
-def requests_folder(store_folder: str | Path) -> Path:
-    return Path(store_folder) / REQUESTS_FOLDER
-
-
-def save_request_file(store_folder: str, job_id: str, request: ExportRequest, state: str,
-                      created: float | None = None) -> None:
-    if not store_folder:
-        return
-    path = requests_folder(store_folder) / f"{job_id}.json"
-    doc = {"job_id": job_id, "state": state, "request": request.to_dict(), "created": created or time.time(),
-           "updated": time.time()}
-    try:
-        atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True))
-    except OSError as exc:  # the export goes on; only a resume after a restart would be affected
-        log.warning("The export settings of job %s could not be saved: %s", job_id, exc)
-
-
-def load_request_files(store_folder: str | Path) -> dict[str, dict]:
-    folder = requests_folder(store_folder)
-    out: dict[str, dict] = {}
-    if not folder.is_dir():
-        return out
-    for path in sorted(folder.glob("*.json")):
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            ExportRequest.from_dict(doc["request"])
-            if not is_safe_id(str(doc.get("job_id") or path.stem)):  # it names files to delete later
-                raise ValueError("the job id is not a plain name")
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            log.warning("The export settings file %s is damaged (%s); it is ignored", path.name, exc)
-            continue
-        out[str(doc.get("job_id") or path.stem)] = doc
-    return out
-
-
-def delete_request_file(store_folder: str, job_id: str) -> None:
-    if store_folder and is_safe_id(job_id):
-        with contextlib.suppress(OSError):
-            (requests_folder(store_folder) / f"{job_id}.json").unlink()
-
-
-def leaf_records(records: list[JobRecord]) -> list[JobRecord]:
-    """The records that carry work: a record the server refused as too big was split again into
-    later records of the same part, which replace it."""
-    out = []
-    for record in records:
-        replaced = record.error_type == "TooManyTilesError" and any(
-            other is not record and other.part_index == record.part_index and other.created >= record.created
-            for other in records)
-        if not replaced and record.state != CANCELLED:
-            out.append(record)
-    return out
-
-
-def _remove_output(path: Path) -> None:
-    """Remove a finished output: a file, or a tile cache folder (never any other folder)."""
-    if path.is_dir():
-        if is_cache_folder(path) or path.name.endswith(names.CACHE_PART):
-            shutil.rmtree(path, ignore_errors=True)
-        return
-    with contextlib.suppress(OSError):
-        path.unlink()
-
-
-def _part_files(record: JobRecord) -> list[Path]:
-    parts = []
-    if is_cache_record(record) and record.output_path:  # a tile cache still being downloaded
-        parts += list(names.cache_download_paths(record.output_path))
-    for entry in record.downloads:
-        if isinstance(entry, dict):
-            with contextlib.suppress(TypeError, ValueError):
-                parts.append(DownloadState.from_dict(entry).part)
-    return parts
-
-
-def partial_bytes(records: list[JobRecord]) -> int:
-    total = 0
-    for record in records:
-        for part in _part_files(record):
-            with contextlib.suppress(OSError):
-                total += sum(f.stat().st_size for f in part.rglob("*") if f.is_file()) if part.is_dir() \
-                    else part.stat().st_size
-    return total
-
-
-def abandon_export(store: JobStore | None, job_id: str, *, exporter: Exporter | None = None,
-                   delete_outputs: bool = True, extra_files: tuple[str | Path, ...] = ()) -> None:
-    """Forget an export: cancel its server jobs still running (with ``exporter``), remove its
-    ``.part`` files, the packages it finished (``delete_outputs``) and ``extra_files``, its records
-    and its request file.  Best effort: failures are logged, never raised."""
-    for record in plan_records(store, job_id):
-        if exporter is not None and record.job and not record.result_urls and record.state in (
-                NEW, SUBMITTED, TIMED_OUT, PAUSED):
-            try:
-                exporter.cancel(record, delete_partial=True)
-            except Exception:  # noqa: BLE001 - a server that is gone must not stop the clean-up
-                log.warning("The server job of %s could not be cancelled", record.service_url, exc_info=True)
-        files = _part_files(record)
-        if delete_outputs:
-            files += [Path(p) for p in record.output_paths]
-        for path in files:
-            _remove_output(path)
-        if store is not None:
-            store.delete(record.id)
-    for path in extra_files:
-        _remove_output(Path(path))
-    if store is not None:
-        delete_request_file(str(store.folder), job_id)
-
-
 # --- layer sources for the outputs (any thread) -----------------------------------------------
-@dataclass(frozen=True)
-class ExportOutcome:
-    """What a finished export produced."""
-
-    main_path: str  # the merged file, else the (first) package
-    packages: tuple[str, ...]  # every package downloaded
-    merged: bool
-    tile_count: int
-    job_count: int
-    size: int  # bytes of main_path
-    merged_tiles: int = 0
-    sources: tuple[LayerSource, ...] = ()  # prepared for the map (empty without add to map)
-    warnings: tuple[str, ...] = field(default=())
-
-    @property
-    def paths(self) -> list[str]:
-        """The main file first, then the packages (when merged)."""
-        return [self.main_path] + [p for p in self.packages if p != self.main_path]
-
-
 ProgressFn = Callable[[float, str], None]
 
 
@@ -354,15 +143,6 @@ def _size(path: str | Path) -> int:
         return 0
 
 
-@dataclass(frozen=True)
-class MergedCaches:
-    """The merge report of tile caches, shaped as the packages' (output, tiles, warnings)."""
-
-    output: str
-    tiles_written: int
-    warnings: tuple[str, ...] = ()
-
-
 # --- message bar helper -----------------------------------------------------------------------
 def default_message_bar():
     try:
@@ -417,9 +197,7 @@ class ExportTask(PluginTask):
         self._message_bar = message_bar
         self._layers: list[QgsMapLayer] = []  # built in the worker, added to the project in finished()
         self._layer_errors: list[tuple[str, BaseException]] = []
-        self._created_files: list[Path] = []
-        self._shares = (1.0, 0.0, 0.0)  # export, merge, layer
-        self._weights: list[float] = [1.0]
+        self._layer_share = CONVERT_SHARE if request.add_to_map else 0.0  # of the bar: preparing the layers
         self._last_emit = 0.0
         self._last_key = ""
         self._last_fraction = 0.0
@@ -460,130 +238,32 @@ class ExportTask(PluginTask):
 
     # -- worker thread -------------------------------------------------------------------------
     def work(self) -> ExportOutcome:
-        store = JobStore(self.config.store_folder) if self.config.store_folder else None
-        save_request_file(self.config.store_folder, self.job_id, self.request, RUNNING, self.created)
         exporter = create_exporter(self.config, **self.exporter_options)
+        pipeline = ExportPipeline(exporter, self.request, self.job_id, resume=self.resume,
+                                  listener=_TaskListener(self), cancel=self.token, crs_wkt=crs_glue.service_crs_wkt,
+                                  created=self.created, finish=self._prepare_layers)
         try:
-            outcome = self._export(exporter, store)
-        except CancelledError:
-            if self.token.paused:
-                log.info("Export %s paused; its server job and partial download are kept", self.job_id)
-                save_request_file(self.config.store_folder, self.job_id, self.request, PAUSED_STATE, self.created)
-            elif self._download_started(store):
-                self.can_resume = True
-                log.info("Export %s cancelled during the download; the part downloaded is kept", self.job_id)
-                save_request_file(self.config.store_folder, self.job_id, self.request, PAUSED_STATE, self.created)
-            else:
-                abandon_export(store, self.job_id, exporter=exporter, extra_files=tuple(self._created_files))
-            raise
-        except BaseException:
-            self._after_failure(store)
-            raise
-        # Done: nothing is left to resume.
-        for record in plan_records(store, self.job_id):
-            store.delete(record.id)
-        delete_request_file(self.config.store_folder, self.job_id)
+            return pipeline.run()
+        finally:
+            self.can_resume = pipeline.settled.can_resume
+            self.kept_bytes = pipeline.settled.kept_bytes
+
+    def _prepare_layers(self, outcome: ExportOutcome) -> ExportOutcome:
+        """The layer sources (converted when needed) and the layers, still in the worker thread."""
+        if not self.request.add_to_map:
+            return outcome
+        start = 1.0 - self._layer_share
+
+        def progress(fraction: float, message: str) -> None:
+            self.token.raise_if_cancelled()
+            self._publish(start + self._layer_share * fraction, message, "layer")
+
+        if not outcome.merged:
+            self._publish(start, tr("Converting for QGIS"), "layer", force=True)
+        outcome = replace(outcome, sources=prepare_sources(outcome, progress, lambda: self.token.cancelled))
+        self._publish(1.0, tr("Loading"), "load", force=True)
+        self._layers, self._layer_errors = build_layers(outcome.sources, self.title)
         return outcome
-
-    def _download_started(self, store: JobStore | None) -> bool:
-        """A package is partly downloaded (its server job is done: there is nothing left to cancel)."""
-        self.kept_bytes = partial_bytes(leaf_records(plan_records(store, self.job_id)))
-        return self.kept_bytes > 0
-
-    def _after_failure(self, store: JobStore | None) -> None:
-        """Keep the records when something can be resumed (a download, a server job, finished parts)."""
-        try:
-            records = plan_records(store, self.job_id)
-            self.can_resume = worth_resuming(records)
-            if self.can_resume:
-                save_request_file(self.config.store_folder, self.job_id, self.request, FAILED_STATE, self.created)
-            else:
-                for record in records:
-                    store.delete(record.id)
-                delete_request_file(self.config.store_folder, self.job_id)
-        except Exception:  # noqa: BLE001 - the original error matters more
-            log.warning("Could not tidy the records of export %s", self.job_id, exc_info=True)
-
-    def _export(self, exporter: Exporter, store: JobStore | None) -> ExportOutcome:
-        request = self.request
-        self._publish(0.0, tr("Reading the service"), "fetch", force=True)
-        service = exporter.fetch(request.service_url, cancel=self.token)
-        records = leaf_records(plan_records(store, self.job_id)) if self.resume else []
-        if records:
-            packages, tiles, jobs = self._resume_records(exporter, service, records)
-        else:
-            packages, tiles, jobs = self._run_plan(exporter, service)
-        self.token.raise_if_cancelled()
-        main, merged, merged_tiles, warnings = packages[0], False, 0, []
-        if request.merge and len(packages) > 1:
-            report = self._merge(packages, service)
-            main, merged, merged_tiles = report.output, True, report.tiles_written
-            warnings += report.warnings
-        outcome = ExportOutcome(main_path=str(main), packages=tuple(packages), merged=merged, tile_count=tiles,
-                                job_count=jobs, size=_size(main), merged_tiles=merged_tiles,
-                                warnings=tuple(warnings))
-        if request.add_to_map:
-            start = self._shares[0] + self._shares[1]
-
-            def progress(fraction: float, message: str) -> None:
-                self.token.raise_if_cancelled()
-                self._publish(start + self._shares[2] * fraction, message, "layer")
-
-            if not merged:
-                self._publish(start, tr("Converting for QGIS"), "layer", force=True)
-            outcome = replace(outcome, sources=prepare_sources(outcome, progress, lambda: self.token.cancelled))
-            self._publish(1.0, tr("Loading"), "load", force=True)
-            self._layers, self._layer_errors = build_layers(outcome.sources, self.title)
-        self.token.raise_if_cancelled()  # a cancel that came in the meantime still abandons the export
-        return outcome
-
-    def _set_shares(self, merging: bool) -> None:
-        merge = MERGE_SHARE if merging else 0.0
-        layer = 0.0
-        if self.request.add_to_map:
-            layer = DESCRIBE_SHARE if merging else CONVERT_SHARE
-        self._shares = (1.0 - merge - layer, merge, layer)
-
-    def _run_plan(self, exporter: Exporter, service: Any) -> tuple[list[str], int, int]:
-        request = self.request
-        area = area_from_wkt(request.area_wkt, request.area_is_rectangle)
-        plan = exporter.prepare(service, area, request.levels, fmt=request.fmt, optimize=request.optimize,
-                                quality=request.quality, split=request.split, output_kind=request.output_kind)
-        plan.id = self.job_id  # the records carry the job id: a restart finds them by it
-        for warning in plan.warnings:
-            log.warning("%s: %s", self.title, warning)
-        log.info("%s: %s", self.title, plan.describe())
-        total = sum(max(1, r.tiles) for r in plan.requests) or 1
-        self._weights = [max(1, r.tiles) / total for r in plan.requests]
-        self._set_shares(request.merge and plan.job_count > 1)
-        out = request.output_path or str(Path.home())
-        result = exporter.run(plan, out, progress=self._on_engine_progress, cancel=self.token)
-        return [str(p) for p in result.paths], result.tile_count, result.job_count
-
-    def _resume_records(self, exporter: Exporter, service: Any,
-                        records: list[JobRecord]) -> tuple[list[str], int, int]:
-        total = sum(max(1, r.tiles) for r in records) or 1
-        weights = [max(1, r.tiles) / total for r in records]
-        self._set_shares(self.request.merge and len(records) > 1)
-        paths: list[str] = []
-        done = 0.0
-        for k, record in enumerate(records):
-            def progress(p: Progress, k: int = k, base: float = done) -> None:
-                part = p.fraction or 0.0
-                text = self._stage_text(replace(p, part=k + 1, parts=len(records)), part)
-                self._publish(self._shares[0] * (base + weights[k] * part), text, f"{p.stage}{k}")
-
-            result = exporter.resume(record, progress=progress, cancel=self.token, service=service)
-            paths += [str(p) for p in result.paths]
-            done += weights[k]
-        return paths, sum(r.tiles for r in records), len({r.part_index for r in records})
-
-    def _on_engine_progress(self, p: Progress) -> None:
-        overall = p.fraction or 0.0
-        i = max(0, min(len(self._weights) - 1, p.part - 1))
-        before = sum(self._weights[:i])
-        part = (overall - before) / self._weights[i] if self._weights[i] else 0.0
-        self._publish(self._shares[0] * overall, self._stage_text(p, max(0.0, min(1.0, part))), f"{p.stage}{p.part}")
 
     def _stage_text(self, p: Progress, part_fraction: float) -> str:
         if p.stage == "submit":
@@ -605,46 +285,6 @@ class ExportTask(PluginTask):
         if p.parts > 1:
             text = tr("Job {part} of {parts}: {text}").format(part=p.part, parts=p.parts, text=text)
         return text
-
-    def _merge(self, packages: list[str], service: Any):
-        if self.request.output_kind == TILE_CACHE:
-            return self._merge_caches(packages)
-        vector = is_vector(service)
-        target = names.merged_path(self.request.output_path, packages[0], vector)
-        wkt = None
-        if not vector:
-            try:
-                wkt = crs_glue.qgs_crs(service.spatial_ref).toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT1_GDAL)
-            except ArcGISOfflineTilesError:
-                wkt = None  # the packages' own WKT is used
-        start, share = self._shares[0], self._shares[1]
-        text = tr("Merging {count} packages into {name}").format(count=len(packages), name=target.name)
-        self._publish(start, text, "merge", force=True)
-
-        def progress(done: int, total: int) -> bool:
-            self._publish(start + share * done / max(total, 1), tr("{text}: {done} of {total} tiles").format(
-                text=text, done=done, total=total), "merge")
-            return not self.token.cancelled
-
-        self._created_files.append(target)
-        return merge_packages(packages, target, progress=progress, crs_wkt=wkt)
-
-    def _merge_caches(self, caches: list[str]) -> MergedCaches:
-        """Split tile caches into one cache folder (the output path), tile by tile."""
-        target = names.merged_cache_folder(self.request.output_path, caches[0])
-        start, share = self._shares[0], self._shares[1]
-        text = tr("Merging {count} tile caches into {name}").format(count=len(caches), name=target.name)
-        self._publish(start, text, "merge", force=True)
-
-        def progress(done: int, total: int) -> bool:
-            self._publish(start + share * done / max(total, 1), tr("{text}: {done} of {total} tiles").format(
-                text=text, done=done, total=total), "merge")
-            return not self.token.cancelled
-
-        area = area_from_wkt(self.request.area_wkt, self.request.area_is_rectangle)
-        summary = merge_caches(caches, target, progress=progress, extent=area.bbox)
-        self._created_files.append(target)
-        return MergedCaches(str(target), summary.tile_count)
 
     def _publish(self, fraction: float, text: str, key: str, force: bool = False) -> None:
         """Progress and status, throttled: the main thread gets at most ~10 updates a second."""
@@ -690,7 +330,7 @@ class ExportTask(PluginTask):
         self.status_text = tr("Saved {file} ({size})").format(file=name, size=human_size(result.size))
         if not qgis_announces_end(self):  # one notice per export: QGIS's own "Task complete" when it gives one
             push(self._bar(), tr("Export finished"), text, Qgis.MessageLevel.Success, SUCCESS_SECONDS)
-        log.info("%s: %d tiles in %d job(s) → %s", self.title, result.tile_count, result.job_count,
+        log.info("%s: %d tiles in %d part(s) → %s", self.title, result.tile_count, result.part_count,
                  ", ".join(result.paths))
 
     def on_failure(self, error: BaseException) -> None:
@@ -727,6 +367,44 @@ class ExportTask(PluginTask):
         return self._message_bar if self._message_bar is not None else default_message_bar()
 
 
+class _TaskListener(PipelineListener):
+    """The pipeline's progress as the task's bar and status texts (throttled by ``_publish``)."""
+
+    def __init__(self, task: ExportTask) -> None:
+        self.task = task
+
+    def _bar(self, fraction: float) -> float:
+        return (1.0 - self.task._layer_share) * fraction
+
+    def fetching(self, url: str) -> None:
+        self.task._publish(0.0, tr("Reading the service"), "fetch", force=True)
+
+    def planned(self, plan: ExportPlan | None, parts: int, merging: bool) -> None:
+        task = self.task
+        if task.request.add_to_map:
+            task._layer_share = DESCRIBE_SHARE if merging else CONVERT_SHARE
+        if plan is not None:
+            for warning in plan.warnings:
+                log.warning("%s: %s", task.title, warning)
+            log.info("%s: %s", task.title, plan.describe())
+
+    def renamed(self, wanted: Path, chosen: Path) -> None:
+        log.info("%s: %s exists; exporting to %s", self.task.title, wanted.name, chosen.name)
+
+    def part_progress(self, progress: Progress, fraction: float, part_fraction: float) -> None:
+        self.task._publish(self._bar(fraction), self.task._stage_text(progress, part_fraction),
+                           f"{progress.stage}{progress.part}")
+
+    def merging(self, target: Path, count: int, caches: bool, fraction: float) -> None:
+        text = tr("Merging {count} tile caches into {name}") if caches else tr("Merging {count} packages into {name}")
+        self._merge_text = text.format(count=count, name=target.name)
+        self.task._publish(self._bar(fraction), self._merge_text, "merge", force=True)
+
+    def merge_progress(self, done: int, total: int, fraction: float) -> None:
+        self.task._publish(self._bar(fraction), tr("{text}: {done} of {total} tiles").format(
+            text=self._merge_text, done=done, total=total), "merge")
+
+
 # --- small tasks of the jobs manager ------------------------------------------------------------
 @dataclass(frozen=True)
 class ResumableExport:
@@ -742,7 +420,9 @@ class ResumableExport:
 
 
 def request_from_records(records: list[JobRecord]) -> ExportRequest:
-    """A request rebuilt from records alone (exports started by Processing have no request file)."""
+    """A request rebuilt from part records alone (records an earlier version of Processing wrote have no
+    request file).  The area is the union of the parts' areas, which QGIS computes: the parts of a split
+    share their edges, so their rings side by side would not make a valid outline."""
     first = records[0]
     geometry = None
     for record in records:
@@ -751,12 +431,13 @@ def request_from_records(records: list[JobRecord]) -> ExportRequest:
         except (ArcGISOfflineTilesError, ValueError, TypeError, KeyError):
             continue
         geometry = part if geometry is None else geometry.combine(part)
+    if geometry is None:
+        raise ValueError("no part holds a readable area")
     output = ""
     if first.output_path:
         output = str(names.whole_export_path(first.output_path))
-    return ExportRequest(service_url=first.service_url, authcfg="",
-                         area_wkt=geometry.asWkt() if geometry is not None else "",
-                         area_is_rectangle=False, levels=tuple(lv for r in records for lv in r.levels),
+    return ExportRequest(service_url=first.service_url, authcfg="", area=area_from_geometry(geometry),
+                         levels=tuple(lv for r in records for lv in r.levels),
                          fmt=None if first.format == "vtpk" else (first.format or None),
                          merge=len({r.part_index for r in records}) > 1, output_path=output,
                          service_name=first.service_name, area_label=tr("Area of the interrupted export"))
@@ -764,26 +445,17 @@ def request_from_records(records: list[JobRecord]) -> ExportRequest:
 
 def scan_resumable(store_folder: str | Path) -> list[ResumableExport]:
     """Exports left unfinished in ``store_folder`` (request files and the core's records)."""
-    store = JobStore(store_folder)
-    groups: dict[str, list[JobRecord]] = {}
-    for record in store.records():
-        groups.setdefault(record.plan_id or record.id, []).append(record)
     out = []
-    for job_id, doc in load_request_files(store_folder).items():
-        records = groups.pop(job_id, [])
-        if records and all(r.state in (CANCELLED, FAILED) for r in records):
+    for export_id, doc, records in scan_records(store_folder):
+        if doc is not None:
+            out.append(_resumable(export_id, doc["export_request"], records, True, float(doc.get("created") or 0)))
             continue
-        out.append(_resumable(job_id, ExportRequest.from_dict(doc["request"]), records, True,
-                              float(doc.get("created") or 0)))
-    for job_id, records in groups.items():
-        if any(r.state in CONTINUABLE for r in records):
-            records.sort(key=lambda r: (r.part_index, r.created))
-            try:
-                request = request_from_records(records)
-            except (ValueError, TypeError) as exc:
-                log.warning("Unfinished export %s cannot be resumed: %s", job_id, exc)
-                continue
-            out.append(_resumable(job_id, request, records, False, min(r.created for r in records)))
+        try:
+            request = request_from_records(records)
+        except (ArcGISOfflineTilesError, ValueError, TypeError) as exc:
+            log.warning("Unfinished export %s cannot be resumed: %s", export_id, exc)
+            continue
+        out.append(_resumable(export_id, request, records, False, min(r.created for r in records)))
     out.sort(key=lambda r: r.created, reverse=True)
     return out
 

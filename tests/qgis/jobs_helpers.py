@@ -14,8 +14,8 @@ from qgis.PyQt.QtCore import QObject, QSize, QUrl, pyqtSlot
 from qgis.PyQt.QtGui import QDesktopServices
 
 from plugin.core.jobs import PollPolicy
+from plugin.core.request import ExportRequest, area_from_wkt
 from plugin.gui.exports import ExportsController, ExportState
-from plugin.tasks.export_task import ExportRequest
 
 TIMEOUT_MS = 60_000
 FAST_POLL = {"poll": PollPolicy(first=0.05, factor=1.3, max=0.25, timeout=120)}
@@ -28,7 +28,7 @@ def make_request(url: str, output, *, wkt: str = TRIANGLE, rectangle: bool = Fal
                  **options) -> ExportRequest:
     values = {"authcfg": "", "fmt": None, "service_name": url.rstrip("/").split("/")[-2],
               "area_label": "Test area", **options}
-    return ExportRequest(service_url=url, area_wkt=wkt, area_is_rectangle=rectangle, levels=tuple(levels),
+    return ExportRequest(service_url=url, area=area_from_wkt(wkt, rectangle), levels=tuple(levels),
                          output_path=str(output), **values)
 
 

@@ -181,7 +181,7 @@ def test_failure_shows_a_message_and_the_cards_retry_exports_again(dock, qtbot, 
     assert retried.id != view.id and dock.manager.job(view.id) is None  # the retry replaces the failed job
     again = wait_state(qtbot, dock.manager, retried.id, timeout=TIMEOUT_MS)
     assert again.state == ExportState.FINISHED, again.error
-    assert again.request.area_wkt == view.request.area_wkt and again.request.levels == (1, 2)
+    assert again.request.area == view.request.area and again.request.levels == (1, 2)
     layer = _new_layer(before)
     assert_placed(layer, drawn.boundingBox(), _tile_info(url), 2, vector=False)
 

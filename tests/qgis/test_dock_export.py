@@ -5,11 +5,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from qgis.core import QgsGeometry, QgsProject, QgsRectangle, QgsVectorTileLayer
+from qgis.core import QgsProject, QgsRectangle, QgsVectorTileLayer
 from qgis.PyQt.QtCore import Qt, QUrl
 
+from plugin.core.request import ExportRequest
 from plugin.qgis_glue import settings
-from plugin.tasks.export_task import ExportRequest
+from plugin.qgis_glue.areas import geometry_from_area
 from tests.qgis.conftest import connect
 from tests.qgis.jobs_helpers import opened_files_fixture  # noqa: F401 - the opened_files fixture
 from tests.qgis.test_dock_area import draw_polygon
@@ -58,9 +59,9 @@ def test_export_button_sends_the_request_the_dock_shows(dock, qtbot, emulator, s
     assert request.authcfg == ""
     assert request.levels == (2, 3, 4)
     assert request.fmt == "tpkx"
-    assert request.area_is_rectangle is False
-    assert QgsGeometry.fromWkt(request.area_wkt).equals(drawn) or \
-        QgsGeometry.fromWkt(request.area_wkt).symDifference(drawn).area() < 1e-6 * drawn.area()
+    assert request.area.is_rectangle is False
+    sent = geometry_from_area(request.area)
+    assert sent.equals(drawn) or sent.symDifference(drawn).area() < 1e-6 * drawn.area()
     assert (request.optimize, request.quality) == (False, None)
     assert (request.split, request.merge, request.add_to_map) == (True, True, True)
     assert request.output_path == str(output_folder / "World_Map_L2-4.tpkx")
@@ -78,7 +79,7 @@ def test_format_choice_changes_the_file_name_and_is_remembered(dock_factory, qtb
     assert dock.output_path().endswith(f"World_Map_{_levels_tag(dock)}.tpk")
     dock.recount_now()
     dock.export()
-    assert started[-1].fmt == "tpk" and started[-1].area_is_rectangle
+    assert started[-1].fmt == "tpk" and started[-1].area.is_rectangle
     assert started[-1].area_label == "Map extent"
 
     again = dock_factory()

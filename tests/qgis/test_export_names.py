@@ -86,3 +86,35 @@ def test_dock_and_processing_give_the_same_file_names(provider, jobs_env, emulat
         assert len(parts) > 1 and all(n.startswith("field_part") and n.endswith(suffix) for n in parts)
     if merge:
         assert ("field.mbtiles" if suffix == ".vtpk" else "field.gpkg") in names
+
+
+def test_neither_overwrites_an_earlier_export_and_processing_says_so(provider, jobs_env, emulator, qtbot, tmp_path):
+    """The rule both follow: a file of the export's name exists → ``name (2)``; never a silent overwrite."""
+    import processing
+
+    url = emulator.service_url("World_Map", "MapServer")
+    by_processing, by_dock = tmp_path / "processing", tmp_path / "dock"
+    for folder in (by_processing, by_dock):
+        folder.mkdir()
+        (folder / "field.tpkx").write_bytes(b"an earlier export")
+
+    feedback = _WarningsFeedback()
+    result = processing.run("arcgisofflinetiles:exporttiles", {
+        "SERVICE_URL": url, "AREA": _area_layer(), "LEVELS": "0,1", "OUTPUT": str(by_processing / "field.tpkx")},
+        feedback=feedback)
+    _through_the_dock(jobs_env, qtbot, url, by_dock / "field.tpkx", False, False)
+
+    assert _names(by_dock) == _names(by_processing) == ["field (2).tpkx", "field.tpkx"]
+    assert result["OUTPUT"] == str(by_processing / "field (2).tpkx")
+    assert all((folder / "field.tpkx").read_bytes() == b"an earlier export" for folder in (by_processing, by_dock))
+    assert any("field (2).tpkx" in w and "field.tpkx" in w for w in feedback.warnings), feedback.warnings
+
+
+class _WarningsFeedback(QgsProcessingFeedback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.warnings: list[str] = []
+
+    def pushWarning(self, warning: str) -> None:
+        self.warnings.append(warning)
+        super().pushWarning(warning)

@@ -9,11 +9,12 @@ from qgis.core import Qgis, QgsApplication, QgsProject, QgsTask
 from qgis.PyQt.QtCore import QCoreApplication, QThread
 
 from plugin.core.jobstore import PAUSED, JobStore
+from plugin.core.request import ExportRequest, area_from_wkt
 from plugin.qgis_glue import engine
 from plugin.qgis_glue.layers import native_tpkx_supported
 from plugin.tasks.base import TaskKeeper
 from plugin.tasks.estimate_task import start_estimate
-from plugin.tasks.export_task import ExportRequest, ExportTask
+from plugin.tasks.export_task import ExportTask
 from plugin.tasks.service_task import fetch_service_task
 from tests.qgis.jobs_helpers import (
     FAST_POLL,
@@ -45,8 +46,8 @@ def _task(emulator, tmp_path, qgis_iface, request: ExportRequest) -> ExportTask:
 
 
 def test_request_round_trips_and_sorts_its_levels():
-    request = ExportRequest("http://h/arcgis/rest/services/A/MapServer", "", SQUARE, True, (3, 1, 2, 1), "tpk",
-                            merge=False, area_label="Canvas extent")
+    request = ExportRequest("http://h/arcgis/rest/services/A/MapServer", "", area_from_wkt(SQUARE, True),
+                            (3, 1, 2, 1), "tpk", merge=False, area_label="Canvas extent")
     assert request.levels == (1, 2, 3) and request.levels_text == "1-3"
     assert ExportRequest.from_dict(json.loads(json.dumps(request.to_dict()))) == request
 
@@ -186,10 +187,10 @@ def test_service_task_reads_the_service_or_says_what_is_wrong(keeper, emulator, 
 def test_a_request_file_naming_another_folder_is_ignored_and_never_deleted(tmp_path):
     """The export settings files are read back at start-up: a job id in one must not name a file
     outside the store (it is used to delete the file later)."""
-    from plugin.tasks.export_task import delete_request_file, load_request_files, requests_folder, save_request_file
+    from plugin.core.records import delete_request_file, load_request_files, requests_folder, save_request_file
 
     store = tmp_path / "jobs"
-    request = ExportRequest("http://h/arcgis/rest/services/A/MapServer", "", SQUARE, True, (1,), "tpk")
+    request = ExportRequest("http://h/arcgis/rest/services/A/MapServer", "", area_from_wkt(SQUARE), (1,), "tpk")
     save_request_file(str(store), "0123abcd", request, "running")
     outside = tmp_path / "x.json"
     outside.write_text("precious")

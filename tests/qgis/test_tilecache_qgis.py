@@ -202,7 +202,7 @@ def test_abandoning_a_tile_cache_export_removes_its_folders_and_nothing_else(emu
     from plugin.core.http import HttpConfig, create_session
     from plugin.core.jobs import PollPolicy
     from plugin.core.jobstore import JobStore
-    from plugin.tasks.export_task import abandon_export
+    from plugin.core.records import abandon_export
 
     store = JobStore(tmp_path / "jobs")
     exporter = Exporter(create_session(HttpConfig(version="test")), store=store,

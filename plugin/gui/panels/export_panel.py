@@ -6,9 +6,9 @@ from qgis.PyQt.QtCore import QEvent, QObject, Qt
 
 from ...core.errors import ArcGISOfflineTilesError, InvalidRequestError
 from ...core.output import check_output_folder, needed_bytes
+from ...core.request import ExportRequest
 from ...qgis_glue import settings
 from ...qgis_glue.i18n import error_message, translator
-from ...tasks.export_task import ExportRequest
 from ..export_destination import target_folder
 from ..levels_model import format_bytes, format_int
 
@@ -71,13 +71,11 @@ class ExportPanel(QObject):
         if not output:
             raise InvalidRequestError(reason=tr("choose where to save the package"))
         c = self.controller
-        geometry = c.area.service_geometry(c.service_crs)
         area = c.area.service_area(c.service_crs)
         selection = c.area.selection
         ui = self.ui
         return ExportRequest(
-            service_url=c.service.url, authcfg=c.authcfg, area_wkt=geometry.asWkt(),
-            area_is_rectangle=area.is_rectangle, levels=tuple(c.model.checked_levels()),
+            service_url=c.service.url, authcfg=c.authcfg, area=area, levels=tuple(c.model.checked_levels()),
             fmt=self.options.chosen_format(), optimize=self.options.optimize(), quality=self.options.quality(),
             split=ui.splitCheck.isChecked(), merge=ui.mergeCheck.isChecked(),
             output_path=output, add_to_map=ui.addToMapCheck.isChecked(), service_name=c.service.name,

@@ -16,12 +16,11 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from ...core import names
-from ...core.errors import ArcGISOfflineTilesError, CancelledError
+from ...core.errors import ArcGISOfflineTilesError
 from ...core.tilecache import PACKAGE, TILE_CACHE
-from ...qgis_glue.enums import number_type, wkt1_gdal
+from ...qgis_glue.enums import number_type
 from ...qgis_glue.i18n import error_message
-from .service_area import ServiceAreaAlgorithm, crs_of
+from .service_area import ServiceAreaAlgorithm
 
 LOG = logging.getLogger(__name__)
 
@@ -70,7 +69,10 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             "(packages named …_partNNofMM); MERGE merges their packages into one GeoPackage (raster) or "
             "MBTiles (vector) file next to OUTPUT. An OUTPUT ending in .gpkg or .mbtiles always gives "
             "that converted file, even for a single package (the package is kept next to it). "
-            "Cancelling cancels the server job.\n\n"
+            "An export never overwrites an earlier one: when a file of OUTPUT's name exists, it takes "
+            "…name (2) and says so in the log (the dock does the same). "
+            "Cancelling cancels the server job; an export that fails or is stopped during its download is "
+            "kept in the plugin's list of exports, where it can be resumed.\n\n"
             "Outputs: OUTPUT (the package or tile cache folder, or the merged/converted file; the first one of a split "
             "export without MERGE), OUTPUT_FILES (every file, the merged/converted one first, separated "
             "by ';'), TILE_COUNT and JOB_COUNT.")
@@ -115,112 +117,52 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         return True
 
     def processAlgorithm(self, parameters, context, feedback):
+        import uuid
+
         from ...core.export import is_vector
+        from ...core.pipeline import ExportPipeline
+        from ...core.request import ExportRequest
         from ...qgis_glue import engine
+        from ...qgis_glue.crs import service_crs_wkt
 
         self.connect_cancel(feedback)
         exporter = engine.create_exporter(self.config)
-        request = self.read_service_area(parameters, context, feedback, exporter)
-        service = request.service
-        fmt = FORMATS[self.parameterAsEnum(parameters, FORMAT, context)]
-        optimize = self.parameterAsBoolean(parameters, OPTIMIZE_FOR_SIZE, context)
-        quality = (self.parameterAsInt(parameters, COMPRESSION_QUALITY, context)
-                   if parameters.get(COMPRESSION_QUALITY) not in (None, "") else None)
-        split = self.parameterAsBoolean(parameters, SPLIT, context)
-        merge = self.parameterAsBoolean(parameters, MERGE, context)
-        kind = OUTPUT_KINDS[self.parameterAsEnum(parameters, OUTPUT_KIND, context)]
+        chosen = self.read_service_area(parameters, context, feedback, exporter)
+        service = chosen.service
         self.requested_output = self.parameterAsFileOutput(parameters, OUTPUT, context)
-        out = Path(self.requested_output)
+        request = ExportRequest(
+            service_url=self.url, authcfg=self.authcfg, area=chosen.area, levels=tuple(chosen.levels),
+            fmt=None if is_vector(service) else FORMATS[self.parameterAsEnum(parameters, FORMAT, context)],
+            optimize=self.parameterAsBoolean(parameters, OPTIMIZE_FOR_SIZE, context),
+            quality=(self.parameterAsInt(parameters, COMPRESSION_QUALITY, context)
+                     if parameters.get(COMPRESSION_QUALITY) not in (None, "") else None),
+            split=self.parameterAsBoolean(parameters, SPLIT, context),
+            merge=self.parameterAsBoolean(parameters, MERGE, context), output_path=self.requested_output,
+            add_to_map=False, service_name=service.name, area_label=chosen.area_label,
+            output_kind=OUTPUT_KINDS[self.parameterAsEnum(parameters, OUTPUT_KIND, context)])
+        # Recorded in the profile's job store as the dock's exports are: an interrupted one resumes there.
+        pipeline = ExportPipeline(exporter, request, uuid.uuid4().hex, listener=_FeedbackListener(self, feedback),
+                                  cancel=self.cancel, crs_wkt=service_crs_wkt, service=service)
         try:
-            plan = exporter.prepare(service, request.area, request.levels, fmt=None if is_vector(service) else fmt,
-                                    optimize=optimize, quality=quality, split=split, output_kind=kind)
+            outcome = pipeline.run()
         except ArcGISOfflineTilesError as exc:
+            if pipeline.settled.can_resume:
+                feedback.pushWarning(self.tr("What the export did is kept: resume it from the ArcGIS Offline "
+                                             "Tiles panel's list of exports."))
             raise QgsProcessingException(error_message(exc)) from exc
-        for line in plan.describe().splitlines():
-            feedback.pushInfo(line)
-        package_out = names.cache_output_path(out) if kind == TILE_CACHE else names.package_path(out, plan.format)
-
-        try:
-            result = exporter.run(plan, package_out, progress=self.progress_callback(feedback, EXPORT_SHARE),
-                                  cancel=self.cancel)
-        except CancelledError as exc:
-            self._forget_records(exporter.store, plan.id)  # given up: the server job was cancelled
-            raise QgsProcessingException(error_message(exc)) from exc
-        except ArcGISOfflineTilesError as exc:
-            self._forget_records(exporter.store, plan.id, unless_resumable=True)
-            raise QgsProcessingException(error_message(exc)) from exc
-        self._forget_records(exporter.store, plan.id)  # done: nothing is left to resume
-        files = [str(p) for p in result.paths]
-        main = files[0]
-        # A .gpkg/.mbtiles OUTPUT asks for the converted form even when there is one package.
-        if out.suffix.lower() in names.MERGED_SUFFIXES:
-            main = self._merge(files, out, service, feedback)
-        elif merge and len(files) > 1:
-            main = self._merge_caches(files, out, plan.area.bbox, feedback) if kind == TILE_CACHE else \
-                self._merge(files, out, service, feedback)
+        if outcome.duplicates:
+            feedback.pushInfo(self.tr("{n} duplicate tile(s) skipped while merging").format(n=outcome.duplicates))
         feedback.setProgress(100.0 * EXPORT_SHARE)
+        main, files = outcome.main_path, list(outcome.packages)
         self.output_path = main
         if self.open_in_project is not None or context.willLoadLayerOnCompletion(self.requested_output):
             self.layer_source = self._prepare_layer(main, files, feedback)
         feedback.setProgress(100)
-        feedback.pushInfo(self.tr("Exported {tiles:,} tiles in {jobs} job(s): {files}").format(
-            tiles=result.tile_count, jobs=result.job_count, files=", ".join(files)))
-        self.results = {OUTPUT: main, "OUTPUT_FILES": ";".join(files if main in files else [main, *files]),
-                        "TILE_COUNT": result.tile_count, "JOB_COUNT": result.job_count}
+        feedback.pushInfo(self.tr("Exported {tiles:,} tiles in {jobs} part(s): {files}").format(
+            tiles=outcome.tile_count, jobs=outcome.part_count, files=", ".join(files)))
+        self.results = {OUTPUT: main, "OUTPUT_FILES": ";".join(outcome.paths),
+                        "TILE_COUNT": outcome.tile_count, "JOB_COUNT": outcome.part_count}
         return self.results
-
-    @staticmethod
-    def _forget_records(store, plan_id: str, *, unless_resumable: bool = False) -> None:
-        """Drop the export's records from the job store, unless (after a failure) the dock could resume
-        it: a server job, a download under way or finished parts are kept, as the dock keeps its own."""
-        from ...core.jobstore import plan_records, worth_resuming
-
-        records = plan_records(store, plan_id)
-        if unless_resumable and worth_resuming(records):
-            LOG.info("Export %s failed; its records are kept for a resume from the dock", plan_id)
-            return
-        for record in records:
-            store.delete(record.id)
-
-    def _merge(self, files, out: Path, service, feedback) -> str:
-        from ...core.export import is_vector
-        from ...core.packages import merge_packages
-
-        target = names.merged_path(out, files[0], is_vector(service))
-        feedback.setProgressText(self.tr("Merging {n} package(s) into {name}…").format(n=len(files), name=target.name))
-        wkt = crs_of(service).toWkt(wkt1_gdal())
-
-        def progress(done, total) -> bool:
-            if total:
-                feedback.setProgress(100.0 * (EXPORT_SHARE + (1 - EXPORT_SHARE) * done / total))
-            return not feedback.isCanceled()
-
-        try:
-            report = merge_packages(files, target, progress=progress, crs_wkt=wkt)
-        except ArcGISOfflineTilesError as exc:
-            raise QgsProcessingException(error_message(exc)) from exc
-        if report.duplicates:
-            feedback.pushInfo(self.tr("{n} duplicate tile(s) skipped while merging").format(n=report.duplicates))
-        return str(target)
-
-    def _merge_caches(self, caches, out: Path, bbox, feedback) -> str:
-        """Split tile caches into the one cache folder OUTPUT names, tile by tile."""
-        from ...core.packages.cachefolder import merge_caches
-
-        target = names.merged_cache_folder(out, caches[0])
-        feedback.setProgressText(self.tr("Merging {n} tile caches into {name}…").format(n=len(caches),
-                                                                                       name=target.name))
-
-        def progress(done, total) -> bool:
-            if total:
-                feedback.setProgress(100.0 * (EXPORT_SHARE + (1 - EXPORT_SHARE) * done / total))
-            return not feedback.isCanceled()
-
-        try:
-            merge_caches(caches, target, progress=progress, extent=bbox)
-        except ArcGISOfflineTilesError as exc:
-            raise QgsProcessingException(error_message(exc)) from exc
-        return str(target)
 
     def _prepare_layer(self, path: str, packages: list[str], feedback):
         """Convert (when needed) here in the worker thread; postProcessAlgorithm only creates the layer."""
@@ -257,3 +199,45 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         pending[layer.id()] = details
         context.setLayersToLoadOnCompletion(pending)
         return self.results
+
+
+class _FeedbackListener:  # a core.pipeline.PipelineListener (duck-typed: the core loads when the algorithm runs)
+    """The export pipeline's progress on Processing's feedback (within EXPORT_SHARE of the bar); a cancel
+    there reaches the server job's cancel token even when the ``canceled`` signal cannot be delivered."""
+
+    def __init__(self, algorithm: ExportTilesAlgorithm, feedback) -> None:
+        self.algorithm = algorithm
+        self.feedback = feedback
+
+    def _check(self) -> None:
+        if self.feedback.isCanceled():
+            self.algorithm.cancel.cancel()
+
+    def fetching(self, url: str) -> None:
+        self._check()
+
+    def planned(self, plan, parts: int, merging: bool) -> None:
+        if plan is not None:
+            for line in plan.describe().splitlines():
+                self.feedback.pushInfo(line)
+
+    def renamed(self, wanted: Path, chosen: Path) -> None:
+        self.feedback.pushWarning(self.algorithm.tr(
+            "{wanted} exists already; the export is saved as {chosen} (an export never overwrites one).").format(
+                wanted=wanted.name, chosen=chosen.name))
+
+    def part_progress(self, progress, fraction: float, part_fraction: float) -> None:
+        self._check()
+        self.feedback.setProgress(100.0 * EXPORT_SHARE * fraction)
+        if progress.message:
+            self.feedback.setProgressText(progress.message)
+
+    def merging(self, target: Path, count: int, caches: bool, fraction: float) -> None:
+        text = self.algorithm.tr("Merging {n} tile caches into {name}…") if caches else self.algorithm.tr(
+            "Merging {n} package(s) into {name}…")
+        self.feedback.setProgressText(text.format(n=count, name=target.name))
+        self.feedback.setProgress(100.0 * EXPORT_SHARE * fraction)
+
+    def merge_progress(self, done: int, total: int, fraction: float) -> None:
+        self._check()
+        self.feedback.setProgress(100.0 * EXPORT_SHARE * fraction)

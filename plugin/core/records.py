@@ -1,0 +1,242 @@
+"""What the job store keeps of an export, and the one rule of when it is kept.
+
+An export is kept as the part records of :mod:`.jobstore` (one per part, grouped by the export id, the
+plan id of the records) and a *request file* ``<store>/requests/<export id>.json`` holding the
+:class:`~.request.ExportRequest` (merge, add to map, output …), so that an export interrupted by a QGIS
+restart resumes with the same settings, whoever started it (the dock or Processing).
+
+:func:`settle` is the one rule :class:`~.pipeline.ExportPipeline` applies when an export ends:
+
+* done: its records and request file are forgotten (nothing is left to resume);
+* paused: everything is kept (the server job, the ``.part`` files);
+* cancelled: given up (server job cancelled, every file it wrote removed), except a download already
+  under way, which is kept for a resume;
+* failed: kept when a resume would not redo it all (a server job, a download, finished parts of a split
+  export), else forgotten.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import names
+from .download import DownloadState
+from .jobs import is_safe_id
+from .jobstore import (
+    CANCELLED,
+    DOWNLOADING,
+    FAILED,
+    NEW,
+    PAUSED,
+    SUBMITTED,
+    TIMED_OUT,
+    JobRecord,
+    JobStore,
+    atomic_write_text,
+    plan_records,
+    worth_resuming,
+)
+from .packages.cachefolder import is_cache_folder
+from .request import ExportRequest
+
+LOG = logging.getLogger(__name__)
+
+REQUESTS_FOLDER = "requests"  # inside the job store folder
+# request-file states
+RUNNING, PAUSED_STATE, FAILED_STATE = "running", "paused", "failed"
+# Records an interrupted export can go on from (NEW parts of a split export included).
+CONTINUABLE = frozenset({NEW, SUBMITTED, DOWNLOADING, TIMED_OUT, PAUSED})
+
+
+def is_cache_record(record: JobRecord) -> bool:
+    """Whether a part record is a tile-cache export (``tilePackage=false``)."""
+    return str(record.params.get("tilePackage", "")).lower() == "false"
+
+
+# --- request files (any thread) -----------------------------------------------------------------------
+def requests_folder(store_folder: str | Path) -> Path:
+    return Path(store_folder) / REQUESTS_FOLDER
+
+
+def save_request_file(store_folder: str | Path, export_id: str, request: ExportRequest, state: str,
+                      created: float | None = None) -> None:
+    if not store_folder:
+        return
+    path = requests_folder(store_folder) / f"{export_id}.json"
+    doc = {"job_id": export_id, "state": state, "request": request.to_dict(), "created": created or time.time(),
+           "updated": time.time()}
+    try:
+        atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True))
+    except (OSError, ValueError) as exc:  # the export goes on; only a resume after a restart would be affected
+        LOG.warning("The export settings of export %s could not be saved: %s", export_id, exc)
+
+
+def load_request_files(store_folder: str | Path) -> dict[str, dict]:
+    """The request files of ``store_folder`` by export id, each with its :class:`ExportRequest` under
+    ``"export_request"`` (files of earlier versions, with the area as WKT, included)."""
+    folder = requests_folder(store_folder)
+    out: dict[str, dict] = {}
+    if not folder.is_dir():
+        return out
+    for path in sorted(folder.glob("*.json")):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc["export_request"] = ExportRequest.from_dict(doc["request"])
+            if not is_safe_id(str(doc.get("job_id") or path.stem)):  # it names files to delete later
+                raise ValueError("the export id is not a plain name")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            LOG.warning("The export settings file %s is damaged (%s); it is ignored", path.name, exc)
+            continue
+        out[str(doc.get("job_id") or path.stem)] = doc
+    return out
+
+
+def delete_request_file(store_folder: str | Path, export_id: str) -> None:
+    if store_folder and is_safe_id(export_id):
+        with contextlib.suppress(OSError):
+            (requests_folder(store_folder) / f"{export_id}.json").unlink()
+
+
+# --- records ---------------------------------------------------------------------------------------------
+def leaf_records(records: list[JobRecord]) -> list[JobRecord]:
+    """The records that carry work: a record the server refused as too big was split again into
+    later records of the same part, which replace it."""
+    out = []
+    for record in records:
+        replaced = record.error_type == "TooManyTilesError" and any(
+            other is not record and other.part_index == record.part_index and other.created >= record.created
+            for other in records)
+        if not replaced and record.state != CANCELLED:
+            out.append(record)
+    return out
+
+
+def remove_output(path: Path) -> None:
+    """Remove a finished output: a file, or a tile cache folder (never any other folder)."""
+    if path.is_dir():
+        if is_cache_folder(path) or path.name.endswith(names.CACHE_PART):
+            shutil.rmtree(path, ignore_errors=True)
+        return
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def part_files(record: JobRecord) -> list[Path]:
+    """The partial downloads of a record (``.part`` files, a tile cache's staging folder and zip)."""
+    parts = []
+    if is_cache_record(record) and record.output_path:  # a tile cache still being downloaded
+        parts += list(names.cache_download_paths(record.output_path))
+    for entry in record.downloads:
+        if isinstance(entry, dict):
+            with contextlib.suppress(TypeError, ValueError):
+                parts.append(DownloadState.from_dict(entry).part)
+    return parts
+
+
+def partial_bytes(records: list[JobRecord]) -> int:
+    total = 0
+    for record in records:
+        for part in part_files(record):
+            with contextlib.suppress(OSError):
+                total += sum(f.stat().st_size for f in part.rglob("*") if f.is_file()) if part.is_dir() \
+                    else part.stat().st_size
+    return total
+
+
+def abandon_export(store: JobStore | None, export_id: str, *, exporter: Any = None,
+                   delete_outputs: bool = True, extra_files: Iterable[str | Path] = ()) -> None:
+    """Forget an export: cancel its server jobs still running (with ``exporter``), remove its
+    ``.part`` files, the packages it finished (``delete_outputs``) and ``extra_files``, its records
+    and its request file.  Best effort: failures are logged, never raised."""
+    for record in plan_records(store, export_id):
+        if exporter is not None and record.job and not record.result_urls and record.state in (
+                NEW, SUBMITTED, TIMED_OUT, PAUSED):
+            try:
+                exporter.cancel(record, delete_partial=True)
+            except Exception:  # noqa: BLE001 - a server that is gone must not stop the clean-up
+                LOG.warning("The server job of %s could not be cancelled", record.service_url, exc_info=True)
+        files = part_files(record)
+        if delete_outputs:
+            files += [Path(p) for p in record.output_paths]
+        for path in files:
+            remove_output(path)
+        if store is not None:
+            store.delete(record.id)
+    for path in extra_files:
+        remove_output(Path(path))
+    if store is not None:
+        delete_request_file(store.folder, export_id)
+
+
+def forget_export(store: JobStore | None, export_id: str) -> None:
+    """Drop an export's records and request file (its files stay)."""
+    for record in plan_records(store, export_id):
+        store.delete(record.id)
+    if store is not None:
+        delete_request_file(store.folder, export_id)
+
+
+# --- the rule ---------------------------------------------------------------------------------------------
+@dataclass
+class Settled:
+    """What :func:`settle` kept of an export."""
+
+    can_resume: bool = False
+    kept_bytes: int = 0  # of a download kept when the export was cancelled
+
+
+def settle(store: JobStore | None, export_id: str, request: ExportRequest, outcome: str, *,
+           created: float, exporter: Any = None, extra_files: Iterable[str | Path] = ()) -> Settled:
+    """Apply the rule of the module doc; ``outcome`` is ``"done"``, ``"paused"``, ``"cancelled"`` or
+    ``"failed"``.  Never raises: a store that cannot be tidied must not hide the export's own result."""
+    folder = store.folder if store is not None else ""
+    try:
+        if outcome == "done":
+            forget_export(store, export_id)
+            return Settled()
+        if outcome == "paused":
+            save_request_file(folder, export_id, request, PAUSED_STATE, created)
+            return Settled(can_resume=True)
+        records = plan_records(store, export_id)
+        if outcome == "cancelled":
+            kept = partial_bytes(leaf_records(records))  # the server job is done: nothing left to cancel
+            if kept:
+                save_request_file(folder, export_id, request, PAUSED_STATE, created)
+                return Settled(can_resume=True, kept_bytes=kept)
+            abandon_export(store, export_id, exporter=exporter, extra_files=extra_files)
+            return Settled()
+        if worth_resuming(records):
+            save_request_file(folder, export_id, request, FAILED_STATE, created)
+            return Settled(can_resume=True)
+        forget_export(store, export_id)
+    except Exception:  # noqa: BLE001 - the original error matters more
+        LOG.warning("Could not tidy the records of export %s", export_id, exc_info=True)
+    return Settled()
+
+
+def scan_records(store_folder: str | Path) -> list[tuple[str, dict | None, list[JobRecord]]]:
+    """The exports left unfinished in ``store_folder``: ``(export id, request file or None, records)``,
+    records in part order.  Exports with a request file whose records all failed or were cancelled, and
+    exports without one that hold nothing to go on from, are left out."""
+    groups: dict[str, list[JobRecord]] = {}
+    for record in JobStore(store_folder).records():
+        groups.setdefault(record.plan_id or record.id, []).append(record)
+    for records in groups.values():
+        records.sort(key=lambda r: (r.part_index, r.created))
+    out: list[tuple[str, dict | None, list[JobRecord]]] = []
+    for export_id, doc in load_request_files(store_folder).items():
+        records = groups.pop(export_id, [])
+        if records and all(r.state in (CANCELLED, FAILED) for r in records):
+            continue
+        out.append((export_id, doc, records))
+    for export_id, records in groups.items():
+        if any(r.state in CONTINUABLE for r in records):
+            out.append((export_id, None, records))
+    return out
