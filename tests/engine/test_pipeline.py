@@ -137,3 +137,24 @@ def test_a_pause_keeps_everything_and_a_resume_finishes_under_the_chosen_name(em
     assert (tmp_path / "f.tpkx").read_bytes() == b"an earlier export"
     assert len(emu.requests_to("/exportTiles")) == 1  # the paused server job went on
     assert exporter.store.records() == []
+
+
+def test_a_request_file_of_an_earlier_version_still_resumes(emu, exporter, fake_clock, tmp_path):
+    """Earlier versions stored the area as WKT: such a file is found and its export finishes."""
+    emu.configure("World_Map/MapServer", job_steps=4)
+    cancel = CancelToken()
+    fake_clock.on_sleep = lambda s: cancel.pause() if len(fake_clock.sleeps) == 2 else None
+    with pytest.raises(CancelledError):
+        ExportPipeline(exporter, _request(emu, tmp_path / "old.tpkx"), "o1", cancel=cancel).run()
+    path = requests_folder(exporter.store.folder) / "o1.json"
+    doc = json.loads(path.read_text())
+    del doc["request"]["area"]
+    doc["request"].update(area_wkt="Polygon ((-2000000 -2000000, 2000000 -2000000, 2000000 2000000, "
+                                   "-2000000 2000000, -2000000 -2000000))", area_is_rectangle=True)
+    path.write_text(json.dumps(doc))
+    fake_clock.on_sleep = None
+    saved = load_request_files(exporter.store.folder)["o1"]["export_request"]
+    assert saved.area == SMALL
+    outcome = ExportPipeline(exporter, saved, "o1", resume=True).run()
+    assert Path(outcome.main_path) == tmp_path / "old.tpkx" and outcome.tile_count > 0
+    assert len(emu.requests_to("/exportTiles")) == 1 and exporter.store.records() == []
