@@ -123,14 +123,23 @@ def package_path(output: str | os.PathLike, fmt: str) -> Path:
 
 
 def free_output_path(target: Path, busy: Collection[Path] = ()) -> Path:
-    """``target``, or ``name (2).tpkx``, ``name (3).tpkx`` … when a file of the export's name exists (in
-    any output format) or ``busy`` (output paths without suffix) holds it: an export never overwrites an
-    earlier one or collides with one under way.  A ``target`` without a suffix is a tile cache's folder:
-    an existing folder of that name is taken too."""
+    """``target``, or ``name (2).tpkx``, ``name (3).tpkx`` … when a file the export would write under that
+    name exists or ``busy`` (output paths without suffix) holds it: an export never overwrites an earlier
+    one or collides with one under way.  A package's name is taken by the package itself and by the
+    ``.gpkg``/``.mbtiles`` it may be merged into (a package of another format is another file); a
+    ``.gpkg``/``.mbtiles`` name also by a package of that name (the package goes beside it).  A ``target``
+    without a suffix is a tile cache's folder: an existing folder of that name takes it."""
+    suffix = target.suffix.lower()
+    if not suffix:
+        taken: tuple[str, ...] = ()
+    elif suffix in MERGED_SUFFIXES:
+        taken = OUTPUT_SUFFIXES
+    else:
+        taken = (suffix, *MERGED_SUFFIXES)
     candidate = target
     for n in range(2, MAX_FREE_NAME_TRIES):
-        if candidate.with_suffix("") not in busy and not (not target.suffix and candidate.exists()) and not any(
-                candidate.with_suffix(suffix).exists() for suffix in OUTPUT_SUFFIXES):
+        if candidate.with_suffix("") not in busy and not candidate.exists() and not any(
+                candidate.with_suffix(other).exists() for other in taken):
             return candidate
         candidate = target.with_name(f"{target.stem} ({n}){target.suffix}")
     return target

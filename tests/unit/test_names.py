@@ -38,6 +38,15 @@ def test_an_export_never_overwrites_an_earlier_one_or_one_under_way(tmp_path):
     assert names.free_output_path(target, busy).name == "field (3).tpkx"
 
 
+def test_a_name_is_taken_by_the_files_the_export_would_write(tmp_path):
+    (tmp_path / "alps.tpkx").write_bytes(b"")
+    assert names.free_output_path(tmp_path / "alps.tpk").name == "alps.tpk"  # another package format
+    assert names.free_output_path(tmp_path / "alps.gpkg").name == "alps (2).gpkg"  # the package goes beside it
+    assert names.free_output_path(tmp_path / "alps.tpkx").name == "alps (2).tpkx"
+    (tmp_path / "cache").mkdir()
+    assert names.free_output_path(tmp_path / "cache").name == "cache (2)"  # a tile cache's folder
+
+
 def test_default_name_and_cache_folders(tmp_path):
     assert names.default_output_name("World Map/Topo", "tpkx") == "World_Map_Topo.tpkx"
     assert names.default_output_name("World_Imagery", "tpkx", "Italy", range(9)) == "World_Imagery_Italy_L0-8.tpkx"
