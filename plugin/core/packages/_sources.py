@@ -25,6 +25,7 @@ lies outside the folder are listed as plain names that cannot be read (:class:`D
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import logging
 import lzma
@@ -103,6 +104,9 @@ class Range:
     def read_at(self, offset: int, length: int) -> bytes:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def prefetch(self, offset: int, length: int) -> None:
+        """Hint that ``[offset, offset + length)`` is read next (the disk can fetch it meanwhile)."""
+
     def _check(self, offset: int, length: int) -> None:
         if offset < 0 or length < 0 or offset + length > self.size:
             raise package_error(
@@ -127,6 +131,9 @@ class _FileRange(Range):
         if len(data) != length:
             raise package_error(self.name, "the file is shorter than its header says (truncated)")
         return data
+
+    def prefetch(self, offset: int, length: int) -> None:
+        self._handle.willneed(self._base + offset, length)
 
 
 class _Inflated:
@@ -227,6 +234,12 @@ class _Handle:
         with self._lock:  # Windows: no pread
             self._file.seek(offset)
             return self._file.read(length)
+
+    def willneed(self, offset: int, length: int) -> None:
+        """Start reading ``[offset, offset + length)`` into the page cache without waiting for it."""
+        if hasattr(os, "posix_fadvise") and length > 0:
+            with contextlib.suppress(OSError):  # only a hint
+                os.posix_fadvise(self._fd, offset, length, os.POSIX_FADV_WILLNEED)
 
     def close(self) -> None:
         self._file.close()

@@ -33,6 +33,17 @@ def _tiles_of(pkg):
     return {(t.level, t.row, t.col): t.data for t in pkg.iter_tiles()}
 
 
+def test_v2_tiles_of_every_size_byte_are_found_and_the_empty_slots_skipped(tmp_path):
+    # sizes whose low byte is zero (256, 65536) and the biggest a slot can name: the index must find
+    # each by its size bytes, whichever of the three is set, and nothing else
+    sizes = {(0, 0): 1, (0, 1): 256, (3, 7): 65536, (127, 127): 300, (64, 5): 0x01_02_00}
+    tiles = {pos: bytes([pos[1] % 251]) * size for pos, size in sizes.items()}
+    path = write_zip(tmp_path / "s.tpkx", tpkx_members(wm_doc(), {"L07/R0000C0000.bundle": v2_bundle(tiles)}))
+    with open_package(path) as pkg:
+        assert _tiles_of(pkg) == {(7, row, col): data for (row, col), data in tiles.items()}
+        assert pkg.level_info(7).tiles == len(tiles)
+
+
 def test_v2_esri_header_dialect_and_gap_before_first_tile(tmp_path):
     members = tpkx_members(wm_doc(), {
         "L01/R0000C0000.bundle": esri_dialect(v2_bundle(TILES)),
