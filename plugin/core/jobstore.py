@@ -1,16 +1,20 @@
-"""Job records: everything needed to resume an export after a crash, a cancel or a restart.
+"""The store of exports: one record per export with everything needed to resume it after a crash, a
+cancel or a restart.
 
-A :class:`JobRecord` is one server export (one part of a split export): the service, the exact
-``exportTiles`` parameters, the area and levels, the server job (id, protocol, the job URL form that
-answered), the state, the result URLs, the download progress (bytes, ETag, ``.part`` path), the
-output paths and the last error.  It contains no credentials: tokens travel in headers, never in
-the parameters, and ``token`` query parameters are stripped from stored URLs.
+An export's record (:class:`ExportEntry`, ``<store>/<export id>.json``) holds its request (the
+``ExportRequest`` as JSON), its :class:`ExportState` and its part records.  A :class:`JobRecord` is one
+part: one server export of a split export, with the service, the exact ``exportTiles`` parameters, the
+area and levels, the server job (id, protocol, the job URL form that answered), the part's
+:class:`PartState`, the result URLs, the download progress (bytes, ETag, ``.part`` path), the output
+paths and the last error.  Nothing in it is a credential: tokens travel in headers, never in the
+parameters, and ``token`` query parameters are stripped from stored URLs.
 
-:class:`JobStore` keeps one JSON file per record in a folder (the QGIS side puts it in the profile
-folder).  Writes are atomic (temporary file + ``os.replace``).  Records are validated on load (the
-id and plan id are plain names, every field has its type, the server job and the downloads are
-well-formed): a file that cannot be read or fails that check is moved aside as ``<name>.bad`` with a
-warning in the log, and never stops the others from loading.
+:class:`JobStore` keeps the files in a folder (the QGIS side puts it in the profile folder).  Writes are
+atomic (temporary file + ``os.replace``).  Records are validated on load (ids are plain names, every
+field has its type, the server job and the downloads are well-formed): a file that cannot be read or
+fails that check is moved aside as ``<name>.bad`` with a warning in the log, and never stops the others
+from loading.  Earlier versions kept one file per part record and the request in
+``requests/<export id>.json``: those files are moved into their export's record when the store is read.
 """
 from __future__ import annotations
 
@@ -60,7 +64,9 @@ TIMED_OUT = PartState.TIMED_OUT
 CANCELLED = PartState.CANCELLED
 PAUSED = PartState.PAUSED
 RESUMABLE = frozenset({NEW, SUBMITTED, DOWNLOADING, TIMED_OUT, PAUSED, CANCELLED, FAILED})
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # of a part record
+EXPORT_FORMAT = 2  # of an export's file (1: one file per part record and a request file beside)
+LEGACY_REQUESTS_FOLDER = "requests"  # where version 1 kept the request files
 
 
 def worth_resuming(records: list[JobRecord]) -> bool:
@@ -196,55 +202,162 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+class ExportState(str, Enum):
+    """The state of an export: in the exports manager, and (running, paused, failed) in its stored record."""
+
+    QUEUED = "queued"  # waiting for a free thread in the task manager
+    RUNNING = "running"
+    CANCELLING = "cancelling"
+    PAUSED = "paused"  # stopped with its server job / partial download kept (or from an earlier session)
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    __str__ = str.__str__  # the value, on every Python version
+    __format__ = str.__format__
+
+    @property
+    def active(self) -> bool:
+        """Queued, running or cancelling: work is under way."""
+        return self in (ExportState.QUEUED, ExportState.RUNNING, ExportState.CANCELLING)
+
+
+@dataclass
+class ExportEntry:
+    """One export in the store: its request (``ExportRequest.to_dict()``; None for records an earlier
+    version wrote without one), its state and its parts."""
+
+    export_id: str
+    request: dict | None = None
+    state: ExportState = ExportState.RUNNING
+    created: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
+    parts: list[JobRecord] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps({"format": EXPORT_FORMAT, "export_id": self.export_id, "request": self.request,
+                           "state": self.state.value, "created": self.created, "updated": self.updated,
+                           "parts": [p.to_dict() for p in self.parts]}, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> ExportEntry:
+        """ValueError when anything in it is not what we write."""
+        export_id = doc.get("export_id")
+        if not isinstance(export_id, str) or not is_safe_id(export_id):
+            raise ValueError("the export id is not a plain name")
+        request = doc.get("request")
+        if request is not None and not isinstance(request, dict):
+            raise ValueError("the request is not an object")
+        parts = doc.get("parts")
+        if not isinstance(parts, list):
+            raise ValueError("the parts are not a list")
+        created, updated = doc.get("created", 0.0), doc.get("updated", 0.0)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (created, updated)):
+            raise ValueError("a time is not a number")
+        entry = cls(export_id, request, ExportState(doc.get("state", "running")), float(created), float(updated),
+                    [JobRecord.from_dict(p) for p in parts])
+        if any((p.plan_id or p.id) != export_id for p in entry.parts):
+            raise ValueError("a part belongs to another export")
+        return entry
+
+
 class JobStore:
-    """One ``<id>.json`` per record in ``folder``; tolerant of damaged files."""
+    """One ``<export id>.json`` per export in ``folder``: its request, state and part records; tolerant of
+    damaged files (moved aside as ``<name>.bad``).  The files earlier versions wrote (one per part record,
+    and ``requests/<export id>.json``) are moved into their export's file when the store is read."""
 
     def __init__(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)
 
-    def path(self, record_id: str) -> Path:
-        """The record's file; ValueError for an id that is not a plain name (it would leave the folder)."""
-        if not is_safe_id(record_id):
-            raise ValueError(f"{str(record_id)[:100]!r} is not a job record id")
-        return self.folder / f"{record_id}.json"
+    def _path(self, export_id: str) -> Path:
+        """The export's file; ValueError for an id that is not a plain name (it would leave the folder)."""
+        if not is_safe_id(export_id):
+            raise ValueError(f"{str(export_id)[:100]!r} is not an export id")
+        return self.folder / f"{export_id}.json"
 
-    def save(self, record: JobRecord) -> None:
-        record.updated = time.time()
-        try:
-            atomic_write_text(self.path(record.id), record.to_json())
-        except (OSError, ValueError) as exc:  # the export goes on; only resuming would be affected
-            LOG.warning("The job record %s could not be saved: %s", record.id, exc)
-
-    def load(self, record_id: str) -> JobRecord | None:
-        if not is_safe_id(record_id):
-            return None
-        path = self.path(record_id)
-        if not path.exists():
-            return None
-        return self._read(path)
-
-    def _read(self, path: Path) -> JobRecord | None:
-        try:
-            record = JobRecord.from_json(path.read_text(encoding="utf-8"))
-            if record.id != path.stem:
-                raise ValueError(f"it holds the record {record.id!r}")
-            return record
-        except (OSError, ValueError, TypeError, RecursionError) as exc:
-            bad = path.with_name(path.name + ".bad")
-            LOG.warning("The job record %s is damaged (%s); it was moved to %s", path.name, exc, bad.name)
-            with contextlib.suppress(OSError):
-                os.replace(path, bad)
-            return None
-
-    def records(self, states: frozenset[str] | set[str] | None = None) -> list[JobRecord]:
-        """All readable records (oldest first), optionally only those in ``states``."""
+    # -- exports -----------------------------------------------------------------------------------
+    def exports(self) -> list[ExportEntry]:
+        """Every readable export, oldest first (files of earlier versions moved in first)."""
         if not self.folder.is_dir():
             return []
-        out = []
+        entries: dict[str, ExportEntry] = {}
+        legacy: list[tuple[Path, JobRecord]] = []
         for path in sorted(self.folder.glob("*.json")):
-            record = self._read(path)
-            if record is not None and (states is None or record.state in states):
-                out.append(record)
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(doc, dict) and "parts" in doc:
+                    entry = ExportEntry.from_dict(doc)
+                    if entry.export_id != path.stem:
+                        raise ValueError(f"it holds the export {entry.export_id!r}")
+                    entries[entry.export_id] = entry
+                else:
+                    record = JobRecord.from_dict(doc)
+                    if record.id != path.stem:
+                        raise ValueError(f"it holds the record {record.id!r}")
+                    legacy.append((path, record))
+            except (OSError, ValueError, TypeError, RecursionError) as exc:
+                self._set_aside(path, exc)
+        self._migrate(entries, legacy)
+        return sorted(entries.values(), key=lambda e: e.created)
+
+    def export(self, export_id: str) -> ExportEntry | None:
+        """The record of one export (its own file only: :meth:`exports` moves older files in)."""
+        if not is_safe_id(export_id):
+            return None
+        path = self._path(export_id)
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if not (isinstance(doc, dict) and "parts" in doc):
+                return None  # a part record of an earlier version: exports() moves it
+            entry = ExportEntry.from_dict(doc)
+            if entry.export_id != export_id:
+                raise ValueError(f"it holds the export {entry.export_id!r}")
+            return entry
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
+            self._set_aside(path, exc)
+            return None
+
+    def save_export(self, export_id: str, request: dict | None, state: ExportState | str,
+                    created: float | None = None) -> None:
+        """Keep the request and state of an export (its parts stay as they are)."""
+        try:
+            entry = self.export(export_id) or ExportEntry(export_id)
+            entry.request, entry.state = request, ExportState(state)
+            if created:
+                entry.created = created
+            self._write(entry)
+        except (OSError, ValueError) as exc:  # the export goes on; only a resume after a restart would be affected
+            LOG.warning("The export %s could not be saved: %s", export_id, exc)
+
+    def delete_export(self, export_id: str) -> None:
+        if not is_safe_id(export_id):
+            LOG.warning("Not deleting %r: it is not an export id", str(export_id)[:100])
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self._path(export_id).unlink()
+
+    # -- part records ------------------------------------------------------------------------------
+    def save(self, record: JobRecord) -> None:
+        """Keep ``record`` in its export's file (the export of its plan id)."""
+        record.updated = time.time()
+        try:
+            export_id = record.plan_id or record.id
+            if not is_safe_id(record.id) or not is_safe_id(export_id):
+                raise ValueError(f"{str(record.id)[:100]!r} is not a record id")
+            entry = self.export(export_id) or ExportEntry(export_id, created=record.created)
+            entry.parts = [p for p in entry.parts if p.id != record.id] + [record]
+            self._write(entry)
+        except (OSError, ValueError) as exc:  # the export goes on; only resuming would be affected
+            LOG.warning("The part record %s could not be saved: %s", str(record.id)[:100], exc)
+
+    def load(self, record_id: str) -> JobRecord | None:
+        return next((r for r in self.records() if r.id == record_id), None)
+
+    def records(self, states: frozenset[str] | set[str] | None = None) -> list[JobRecord]:
+        """All readable part records (oldest first), optionally only those in ``states``."""
+        out = [r for e in self.exports() for r in e.parts if states is None or r.state in states]
         out.sort(key=lambda r: (r.created, r.part_index))
         return out
 
@@ -252,8 +365,70 @@ class JobStore:
         return self.records(RESUMABLE - {CANCELLED, FAILED})
 
     def delete(self, record_id: str) -> None:
+        """Drop a part record; its export goes with its last part unless it holds a request."""
         if not is_safe_id(record_id):
-            LOG.warning("Not deleting %r: it is not a job record id", str(record_id)[:100])
+            LOG.warning("Not deleting %r: it is not a record id", str(record_id)[:100])
             return
-        with contextlib.suppress(FileNotFoundError):
-            self.path(record_id).unlink()
+        for entry in self.exports():
+            if any(p.id == record_id for p in entry.parts):
+                entry.parts = [p for p in entry.parts if p.id != record_id]
+                if entry.parts or entry.request is not None:
+                    self._write(entry)
+                else:
+                    self.delete_export(entry.export_id)
+
+    # -- files ---------------------------------------------------------------------------------------
+    def _write(self, entry: ExportEntry) -> None:
+        entry.updated = time.time()
+        entry.parts.sort(key=lambda r: (r.part_index, r.created))
+        atomic_write_text(self._path(entry.export_id), entry.to_json())
+
+    def _set_aside(self, path: Path, exc: BaseException) -> None:
+        bad = path.with_name(path.name + ".bad")
+        LOG.warning("The export record %s is damaged (%s); it was moved to %s", path.name, exc, bad.name)
+        with contextlib.suppress(OSError):
+            os.replace(path, bad)
+
+    def _migrate(self, entries: dict[str, ExportEntry], legacy: list[tuple[Path, JobRecord]]) -> None:
+        """Move the part records and request files of earlier versions into their exports' files."""
+        changed: set[str] = set()
+        for _path, record in legacy:
+            export_id = record.plan_id or record.id
+            entry = entries.setdefault(export_id, ExportEntry(export_id, created=record.created))
+            entry.parts = [p for p in entry.parts if p.id != record.id] + [record]
+            changed.add(export_id)
+        requests = self.folder / LEGACY_REQUESTS_FOLDER
+        legacy_requests = sorted(requests.glob("*.json")) if requests.is_dir() else []
+        for path in legacy_requests:
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                export_id = str(doc.get("job_id") or path.stem)
+                if not is_safe_id(export_id) or not isinstance(doc.get("request"), dict):
+                    raise ValueError("it is not an export's settings")
+            except (OSError, ValueError, TypeError, AttributeError, RecursionError) as exc:
+                self._set_aside(path, exc)
+                continue
+            entry = entries.setdefault(export_id, ExportEntry(export_id))
+            entry.request = doc["request"]
+            entry.state = ExportState(doc.get("state")) if doc.get("state") in _STORED_STATES else ExportState.RUNNING
+            entry.created = float(doc.get("created") or entry.created)
+            changed.add(export_id)
+        for export_id in changed:
+            try:
+                self._write(entries[export_id])
+            except OSError as exc:
+                LOG.warning("The export %s could not be moved to this version's form: %s", export_id, exc)
+                return  # the old files stay and are read again next time
+        for path, record in legacy:
+            if path != self._path(record.plan_id or record.id):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        for path in legacy_requests:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        if legacy_requests:
+            with contextlib.suppress(OSError):
+                requests.rmdir()
+
+
+_STORED_STATES = {ExportState.RUNNING.value, ExportState.PAUSED.value, ExportState.FAILED.value}

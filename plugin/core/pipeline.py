@@ -35,8 +35,8 @@ from . import names
 from .errors import ArcGISOfflineTilesError, CancelledError
 from .export import Exporter, ExportPlan, Progress, is_vector
 from .http import CancelToken, check_cancel
-from .jobstore import JobRecord, plan_records
-from .records import RUNNING, Settled, leaf_records, save_request_file, settle
+from .jobstore import ExportState, JobRecord, plan_records
+from .records import Settled, leaf_records, save_request, settle
 from .request import ExportRequest
 from .tilecache import TILE_CACHE
 
@@ -143,7 +143,7 @@ class ExportPipeline:
 
     def _save_request(self) -> None:
         if self.store is not None:
-            save_request_file(self.store.folder, self.export_id, self.request, RUNNING, self._created())
+            save_request(self.store.folder, self.export_id, self.request, ExportState.RUNNING, self._created())
 
     def _export(self) -> ExportOutcome:
         service = self.service

@@ -1,13 +1,13 @@
 """What the job store keeps of an export, and the one rule of when it is kept.
 
-An export is kept as the part records of :mod:`.jobstore` (one per part, grouped by the export id, the
-plan id of the records) and a *request file* ``<store>/requests/<export id>.json`` holding the
-:class:`~.request.ExportRequest` (merge, add to map, output …), so that an export interrupted by a QGIS
-restart resumes with the same settings, whoever started it (the dock or Processing).
+An export is one record in the store of :mod:`.jobstore`, ``<store>/<export id>.json``: its
+:class:`~.request.ExportRequest` (merge, add to map, output …), its state and its part records, so that
+an export interrupted by a QGIS restart resumes with the same settings, whoever started it (the dock or
+Processing).
 
 :func:`settle` is the one rule :class:`~.pipeline.ExportPipeline` applies when an export ends:
 
-* done: its records and request file are forgotten (nothing is left to resume);
+* done: its record is forgotten (nothing is left to resume);
 * paused: everything is kept (the server job, the ``.part`` files);
 * cancelled: given up (server job cancelled, every file it wrote removed), except a download already
   under way, which is kept for a resume;
@@ -17,7 +17,6 @@ restart resumes with the same settings, whoever started it (the dock or Processi
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import shutil
 import time
@@ -28,7 +27,7 @@ from typing import Any
 
 from . import names
 from .download import DownloadState
-from .jobs import is_safe_id
+from .errors import ArcGISOfflineTilesError
 from .jobstore import (
     CANCELLED,
     DOWNLOADING,
@@ -37,9 +36,10 @@ from .jobstore import (
     PAUSED,
     SUBMITTED,
     TIMED_OUT,
+    ExportEntry,
+    ExportState,
     JobRecord,
     JobStore,
-    atomic_write_text,
     plan_records,
     worth_resuming,
 )
@@ -48,9 +48,6 @@ from .request import ExportRequest
 
 LOG = logging.getLogger(__name__)
 
-REQUESTS_FOLDER = "requests"  # inside the job store folder
-# request-file states
-RUNNING, PAUSED_STATE, FAILED_STATE = "running", "paused", "failed"
 # Records an interrupted export can go on from (NEW parts of a split export included).
 CONTINUABLE = frozenset({NEW, SUBMITTED, DOWNLOADING, TIMED_OUT, PAUSED})
 
@@ -60,48 +57,33 @@ def is_cache_record(record: JobRecord) -> bool:
     return str(record.params.get("tilePackage", "")).lower() == "false"
 
 
-# --- request files (any thread) -----------------------------------------------------------------------
-def requests_folder(store_folder: str | Path) -> Path:
-    return Path(store_folder) / REQUESTS_FOLDER
+# --- the export's request and state (any thread) ---------------------------------------------------------
+def save_request(store_folder: str | Path, export_id: str, request: ExportRequest, state: ExportState,
+                 created: float | None = None) -> None:
+    """Keep the request and state of an export in its record (the export goes on when that fails)."""
+    if store_folder:
+        JobStore(store_folder).save_export(export_id, request.to_dict(), state, created or time.time())
 
 
-def save_request_file(store_folder: str | Path, export_id: str, request: ExportRequest, state: str,
-                      created: float | None = None) -> None:
-    if not store_folder:
-        return
-    path = requests_folder(store_folder) / f"{export_id}.json"
-    doc = {"job_id": export_id, "state": state, "request": request.to_dict(), "created": created or time.time(),
-           "updated": time.time()}
-    try:
-        atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True))
-    except (OSError, ValueError) as exc:  # the export goes on; only a resume after a restart would be affected
-        LOG.warning("The export settings of export %s could not be saved: %s", export_id, exc)
+def load_requests(store_folder: str | Path) -> dict[str, dict]:
+    """The exports of ``store_folder`` that hold a request, by export id: ``{"state", "created", "request"
+    (its JSON), "export_request"}`` (requests of earlier versions, with the area as WKT, included)."""
+    return {entry.export_id: doc for entry, doc in _with_requests(JobStore(store_folder).exports())
+            if doc is not None}
 
 
-def load_request_files(store_folder: str | Path) -> dict[str, dict]:
-    """The request files of ``store_folder`` by export id, each with its :class:`ExportRequest` under
-    ``"export_request"`` (files of earlier versions, with the area as WKT, included)."""
-    folder = requests_folder(store_folder)
-    out: dict[str, dict] = {}
-    if not folder.is_dir():
-        return out
-    for path in sorted(folder.glob("*.json")):
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            doc["export_request"] = ExportRequest.from_dict(doc["request"])
-            if not is_safe_id(str(doc.get("job_id") or path.stem)):  # it names files to delete later
-                raise ValueError("the export id is not a plain name")
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-            LOG.warning("The export settings file %s is damaged (%s); it is ignored", path.name, exc)
-            continue
-        out[str(doc.get("job_id") or path.stem)] = doc
+def _with_requests(entries: list[ExportEntry]) -> list[tuple[ExportEntry, dict | None]]:
+    out = []
+    for entry in entries:
+        doc = None
+        if entry.request is not None:
+            try:
+                doc = {"export_id": entry.export_id, "state": entry.state.value, "created": entry.created,
+                       "request": entry.request, "export_request": ExportRequest.from_dict(entry.request)}
+            except (ArcGISOfflineTilesError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+                LOG.warning("The settings of export %s are damaged (%s); they are ignored", entry.export_id, exc)
+        out.append((entry, doc))
     return out
-
-
-def delete_request_file(store_folder: str | Path, export_id: str) -> None:
-    if store_folder and is_safe_id(export_id):
-        with contextlib.suppress(OSError):
-            (requests_folder(store_folder) / f"{export_id}.json").unlink()
 
 
 # --- records ---------------------------------------------------------------------------------------------
@@ -153,8 +135,8 @@ def partial_bytes(records: list[JobRecord]) -> int:
 def abandon_export(store: JobStore | None, export_id: str, *, exporter: Any = None,
                    delete_outputs: bool = True, extra_files: Iterable[str | Path] = ()) -> None:
     """Forget an export: cancel its server jobs still running (with ``exporter``), remove its
-    ``.part`` files, the packages it finished (``delete_outputs``) and ``extra_files``, its records
-    and its request file.  Best effort: failures are logged, never raised."""
+    ``.part`` files, the packages it finished (``delete_outputs``) and ``extra_files``, and its record.
+    Best effort: failures are logged, never raised."""
     for record in plan_records(store, export_id):
         if exporter is not None and record.job and not record.result_urls and record.state in (
                 NEW, SUBMITTED, TIMED_OUT, PAUSED):
@@ -172,15 +154,13 @@ def abandon_export(store: JobStore | None, export_id: str, *, exporter: Any = No
     for path in extra_files:
         remove_output(Path(path))
     if store is not None:
-        delete_request_file(store.folder, export_id)
+        store.delete_export(export_id)
 
 
 def forget_export(store: JobStore | None, export_id: str) -> None:
-    """Drop an export's records and request file (its files stay)."""
-    for record in plan_records(store, export_id):
-        store.delete(record.id)
+    """Drop an export's record: its request and its parts (its files stay)."""
     if store is not None:
-        delete_request_file(store.folder, export_id)
+        store.delete_export(export_id)
 
 
 # --- the rule ---------------------------------------------------------------------------------------------
@@ -202,18 +182,18 @@ def settle(store: JobStore | None, export_id: str, request: ExportRequest, outco
             forget_export(store, export_id)
             return Settled()
         if outcome == "paused":
-            save_request_file(folder, export_id, request, PAUSED_STATE, created)
+            save_request(folder, export_id, request, ExportState.PAUSED, created)
             return Settled(can_resume=True)
         records = plan_records(store, export_id)
         if outcome == "cancelled":
             kept = partial_bytes(leaf_records(records))  # the server job is done: nothing left to cancel
             if kept:
-                save_request_file(folder, export_id, request, PAUSED_STATE, created)
+                save_request(folder, export_id, request, ExportState.PAUSED, created)
                 return Settled(can_resume=True, kept_bytes=kept)
             abandon_export(store, export_id, exporter=exporter, extra_files=extra_files)
             return Settled()
         if worth_resuming(records):
-            save_request_file(folder, export_id, request, FAILED_STATE, created)
+            save_request(folder, export_id, request, ExportState.FAILED, created)
             return Settled(can_resume=True)
         forget_export(store, export_id)
     except Exception:  # noqa: BLE001 - the original error matters more
@@ -222,21 +202,15 @@ def settle(store: JobStore | None, export_id: str, request: ExportRequest, outco
 
 
 def scan_records(store_folder: str | Path) -> list[tuple[str, dict | None, list[JobRecord]]]:
-    """The exports left unfinished in ``store_folder``: ``(export id, request file or None, records)``,
-    records in part order.  Exports with a request file whose records all failed or were cancelled, and
-    exports without one that hold nothing to go on from, are left out."""
-    groups: dict[str, list[JobRecord]] = {}
-    for record in JobStore(store_folder).records():
-        groups.setdefault(record.plan_id or record.id, []).append(record)
-    for records in groups.values():
-        records.sort(key=lambda r: (r.part_index, r.created))
+    """The exports left unfinished in ``store_folder``: ``(export id, request doc or None, part records)``,
+    records in part order.  Exports with a request whose parts all failed or were cancelled, and exports
+    without one (records of an earlier version) that hold nothing to go on from, are left out."""
     out: list[tuple[str, dict | None, list[JobRecord]]] = []
-    for export_id, doc in load_request_files(store_folder).items():
-        records = groups.pop(export_id, [])
-        if records and all(r.state in (CANCELLED, FAILED) for r in records):
-            continue
-        out.append((export_id, doc, records))
-    for export_id, records in groups.items():
-        if any(r.state in CONTINUABLE for r in records):
-            out.append((export_id, None, records))
+    for entry, doc in _with_requests(JobStore(store_folder).exports()):
+        records = entry.parts
+        if doc is not None:
+            if not (records and all(r.state in (CANCELLED, FAILED) for r in records)):
+                out.append((entry.export_id, doc, records))
+        elif any(r.state in CONTINUABLE for r in records):
+            out.append((entry.export_id, None, records))
     return out

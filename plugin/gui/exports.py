@@ -25,7 +25,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, replace
-from enum import Enum
 from functools import partial
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from qgis.PyQt.QtCore import QObject, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 
 from ..core.errors import CancelledError
+from ..core.jobstore import ExportState  # the manager's states are the stored ones
 from ..qgis_glue import engine, settings
 from ..qgis_glue.i18n import error_message, translator
 from ..tasks.base import TaskKeeper
@@ -56,27 +56,6 @@ log = logging.getLogger(__name__)
 tr = translator("ExportsController")  # module strings: pylupdate files them under @default
 
 
-class ExportState(str, Enum):
-    """The states of an export in the manager, as :attr:`ExportView.state`."""
-
-    QUEUED = "queued"  # waiting for a free thread in the task manager
-    RUNNING = "running"
-    CANCELLING = "cancelling"
-    PAUSED = "paused"  # stopped with its server job / partial download kept (or from an earlier session)
-    FINISHED = "finished"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    __str__ = str.__str__  # the value, on every Python version
-    __format__ = str.__format__
-
-    @property
-    def active(self) -> bool:
-        """Queued, running or cancelling: work is under way."""
-        return self in _ACTIVE
-
-
-_ACTIVE = frozenset({ExportState.QUEUED, ExportState.RUNNING, ExportState.CANCELLING})
 
 
 @dataclass(frozen=True)
@@ -173,8 +152,8 @@ class _Job:
 class ExportsController(QObject, ResumeElsewhere):
     """Runs and remembers exports (see the module docstring).
 
-    ``store_folder`` (default: the job store in the QGIS profile) holds the core's job records and the
-    request files; ``project`` (default: the current project) gets the layers; ``message_bar`` (default:
+    ``store_folder`` (default: the job store in the QGIS profile) holds one record per export (request,
+    state, parts); ``project`` (default: the current project) gets the layers; ``message_bar`` (default:
     ``iface.messageBar()``) the notes; ``exporter_options`` go to every ``Exporter`` (e.g. a faster
     ``PollPolicy`` in tests).  The unfinished exports of earlier sessions are read in the
     background: :meth:`resumable` lists them once ``jobsChanged`` has been emitted.

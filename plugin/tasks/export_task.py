@@ -11,7 +11,7 @@ The worker builds its own :class:`~..core.export.Exporter` from ``config`` and d
 :class:`~..core.pipeline.ExportPipeline` (the same sequence, names and record keeping as Processing's
 ``exporttiles``), then :func:`~..qgis_glue.layers.prepare_layer_source` (the conversion happens there, off
 the main thread).  ``finished()`` adds the layer(s) and tells the user.  What the job store keeps of an
-export (the part records and the request file) is :mod:`..core.records`'.
+export (its request, state and part records, in one record) is :mod:`..core.records`'.
 
 Stopping an export takes one of two ways:
 
@@ -168,7 +168,7 @@ def push(bar, title: str, text: str, level, duration: int) -> None:
 class ExportTask(PluginTask):
     """One export (or the resume of one), from the server job to the layer on the map.
 
-    ``job_id`` is the plan id of the core's records and names the request file; ``resume=True``
+    ``job_id`` is the export's id in the store (the plan id of its part records); ``resume=True``
     continues the records of ``job_id`` (a fresh export when there are none).  ``on_success`` adds
     the layer(s) to ``project`` (default: the current project) when the request asks for it and pushes
     a note to ``message_bar`` (default: the QGIS window's); ``on_failure`` pushes what happened and
@@ -420,8 +420,8 @@ class ResumableExport:
 
 
 def request_from_records(records: list[JobRecord]) -> ExportRequest:
-    """A request rebuilt from part records alone (records an earlier version of Processing wrote have no
-    request file).  The area is the union of the parts' areas, which QGIS computes: the parts of a split
+    """A request rebuilt from part records alone (records an earlier version of Processing wrote hold no
+    request).  The area is the union of the parts' areas, which QGIS computes: the parts of a split
     share their edges, so their rings side by side would not make a valid outline."""
     first = records[0]
     geometry = None
@@ -444,7 +444,7 @@ def request_from_records(records: list[JobRecord]) -> ExportRequest:
 
 
 def scan_resumable(store_folder: str | Path) -> list[ResumableExport]:
-    """Exports left unfinished in ``store_folder`` (request files and the core's records)."""
+    """Exports left unfinished in ``store_folder`` (the store's records)."""
     out = []
     for export_id, doc, records in scan_records(store_folder):
         if doc is not None:

@@ -14,7 +14,7 @@ from plugin.core.http import CancelToken
 from plugin.core.jobs import PollPolicy
 from plugin.core.jobstore import PAUSED, JobStore
 from plugin.core.pipeline import ExportPipeline, PipelineListener
-from plugin.core.records import load_request_files, requests_folder
+from plugin.core.records import load_requests
 from plugin.core.request import ExportRequest
 from plugin.core.tilecache import TILE_CACHE
 
@@ -94,7 +94,7 @@ def test_a_folder_output_is_named_after_the_service_and_split_caches_merge_into_
 def test_done_forgets_the_records_and_the_request_file(emu, exporter, tmp_path):
     pipeline = ExportPipeline(exporter, _request(emu, tmp_path / "f.tpkx"), "d1")
     pipeline.run()
-    assert exporter.store.records() == [] and load_request_files(exporter.store.folder) == {}
+    assert exporter.store.records() == [] and load_requests(exporter.store.folder) == {}
     assert not pipeline.settled.can_resume
 
 
@@ -102,7 +102,7 @@ def test_a_failure_with_nothing_to_resume_leaves_no_record(emu, exporter, tmp_pa
     pipeline = ExportPipeline(exporter, _request(emu, tmp_path / "f.tpkx", levels=()), "f1")
     with pytest.raises(InvalidRequestError):
         pipeline.run()
-    assert exporter.store.records() == [] and load_request_files(exporter.store.folder) == {}
+    assert exporter.store.records() == [] and load_requests(exporter.store.folder) == {}
     assert not pipeline.settled.can_resume
 
 
@@ -114,7 +114,7 @@ def test_a_cancel_before_the_download_gives_the_export_up(emu, exporter, fake_cl
     with pytest.raises(CancelledError):
         pipeline.run()
     assert emu.requests_to("/cancel") and not pipeline.settled.can_resume
-    assert exporter.store.records() == [] and load_request_files(exporter.store.folder) == {}
+    assert exporter.store.records() == [] and load_requests(exporter.store.folder) == {}
     assert _names(tmp_path) == []
 
 
@@ -128,10 +128,11 @@ def test_a_pause_keeps_everything_and_a_resume_finishes_under_the_chosen_name(em
     with pytest.raises(CancelledError):
         pipeline.run()
     assert pipeline.settled.can_resume and [r.state for r in exporter.store.records()] == [PAUSED]
-    doc = json.loads((requests_folder(exporter.store.folder) / "p1.json").read_text())
+    doc = json.loads((exporter.store.folder / "p1.json").read_text())  # one record per export
     assert doc["state"] == "paused" and doc["request"]["output_path"] == str(tmp_path / "f (2).tpkx")
+    assert [part["state"] for part in doc["parts"]] == ["paused"]
     fake_clock.on_sleep = None
-    saved = load_request_files(exporter.store.folder)["p1"]["export_request"]
+    saved = load_requests(exporter.store.folder)["p1"]["export_request"]
     outcome = ExportPipeline(exporter, saved, "p1", resume=True).run()
     assert Path(outcome.main_path) == tmp_path / "f (2).tpkx"
     assert (tmp_path / "f.tpkx").read_bytes() == b"an earlier export"
@@ -139,22 +140,41 @@ def test_a_pause_keeps_everything_and_a_resume_finishes_under_the_chosen_name(em
     assert exporter.store.records() == []
 
 
-def test_a_request_file_of_an_earlier_version_still_resumes(emu, exporter, fake_clock, tmp_path):
-    """Earlier versions stored the area as WKT: such a file is found and its export finishes."""
+def test_the_files_of_an_earlier_version_are_found_and_resumed(emu, exporter, fake_clock, tmp_path):
+    """Earlier versions kept one file per part record and the request beside, its area as WKT: such an
+    export is moved into one record when the store is read, and it finishes."""
     emu.configure("World_Map/MapServer", job_steps=4)
     cancel = CancelToken()
     fake_clock.on_sleep = lambda s: cancel.pause() if len(fake_clock.sleeps) == 2 else None
     with pytest.raises(CancelledError):
         ExportPipeline(exporter, _request(emu, tmp_path / "old.tpkx"), "o1", cancel=cancel).run()
-    path = requests_folder(exporter.store.folder) / "o1.json"
-    doc = json.loads(path.read_text())
-    del doc["request"]["area"]
-    doc["request"].update(area_wkt="Polygon ((-2000000 -2000000, 2000000 -2000000, 2000000 2000000, "
-                                   "-2000000 2000000, -2000000 -2000000))", area_is_rectangle=True)
-    path.write_text(json.dumps(doc))
+    folder = exporter.store.folder
+    doc = json.loads((folder / "o1.json").read_text())
+    (folder / "o1.json").unlink()
+    for part in doc["parts"]:  # the form of version 1
+        (folder / f"{part['id']}.json").write_text(json.dumps(part))
+    request = {k: v for k, v in doc["request"].items() if k != "area"}
+    request.update(area_wkt="Polygon ((-2000000 -2000000, 2000000 -2000000, 2000000 2000000, "
+                            "-2000000 2000000, -2000000 -2000000))", area_is_rectangle=True)
+    (folder / "requests").mkdir()
+    (folder / "requests" / "o1.json").write_text(json.dumps({"job_id": "o1", "state": "paused", "request": request,
+                                                             "created": 1.0}))
     fake_clock.on_sleep = None
-    saved = load_request_files(exporter.store.folder)["o1"]["export_request"]
-    assert saved.area == SMALL
-    outcome = ExportPipeline(exporter, saved, "o1", resume=True).run()
+    saved = load_requests(folder)["o1"]
+    assert saved["state"] == "paused" and saved["export_request"].area == SMALL
+    assert sorted(p.name for p in folder.iterdir()) == ["o1.json"]  # one record now, the old files gone
+    outcome = ExportPipeline(exporter, saved["export_request"], "o1", resume=True).run()
     assert Path(outcome.main_path) == tmp_path / "old.tpkx" and outcome.tile_count > 0
     assert len(emu.requests_to("/exportTiles")) == 1 and exporter.store.records() == []
+    assert list(folder.iterdir()) == []
+
+
+def test_a_damaged_export_record_is_set_aside_and_the_others_load(emu, exporter, tmp_path):
+    folder = exporter.store.folder
+    exporter.store.save_export("good1", _request(emu, tmp_path / "a.tpkx").to_dict(), "paused")
+    folder.joinpath("bad1.json").write_text(json.dumps({"format": 2, "export_id": "bad1", "parts": "x"}))
+    folder.joinpath("bad2.json").write_text(json.dumps({"format": 2, "export_id": "../../x", "parts": []}))
+    folder.joinpath("bad3.json").write_text(json.dumps({"format": 2, "export_id": "good1", "parts": []}))
+    assert list(load_requests(folder)) == ["good1"]
+    assert sorted(p.name for p in folder.iterdir()) == ["bad1.json.bad", "bad2.json.bad", "bad3.json.bad",
+                                                        "good1.json"]

@@ -96,19 +96,20 @@ def test_export_task_shows_its_stages_and_adds_the_layer_on_the_main_thread(keep
     assert any("stages.tpkx" in m and ("MB" in m or "KB" in m) for m in success), success
 
 
-def test_the_request_file_lives_as_long_as_the_export(keeper, emulator, tmp_path, qtbot, qgis_iface):
+def test_the_export_record_lives_as_long_as_the_export(keeper, emulator, tmp_path, qtbot, qgis_iface):
     emulator.configure("World_Map/MapServer", job_steps=10, job_step_delay_s=0.1)
     task = _task(emulator, tmp_path, qgis_iface,
                  make_request(emulator.service_url("World_Map", "MapServer"), tmp_path / "file.tpkx", levels=(0, 1)))
-    request_file = tmp_path / "jobs" / "requests" / "job-1.json"
+    record = tmp_path / "jobs" / "job-1.json"
     keeper.start(task)
     qtbot.waitUntil(lambda: "Server" in task.status_text, timeout=30_000)
-    doc = json.loads(request_file.read_text())
+    doc = json.loads(record.read_text())  # one record: the request, the state and the parts
     assert doc["state"] == "running" and doc["request"]["output_path"] == str(tmp_path / "file.tpkx")
+    assert [part["plan_id"] for part in doc["parts"]] == ["job-1"]
     assert [r.plan_id for r in JobStore(tmp_path / "jobs").records()] == ["job-1"]
     with qtbot.waitSignal(task.done, timeout=60_000):
         pass
-    assert not request_file.exists() and JobStore(tmp_path / "jobs").records() == []
+    assert not record.exists() and JobStore(tmp_path / "jobs").records() == []
 
 
 def test_a_cancel_from_qgis_pauses_the_export_and_abandon_gives_it_up(keeper, emulator, tmp_path, qtbot,
@@ -126,7 +127,7 @@ def test_a_cancel_from_qgis_pauses_the_export_and_abandon_gives_it_up(keeper, em
     records = JobStore(tmp_path / "jobs").records()
     assert [r.state for r in records] == [PAUSED] and records[0].job_id
     assert not any(r.path.endswith("/cancel") for r in emulator.requests), "the server job is kept"
-    assert json.loads((tmp_path / "jobs" / "requests" / "job-1.json").read_text())["state"] == "paused"
+    assert json.loads((tmp_path / "jobs" / "job-1.json").read_text())["state"] == "paused"
     assert not out.exists()
 
     again = ExportTask("job-1", request, task.config, resume=True, project=QgsProject.instance(),
@@ -138,7 +139,7 @@ def test_a_cancel_from_qgis_pauses_the_export_and_abandon_gives_it_up(keeper, em
     assert any(r.path.endswith("/cancel") for r in emulator.requests)
     assert len(export_requests(emulator)) == 1  # the resume went on with the paused server job
     assert not out.exists() and not list(tmp_path.glob("tm.tpkx*"))
-    assert JobStore(tmp_path / "jobs").records() == [] and not (tmp_path / "jobs" / "requests" / "job-1.json").exists()
+    assert JobStore(tmp_path / "jobs").records() == [] and not (tmp_path / "jobs" / "job-1.json").exists()
 
 
 def test_server_estimate_in_the_background(keeper, emulator, qtbot):
@@ -185,17 +186,19 @@ def test_service_task_reads_the_service_or_says_what_is_wrong(keeper, emulator, 
 
 
 def test_a_request_file_naming_another_folder_is_ignored_and_never_deleted(tmp_path):
-    """The export settings files are read back at start-up: a job id in one must not name a file
-    outside the store (it is used to delete the file later)."""
-    from plugin.core.records import delete_request_file, load_request_files, requests_folder, save_request_file
+    """The export records are read back at start-up: an export id in one (or in a request file of an
+    earlier version) must not name a file outside the store (it is used to delete the file later)."""
+    from plugin.core.records import load_requests, save_request
 
     store = tmp_path / "jobs"
     request = ExportRequest("http://h/arcgis/rest/services/A/MapServer", "", area_from_wkt(SQUARE), (1,), "tpk")
-    save_request_file(str(store), "0123abcd", request, "running")
+    save_request(str(store), "0123abcd", request, "running")
     outside = tmp_path / "x.json"
     outside.write_text("precious")
-    doc = json.loads((requests_folder(str(store)) / "0123abcd.json").read_text())
-    (requests_folder(str(store)) / "tampered.json").write_text(json.dumps({**doc, "job_id": "../../x"}))
-    assert list(load_request_files(str(store))) == ["0123abcd"]
-    delete_request_file(str(store), "../../x")
+    doc = json.loads((store / "0123abcd.json").read_text())
+    (store / "tampered.json").write_text(json.dumps({**doc, "export_id": "../../x"}))
+    (store / "requests").mkdir()
+    (store / "requests" / "old.json").write_text(json.dumps({"job_id": "../../x", "request": doc["request"]}))
+    assert list(load_requests(str(store))) == ["0123abcd"]
+    JobStore(store).delete_export("../../x")
     assert outside.read_text() == "precious"

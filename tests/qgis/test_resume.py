@@ -52,8 +52,8 @@ def test_unload_pauses_and_a_new_session_resumes_the_same_server_job(jobs_env, e
     assert [r.state for r in records] == [PAUSED] and records[0].plan_id == job_id
     assert records[0].job_id, "the server job is remembered"
     assert not any(r.path.endswith("/cancel") for r in emulator.requests), "pausing keeps the server job"
-    saved = json.loads((store / "requests" / f"{job_id}.json").read_text())
-    assert saved["state"] == "paused" and saved["request"]["levels"] == [0, 1, 2]
+    saved = json.loads((store / f"{job_id}.json").read_text())  # one record per export: request, state, parts
+    assert saved["state"] == "paused" and saved["request"]["levels"] == [0, 1, 2] and len(saved["parts"]) == 1
     assert not out.exists()
     assert not messages(qgis_iface, Qgis.MessageLevel.Critical)
 
@@ -71,7 +71,7 @@ def test_unload_pauses_and_a_new_session_resumes_the_same_server_job(jobs_env, e
     assert out.exists()
     layer = _layer(job)
     assert isinstance(layer, QgsRasterLayer) and layer.isValid() and layer.crs().authid() == "EPSG:3857"
-    assert JobStore(store).records() == [] and not list((store / "requests").glob("*.json"))
+    assert JobStore(store).records() == [] and not list(store.glob("*.json"))
     assert manager.resumable() == []
 
 
@@ -91,7 +91,7 @@ def test_closing_qgis_while_the_server_builds_keeps_the_server_job(qgis_sessions
     records = JobStore(store).records()
     assert [r.state for r in records] == [PAUSED] and records[0].job_id, "the server job is remembered"
     assert not any(r.path.endswith("/cancel") for r in emulator.requests), "the server job is kept"
-    assert json.loads((store / "requests" / f"{job_id}.json").read_text())["state"] == "paused"
+    assert json.loads((store / f"{job_id}.json").read_text())["state"] == "paused"
     assert not out.exists()
     assert not messages(qgis_iface, Qgis.MessageLevel.Critical)
 
@@ -156,11 +156,14 @@ def test_interrupted_download_resumes_from_its_part_file(jobs_env, emulator, tmp
 
 
 def test_records_without_a_request_file_are_resumed_too(jobs_env, emulator, tmp_path, qtbot):
-    """Exports started elsewhere (Processing) leave only the core's records."""
+    """Exports an earlier version of Processing started left only part records, one file each."""
     factory, store = jobs_env
     out = tmp_path / "bare.tpkx"
     job_id, request = _start_and_pause(qtbot, factory, _slow_map_service(emulator), out)
-    (store / "requests" / f"{job_id}.json").unlink()
+    saved = json.loads((store / f"{job_id}.json").read_text())
+    (store / f"{job_id}.json").unlink()
+    for part in saved["parts"]:  # the form of version 1, without its request file
+        (store / f"{part['id']}.json").write_text(json.dumps(part))
 
     manager = factory()
     qtbot.waitUntil(lambda: bool(manager.resumable()), timeout=10_000)
@@ -185,5 +188,5 @@ def test_discarding_an_unfinished_export_cancels_its_server_job(jobs_env, emulat
     assert manager.job(job_id) is None
     wait_idle(qtbot)
     assert any(r.path.endswith("/cancel") for r in emulator.requests)
-    assert JobStore(store).records() == [] and not list((store / "requests").glob("*.json"))
+    assert JobStore(store).records() == [] and not list(store.glob("*.json"))
     assert not list(tmp_path.glob("discarded*"))
