@@ -820,8 +820,8 @@
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="573"/>
-        <source>Job {part} of {parts}: {text}</source>
-        <translation>Auftrag {part} von {parts}: {text}</translation>
+        <source>Part {part} of {parts}: {text}</source>
+        <translation>Teil {part} von {parts}: {text}</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="586"/>
@@ -890,12 +890,12 @@
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="664"/>
-        <source>Resume it from the jobs list, or retry it.</source>
+        <source>Resume it from the exports list, or retry it.</source>
         <translation>Setzen Sie ihn in der Exportliste fort oder wiederholen Sie ihn.</translation>
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="664"/>
-        <source>Retry it from the jobs list; the area and settings are kept.</source>
+        <source>Retry it from the exports list; the area and settings are kept.</source>
         <translation>Wiederholen Sie ihn in der Exportliste; Gebiet und Einstellungen bleiben erhalten.</translation>
     </message>
     <message>
@@ -1055,7 +1055,7 @@
     </message>
     <message>
         <location filename="../plugin/tasks/export_task.py" line="652"/>
-        <source>{name}: the export was cancelled during the download; the {size} already downloaded are kept. Resume continues it from the jobs list, Remove deletes it.</source>
+        <source>{name}: the export was cancelled during the download; the {size} already downloaded are kept. Resume continues it from the exports list, Remove deletes it.</source>
         <translation>{name}: Der Export wurde während des Downloads abgebrochen; die bereits heruntergeladenen {size} bleiben erhalten. „Fortsetzen“ in der Exportliste setzt ihn fort, „Entfernen“ löscht ihn.</translation>
     </message>
 </context>
@@ -1581,8 +1581,8 @@ Ausgaben: OUTPUT (die geschriebene Datei) und TILE_COUNT (geschriebene Kacheln).
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="113"/>
-        <source>Total: {total:,} tiles, {jobs} export job(s)</source>
-        <translation>Insgesamt: {total:,} Kacheln; Exportaufträge: {jobs}</translation>
+        <source>Total: {total:,} tiles, {jobs} part(s)</source>
+        <translation>Insgesamt: {total:,} Kacheln; Teile: {jobs}</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="34"/>

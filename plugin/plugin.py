@@ -5,7 +5,7 @@ nothing is left behind.
 
 QGIS runs ``initGui`` at every start, so it imports nothing heavy: the dock (and with it the engine,
 ``requests`` and the package code) is built the first time the user opens it, or after start-up when
-the job store holds an export of an earlier session to offer; the provider registers its algorithms
+the export store holds an export of an earlier session to offer; the provider registers its algorithms
 without the engine; the drop handler checks file names only.
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ class ArcGISOfflineTilesPlugin:
             self.ensure_dock().setUserVisible(visible)
 
     def _offer_earlier_exports(self) -> None:
-        """An export of an earlier session waits in the job store: build the dock, which reads the
+        """An export of an earlier session waits in the export store: build the dock, which reads the
         records in the background and offers them in QGIS's message bar."""
         if self.dock_action is not None and self.dock is None and settings.has_export_records():
             self.ensure_dock()

@@ -15,8 +15,8 @@ from typing import Any, Callable
 from . import names
 from .download import CHUNK_SIZE, DownloadProgress, DownloadState, download, looks_presigned
 from .errors import PackageError
+from .exportstore import DONE, DOWNLOADING, PartRecord
 from .http import CancelToken, check_cancel
-from .jobstore import DONE, DOWNLOADING, JobRecord
 from .levels import format_levels
 from .packages.cachefolder import lay_out_cache, storage_name, unpack_archive, verify_cache
 from .tilecache import ResultFile, is_archive_url
@@ -28,7 +28,7 @@ COMPACT_V1 = "esriMapCacheStorageModeCompact"  # what a record without storageFo
 CacheProgress = Callable[[Any, str, int, Any], None]
 
 
-def download_cache(session: Any, record: JobRecord, *, save: Callable[[JobRecord], None], progress: CacheProgress,
+def download_cache(session: Any, record: PartRecord, *, save: Callable[[PartRecord], None], progress: CacheProgress,
                    cancel: CancelToken | None = None, chunk_size: int = CHUNK_SIZE) -> list[Path]:
     """The tile cache of ``record`` into the folder ``record.output_path`` (see the module doc); the record
     is saved with ``save`` as the download goes and marked DONE at the end."""

@@ -66,7 +66,7 @@ def looks_presigned(url: str) -> bool:
 
 @dataclass
 class DownloadState:
-    """What a resume needs; stored in the job record (JSON-serialisable)."""
+    """What a resume needs; stored in the part record (JSON-serialisable)."""
 
     url: str
     target: str
@@ -86,7 +86,7 @@ class DownloadState:
 
     @classmethod
     def from_dict(cls, data: dict) -> DownloadState:
-        """From a job record; ValueError when a field has the wrong type (a damaged record)."""
+        """From a part record; ValueError when a field has the wrong type (a damaged record)."""
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         for name, value in known.items():
             allowed = _STATE_TYPES[name]

@@ -3,7 +3,7 @@
 Typical use (dock, Processing, demo)::
 
     session = create_session(HttpConfig(version="1.0"), auth=make_auth(username=..., password=...))
-    exporter = Exporter(session, store=JobStore(profile / "arcgis_offline_tiles" / "jobs"))
+    exporter = Exporter(session, store=ExportStore(profile / "arcgis_offline_tiles" / "jobs"))
     service = exporter.fetch(url)
     plan = exporter.prepare(service, Area.from_extent(...), levels=range(0, 15))
     print(plan.describe())                      # jobs, levels, tiles — nothing sent yet
@@ -49,9 +49,7 @@ from .errors import (
     PackageError,
     TooManyTilesError,
 )
-from .http import REAL_CLOCK, CancelToken, Clock
-from .jobs import Estimate, Job, JobStatus, PollPolicy
-from .jobstore import (
+from .exportstore import (
     CANCELLED,
     DONE,
     DOWNLOADING,
@@ -60,9 +58,11 @@ from .jobstore import (
     PAUSED,
     SUBMITTED,
     TIMED_OUT,
-    JobRecord,
-    JobStore,
+    ExportStore,
+    PartRecord,
 )
+from .http import REAL_CLOCK, CancelToken, Clock
+from .jobs import Estimate, Job, JobStatus, PollPolicy
 from .levels import format_levels
 from .records import is_cache_record
 from .split import Part, SplitPlan, plan_split
@@ -252,7 +252,7 @@ class ExportPlan:
     output_kind: str = PACKAGE  # PACKAGE or TILE_CACHE (a cache folder; map and image services)
 
     @property
-    def job_count(self) -> int:
+    def part_count(self) -> int:
         return len(self.requests)
 
     @property
@@ -284,8 +284,8 @@ class ExportPlan:
 class ExportResult:
     paths: list[Path]
     tile_count: int
-    job_count: int
-    records: list[JobRecord]
+    part_count: int
+    records: list[PartRecord]
 
 
 @dataclass(frozen=True)
@@ -309,12 +309,12 @@ JOB_SHARE = 0.6  # of a part's progress bar: the server job; the rest is the dow
 class Exporter:
     """Runs exports with one session; see the module docstring for the flow.
 
-    ``store`` keeps a :class:`JobRecord` per job (resume after a crash); ``poll`` sets the polling
+    ``store`` keeps a :class:`PartRecord` per job (resume after a crash); ``poll`` sets the polling
     back-off and the overall job timeout; ``clock`` makes tests instant; ``max_parallel`` bounds how
     many jobs of a split export run at once (1 = one after the other).
     """
 
-    def __init__(self, session: Any, *, store: JobStore | None = None, poll: PollPolicy | None = None,
+    def __init__(self, session: Any, *, store: ExportStore | None = None, poll: PollPolicy | None = None,
                  clock: Clock | None = None, max_parallel: int = 1, resplit: bool = True,
                  chunk_size: int = CHUNK_SIZE) -> None:
         self.session = session
@@ -422,11 +422,11 @@ class Exporter:
                 raise errors[0]
         paths = [p for group in results for p in group]
         tracker.done()
-        return ExportResult(paths=paths, tile_count=plan.total_tiles, job_count=len(records), records=records)
+        return ExportResult(paths=paths, tile_count=plan.total_tiles, part_count=len(records), records=records)
 
-    def _new_record(self, plan: ExportPlan, req: PartRequest, out: Path) -> JobRecord:
-        index, count = req.part.index, plan.job_count
-        return JobRecord(
+    def _new_record(self, plan: ExportPlan, req: PartRequest, out: Path) -> PartRecord:
+        index, count = req.part.index, plan.part_count
+        return PartRecord(
             service_url=plan.service.url, service_kind=kind_name(plan.service),
             service_name=getattr(plan.service, "name", ""), params=dict(req.params),
             area=req.part.area.to_esri_polygon(_sr_json(plan.service) or None), levels=list(req.part.levels),
@@ -434,12 +434,12 @@ class Exporter:
             output_path=str(names.cache_folder(out, index + 1, count) if plan.output_kind == TILE_CACHE
                             else names.part_path(out, plan.format, index + 1, count)))
 
-    def _save(self, record: JobRecord) -> None:
+    def _save(self, record: PartRecord) -> None:
         if self.store is not None:
             with self._lock:
                 self.store.save(record)
 
-    def _run_record(self, record: JobRecord, plan: ExportPlan | None, tracker: _ProgressTracker, i: int,
+    def _run_record(self, record: PartRecord, plan: ExportPlan | None, tracker: _ProgressTracker, i: int,
                     cancel: CancelToken | None, depth: int = 0) -> list[Path]:
         """Drive one record from whatever state it is in to DONE (or a typed error)."""
         try:
@@ -514,12 +514,12 @@ class Exporter:
             self._fail(record, FAILED if record.state != DOWNLOADING else DOWNLOADING, exc)
             raise
 
-    def _fail(self, record: JobRecord, state: str, exc: BaseException) -> None:
+    def _fail(self, record: PartRecord, state: str, exc: BaseException) -> None:
         record.state = state
         record.set_error(exc)
         self._save(record)
 
-    def _wait(self, record: JobRecord, job: Job, tracker: _ProgressTracker, i: int,
+    def _wait(self, record: PartRecord, job: Job, tracker: _ProgressTracker, i: int,
               cancel: CancelToken | None) -> JobStatus:
         def on_status(status: JobStatus) -> None:
             if job.to_dict() != record.job:  # the working job URL form was found: remember it
@@ -530,7 +530,7 @@ class Exporter:
         return jobs_mod.wait(self.session, job, policy=self.poll, clock=self.clock, cancel=cancel,
                              progress=on_status)
 
-    def _download_all(self, record: JobRecord, tracker: _ProgressTracker, i: int,
+    def _download_all(self, record: PartRecord, tracker: _ProgressTracker, i: int,
                       cancel: CancelToken | None) -> list[Path]:
         if is_cache_record(record):
             return self._download_cache(record, tracker, i, cancel)
@@ -576,7 +576,7 @@ class Exporter:
         tracker.update(i, 1.0, "Package downloaded", "download")
         return paths
 
-    def _download_cache(self, record: JobRecord, tracker: _ProgressTracker, i: int,
+    def _download_cache(self, record: PartRecord, tracker: _ProgressTracker, i: int,
                         cancel: CancelToken | None) -> list[Path]:
         def progress(fraction: float | None, message: str, done: int, whole: int | None) -> None:
             tracker.update(i, JOB_SHARE + (1 - JOB_SHARE) * (fraction or 0.0), message, "download", done, whole)
@@ -586,7 +586,7 @@ class Exporter:
         tracker.update(i, 1.0, "Tile cache downloaded", "download")
         return paths
 
-    def _resplit(self, record: JobRecord, plan: ExportPlan, exc: TooManyTilesError, tracker: _ProgressTracker,
+    def _resplit(self, record: PartRecord, plan: ExportPlan, exc: TooManyTilesError, tracker: _ProgressTracker,
                  i: int, cancel: CancelToken | None, depth: int) -> list[Path]:
         server_count = _to_int(exc.params.get("count"))
         limit = _to_int(exc.params.get("limit")) or plan.limit
@@ -596,7 +596,7 @@ class Exporter:
         area = Area.from_esri_json(record.area)
         sub = plan_split(plan.service.tiling, area, record.levels, new_limit)
         LOG.warning("The server counted %s tiles for job %d (we counted %d); splitting it into %d jobs of at "
-                    "most %d tiles", server_count, record.part_index + 1, ours, sub.job_count, new_limit)
+                    "most %d tiles", server_count, record.part_index + 1, ours, sub.part_count, new_limit)
         record.state = FAILED
         record.set_error(exc)
         self._save(record)
@@ -605,7 +605,7 @@ class Exporter:
         for part in sub.parts:
             params = build_export_params(plan.service, part.area, part.levels, fmt=plan.format,
                                          optimize=plan.optimize, quality=plan.quality, output_kind=plan.output_kind)
-            child = JobRecord(service_url=record.service_url, service_kind=record.service_kind,
+            child = PartRecord(service_url=record.service_url, service_kind=record.service_kind,
                               service_name=record.service_name, params=params,
                               area=part.area.to_esri_polygon(_sr_json(plan.service) or None),
                               levels=list(part.levels), format=record.format, tiles=part.tiles,
@@ -615,12 +615,12 @@ class Exporter:
             paths += self._run_record(child, plan, tracker, i, cancel, depth + 1)
         record.state = DONE
         record.output_paths = [str(p) for p in paths]
-        record.error = f"split into {sub.job_count} smaller jobs"
+        record.error = f"split into {sub.part_count} smaller parts"
         self._save(record)
         return paths
 
     # -- resume and cancel ------------------------------------------------------------------
-    def resume(self, record: JobRecord, progress: ProgressCb | None = None, cancel: CancelToken | None = None,
+    def resume(self, record: PartRecord, progress: ProgressCb | None = None, cancel: CancelToken | None = None,
                service: Any = None) -> ExportResult:
         """Continue ``record``: poll its server job again, finish its download, or resubmit it.
 
@@ -639,7 +639,7 @@ class Exporter:
         tracker.done()
         return ExportResult(paths, record.tiles, 1, [record])
 
-    def cancel(self, record: JobRecord, delete_partial: bool = True) -> None:
+    def cancel(self, record: PartRecord, delete_partial: bool = True) -> None:
         """Abandon ``record``: cancel the server job (where possible) and drop partial downloads."""
         if record.job and record.state in (NEW, SUBMITTED, TIMED_OUT, PAUSED):
             try:
@@ -657,7 +657,7 @@ class Exporter:
         self._save(record)
 
 
-def _plan_for_record(service: Any, record: JobRecord) -> ExportPlan:
+def _plan_for_record(service: Any, record: PartRecord) -> ExportPlan:
     """What a resumed record needs to be split again if the server refuses it as too big."""
     limit = int(getattr(service, "max_export_tiles", 0) or 100_000)
     return ExportPlan(service, Area.from_esri_json(record.area), tuple(record.levels), record.format,
@@ -699,7 +699,7 @@ class _ProgressTracker:
             overall = sum(w * f for w, f in zip(self.weights, self.fractions))
         if self.callback is not None:
             parts = len(self.weights)
-            prefix = f"Job {i + 1} of {parts}: " if parts > 1 else ""
+            prefix = f"Part {i + 1} of {parts}: " if parts > 1 else ""
             self.callback(Progress(overall, prefix + message, stage, i + 1, parts, bytes_done, bytes_total))
 
     def message(self, i: int, message: str) -> None:

@@ -91,7 +91,7 @@ def too_many_tiles_from_text(text: str, limit: int | None = None) -> TooManyTile
 
 @dataclass
 class Job:
-    """A server job; JSON-friendly so the job record can keep it."""
+    """A server job; JSON-friendly so the part record can keep it."""
 
     service_url: str
     job_id: str
@@ -102,7 +102,7 @@ class Job:
     def __post_init__(self) -> None:
         check_job_id(self.job_id)
         if self.operation not in (EXPORT, ESTIMATE):
-            raise ServerError(reason="the job record names an unknown operation",
+            raise ServerError(reason="the part record names an unknown operation",
                               details=redact(str(self.operation)[:100]))
         if self.job_url is not None and self.job_url not in self._standard_urls():
             self.job_url = None  # only ever one of the two standard forms: anything else was not ours
@@ -123,12 +123,12 @@ class Job:
 
     @classmethod
     def from_dict(cls, data: dict) -> Job:
-        """From a job record; raises :class:`ServerError` for an id or operation that is not ours."""
+        """From a part record; raises :class:`ServerError` for an id or operation that is not ours."""
         service_url, job_url = data["service_url"], data.get("job_url")
         protocol, operation = data.get("protocol", GP), data.get("operation", EXPORT)
         if not isinstance(service_url, str) or not isinstance(job_url, (str, type(None))) \
                 or protocol not in (GP, ONLINE):
-            raise ServerError(reason="the job record is damaged", details=redact(str(data)[:300]))
+            raise ServerError(reason="the part record is damaged", details=redact(str(data)[:300]))
         return cls(service_url=service_url, job_id=data["job_id"], protocol=protocol, operation=operation,
                    job_url=job_url)
 
@@ -236,7 +236,7 @@ def interpret(doc: dict, protocol: str) -> JobStatus:
                    CANCELLED: "The export was cancelled on the server"}[state]
         if infos and state == RUNNING:
             message = f"{message} ({infos[-1]})"
-    # servers echo requests (tokens included) in their messages: these reach the dock and the job store
+    # servers echo requests (tokens included) in their messages: these reach the dock and the export store
     return JobStatus(state=state, server_status=redact(raw), fraction=fraction, message=redact(message),
                      errors=[redact(e) for e in errors], doc=doc)
 

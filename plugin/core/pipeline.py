@@ -18,7 +18,7 @@ It decides every file name through :mod:`.names`:
   ``.gpkg``/``.mbtiles`` is always that file (a single package converted); split tile caches merge into
   the output's cache folder.
 
-And what the job store keeps when the export ends is :func:`.records.settle`'s one rule.  The caller's
+And what the export store keeps when the export ends is :func:`.records.settle`'s one rule.  The caller's
 ``finish(outcome)`` (e.g. preparing the layers) runs before the records are forgotten, so a cancel
 there still gives the export up.  The raster merge writes the service CRS as WKT: the caller passes
 ``crs_wkt(service)`` (the QGIS side knows the CRS database; without it the packages' own WKT is used).
@@ -34,8 +34,8 @@ from typing import Any, Callable
 from . import names
 from .errors import ArcGISOfflineTilesError, CancelledError
 from .export import Exporter, ExportPlan, Progress, is_vector
+from .exportstore import ExportState, PartRecord, plan_records
 from .http import CancelToken, check_cancel
-from .jobstore import ExportState, JobRecord, plan_records
 from .records import Settled, leaf_records, save_request, settle
 from .request import ExportRequest
 from .tilecache import TILE_CACHE
@@ -184,7 +184,7 @@ class ExportPipeline:
                                      output_kind=request.output_kind)
         plan.id = self.export_id  # the records carry the export id: a restart finds them by it
         out = self._choose_output(service, plan)
-        self._announce(plan, plan.job_count)
+        self._announce(plan, plan.part_count)
         cache = plan.output_kind == TILE_CACHE
         target = names.cache_output_path(out) if cache else names.package_path(out, plan.format)
         weights = _weights([r.tiles for r in plan.requests])
@@ -193,7 +193,7 @@ class ExportPipeline:
             self._part_progress(p, weights, p.fraction or 0.0)
 
         result = self.exporter.run(plan, target, progress=progress, cancel=self.cancel)
-        return [str(p) for p in result.paths], result.tile_count, result.job_count
+        return [str(p) for p in result.paths], result.tile_count, result.part_count
 
     def _choose_output(self, service: Any, plan: ExportPlan) -> Path:
         """The output the export writes under: never an existing one (see the module doc).  The request
@@ -210,7 +210,7 @@ class ExportPipeline:
             self._save_request()
         return chosen
 
-    def _resume_records(self, service: Any, records: list[JobRecord]) -> tuple[list[str], int, int]:
+    def _resume_records(self, service: Any, records: list[PartRecord]) -> tuple[list[str], int, int]:
         weights = _weights([r.tiles for r in records])
         self._announce(None, len(records))
         paths: list[str] = []

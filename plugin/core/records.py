@@ -1,6 +1,6 @@
-"""What the job store keeps of an export, and the one rule of when it is kept.
+"""What the export store keeps of an export, and the one rule of when it is kept.
 
-An export is one record in the store of :mod:`.jobstore`, ``<store>/<export id>.json``: its
+An export is one record in the store of :mod:`.exportstore`, ``<store>/<export id>.json``: its
 :class:`~.request.ExportRequest` (merge, add to map, output …), its state and its part records, so that
 an export interrupted by a QGIS restart resumes with the same settings, whoever started it (the dock or
 Processing).
@@ -28,7 +28,7 @@ from typing import Any
 from . import names
 from .download import DownloadState
 from .errors import ArcGISOfflineTilesError
-from .jobstore import (
+from .exportstore import (
     CANCELLED,
     DOWNLOADING,
     FAILED,
@@ -38,8 +38,8 @@ from .jobstore import (
     TIMED_OUT,
     ExportEntry,
     ExportState,
-    JobRecord,
-    JobStore,
+    ExportStore,
+    PartRecord,
     plan_records,
     worth_resuming,
 )
@@ -52,7 +52,7 @@ LOG = logging.getLogger(__name__)
 CONTINUABLE = frozenset({NEW, SUBMITTED, DOWNLOADING, TIMED_OUT, PAUSED})
 
 
-def is_cache_record(record: JobRecord) -> bool:
+def is_cache_record(record: PartRecord) -> bool:
     """Whether a part record is a tile-cache export (``tilePackage=false``)."""
     return str(record.params.get("tilePackage", "")).lower() == "false"
 
@@ -62,13 +62,13 @@ def save_request(store_folder: str | Path, export_id: str, request: ExportReques
                  created: float | None = None) -> None:
     """Keep the request and state of an export in its record (the export goes on when that fails)."""
     if store_folder:
-        JobStore(store_folder).save_export(export_id, request.to_dict(), state, created or time.time())
+        ExportStore(store_folder).save_export(export_id, request.to_dict(), state, created or time.time())
 
 
 def load_requests(store_folder: str | Path) -> dict[str, dict]:
     """The exports of ``store_folder`` that hold a request, by export id: ``{"state", "created", "request"
     (its JSON), "export_request"}`` (requests of earlier versions, with the area as WKT, included)."""
-    return {entry.export_id: doc for entry, doc in _with_requests(JobStore(store_folder).exports())
+    return {entry.export_id: doc for entry, doc in _with_requests(ExportStore(store_folder).exports())
             if doc is not None}
 
 
@@ -87,7 +87,7 @@ def _with_requests(entries: list[ExportEntry]) -> list[tuple[ExportEntry, dict |
 
 
 # --- records ---------------------------------------------------------------------------------------------
-def leaf_records(records: list[JobRecord]) -> list[JobRecord]:
+def leaf_records(records: list[PartRecord]) -> list[PartRecord]:
     """The records that carry work: a record the server refused as too big was split again into
     later records of the same part, which replace it."""
     out = []
@@ -110,7 +110,7 @@ def remove_output(path: Path) -> None:
         path.unlink()
 
 
-def part_files(record: JobRecord) -> list[Path]:
+def part_files(record: PartRecord) -> list[Path]:
     """The partial downloads of a record (``.part`` files, a tile cache's staging folder and zip)."""
     parts = []
     if is_cache_record(record) and record.output_path:  # a tile cache still being downloaded
@@ -122,7 +122,7 @@ def part_files(record: JobRecord) -> list[Path]:
     return parts
 
 
-def partial_bytes(records: list[JobRecord]) -> int:
+def partial_bytes(records: list[PartRecord]) -> int:
     total = 0
     for record in records:
         for part in part_files(record):
@@ -132,7 +132,7 @@ def partial_bytes(records: list[JobRecord]) -> int:
     return total
 
 
-def abandon_export(store: JobStore | None, export_id: str, *, exporter: Any = None,
+def abandon_export(store: ExportStore | None, export_id: str, *, exporter: Any = None,
                    delete_outputs: bool = True, extra_files: Iterable[str | Path] = ()) -> None:
     """Forget an export: cancel its server jobs still running (with ``exporter``), remove its
     ``.part`` files, the packages it finished (``delete_outputs``) and ``extra_files``, and its record.
@@ -157,7 +157,7 @@ def abandon_export(store: JobStore | None, export_id: str, *, exporter: Any = No
         store.delete_export(export_id)
 
 
-def forget_export(store: JobStore | None, export_id: str) -> None:
+def forget_export(store: ExportStore | None, export_id: str) -> None:
     """Drop an export's record: its request and its parts (its files stay)."""
     if store is not None:
         store.delete_export(export_id)
@@ -172,7 +172,7 @@ class Settled:
     kept_bytes: int = 0  # of a download kept when the export was cancelled
 
 
-def settle(store: JobStore | None, export_id: str, request: ExportRequest, outcome: str, *,
+def settle(store: ExportStore | None, export_id: str, request: ExportRequest, outcome: str, *,
            created: float, exporter: Any = None, extra_files: Iterable[str | Path] = ()) -> Settled:
     """Apply the rule of the module doc; ``outcome`` is ``"done"``, ``"paused"``, ``"cancelled"`` or
     ``"failed"``.  Never raises: a store that cannot be tidied must not hide the export's own result."""
@@ -201,12 +201,12 @@ def settle(store: JobStore | None, export_id: str, request: ExportRequest, outco
     return Settled()
 
 
-def scan_records(store_folder: str | Path) -> list[tuple[str, dict | None, list[JobRecord]]]:
+def scan_records(store_folder: str | Path) -> list[tuple[str, dict | None, list[PartRecord]]]:
     """The exports left unfinished in ``store_folder``: ``(export id, request doc or None, part records)``,
     records in part order.  Exports with a request whose parts all failed or were cancelled, and exports
     without one (records of an earlier version) that hold nothing to go on from, are left out."""
-    out: list[tuple[str, dict | None, list[JobRecord]]] = []
-    for entry, doc in _with_requests(JobStore(store_folder).exports()):
+    out: list[tuple[str, dict | None, list[PartRecord]]] = []
+    for entry, doc in _with_requests(ExportStore(store_folder).exports()):
         records = entry.parts
         if doc is not None:
             if not (records and all(r.state in (CANCELLED, FAILED) for r in records)):

@@ -11,7 +11,7 @@ overwrites a user's file); a move within one file system is a rename, across fil
 that is verified (size and BLAKE2 digest) before the original is removed; a failure puts back what
 this record had moved, and a record is saved only after its files moved.  An original that cannot be
 removed (a read-only old folder) stays where it was and is reported in :attr:`Relocation.left_behind`.
-Only the job store's public API is used (:func:`~.jobstore.plan_records`, ``JobStore.save``/``load``).
+Only the export store's public API is used (:func:`~.exportstore.plan_records`, ``ExportStore.save``/``load``).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .download import DownloadState
 from .errors import ExportMoveError
-from .jobstore import JobRecord, JobStore, plan_records
+from .exportstore import ExportStore, PartRecord, plan_records
 from .names import cache_download_paths
 from .output import check_output_folder
 
@@ -48,7 +48,7 @@ class Relocation:
     left_behind: tuple[Path, ...] = ()
 
 
-def relocate_export(store: JobStore, export_id: str, new_folder: str | os.PathLike) -> Relocation:
+def relocate_export(store: ExportStore, export_id: str, new_folder: str | os.PathLike) -> Relocation:
     """Move the files of the export ``export_id`` into ``new_folder`` and point its records there.
 
     Raises :class:`~.errors.OutputFolderError` when ``new_folder`` cannot take what moves and
@@ -80,7 +80,7 @@ def relocate_export(store: JobStore, export_id: str, new_folder: str | os.PathLi
             store.save(record)
             saved = store.load(record.id)
             if saved is None or saved.output_path != record.output_path:
-                raise OSError(errno.EIO, "the job record could not be saved")
+                raise OSError(errno.EIO, "the part record could not be saved")
         except OSError as exc:
             _put_back(done)
             raise ExportMoveError(folder=str(folder), reason=exc.strerror or str(exc), details=repr(exc)) from None
@@ -90,7 +90,7 @@ def relocate_export(store: JobStore, export_id: str, new_folder: str | os.PathLi
 
 
 # --- what moves where ------------------------------------------------------------------------
-def _moved(path: str | os.PathLike, record: JobRecord, folder: Path) -> Path:
+def _moved(path: str | os.PathLike, record: PartRecord, folder: Path) -> Path:
     """Where ``path`` goes: the same place relative to the record's folder (a staging folder keeps its
     inner layout), else the same name in ``folder``."""
     path = Path(path)
@@ -101,7 +101,7 @@ def _moved(path: str | os.PathLike, record: JobRecord, folder: Path) -> Path:
         return folder / path.name
 
 
-def _sources(record: JobRecord) -> list[Path]:
+def _sources(record: PartRecord) -> list[Path]:
     """The files and folders of ``record`` that exist: finished outputs, downloads and their ``.part``,
     a tile cache's staging folder and zip."""
     candidates = [Path(p) for p in record.output_paths]
@@ -118,11 +118,11 @@ def _sources(record: JobRecord) -> list[Path]:
     return [p for p in found if not any(p != other and other in p.parents for other in found)]
 
 
-def _moves(record: JobRecord, folder: Path) -> list[tuple[Path, Path]]:
+def _moves(record: PartRecord, folder: Path) -> list[tuple[Path, Path]]:
     return [(src, dst) for src in _sources(record) if (dst := _moved(src, record, folder)) != src]
 
 
-def _point_to(record: JobRecord, folder: Path) -> None:
+def _point_to(record: PartRecord, folder: Path) -> None:
     """The record's paths in ``folder`` (the files themselves have moved)."""
     downloads = []
     for entry in record.downloads:

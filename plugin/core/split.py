@@ -54,7 +54,7 @@ class SplitPlan:
     requested_tiles: int  # the original request, counted once
 
     @property
-    def job_count(self) -> int:
+    def part_count(self) -> int:
         return len(self.parts)
 
     @property
@@ -67,9 +67,9 @@ class SplitPlan:
         return self.total_tiles - self.requested_tiles
 
     def describe(self) -> str:
-        lines = [f"{self.job_count} export job(s) of at most {self.limit:,} tiles, "
+        lines = [f"{self.part_count} part(s) of at most {self.limit:,} tiles, "
                  f"{self.total_tiles:,} tiles in all ({self.duplicate_tiles:,} duplicates):"]
-        lines += [f"  job {p.index + 1}: {p.describe()}" for p in self.parts]
+        lines += [f"  part {p.index + 1}: {p.describe()}" for p in self.parts]
         return "\n".join(lines)
 
 

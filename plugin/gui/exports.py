@@ -14,7 +14,7 @@ A cancel from QGIS's task list (or QGIS closing) pauses an export; :meth:`Export
 dock) abandons it (see :mod:`..tasks.export_task`).
 
 A job is one :class:`ExportRequest` (one export, however many server jobs it is split into).  Its id
-is the plan id of the core's job records, so an export that a QGIS restart interrupted is found
+is the plan id of the core's part records, so an export that a QGIS restart interrupted is found
 again by id.  Every method runs on the main thread and returns at once: the network, the disk, the
 merge and the conversion run in tasks.
 """
@@ -33,7 +33,7 @@ from qgis.PyQt.QtCore import QObject, QUrl, pyqtSignal
 from qgis.PyQt.QtGui import QDesktopServices
 
 from ..core.errors import CancelledError
-from ..core.jobstore import ExportState  # the manager's states are the stored ones
+from ..core.exportstore import ExportState  # the manager's states are the stored ones
 from ..qgis_glue import engine, settings
 from ..qgis_glue.i18n import error_message, translator
 from ..tasks.base import TaskKeeper
@@ -132,11 +132,11 @@ class _Job:
 
     @classmethod
     def of_earlier_session(cls, found: ResumableExport) -> _Job:
-        """A paused export that an earlier QGIS session left unfinished, as the job store holds it."""
+        """A paused export that an earlier QGIS session left unfinished, as the export store holds it."""
         request = found.request
         if not found.has_request_file and not request.authcfg:
             request = replace(request, authcfg=settings.auth_config_for(request.service_url))
-        return cls(id=found.job_id, request=request, state=ExportState.PAUSED, created=found.created,
+        return cls(id=found.export_id, request=request, state=ExportState.PAUSED, created=found.created,
                    progress=found.progress, status=found.status, can_resume=True, from_earlier_session=True)
 
     def view(self) -> ExportView:
@@ -152,7 +152,7 @@ class _Job:
 class ExportsController(QObject, ResumeElsewhere):
     """Runs and remembers exports (see the module docstring).
 
-    ``store_folder`` (default: the job store in the QGIS profile) holds one record per export (request,
+    ``store_folder`` (default: the export store in the QGIS profile) holds one record per export (request,
     state, parts); ``project`` (default: the current project) gets the layers; ``message_bar`` (default:
     ``iface.messageBar()``) the notes; ``exporter_options`` go to every ``Exporter`` (e.g. a faster
     ``PollPolicy`` in tests).  The unfinished exports of earlier sessions are read in the
@@ -442,8 +442,8 @@ class ExportsController(QObject, ResumeElsewhere):
             return
         added = False
         for found in task.result or []:
-            if found.job_id not in self._jobs:
-                self._jobs[found.job_id] = _Job.of_earlier_session(found)
+            if found.export_id not in self._jobs:
+                self._jobs[found.export_id] = _Job.of_earlier_session(found)
                 added = True
         if added:
             self.jobsChanged.emit()

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from ..core.auth import make_auth
 from ..core.export import Exporter
+from ..core.exportstore import ExportStore
 from ..core.http import HttpConfig, create_session
-from ..core.jobstore import JobStore
 from . import settings
 from .network import Credentials, credentials, network_options
 
@@ -26,8 +26,8 @@ def plugin_version() -> str:
     return meta.get("general", "version", fallback="")
 
 
-def job_store() -> JobStore:
-    return JobStore(settings.job_store_folder())
+def job_store() -> ExportStore:
+    return ExportStore(settings.job_store_folder())
 
 
 @dataclass(frozen=True)
@@ -52,5 +52,5 @@ def create_exporter(config: EngineConfig, **exporter_options) -> Exporter:
     auth = make_auth(username=creds.username, password=creds.password, token=creds.token,
                      headers=creds.headers or None)
     session = create_session(config.http, auth=auth)
-    store = JobStore(config.store_folder) if config.store_folder else None
+    store = ExportStore(config.store_folder) if config.store_folder else None
     return Exporter(session, store=store, **exporter_options)

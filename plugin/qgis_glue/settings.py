@@ -22,7 +22,7 @@ def job_store_folder() -> Path:
 
 
 def has_export_records() -> bool:
-    """Whether the job store holds any record or request file (a directory listing, nothing parsed:
+    """Whether the export store holds any record or request file (a directory listing, nothing parsed:
     the plugin asks this at QGIS start-up)."""
     folder = job_store_folder()
     try:

@@ -4,13 +4,13 @@
 ::
 
     config = engine.engine_config(request.authcfg)                 # main thread: QGIS settings, auth
-    task = ExportTask(job_id, request, config, message_bar=iface.messageBar())
+    task = ExportTask(export_id, request, config, message_bar=iface.messageBar())
     keeper.start(task)                                               # QgsApplication.taskManager()
 
 The worker builds its own :class:`~..core.export.Exporter` from ``config`` and drives the core's
 :class:`~..core.pipeline.ExportPipeline` (the same sequence, names and record keeping as Processing's
 ``exporttiles``), then :func:`~..qgis_glue.layers.prepare_layer_source` (the conversion happens there, off
-the main thread).  ``finished()`` adds the layer(s) and tells the user.  What the job store keeps of an
+the main thread).  ``finished()`` adds the layer(s) and tells the user.  What the export store keeps of an
 export (its request, state and part records, in one record) is :mod:`..core.records`'.
 
 Stopping an export takes one of two ways:
@@ -40,8 +40,8 @@ from ..core import names
 from ..core.area import Area
 from ..core.errors import ArcGISOfflineTilesError, CancelledError
 from ..core.export import JOB_SHARE, ExportPlan, Progress
+from ..core.exportstore import DONE, PAUSED, SUBMITTED, TIMED_OUT, ExportStore, PartRecord
 from ..core.http import CancelToken
-from ..core.jobstore import DONE, PAUSED, SUBMITTED, TIMED_OUT, JobRecord, JobStore
 from ..core.packages.cachefolder import is_cache_folder
 from ..core.pipeline import ExportOutcome, ExportPipeline, PipelineListener
 from ..core.records import abandon_export, leaf_records, partial_bytes, scan_records
@@ -168,20 +168,20 @@ def push(bar, title: str, text: str, level, duration: int) -> None:
 class ExportTask(PluginTask):
     """One export (or the resume of one), from the server job to the layer on the map.
 
-    ``job_id`` is the export's id in the store (the plan id of its part records); ``resume=True``
-    continues the records of ``job_id`` (a fresh export when there are none).  ``on_success`` adds
+    ``export_id`` is the export's id in the store (the plan id of its part records); ``resume=True``
+    continues the records of ``export_id`` (a fresh export when there are none).  ``on_success`` adds
     the layer(s) to ``project`` (default: the current project) when the request asks for it and pushes
     a note to ``message_bar`` (default: the QGIS window's); ``on_failure`` pushes what happened and
     what to do next.  :attr:`outcome`, :attr:`layer_ids`, :attr:`can_resume` and :attr:`status_text`
     are read by the jobs manager once the task is done.
     """
 
-    def __init__(self, job_id: str, request: ExportRequest, config: EngineConfig, *, resume: bool = False,
+    def __init__(self, export_id: str, request: ExportRequest, config: EngineConfig, *, resume: bool = False,
                  project: QgsProject | None = None, message_bar=None, created: float | None = None,
                  exporter_options: dict | None = None) -> None:
         self.title = tr("Export {name}").format(name=request.service_name or service_label(request.service_url))
         super().__init__(self.title, PluginTask.Flag.CanCancel | PluginTask.Flag.CancelWithoutPrompt)
-        self.job_id = job_id
+        self.export_id = export_id
         self.request = request
         self.config = config
         self.resume = resume
@@ -226,7 +226,7 @@ class ExportTask(PluginTask):
 
     # QGIS reports a task whose run() returns False as failed ("Task failed"), but a pause (from QGIS's
     # task list, or QGIS closing) is not a failure: the task ends as complete for QGIS, and finished()
-    # still handles it as the pause it is (the jobs list says "Paused").
+    # still handles it as the pause it is (the exports list says "Paused").
     def run(self) -> bool:
         return super().run() or self._paused_cleanly()
 
@@ -239,7 +239,7 @@ class ExportTask(PluginTask):
     # -- worker thread -------------------------------------------------------------------------
     def work(self) -> ExportOutcome:
         exporter = create_exporter(self.config, **self.exporter_options)
-        pipeline = ExportPipeline(exporter, self.request, self.job_id, resume=self.resume,
+        pipeline = ExportPipeline(exporter, self.request, self.export_id, resume=self.resume,
                                   listener=_TaskListener(self), cancel=self.token, crs_wkt=crs_glue.service_crs_wkt,
                                   created=self.created, finish=self._prepare_layers)
         try:
@@ -283,7 +283,7 @@ class ExportTask(PluginTask):
         else:
             text = p.message
         if p.parts > 1:
-            text = tr("Job {part} of {parts}: {text}").format(part=p.part, parts=p.parts, text=text)
+            text = tr("Part {part} of {parts}: {text}").format(part=p.part, parts=p.parts, text=text)
         return text
 
     def _publish(self, fraction: float, text: str, key: str, force: bool = False) -> None:
@@ -346,7 +346,7 @@ class ExportTask(PluginTask):
                 size = human_size(self.kept_bytes)
                 self.status_text = tr("Cancelled; the {size} downloaded are kept for a resume").format(size=size)
                 text = tr("{name}: the export was cancelled during the download; the {size} already downloaded are "
-                          "kept. Resume continues it from the jobs list, Remove deletes it.")
+                          "kept. Resume continues it from the exports list, Remove deletes it.")
                 push(self._bar(), tr("Export cancelled"), text.format(name=name, size=size), Qgis.MessageLevel.Info,
                      SUCCESS_SECONDS)
                 return
@@ -357,8 +357,8 @@ class ExportTask(PluginTask):
             return
         message = error_message(error)
         self.status_text = message
-        hint = tr("Resume it from the jobs list, or retry it.") if self.can_resume else tr(
-            "Retry it from the jobs list; the area and settings are kept.")
+        hint = tr("Resume it from the exports list, or retry it.") if self.can_resume else tr(
+            "Retry it from the exports list; the area and settings are kept.")
         push(self._bar(), tr("Export failed: {name}").format(name=name),
              tr("{message} {hint} Details in the log.").format(message=message, hint=hint),
              Qgis.MessageLevel.Critical, 0)
@@ -410,7 +410,7 @@ class _TaskListener(PipelineListener):
 class ResumableExport:
     """An export an earlier session left unfinished."""
 
-    job_id: str
+    export_id: str
     request: ExportRequest
     has_request_file: bool
     status: str
@@ -419,7 +419,7 @@ class ResumableExport:
     tiles: int
 
 
-def request_from_records(records: list[JobRecord]) -> ExportRequest:
+def request_from_records(records: list[PartRecord]) -> ExportRequest:
     """A request rebuilt from part records alone (records an earlier version of Processing wrote hold no
     request).  The area is the union of the parts' areas, which QGIS computes: the parts of a split
     share their edges, so their rings side by side would not make a valid outline."""
@@ -460,7 +460,7 @@ def scan_resumable(store_folder: str | Path) -> list[ResumableExport]:
     return out
 
 
-def _resumable(job_id: str, request: ExportRequest, records: list[JobRecord], has_file: bool,
+def _resumable(export_id: str, request: ExportRequest, records: list[PartRecord], has_file: bool,
                created: float) -> ResumableExport:
     leaves = leaf_records(records)
     tiles = sum(r.tiles for r in leaves)
@@ -472,12 +472,12 @@ def _resumable(job_id: str, request: ExportRequest, records: list[JobRecord], ha
         status = tr("Interrupted; the server job is kept")
     else:
         status = tr("Interrupted before it finished")
-    return ResumableExport(job_id, request, has_file, status, (done / tiles) if tiles else 0.0,
+    return ResumableExport(export_id, request, has_file, status, (done / tiles) if tiles else 0.0,
                            created or time.time(), tiles)
 
 
 class ScanTask(PluginTask):
-    """Lists the exports an earlier session left unfinished (reads the job store off the main thread)."""
+    """Lists the exports an earlier session left unfinished (reads the export store off the main thread)."""
 
     def __init__(self, store_folder: str) -> None:
         super().__init__(tr("Looking for unfinished exports"), hidden_flags())
@@ -490,15 +490,15 @@ class ScanTask(PluginTask):
 class DiscardTask(PluginTask):
     """Forgets an unfinished export: cancels its server jobs, removes its partial files and records."""
 
-    def __init__(self, job_id: str, config: EngineConfig, exporter_options: dict | None = None) -> None:
+    def __init__(self, export_id: str, config: EngineConfig, exporter_options: dict | None = None) -> None:
         super().__init__(tr("Discarding an unfinished export"))
-        self.job_id = job_id
+        self.export_id = export_id
         self.config = config
         self.exporter_options = dict(exporter_options or {})
 
     def work(self) -> None:
-        store = JobStore(self.config.store_folder) if self.config.store_folder else None
-        abandon_export(store, self.job_id, exporter=create_exporter(self.config, **self.exporter_options))
+        store = ExportStore(self.config.store_folder) if self.config.store_folder else None
+        abandon_export(store, self.export_id, exporter=create_exporter(self.config, **self.exporter_options))
 
 
 class LoadLayerTask(PluginTask):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.jobstore import JobStore
+from ..core.exportstore import ExportStore
 from ..core.relocate import Relocation, relocate_export
 from ..qgis_glue.i18n import translator
 from .base import PluginTask, hidden_flags
@@ -15,11 +15,11 @@ tr = translator("RelocateTask")  # module strings: pylupdate files them under @d
 class RelocateTask(PluginTask):
     """``result`` is the :class:`~..core.relocate.Relocation`; ``error`` says why nothing moved."""
 
-    def __init__(self, store_folder: str, job_id: str, folder: str) -> None:
+    def __init__(self, store_folder: str, export_id: str, folder: str) -> None:
         super().__init__(tr("Moving an export to {folder}").format(folder=Path(folder).name), hidden_flags())
         self.store_folder = store_folder
-        self.job_id = job_id
+        self.export_id = export_id
         self.folder = folder
 
     def work(self) -> Relocation:
-        return relocate_export(JobStore(self.store_folder), self.job_id, self.folder)
+        return relocate_export(ExportStore(self.store_folder), self.export_id, self.folder)

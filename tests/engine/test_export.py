@@ -24,9 +24,9 @@ from plugin.core.errors import (
     TooManyTilesError,
 )
 from plugin.core.export import Exporter, build_export_params, package_format
+from plugin.core.exportstore import CANCELLED, DONE, DOWNLOADING, FAILED, PAUSED, TIMED_OUT, ExportStore
 from plugin.core.http import CancelToken
 from plugin.core.jobs import PollPolicy
-from plugin.core.jobstore import CANCELLED, DONE, DOWNLOADING, FAILED, PAUSED, TIMED_OUT, JobStore
 from plugin.core.service import ServiceKind
 from tests.emulator.server_helpers import read_package_tiles
 
@@ -36,7 +36,7 @@ TRIANGLE = Area.from_rings([[(-3e6, -2e6), (0, 3e6), (3.5e6, -1.5e6)]])
 
 @pytest.fixture
 def exporter(fast_session, fake_clock, tmp_path):
-    return Exporter(fast_session, store=JobStore(tmp_path / "jobs"), poll=PollPolicy(timeout=3600), clock=fake_clock)
+    return Exporter(fast_session, store=ExportStore(tmp_path / "jobs"), poll=PollPolicy(timeout=3600), clock=fake_clock)
 
 
 def fetch(exporter, emu, name, kind, folder=None):
@@ -175,7 +175,7 @@ def test_export_not_allowed(emu, exporter):
 def test_run_single_export(emu, exporter, tmp_path, name, kind, suffix):
     info = fetch(exporter, emu, name, kind)
     plan = exporter.prepare(info, TRIANGLE, range(4))
-    assert plan.job_count == 1
+    assert plan.part_count == 1
     progress = []
     result = exporter.run(plan, tmp_path / "out" / "basemap.tpkx", progress=progress.append)
     assert [p.suffix for p in result.paths] == [suffix]
@@ -225,11 +225,11 @@ def test_split_export_covers_exactly_what_one_export_would(emu, exporter, tmp_pa
     emu.configure("World_Map/MapServer", max_export_tiles=limit)
     info = fetch(exporter, emu, "World_Map", "MapServer")
     plan = exporter.prepare(info, TRIANGLE, levels)
-    assert plan.job_count > 2 and all(r.tiles <= limit for r in plan.requests)
-    assert plan.duplicate_tiles == 0 and "job 1" in plan.describe()
+    assert plan.part_count > 2 and all(r.tiles <= limit for r in plan.requests)
+    assert plan.duplicate_tiles == 0 and "part 1" in plan.describe()
     result = exporter.run(plan, tmp_path / "split.tpkx")
-    assert result.job_count == plan.job_count == len(result.paths)
-    assert result.paths[0].name == f"split_part01of{plan.job_count:02d}.tpkx"
+    assert result.part_count == plan.part_count == len(result.paths)
+    assert result.paths[0].name == f"split_part01of{plan.part_count:02d}.tpkx"
     seen: list = []
     for path in result.paths:
         seen += list(read_package_tiles(path))
@@ -245,10 +245,10 @@ def test_split_export_runs_at_most_max_parallel_jobs_at_once(emu, fast_session, 
     exporter = Exporter(fast_session, poll=PollPolicy(timeout=3600), clock=fake_clock, max_parallel=parallel)
     info = exporter.fetch(emu.service_url("World_Vector", "VectorTileServer"))
     plan = exporter.prepare(info, SMALL, range(6))
-    assert plan.job_count > 3
+    assert plan.part_count > 3
     result = exporter.run(plan, tmp_path / "v.vtpk")
-    assert len(result.paths) == plan.job_count and all(read_package_tiles(p) for p in result.paths)
-    assert len(emu.jobs) == plan.job_count
+    assert len(result.paths) == plan.part_count and all(read_package_tiles(p) for p in result.paths)
+    assert len(emu.jobs) == plan.part_count
     assert emu.max_concurrent_jobs() == parallel  # the bound, reached and never passed
 
 
@@ -257,7 +257,7 @@ def test_server_counting_more_tiles_than_us_triggers_a_resplit(emu, exporter, tm
     optimistic = type(info)(**{**info.__dict__, "max_export_tiles": 1000})
     emu.configure("World_Map/MapServer", max_export_tiles=30)
     plan = exporter.prepare(optimistic, SMALL, range(7))
-    assert plan.job_count == 1 and plan.total_tiles > 30
+    assert plan.part_count == 1 and plan.total_tiles > 30
     result = exporter.run(plan, tmp_path / "r.tpkx")
     assert len(result.paths) > 1
     assert result.records[0].state == DONE and "split" in result.records[0].error
@@ -436,7 +436,7 @@ def test_cancelled_download_resumes_from_the_part(emu, exporter, tmp_path):
 
 def test_timeout_keeps_the_job_and_resume_polls_it_again(emu, fast_session, fake_clock, tmp_path):
     emu.configure("World_Map/MapServer", job_steps=6)
-    store = JobStore(tmp_path / "jobs")
+    store = ExportStore(tmp_path / "jobs")
     exporter = Exporter(fast_session, store=store, poll=PollPolicy(timeout=3), clock=fake_clock)
     with pytest.raises(JobTimedOutError):
         _run(exporter, emu, tmp_path)
@@ -450,7 +450,7 @@ def test_timeout_keeps_the_job_and_resume_polls_it_again(emu, fast_session, fake
 
 def test_resume_resubmits_when_the_server_forgot_the_job(emu, fast_session, fake_clock, tmp_path, caplog):
     emu.configure("World_Map/MapServer", job_steps=6)
-    store = JobStore(tmp_path / "jobs")
+    store = ExportStore(tmp_path / "jobs")
     with pytest.raises(JobTimedOutError):
         _run(Exporter(fast_session, store=store, poll=PollPolicy(timeout=3), clock=fake_clock), emu, tmp_path)
     (record,) = store.records()

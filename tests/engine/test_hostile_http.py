@@ -134,7 +134,7 @@ def test_token_in_the_query_not_forwarded_to_another_host(fake_server, fake_cloc
     assert "token" not in fake_server.requests[-1].args and _host(fake_server.requests[-1]) == "localhost"
 
 
-# --- secrets never reach a message, a log or the job store -----------------------------------
+# --- secrets never reach a message, a log or the export store -----------------------------------
 def test_server_echoes_of_tokens_are_redacted_in_errors(fake_server):
     echoed = (f"Invalid request token={TOKEN} from header X-Esri-Authorization: Bearer {TOKEN}; "
               f'{{"token": "{TOKEN}"}}')

@@ -1,4 +1,4 @@
-"""Job ids from the server and job records from disk are validated before they name a URL or a file."""
+"""Job ids from the server and part records from disk are validated before they name a URL or a file."""
 from __future__ import annotations
 
 import json
@@ -9,8 +9,8 @@ import pytest
 from plugin.core import jobs
 from plugin.core.errors import ServerError
 from plugin.core.export import Exporter
+from plugin.core.exportstore import CANCELLED, SUBMITTED, ExportStore, PartRecord
 from plugin.core.http import HttpConfig, create_session
-from plugin.core.jobstore import CANCELLED, SUBMITTED, JobRecord, JobStore
 
 BAD_IDS = ["../../admin/shutdown", "j1?f=json&redirect=x", "j1#x", "%2e%2e%2fadmin", "..", "a/b", "a\\b",
            "", " j1", "j1\n", "x" * 200]
@@ -37,11 +37,11 @@ def test_real_job_id_shapes_are_accepted(fake_server, session):
 
 
 def test_cancelling_a_record_with_a_tampered_job_id_requests_nothing(fake_server, session, tmp_path, caplog):
-    record = JobRecord(service_url=fake_server.url("/svc"), state=SUBMITTED,
+    record = PartRecord(service_url=fake_server.url("/svc"), state=SUBMITTED,
                        job={"service_url": fake_server.url("/svc"), "job_id": "../../admin/shutdown",
                             "protocol": "gp", "operation": "exportTiles", "job_url": None})
     with caplog.at_level(logging.WARNING):
-        Exporter(session, store=JobStore(tmp_path)).cancel(record)
+        Exporter(session, store=ExportStore(tmp_path)).cancel(record)
     assert fake_server.requests == []
     assert record.state == CANCELLED and "cannot be cancelled" in caplog.text
 
@@ -65,9 +65,9 @@ def test_a_result_param_url_elsewhere_is_not_followed(fake_server, session):
     assert [r.path for r in fake_server.requests] == ["/svc/jobs/j1", "/svc/jobs/j1/results/out_service_url"]
 
 
-# --- the job store ---------------------------------------------------------------------------
+# --- the export store ---------------------------------------------------------------------------
 def _doc(**kw) -> dict:
-    record = JobRecord(service_url="https://gis.example.com/arcgis/rest/services/A/MapServer", levels=[0, 1],
+    record = PartRecord(service_url="https://gis.example.com/arcgis/rest/services/A/MapServer", levels=[0, 1],
                        tiles=5, state=SUBMITTED)
     return {**record.to_dict(), **kw}
 
@@ -89,8 +89,8 @@ def _doc(**kw) -> dict:
     ("result url number", {"result_urls": [1]}),
 ])
 def test_a_bad_record_is_set_aside_and_the_others_load(tmp_path, caplog, name, change):
-    store = JobStore(tmp_path / "store")
-    good = JobRecord.from_dict(_doc())
+    store = ExportStore(tmp_path / "store")
+    good = PartRecord.from_dict(_doc())
     store.save(good)
     doc = _doc(**change)
     bad_name = "0123456789abcdef0123456789abcdef"
@@ -107,10 +107,10 @@ def test_a_bad_record_is_set_aside_and_the_others_load(tmp_path, caplog, name, c
 
 
 def test_a_record_id_never_names_a_file_outside_the_store(tmp_path):
-    store = JobStore(tmp_path / "store")
+    store = ExportStore(tmp_path / "store")
     outside = tmp_path / "x.json"
     outside.write_text("precious")
-    record = JobRecord.from_dict(_doc())
+    record = PartRecord.from_dict(_doc())
     record.id = "../x"
     store.save(record)  # refused, with a warning; nothing written anywhere
     store.delete("../x")

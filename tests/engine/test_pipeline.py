@@ -1,5 +1,5 @@
 """The one export pipeline (plugin.core.pipeline) against the emulator, without QGIS: the names it
-gives, the merge it decides, and what the job store keeps when an export ends."""
+gives, the merge it decides, and what the export store keeps when an export ends."""
 from __future__ import annotations
 
 import json
@@ -10,9 +10,9 @@ import pytest
 from plugin.core.area import Area
 from plugin.core.errors import CancelledError, InvalidRequestError
 from plugin.core.export import Exporter
+from plugin.core.exportstore import PAUSED, ExportStore
 from plugin.core.http import CancelToken
 from plugin.core.jobs import PollPolicy
-from plugin.core.jobstore import PAUSED, JobStore
 from plugin.core.pipeline import ExportPipeline, PipelineListener
 from plugin.core.records import load_requests
 from plugin.core.request import ExportRequest
@@ -43,7 +43,7 @@ class Recorder(PipelineListener):
 
 @pytest.fixture
 def exporter(fast_session, fake_clock, tmp_path):
-    return Exporter(fast_session, store=JobStore(tmp_path / "jobs"), poll=PollPolicy(timeout=3600), clock=fake_clock)
+    return Exporter(fast_session, store=ExportStore(tmp_path / "jobs"), poll=PollPolicy(timeout=3600), clock=fake_clock)
 
 
 def _request(emu, out: Path, kind: str = "MapServer", name: str = "World_Map", levels=LEVELS,

@@ -1,4 +1,4 @@
-"""The split planner (exact cover, every part within the limit) and the job store."""
+"""The split planner (exact cover, every part within the limit) and the export store."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import random
 import pytest
 
 from plugin.core.area import Area
-from plugin.core.jobstore import DONE, DOWNLOADING, JobRecord, JobStore, atomic_write_text
+from plugin.core.exportstore import DONE, DOWNLOADING, ExportStore, PartRecord, atomic_write_text
 from plugin.core.split import plan_split
 from plugin.core.tilecount import count_tiles, iter_tiles
 from plugin.core.tiling import LOD, SpatialRef, TilingScheme
@@ -38,7 +38,7 @@ def _assert_exact_cover(scheme, area, levels, plan):
 def test_under_the_limit_is_one_job():
     area = Area.from_extent(-1e6, -1e6, 1e6, 1e6)
     plan = plan_split(WEB, area, range(6), 100_000)
-    assert plan.job_count == 1
+    assert plan.part_count == 1
     assert plan.parts[0].area is area and plan.parts[0].levels == tuple(range(6))
 
 
@@ -48,7 +48,7 @@ def test_rectangle_split_groups_levels_then_cuts_the_finest():
     _assert_exact_cover(WEB, area, range(12), plan)
     assert plan.parts[0].levels == tuple(range(9))  # coarse levels together
     assert all(len(p.levels) == 1 for p in plan.parts[1:])
-    assert "job 1: levels 0-8" in plan.describe()
+    assert "part 1: levels 0-8" in plan.describe()
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -73,7 +73,7 @@ def test_polygon_with_hole_and_non_halving_scheme():
     area = Area.from_rings([outer, hole])
     levels = range(7)
     plan = plan_split(ODD, area, levels, 300)
-    assert plan.job_count > 1
+    assert plan.part_count > 1
     _assert_exact_cover(ODD, area, levels, plan)
 
 
@@ -81,20 +81,20 @@ def test_very_wide_row_is_cut_into_column_chunks():
     area = Area.from_extent(-1.9e7, 0, 1.9e7, 10_000)  # one row, thousands of columns at level 12
     plan = plan_split(WEB, area, [12], 1000)
     _assert_exact_cover(WEB, area, [12], plan)
-    assert plan.job_count == -(-plan.requested_tiles // 1000)
+    assert plan.part_count == -(-plan.requested_tiles // 1000)
 
 
-# --- job store -----------------------------------------------------------------------------------
-def _record(**kw) -> JobRecord:
+# --- export store -----------------------------------------------------------------------------------
+def _record(**kw) -> PartRecord:
     base = {"service_url": "https://gis.example.com/arcgis/rest/services/A/MapServer",
             "service_kind": "MapServer", "params": {"levels": "0-3"},
             "area": {"rings": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}, "levels": [0, 1, 2, 3], "format": "tpkx",
             "tiles": 85, **kw}
-    return JobRecord(**base)
+    return PartRecord(**base)
 
 
 def test_record_round_trip_and_store(tmp_path):
-    store = JobStore(tmp_path / "jobs")
+    store = ExportStore(tmp_path / "jobs")
     record = _record(job={"job_id": "j1", "protocol": "gp", "job_url": None, "operation": "exportTiles"},
                      state=DOWNLOADING, downloads=[{"url": "u", "target": "/x.tpkx", "bytes_done": 10, "etag": '"e"'}])
     store.save(record)
@@ -110,7 +110,7 @@ def test_record_round_trip_and_store(tmp_path):
 
 
 def test_corrupt_record_is_moved_aside_without_crashing(tmp_path, caplog):
-    store = JobStore(tmp_path)
+    store = ExportStore(tmp_path)
     good = _record()
     store.save(good)
     (tmp_path / "broken.json").write_text('{"service_url": "x", "state": ')
@@ -140,4 +140,4 @@ def test_record_strips_tokens_from_urls():
 def test_unknown_keys_are_ignored_for_forward_compatibility():
     data = _record().to_dict()
     data["future_field"] = 1
-    assert JobRecord.from_dict(data).service_url == data["service_url"]
+    assert PartRecord.from_dict(data).service_url == data["service_url"]

@@ -11,8 +11,8 @@ import pytest
 from plugin.core.area import Area
 from plugin.core.errors import InvalidRequestError, PackageError, ServerError
 from plugin.core.export import Exporter
+from plugin.core.exportstore import DONE, ExportStore
 from plugin.core.jobs import PollPolicy
-from plugin.core.jobstore import DONE, JobStore
 from plugin.core.packages import open_package
 from plugin.core.packages.cachefolder import merge_caches, verify_cache
 from plugin.core.tilecache import PACKAGE, TILE_CACHE, cache_result_files, supported_output_kinds
@@ -28,7 +28,7 @@ STORAGE = {"tpkx": ("compactV2", "esriMapCacheStorageModeCompactV2"),
 
 @pytest.fixture
 def exporter(fast_session, fake_clock, tmp_path):
-    return Exporter(fast_session, store=JobStore(tmp_path / "jobs"), poll=PollPolicy(timeout=3600), clock=fake_clock)
+    return Exporter(fast_session, store=ExportStore(tmp_path / "jobs"), poll=PollPolicy(timeout=3600), clock=fake_clock)
 
 
 def cache_tiles(folder) -> dict:
@@ -97,10 +97,10 @@ def test_split_tile_cache_parts_merge_tile_by_tile(emu, exporter, tmp_path, fmt)
     emu.configure("World_Map/MapServer", max_export_tiles=40)
     info = exporter.fetch(emu.service_url("World_Map", "MapServer"))
     plan = exporter.prepare(info, TRIANGLE, range(7), fmt=fmt, output_kind=TILE_CACHE)
-    assert plan.job_count > 2
+    assert plan.part_count > 2
     result = exporter.run(plan, tmp_path / "split")
-    assert [p.name for p in result.paths] == [f"split_part{i:02d}of{plan.job_count:02d}"
-                                             for i in range(1, plan.job_count + 1)]
+    assert [p.name for p in result.paths] == [f"split_part{i:02d}of{plan.part_count:02d}"
+                                             for i in range(1, plan.part_count + 1)]
     # parts share bundle files (the finest level is cut in pieces inside one 128x128 bundle)
     names = [{str(b.relative_to(p)) for b in p.rglob("*.bundle")} for p in result.paths]
     assert any(a & b for i, a in enumerate(names) for b in names[i + 1:])
@@ -164,8 +164,8 @@ def test_verify_refuses_levels_and_storage_not_asked_for(emu, exporter, tmp_path
 
 def test_paused_folder_download_resumes_keeping_the_files_already_there(emu, exporter, tmp_path):
     from plugin.core.errors import CancelledError
+    from plugin.core.exportstore import PAUSED
     from plugin.core.http import CancelToken
-    from plugin.core.jobstore import PAUSED
 
     exporter.chunk_size = 1024
     info = exporter.fetch(emu.service_url("World_Map", "MapServer"))
@@ -203,7 +203,7 @@ def test_server_refusing_a_tile_cache_as_too_big_is_split_again_into_cache_folde
     optimistic = type(info)(**{**info.__dict__, "max_export_tiles": 1000})
     emu.configure("World_Map/MapServer", max_export_tiles=30)
     plan = exporter.prepare(optimistic, SMALL, range(7), output_kind=TILE_CACHE)
-    assert plan.job_count == 1 and plan.total_tiles > 30
+    assert plan.part_count == 1 and plan.total_tiles > 30
     result = exporter.run(plan, tmp_path / "r")
     assert len(result.paths) > 1 and all(p.name.startswith("r_") and p.is_dir() for p in result.paths)
     children = [r for r in exporter.store.records() if r.id != result.records[0].id]

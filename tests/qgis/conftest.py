@@ -38,7 +38,7 @@ def clean_plugin_settings():
 
 @pytest.fixture
 def jobs_manager(qgis_iface, qgis_new_project, tmp_path):
-    """A jobs manager on a job store of its own (no exports of earlier test runs)."""
+    """A jobs manager on an export store of its own (no exports of earlier test runs)."""
     from qgis.core import QgsProject
 
     from plugin.gui.exports import ExportsController

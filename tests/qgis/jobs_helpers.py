@@ -91,7 +91,7 @@ def basic_auth_config(username: str, password: str) -> str:
 
 @pytest.fixture(name="jobs_env")
 def jobs_env_fixture(qgis_iface, qgis_new_project, tmp_path, qtbot):
-    """A manager on a private job store; leftovers are paused and waited for at the end."""
+    """A manager on a private export store; leftovers are paused and waited for at the end."""
     qgis_iface.messageBar().clear_messages()
     store = tmp_path / "jobs"
     managers: list[ExportsController] = []
@@ -130,7 +130,7 @@ def opened_files_fixture():
 @pytest.fixture(name="qgis_sessions")
 def qgis_sessions_fixture(qgis_iface, qgis_new_project, clean_plugin_settings, tmp_path, monkeypatch, qtbot):
     """``start()`` loads the plugin the way QGIS does at startup (``initGui``), over one QGIS profile
-    folder of the test's own (job store, conversions): each call is the next QGIS session."""
+    folder of the test's own (export store, conversions): each call is the next QGIS session."""
     from plugin.plugin import ArcGISOfflineTilesPlugin
     from plugin.qgis_glue import settings
 

@@ -121,7 +121,7 @@ def test_levels_over_the_limit_are_marked_and_the_total_says_how_many_jobs(dock,
     total = sum(counts[lv] for lv in range(first_over + 1))
     assert dock.planning  # computed in the background
     qtbot.waitUntil(lambda: not dock.planning, timeout=10000)
-    jobs = dock.levels_panel.plan_view.plan.job_count
+    jobs = dock.levels_panel.plan_view.plan.part_count
     assert jobs > 1
     assert dock.ui.totalLabel.text() == (f"{total:,} tiles in {first_over + 1} levels — the server allows 50 per "
                                          f"export; {jobs} export jobs")

@@ -6,7 +6,7 @@ from qgis.core import Qgis, QgsProject, QgsRasterLayer
 from qgis.gui import QgsMessageBarItem
 from qgis.PyQt.QtWidgets import QPushButton
 
-from plugin.core.jobstore import PAUSED, JobStore
+from plugin.core.exportstore import PAUSED, ExportStore
 from plugin.gui.exports import ExportState
 from tests.qgis.conftest import connect
 from tests.qgis.jobs_helpers import (
@@ -44,7 +44,7 @@ def test_an_export_cut_off_by_closing_qgis_resumes_from_the_dock_next_time(qgis_
     close_qgis(first, qtbot)
     kept = part.stat().st_size
     assert not out.exists()
-    assert [r.state for r in JobStore(tmp_path / "profile" / "jobs").records()] == [PAUSED]
+    assert [r.state for r in ExportStore(tmp_path / "profile" / "jobs").records()] == [PAUSED]
     assert not _notes(qgis_iface.messageBar())
     emulator.clear_faults()
 
@@ -79,7 +79,7 @@ def test_an_export_cut_off_by_closing_qgis_resumes_from_the_dock_next_time(qgis_
 def test_no_note_without_an_interrupted_export(qgis_sessions, qtbot, qgis_iface):
     plugin = qgis_sessions()
     qtbot.wait(100)  # the start-up check runs once QGIS's event loop turns
-    assert plugin.dock is None, "an empty job store does not build the dock at start-up"
+    assert plugin.dock is None, "an empty export store does not build the dock at start-up"
     dock = plugin.ensure_dock()
     qtbot.waitUntil(lambda: not dock.manager.scanning, timeout=10_000)
     assert not _notes(qgis_iface.messageBar())

@@ -12,7 +12,7 @@ import pytest
 from qgis.core import QgsApplication
 
 from plugin.core import output as output_module
-from plugin.core.jobstore import JobStore
+from plugin.core.exportstore import ExportStore
 from plugin.gui.exports import ExportState
 from plugin.tasks.export_task import ExportTask
 from tests.qgis.conftest import connect
@@ -82,7 +82,7 @@ def test_resume_offers_a_new_folder_when_the_old_one_cannot_be_written(dock, qtb
     assert len(export_requests(emulator)) == 1  # the same server job
     assert (new / "field.tpkx").is_file() and view.output_paths[0].startswith(str(new))
     assert list(old.iterdir()) == []  # the partial download moved; nothing is left behind
-    assert JobStore(dock.manager.store_folder).records() == []
+    assert ExportStore(dock.manager.store_folder).records() == []
 
 
 def test_a_refused_resume_says_why_and_changes_nothing_when_no_folder_is_picked(dock, qtbot, emulator, shown_canvas,

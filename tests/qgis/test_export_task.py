@@ -8,7 +8,7 @@ import pytest
 from qgis.core import Qgis, QgsApplication, QgsProject, QgsTask
 from qgis.PyQt.QtCore import QCoreApplication, QThread
 
-from plugin.core.jobstore import PAUSED, JobStore
+from plugin.core.exportstore import PAUSED, ExportStore
 from plugin.core.request import ExportRequest, area_from_wkt
 from plugin.qgis_glue import engine
 from plugin.qgis_glue.layers import native_tpkx_supported
@@ -106,10 +106,10 @@ def test_the_export_record_lives_as_long_as_the_export(keeper, emulator, tmp_pat
     doc = json.loads(record.read_text())  # one record: the request, the state and the parts
     assert doc["state"] == "running" and doc["request"]["output_path"] == str(tmp_path / "file.tpkx")
     assert [part["plan_id"] for part in doc["parts"]] == ["job-1"]
-    assert [r.plan_id for r in JobStore(tmp_path / "jobs").records()] == ["job-1"]
+    assert [r.plan_id for r in ExportStore(tmp_path / "jobs").records()] == ["job-1"]
     with qtbot.waitSignal(task.done, timeout=60_000):
         pass
-    assert not record.exists() and JobStore(tmp_path / "jobs").records() == []
+    assert not record.exists() and ExportStore(tmp_path / "jobs").records() == []
 
 
 def test_a_cancel_from_qgis_pauses_the_export_and_abandon_gives_it_up(keeper, emulator, tmp_path, qtbot,
@@ -124,7 +124,7 @@ def test_a_cancel_from_qgis_pauses_the_export_and_abandon_gives_it_up(keeper, em
     with qtbot.waitSignal(task.done, timeout=60_000) as done:
         task.cancel()  # what the cancel button of QGIS's task list (and QGIS's exit) calls
     assert done.args == [False] and task.paused
-    records = JobStore(tmp_path / "jobs").records()
+    records = ExportStore(tmp_path / "jobs").records()
     assert [r.state for r in records] == [PAUSED] and records[0].job_id
     assert not any(r.path.endswith("/cancel") for r in emulator.requests), "the server job is kept"
     assert json.loads((tmp_path / "jobs" / "job-1.json").read_text())["state"] == "paused"
@@ -139,7 +139,7 @@ def test_a_cancel_from_qgis_pauses_the_export_and_abandon_gives_it_up(keeper, em
     assert any(r.path.endswith("/cancel") for r in emulator.requests)
     assert len(export_requests(emulator)) == 1  # the resume went on with the paused server job
     assert not out.exists() and not list(tmp_path.glob("tm.tpkx*"))
-    assert JobStore(tmp_path / "jobs").records() == [] and not (tmp_path / "jobs" / "job-1.json").exists()
+    assert ExportStore(tmp_path / "jobs").records() == [] and not (tmp_path / "jobs" / "job-1.json").exists()
 
 
 def test_server_estimate_in_the_background(keeper, emulator, qtbot):
@@ -200,5 +200,5 @@ def test_a_request_file_naming_another_folder_is_ignored_and_never_deleted(tmp_p
     (store / "requests").mkdir()
     (store / "requests" / "old.json").write_text(json.dumps({"job_id": "../../x", "request": doc["request"]}))
     assert list(load_requests(str(store))) == ["0123abcd"]
-    JobStore(store).delete_export("../../x")
+    ExportStore(store).delete_export("../../x")
     assert outside.read_text() == "precious"

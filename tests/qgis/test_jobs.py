@@ -8,7 +8,7 @@ import sqlite3
 from qgis.core import Qgis, QgsProject, QgsRasterLayer, QgsRectangle, QgsVectorTileLayer
 from qgis.PyQt.QtCore import Qt
 
-from plugin.core.jobstore import JobStore
+from plugin.core.exportstore import ExportStore
 from plugin.gui.exports import ExportState
 from plugin.gui.exports_panel import ExportsPanel
 from tests.qgis.jobs_helpers import (
@@ -59,7 +59,7 @@ def test_vector_service_polygon_export_is_added_as_a_vector_tile_layer(jobs_env,
     assert painted_pixels(layer) > 0  # styled and drawable
     success = messages(qgis_iface, Qgis.MessageLevel.Success)
     assert any("vector.vtpk" in m and ("MB" in m or "KB" in m) for m in success), success
-    assert JobStore(store).records() == [] and not list(store.glob("*.json"))  # nothing left to resume
+    assert ExportStore(store).records() == [] and not list(store.glob("*.json"))  # nothing left to resume
 
 
 def test_map_service_rectangle_as_tpk(jobs_env, emulator, tmp_path, qtbot):
@@ -157,7 +157,7 @@ def test_export_over_the_limit_is_split_and_merged_into_one_geopackage(jobs_env,
     assert layer.source() == str(merged)
     assert layer.crs().authid() == MERCATOR
     assert layer.extent().width() > 3.9e7  # the whole world
-    assert JobStore(store).records() == []
+    assert ExportStore(store).records() == []
 
 
 def test_vector_export_over_the_limit_is_merged_into_one_mbtiles(jobs_env, emulator, tmp_path, qtbot):
@@ -193,7 +193,7 @@ def test_cancel_in_the_middle_cancels_the_server_job_and_keeps_no_file(jobs_env,
     assert job.state == ExportState.CANCELLED
     assert any(r.path.endswith("/cancel") for r in emulator.requests), "the server job was cancelled"
     assert not out.exists() and not list(tmp_path.glob("cancelled*"))
-    assert JobStore(store).records() == []
+    assert ExportStore(store).records() == []
     assert any("cancelled" in m for m in messages(qgis_iface, Qgis.MessageLevel.Info))
     assert job.can_retry and not job.layer_ids
 
@@ -212,7 +212,7 @@ def test_failure_is_reported_and_retry_keeps_the_area_and_levels(jobs_env, emula
     critical = messages(qgis_iface, Qgis.MessageLevel.Critical)
     assert any("cache is being rebuilt" in m and "Retry" in m for m in critical), critical
     assert not out.exists() and job.can_retry and not job.can_resume
-    assert JobStore(store).records() == []
+    assert ExportStore(store).records() == []
 
     new_id = manager.retry(job_id)
     assert new_id != job_id and manager.job(job_id) is None

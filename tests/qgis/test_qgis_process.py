@@ -84,10 +84,10 @@ def test_bad_url_fails_with_a_message_and_no_output(deployed_profile, emulator, 
 
 def test_an_interrupted_qgis_process_export_resumes_from_the_dock(deployed_profile, emulator, tmp_path, qgis_iface,
                                                                   qtbot):
-    """exporttiles keeps its records in the profile's job store as the dock does: when qgis_process is
+    """exporttiles keeps its records in the profile's export store as the dock does: when qgis_process is
     killed while the server builds the package, the dock's exports manager offers the export and
     finishes it with the same server job."""
-    from plugin.core.jobstore import JobStore
+    from plugin.core.exportstore import ExportStore
     from plugin.gui.exports import ExportState
     from tests.qgis.jobs_helpers import export_requests, new_manager, wait_idle, wait_state
 
@@ -100,7 +100,7 @@ def test_an_interrupted_qgis_process_export_resumes_from_the_dock(deployed_profi
                                 "LEVELS=0-2", f"OUTPUT={out}"], env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:
-        qtbot.waitUntil(lambda: any(r.job_id for r in JobStore(store).records()), timeout=120_000)
+        qtbot.waitUntil(lambda: any(r.job_id for r in ExportStore(store).records()), timeout=120_000)
     finally:
         process.kill()
         process.wait(timeout=60)
@@ -119,4 +119,4 @@ def test_an_interrupted_qgis_process_export_resumes_from_the_dock(deployed_profi
         wait_idle(qtbot)
     assert out.exists() and zipfile.is_zipfile(out)
     assert len(export_requests(emulator)) == 1  # the server job qgis_process started
-    assert JobStore(store).records() == []
+    assert ExportStore(store).records() == []

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from qgis.core import Qgis, QgsProject, QgsRasterLayer
 
-from plugin.core.jobstore import DOWNLOADING, PAUSED, JobStore
+from plugin.core.exportstore import DOWNLOADING, PAUSED, ExportStore
 from plugin.gui.exports import ExportState
 from tests.qgis.jobs_helpers import (
     close_qgis,
@@ -48,7 +48,7 @@ def test_unload_pauses_and_a_new_session_resumes_the_same_server_job(jobs_env, e
     out = tmp_path / "resumed.tpkx"
     job_id, request = _start_and_pause(qtbot, factory, _slow_map_service(emulator), out)
 
-    records = JobStore(store).records()
+    records = ExportStore(store).records()
     assert [r.state for r in records] == [PAUSED] and records[0].plan_id == job_id
     assert records[0].job_id, "the server job is remembered"
     assert not any(r.path.endswith("/cancel") for r in emulator.requests), "pausing keeps the server job"
@@ -71,7 +71,7 @@ def test_unload_pauses_and_a_new_session_resumes_the_same_server_job(jobs_env, e
     assert out.exists()
     layer = _layer(job)
     assert isinstance(layer, QgsRasterLayer) and layer.isValid() and layer.crs().authid() == "EPSG:3857"
-    assert JobStore(store).records() == [] and not list(store.glob("*.json"))
+    assert ExportStore(store).records() == [] and not list(store.glob("*.json"))
     assert manager.resumable() == []
 
 
@@ -88,7 +88,7 @@ def test_closing_qgis_while_the_server_builds_keeps_the_server_job(qgis_sessions
 
     close_qgis(first, qtbot, events_before_unload=events_before_unload)
     store = tmp_path / "profile" / "jobs"
-    records = JobStore(store).records()
+    records = ExportStore(store).records()
     assert [r.state for r in records] == [PAUSED] and records[0].job_id, "the server job is remembered"
     assert not any(r.path.endswith("/cancel") for r in emulator.requests), "the server job is kept"
     assert json.loads((store / f"{job_id}.json").read_text())["state"] == "paused"
@@ -133,7 +133,7 @@ def test_interrupted_download_resumes_from_its_part_file(jobs_env, emulator, tmp
     job = wait_state(qtbot, manager, job_id)
     assert job.state == ExportState.FAILED and job.can_resume
     assert any("Resume" in m for m in messages(qgis_iface, Qgis.MessageLevel.Critical))
-    records = JobStore(store).records()
+    records = ExportStore(store).records()
     assert [r.state for r in records] == [DOWNLOADING]
     part = tmp_path / "dropped.tpkx.part"
     assert part.exists() and part.stat().st_size == 4096 and not out.exists()
@@ -188,5 +188,5 @@ def test_discarding_an_unfinished_export_cancels_its_server_job(jobs_env, emulat
     assert manager.job(job_id) is None
     wait_idle(qtbot)
     assert any(r.path.endswith("/cancel") for r in emulator.requests)
-    assert JobStore(store).records() == [] and not list(store.glob("*.json"))
+    assert ExportStore(store).records() == [] and not list(store.glob("*.json"))
     assert not list(tmp_path.glob("discarded*"))

@@ -199,12 +199,12 @@ def test_real_cache_split_merged_opens_within_a_pixel_of_its_data(name, tmp_path
 def test_abandoning_a_tile_cache_export_removes_its_folders_and_nothing_else(emulator, tmp_path):
     from plugin.core.area import Area
     from plugin.core.export import Exporter
+    from plugin.core.exportstore import ExportStore
     from plugin.core.http import HttpConfig, create_session
     from plugin.core.jobs import PollPolicy
-    from plugin.core.jobstore import JobStore
     from plugin.core.records import abandon_export
 
-    store = JobStore(tmp_path / "jobs")
+    store = ExportStore(tmp_path / "jobs")
     exporter = Exporter(create_session(HttpConfig(version="test")), store=store,
                         poll=PollPolicy(first=0.05, max=0.2, timeout=60))
     emulator.configure("World_Map/MapServer", max_export_tiles=10)

@@ -13,7 +13,7 @@ import pytest
 from plugin.core import relocate as relocate_module
 from plugin.core.download import DownloadState
 from plugin.core.errors import ExportMoveError
-from plugin.core.jobstore import DONE, DOWNLOADING, JobRecord, JobStore
+from plugin.core.exportstore import DONE, DOWNLOADING, ExportStore, PartRecord
 from plugin.core.names import cache_download_paths
 from plugin.core.relocate import relocate_export
 
@@ -21,16 +21,16 @@ URL = "https://gis.example.com/arcgis/rest/services/World_Map/MapServer"
 PLAN = "plan1"
 
 
-def _split_export(store: JobStore, folder: Path) -> tuple[JobRecord, JobRecord]:
+def _split_export(store: ExportStore, folder: Path) -> tuple[PartRecord, PartRecord]:
     """A split export in ``folder``: part 1 finished, part 2 half downloaded."""
     first = folder / "field_part01of02.tpkx"
     first.write_bytes(b"finished part" * 100)
     second = folder / "field_part02of02.tpkx"
     second.with_name(second.name + ".part").write_bytes(b"half" * 1000)
-    done = JobRecord(service_url=URL, plan_id=PLAN, part_index=0, part_count=2, state=DONE, format="tpkx",
+    done = PartRecord(service_url=URL, plan_id=PLAN, part_index=0, part_count=2, state=DONE, format="tpkx",
                      output_path=str(first), output_paths=[str(first)])
     state = DownloadState(url="https://gis.example.com/out/b.tpkx", target=str(second), bytes_done=4000, total=9000)
-    running = JobRecord(service_url=URL, plan_id=PLAN, part_index=1, part_count=2, state=DOWNLOADING, format="tpkx",
+    running = PartRecord(service_url=URL, plan_id=PLAN, part_index=1, part_count=2, state=DOWNLOADING, format="tpkx",
                         output_path=str(second), result_urls=[state.url], downloads=[state.to_dict()])
     store.save(done)
     store.save(running)
@@ -41,7 +41,7 @@ def test_the_parts_and_the_partial_download_move_and_the_records_follow(tmp_path
     old, new = tmp_path / "old", tmp_path / "new"
     old.mkdir()
     new.mkdir()
-    store = JobStore(tmp_path / "jobs")
+    store = ExportStore(tmp_path / "jobs")
     done, running = _split_export(store, old)
     finished = (old / "field_part01of02.tpkx").read_bytes()
 
@@ -62,7 +62,7 @@ def test_a_name_already_in_the_new_folder_is_refused_and_nothing_moves(tmp_path)
     old, new = tmp_path / "old", tmp_path / "new"
     old.mkdir()
     new.mkdir()
-    store = JobStore(tmp_path / "jobs")
+    store = ExportStore(tmp_path / "jobs")
     done, running = _split_export(store, old)
     (new / "field_part02of02.tpkx").write_bytes(b"the user's file")
     before = sorted(p.name for p in old.iterdir())
@@ -81,13 +81,13 @@ def test_a_failed_move_puts_back_what_that_record_had_moved(tmp_path, monkeypatc
     old, new = tmp_path / "old", tmp_path / "new"
     old.mkdir()
     new.mkdir()
-    store = JobStore(tmp_path / "jobs")
+    store = ExportStore(tmp_path / "jobs")
     first = old / "one.tpkx"
     first.with_name("one.tpkx.part").write_bytes(b"a" * 10)
     (old / "one_2.tpkx").write_bytes(b"b" * 10)
     states = [DownloadState(url="https://gis.example.com/1", target=str(first), bytes_done=10),
               DownloadState(url="https://gis.example.com/2", target=str(old / "one_2.tpkx"), complete=True)]
-    record = JobRecord(service_url=URL, plan_id=PLAN, state=DOWNLOADING, output_path=str(first),
+    record = PartRecord(service_url=URL, plan_id=PLAN, state=DOWNLOADING, output_path=str(first),
                        downloads=[s.to_dict() for s in states])
     store.save(record)
     real = os.rename
@@ -112,7 +112,7 @@ def test_a_tile_cache_being_downloaded_moves_with_its_staging_folder(tmp_path):
     old, new = tmp_path / "old", tmp_path / "new"
     old.mkdir()
     new.mkdir()
-    store = JobStore(tmp_path / "jobs")
+    store = ExportStore(tmp_path / "jobs")
     cache = old / "field"
     staging, _zip = cache_download_paths(cache)
     bundle = staging / "Layers" / "_alllayers" / "L01" / "R0000C0000.bundle"
@@ -122,7 +122,7 @@ def test_a_tile_cache_being_downloaded_moves_with_its_staging_folder(tmp_path):
     state = DownloadState(url="https://gis.example.com/R0000C0001.bundle",
                           target=str(bundle.with_name("R0000C0001.bundle")), bytes_done=3)
     bundle.with_name("R0000C0001.bundle.part").write_bytes(b"bun")
-    record = JobRecord(service_url=URL, plan_id=PLAN, state=DOWNLOADING, output_path=str(cache),
+    record = PartRecord(service_url=URL, plan_id=PLAN, state=DOWNLOADING, output_path=str(cache),
                        downloads=[state.to_dict()])
     store.save(record)
 
@@ -142,7 +142,7 @@ def test_records_whose_files_are_gone_point_to_the_new_folder(tmp_path):
     old, new = tmp_path / "old", tmp_path / "new"
     old.mkdir()
     new.mkdir()
-    store = JobStore(tmp_path / "jobs")
+    store = ExportStore(tmp_path / "jobs")
     _done, running = _split_export(store, old)
     shutil.rmtree(old)  # an unplugged drive
     moved = relocate_export(store, PLAN, new)
@@ -165,7 +165,7 @@ def other_file_system(tmp_path):
 def test_across_file_systems_the_files_are_copied_verified_and_removed(tmp_path, other_file_system):
     old = tmp_path / "old"
     old.mkdir()
-    store = JobStore(tmp_path / "jobs")
+    store = ExportStore(tmp_path / "jobs")
     done, running = _split_export(store, old)
     relocate_export(store, PLAN, other_file_system)
     assert list(old.iterdir()) == []

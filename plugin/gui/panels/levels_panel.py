@@ -192,7 +192,7 @@ class LevelsPanel(QObject):
             return escape(text + "; " + tr("1 export job"))
         if self.ui.splitCheck.isChecked():
             plan = self.plan_view.plan
-            jobs = plan.job_count if plan is not None else self.plan_view.rough_job_count()
+            jobs = plan.part_count if plan is not None else self.plan_view.rough_part_count()
             prefix = "" if plan is not None else "≈ "
             return escape(text + "; " + prefix + plural(jobs, tr("{n} export job"), tr("{n} export jobs")))
         return "{}<br><span style='color:{}'>{}</span>".format(escape(text), ERROR_COLOUR, escape(

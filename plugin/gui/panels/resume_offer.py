@@ -16,7 +16,7 @@ tr = translator("ArcGISOfflineTilesDockWidget")
 
 
 class ResumeOffer(QObject):
-    """Listens to the manager's scan of the job store; ``show_exports`` opens the dock at its exports."""
+    """Listens to the manager's scan of the export store; ``show_exports`` opens the dock at its exports."""
 
     def __init__(self, iface, manager, show_exports, parent=None) -> None:
         super().__init__(parent)

@@ -81,7 +81,7 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
         jobs_needed = None
         try:
             plan = exporter.prepare(service, area, levels, split=True)
-            counts, jobs_needed = plan.counts, plan.job_count
+            counts, jobs_needed = plan.counts, plan.part_count
         except ExportNotAllowedError as exc:
             feedback.reportError(error_message(exc))
             counts = count_tiles(service.available_tiling, area, levels)
@@ -114,7 +114,7 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
         }
         for entry in doc["levels"]:
             feedback.pushInfo(self.tr("Level {level} (1:{scale:,.0f}): {tiles:,} tiles").format(**entry))
-        feedback.pushInfo(self.tr("Total: {total:,} tiles, {jobs} export job(s)").format(
+        feedback.pushInfo(self.tr("Total: {total:,} tiles, {jobs} part(s)").format(
             total=doc["total"], jobs=jobs_needed if jobs_needed is not None else "—"))
         out = self.parameterAsFileOutput(parameters, OUTPUT, context)
         if out:

@@ -140,7 +140,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             merge=self.parameterAsBoolean(parameters, MERGE, context), output_path=self.requested_output,
             add_to_map=False, service_name=service.name, area_label=chosen.area_label,
             output_kind=OUTPUT_KINDS[self.parameterAsEnum(parameters, OUTPUT_KIND, context)])
-        # Recorded in the profile's job store as the dock's exports are: an interrupted one resumes there.
+        # Recorded in the profile's export store as the dock's exports are: an interrupted one resumes there.
         pipeline = ExportPipeline(exporter, request, uuid.uuid4().hex, listener=_FeedbackListener(self, feedback),
                                   cancel=self.cancel, crs_wkt=service_crs_wkt, service=service)
         try:

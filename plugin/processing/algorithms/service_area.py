@@ -94,7 +94,7 @@ class ServiceAreaAlgorithm(QgsProcessingAlgorithm):
     # --- reading ---------------------------------------------------------------------------
     def prepare_engine(self, parameters, context, *, with_store: bool = False) -> None:
         """Read QGIS settings and the auth config on the thread that prepares the algorithm;
-        ``with_store``: the export keeps its records in the profile's job store, as the dock's do."""
+        ``with_store``: the export keeps its records in the profile's export store, as the dock's do."""
         from ...core.http import CancelToken
         from ...qgis_glue import engine
 

@@ -2,14 +2,14 @@
 cancel or a restart.
 
 An export's record (:class:`ExportEntry`, ``<store>/<export id>.json``) holds its request (the
-``ExportRequest`` as JSON), its :class:`ExportState` and its part records.  A :class:`JobRecord` is one
+``ExportRequest`` as JSON), its :class:`ExportState` and its part records.  A :class:`PartRecord` is one
 part: one server export of a split export, with the service, the exact ``exportTiles`` parameters, the
 area and levels, the server job (id, protocol, the job URL form that answered), the part's
 :class:`PartState`, the result URLs, the download progress (bytes, ETag, ``.part`` path), the output
 paths and the last error.  Nothing in it is a credential: tokens travel in headers, never in the
 parameters, and ``token`` query parameters are stripped from stored URLs.
 
-:class:`JobStore` keeps the files in a folder (the QGIS side puts it in the profile folder).  Writes are
+:class:`ExportStore` keeps the files in a folder (the QGIS side puts it in the profile folder).  Writes are
 atomic (temporary file + ``os.replace``).  Records are validated on load (ids are plain names, every
 field has its type, the server job and the downloads are well-formed): a file that cannot be read or
 fails that check is moved aside as ``<name>.bad`` with a warning in the log, and never stops the others
@@ -69,14 +69,14 @@ EXPORT_FORMAT = 2  # of an export's file (1: one file per part record and a requ
 LEGACY_REQUESTS_FOLDER = "requests"  # where version 1 kept the request files
 
 
-def worth_resuming(records: list[JobRecord]) -> bool:
+def worth_resuming(records: list[PartRecord]) -> bool:
     """Whether the records of a failed export hold something a resume would not do again: a server
     job, a download under way, or finished parts of a split export."""
     return any(r.state in (DOWNLOADING, TIMED_OUT, PAUSED, SUBMITTED) or (r.state == DONE and r.part_count > 1)
                for r in records)
 
 
-def plan_records(store: JobStore | None, plan_id: str) -> list[JobRecord]:
+def plan_records(store: ExportStore | None, plan_id: str) -> list[PartRecord]:
     """Every record of the export ``plan_id`` (its parts), in part order."""
     if store is None:
         return []
@@ -86,7 +86,7 @@ def plan_records(store: JobStore | None, plan_id: str) -> list[JobRecord]:
 
 
 @dataclass
-class JobRecord:
+class PartRecord:
     service_url: str
     service_kind: str = ""  # VectorTileServer / MapServer / ImageServer
     service_name: str = ""
@@ -137,10 +137,10 @@ class JobRecord:
         return json.dumps(self.to_dict(), indent=1, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> JobRecord:
+    def from_dict(cls, data: dict[str, Any]) -> PartRecord:
         """A record from its JSON form; ValueError when anything in it is not what we write."""
         if not isinstance(data, dict) or not data.get("service_url"):
-            raise ValueError("not a job record (no service_url)")
+            raise ValueError("not a part record (no service_url)")
         known = {f.name: f for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         for name, value in values.items():
@@ -153,12 +153,12 @@ class JobRecord:
         return cls(**values)
 
     @classmethod
-    def from_json(cls, text: str) -> JobRecord:
+    def from_json(cls, text: str) -> PartRecord:
         return cls.from_dict(json.loads(text))
 
 
 _NUMBER = (int, float)
-_FIELD_TYPES: dict[str, tuple[type, ...]] = {  # the annotations of JobRecord's fields
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {  # the annotations of PartRecord's fields
     "str": (str,), "int": (int,), "float": _NUMBER, "dict": (dict,), "list": (list,),
     "dict | None": (dict, type(None)),
 }
@@ -232,7 +232,7 @@ class ExportEntry:
     state: ExportState = ExportState.RUNNING
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
-    parts: list[JobRecord] = field(default_factory=list)
+    parts: list[PartRecord] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps({"format": EXPORT_FORMAT, "export_id": self.export_id, "request": self.request,
@@ -255,13 +255,13 @@ class ExportEntry:
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (created, updated)):
             raise ValueError("a time is not a number")
         entry = cls(export_id, request, ExportState(doc.get("state", "running")), float(created), float(updated),
-                    [JobRecord.from_dict(p) for p in parts])
+                    [PartRecord.from_dict(p) for p in parts])
         if any((p.plan_id or p.id) != export_id for p in entry.parts):
             raise ValueError("a part belongs to another export")
         return entry
 
 
-class JobStore:
+class ExportStore:
     """One ``<export id>.json`` per export in ``folder``: its request, state and part records; tolerant of
     damaged files (moved aside as ``<name>.bad``).  The files earlier versions wrote (one per part record,
     and ``requests/<export id>.json``) are moved into their export's file when the store is read."""
@@ -281,7 +281,7 @@ class JobStore:
         if not self.folder.is_dir():
             return []
         entries: dict[str, ExportEntry] = {}
-        legacy: list[tuple[Path, JobRecord]] = []
+        legacy: list[tuple[Path, PartRecord]] = []
         for path in sorted(self.folder.glob("*.json")):
             try:
                 doc = json.loads(path.read_text(encoding="utf-8"))
@@ -291,7 +291,7 @@ class JobStore:
                         raise ValueError(f"it holds the export {entry.export_id!r}")
                     entries[entry.export_id] = entry
                 else:
-                    record = JobRecord.from_dict(doc)
+                    record = PartRecord.from_dict(doc)
                     if record.id != path.stem:
                         raise ValueError(f"it holds the record {record.id!r}")
                     legacy.append((path, record))
@@ -339,7 +339,7 @@ class JobStore:
             self._path(export_id).unlink()
 
     # -- part records ------------------------------------------------------------------------------
-    def save(self, record: JobRecord) -> None:
+    def save(self, record: PartRecord) -> None:
         """Keep ``record`` in its export's file (the export of its plan id)."""
         record.updated = time.time()
         try:
@@ -352,16 +352,16 @@ class JobStore:
         except (OSError, ValueError) as exc:  # the export goes on; only resuming would be affected
             LOG.warning("The part record %s could not be saved: %s", str(record.id)[:100], exc)
 
-    def load(self, record_id: str) -> JobRecord | None:
+    def load(self, record_id: str) -> PartRecord | None:
         return next((r for r in self.records() if r.id == record_id), None)
 
-    def records(self, states: frozenset[str] | set[str] | None = None) -> list[JobRecord]:
+    def records(self, states: frozenset[str] | set[str] | None = None) -> list[PartRecord]:
         """All readable part records (oldest first), optionally only those in ``states``."""
         out = [r for e in self.exports() for r in e.parts if states is None or r.state in states]
         out.sort(key=lambda r: (r.created, r.part_index))
         return out
 
-    def resumable(self) -> list[JobRecord]:
+    def resumable(self) -> list[PartRecord]:
         return self.records(RESUMABLE - {CANCELLED, FAILED})
 
     def delete(self, record_id: str) -> None:
@@ -389,7 +389,7 @@ class JobStore:
         with contextlib.suppress(OSError):
             os.replace(path, bad)
 
-    def _migrate(self, entries: dict[str, ExportEntry], legacy: list[tuple[Path, JobRecord]]) -> None:
+    def _migrate(self, entries: dict[str, ExportEntry], legacy: list[tuple[Path, PartRecord]]) -> None:
         """Move the part records and request files of earlier versions into their exports' files."""
         changed: set[str] = set()
         for _path, record in legacy:
