@@ -121,7 +121,9 @@ def _readable_columns(view) -> dict[int, str]:
     header = view.horizontalHeader()
     shown = [c for c in range(view.model().columnCount()) if not view.isColumnHidden(c)]
     for column in shown:
-        assert header.sectionSize(column) >= max(view.sizeHintForColumn(column), header.sectionSizeHint(column))
+        title = view.model().headerData(column, Qt.Orientation.Horizontal)
+        assert header.sectionSize(column) >= max(view.sizeHintForColumn(column), header.sectionSizeHint(column),
+                                                 header.fontMetrics().horizontalAdvance(title)), title
         assert header.sectionViewportPosition(column) + header.sectionSize(column) <= view.viewport().width()
     assert view.horizontalScrollBar().maximum() == 0
     return {c: view.model().headerData(c, Qt.Orientation.Horizontal) for c in shown}

@@ -6,7 +6,6 @@ import math
 
 from qgis.core import QgsUnitTypes
 from qgis.PyQt.QtCore import QObject
-from qgis.PyQt.QtWidgets import QHeaderView
 
 from ...core.errors import ArcGISOfflineTilesError
 from ...core.levels import levels_between_scales, levels_by_resolution
@@ -51,13 +50,9 @@ class LevelsPanel(QObject):
         self.plan_view = SplitPlanView(ui, controller, self)
         view = ui.levelsView
         view.setModel(self.model)
-        header = view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
         view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 6)
         self.model.checkedLevelsChanged.connect(self._levels_changed)
-        self.model.modelReset.connect(view.resizeColumnsToContents)
-        self.columns = LevelsColumns(view, self.model, self)
+        self.columns = LevelsColumns(view, self.model, self)  # sizes the columns
         for widget in (ui.minScaleWidget, ui.maxScaleWidget):
             widget.setMapCanvas(controller.canvas)
             widget.setShowCurrentScaleButton(True)
