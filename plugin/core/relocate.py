@@ -48,8 +48,11 @@ class Relocation:
     left_behind: tuple[Path, ...] = ()
 
 
-def relocate_export(store: ExportStore, export_id: str, new_folder: str | os.PathLike) -> Relocation:
-    """Move the files of the export ``export_id`` into ``new_folder`` and point its records there.
+def relocate_export(store: ExportStore, export_id: str, new_folder: str | os.PathLike,
+                    output_path: str | None = None) -> Relocation:
+    """Move the files of the export ``export_id`` into ``new_folder`` and point its records there;
+    ``output_path``: the request's destination in ``new_folder``, kept in the export's record once every
+    file has moved (a resume after a restart then writes there too).
 
     Raises :class:`~.errors.OutputFolderError` when ``new_folder`` cannot take what moves and
     :class:`~.errors.ExportMoveError` when a file of the same name is already there or a move fails;
@@ -85,6 +88,9 @@ def relocate_export(store: ExportStore, export_id: str, new_folder: str | os.Pat
             _put_back(done)
             raise ExportMoveError(folder=str(folder), reason=exc.strerror or str(exc), details=repr(exc)) from None
         moved += [dst for _, dst in done]
+    entry = store.export(export_id) if output_path else None
+    if entry is not None and entry.request is not None:
+        store.save_export(export_id, {**entry.request, "output_path": str(output_path)}, entry.state, entry.created)
     LOG.info("Export %s moved to %s (%d files or folders)", export_id, folder, len(moved))
     return Relocation(tuple(moved), tuple(left))
 

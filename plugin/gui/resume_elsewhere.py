@@ -30,7 +30,7 @@ class ResumeElsewhere:
             self._refuse(job, problem)
             return problem
         request = destination.moved_to(job.request, folder)
-        task = RelocateTask(self.store_folder, job.id, folder)
+        task = RelocateTask(self.store_folder, job.id, folder, request.output_path)
         task.done.connect(partial(self._on_relocated, job.id, task, request, job.state))
         job.state, job.error = ExportState.QUEUED, ""
         job.status = tr("Moving to {folder}…").format(folder=destination.target_folder(request))

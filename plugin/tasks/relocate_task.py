@@ -15,11 +15,12 @@ tr = translator("RelocateTask")  # module strings: pylupdate files them under @d
 class RelocateTask(PluginTask):
     """``result`` is the :class:`~..core.relocate.Relocation`; ``error`` says why nothing moved."""
 
-    def __init__(self, store_folder: str, export_id: str, folder: str) -> None:
+    def __init__(self, store_folder: str, export_id: str, folder: str, output_path: str = "") -> None:
         super().__init__(tr("Moving an export to {folder}").format(folder=Path(folder).name), hidden_flags())
         self.store_folder = store_folder
         self.export_id = export_id
         self.folder = folder
+        self.output_path = output_path  # the request's destination in the new folder
 
     def work(self) -> Relocation:
-        return relocate_export(ExportStore(self.store_folder), self.export_id, self.folder)
+        return relocate_export(ExportStore(self.store_folder), self.export_id, self.folder, self.output_path or None)

@@ -173,3 +173,16 @@ def test_across_file_systems_the_files_are_copied_verified_and_removed(tmp_path,
                                                                   "field_part02of02.tpkx.part"]
     assert (other_file_system / "field_part02of02.tpkx.part").read_bytes() == b"half" * 1000
     assert store.load(running.id).output_path == str(other_file_system / "field_part02of02.tpkx")
+
+
+def test_the_requests_destination_is_kept_in_the_export_record_once_the_files_moved(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    store = ExportStore(tmp_path / "jobs")
+    _split_export(store, old)
+    store.save_export(PLAN, {"service_url": URL, "output_path": str(old / "field.tpkx")}, "paused")
+    relocate_export(store, PLAN, new, str(new / "field.tpkx"))
+    entry = store.export(PLAN)
+    assert entry.request == {"service_url": URL, "output_path": str(new / "field.tpkx")}
+    assert entry.state == "paused" and len(entry.parts) == 2
