@@ -250,18 +250,18 @@
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="691"/>
-        <source>1 export job</source>
-        <translation>1 Exportauftrag</translation>
+        <source>1 part</source>
+        <translation>1 Teil</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="695"/>
-        <source>{n} export job</source>
-        <translation>{n} Exportauftrag</translation>
+        <source>{n} part</source>
+        <translation>{n} Teil</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="695"/>
-        <source>{n} export jobs</source>
-        <translation>{n} Exportaufträge</translation>
+        <source>{n} parts</source>
+        <translation>{n} Teile</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="696"/>
@@ -270,18 +270,18 @@
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="732"/>
-        <source>About {n} export jobs; the exact plan is made when the export starts.</source>
-        <translation>Etwa {n} Exportaufträge; der genaue Plan entsteht beim Start des Exports.</translation>
+        <source>About {n} parts; the exact plan is made when the export starts.</source>
+        <translation>Etwa {n} Teile; der genaue Plan entsteht beim Start des Exports.</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="736"/>
-        <source>About {n} export jobs: that is a lot; consider fewer levels or a smaller area.</source>
-        <translation>Etwa {n} Exportaufträge: das ist viel; erwägen Sie weniger Stufen oder ein kleineres Gebiet.</translation>
+        <source>About {n} parts: that is a lot; consider fewer levels or a smaller area.</source>
+        <translation>Etwa {n} Teile: das ist viel; erwägen Sie weniger Stufen oder ein kleineres Gebiet.</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="777"/>
-        <source>{n} export jobs of at most {limit} tiles, {total} tiles in all:</source>
-        <translation>{n} Exportaufträge mit höchstens {limit} Kacheln, insgesamt {total} Kacheln:</translation>
+        <source>{n} parts of at most {limit} tiles, {total} tiles in all:</source>
+        <translation>{n} Teile mit höchstens {limit} Kacheln, insgesamt {total} Kacheln:</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="780"/>
@@ -300,8 +300,8 @@
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="783"/>
-        <source>job {n}: {what}, {tiles} tiles{piece}</source>
-        <translation>Auftrag {n}: {what}, {tiles} Kacheln{piece}</translation>
+        <source>part {n}: {what}, {tiles} tiles{piece}</source>
+        <translation>Teil {n}: {what}, {tiles} Kacheln{piece}</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="786"/>
@@ -985,8 +985,8 @@
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="741"/>
-        <source>Planning the split into export jobs…</source>
-        <translation>Plane die Aufteilung in Exportaufträge…</translation>
+        <source>Planning the split into parts…</source>
+        <translation>Plane die Aufteilung in Teile…</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="766"/>
@@ -1381,8 +1381,8 @@
     </message>
     <message>
         <location filename="../ui/dock.ui" line="753"/>
-        <source>Tiles of the ticked levels for the area, and how many export jobs they take</source>
-        <translation>Kacheln der angehakten Stufen für das Gebiet und wie viele Exportaufträge sie erfordern</translation>
+        <source>Tiles of the ticked levels for the area, and how many parts they take</source>
+        <translation>Kacheln der angehakten Stufen für das Gebiet und wie viele Teile sie erfordern</translation>
     </message>
 </context>
 <context>
@@ -1546,8 +1546,8 @@ Ausgaben: OUTPUT (die geschriebene Datei) und TILE_COUNT (geschriebene Kacheln).
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="61"/>
-        <source>Export jobs needed</source>
-        <translation>Benötigte Exportaufträge</translation>
+        <source>Parts needed</source>
+        <translation>Benötigte Teile</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="61"/>
@@ -1586,12 +1586,12 @@ Ausgaben: OUTPUT (die geschriebene Datei) und TILE_COUNT (geschriebene Kacheln).
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="34"/>
-        <source>Counts exactly how many tiles an export from the service at SERVICE_URL (AUTHCFG for a secured one) would hold at each level, for polygons (AREA: all features or the selected ones; supersedes EXTENT), an EXTENT or the service&apos;s full extent, and how many export jobs the server&apos;s tile limit requires. For map and image services it can also ask the server for its own size estimate (SERVER_ESTIMATE), which runs as a job on the server.
+        <source>Counts exactly how many tiles an export from the service at SERVICE_URL (AUTHCFG for a secured one) would hold at each level, for polygons (AREA: all features or the selected ones; supersedes EXTENT), an EXTENT or the service&apos;s full extent, and how many parts the server&apos;s tile limit requires. For map and image services it can also ask the server for its own size estimate (SERVER_ESTIMATE), which runs as a job on the server.
 
 Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE (a scale between two levels takes the coarser level for the minimum and the finer one for the maximum; bounds given the wrong way round are swapped), else every level the service caches.
 
 OUTPUT is a JSON file: {service, area, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed, server_estimate}; area says what was counted (an extent, the polygon features or the full extent). The output values are TOTAL, JOBS_NEEDED, MAX_EXPORT_TILES, SERVER_TOTAL_BYTES, SERVER_TOTAL_TILES and LEVEL_TILES (the tiles per level as a JSON object, e.g. {&quot;0&quot;: 1, &quot;1&quot;: 4}). Cancelling while the server estimates cancels its job.</source>
-        <translation>Zählt genau, wie viele Kacheln ein Export aus dem Dienst unter SERVICE_URL (AUTHCFG für einen gesicherten) auf jeder Stufe enthielte, für Polygone (AREA: alle Objekte oder die gewählten; hat Vorrang vor EXTENT), eine Ausdehnung EXTENT oder die volle Ausdehnung des Dienstes, und wie viele Exportaufträge das Kachellimit des Servers erfordert. Bei Karten- und Bilddiensten kann es den Server zusätzlich nach seiner eigenen Größenschätzung fragen (SERVER_ESTIMATE), die als Auftrag auf dem Server läuft.
+        <translation>Zählt genau, wie viele Kacheln ein Export aus dem Dienst unter SERVICE_URL (AUTHCFG für einen gesicherten) auf jeder Stufe enthielte, für Polygone (AREA: alle Objekte oder die gewählten; hat Vorrang vor EXTENT), eine Ausdehnung EXTENT oder die volle Ausdehnung des Dienstes, und wie viele Teile das Kachellimit des Servers erfordert. Bei Karten- und Bilddiensten kann es den Server zusätzlich nach seiner eigenen Größenschätzung fragen (SERVER_ESTIMATE), die als Auftrag auf dem Server läuft.
 
 Die Stufen kommen aus LEVELS (z. B. 0-5,7), sonst aus MIN_SCALE/MAX_SCALE (ein Maßstab zwischen zwei Stufen nimmt beim Minimum die gröbere, beim Maximum die feinere Stufe; vertauschte Grenzen werden getauscht), sonst alle Stufen, die der Dienst vorhält.
 
@@ -1672,8 +1672,8 @@ OUTPUT ist eine JSON-Datei: {service, area, levels: [{level, scale, resolution, 
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="90"/>
-        <source>Export jobs</source>
-        <translation>Exportaufträge</translation>
+        <source>Parts</source>
+        <translation>Teile</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="145"/>

@@ -185,7 +185,7 @@ def test_over_the_limit_without_splitting_is_refused_in_the_dock(dock, qtbot, em
     dock.ui.splitCheck.setChecked(True)
     dock._update_totals()
     qtbot.waitUntil(lambda: not dock.planning, timeout=10000)
-    assert "export jobs of at most 10 tiles" in dock.ui.planLabel.text()
+    assert "parts of at most 10 tiles" in dock.ui.planLabel.text()
     assert dock.export() == "job-1"
     assert started[-1].split
 

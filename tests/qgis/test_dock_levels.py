@@ -67,7 +67,7 @@ def test_ticking_levels_with_the_keyboard_updates_the_totals(map_dock, qtbot):
     assert _cell(dock, 3, CUMULATIVE, ValueRole) == total
     assert _cell(dock, 2, CUMULATIVE, ValueRole) is None  # not ticked
     assert dock.ui.totalLabel.text() == (f"{total:,} tiles in 3 levels — the server allows 100,000 per export; "
-                                         "1 export job")
+                                         "1 part")
     # the scale widgets follow the ticks
     assert dock.ui.minScaleWidget.scale() == pytest.approx(dock.model.lod(0).scale, rel=1e-6)
     assert dock.ui.maxScaleWidget.scale() == pytest.approx(dock.model.lod(3).scale, rel=1e-6)
@@ -124,8 +124,8 @@ def test_levels_over_the_limit_are_marked_and_the_total_says_how_many_jobs(dock,
     jobs = dock.levels_panel.plan_view.plan.part_count
     assert jobs > 1
     assert dock.ui.totalLabel.text() == (f"{total:,} tiles in {first_over + 1} levels — the server allows 50 per "
-                                         f"export; {jobs} export jobs")
-    assert f"{jobs} export jobs of at most 50 tiles" in dock.ui.planLabel.text()
+                                         f"export; {jobs} parts")
+    assert f"{jobs} parts of at most 50 tiles" in dock.ui.planLabel.text()
 
     dock.ui.splitCheck.setChecked(False)
     dock._update_totals()

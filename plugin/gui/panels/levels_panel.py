@@ -184,12 +184,12 @@ class LevelsPanel(QObject):
             return escape(text)
         text += " — " + tr("the server allows {limit} per export").format(limit=format_int(limit))
         if total <= limit:
-            return escape(text + "; " + tr("1 export job"))
+            return escape(text + "; " + tr("1 part"))
         if self.ui.splitCheck.isChecked():
             plan = self.plan_view.plan
             jobs = plan.part_count if plan is not None else self.plan_view.rough_part_count()
             prefix = "" if plan is not None else "≈ "
-            return escape(text + "; " + prefix + plural(jobs, tr("{n} export job"), tr("{n} export jobs")))
+            return escape(text + "; " + prefix + plural(jobs, tr("{n} part"), tr("{n} parts")))
         return "{}<br><span style='color:{}'>{}</span>".format(escape(text), ERROR_COLOUR, escape(
             tr("Over the limit: tick fewer levels, choose a smaller area or turn on splitting.")))
 

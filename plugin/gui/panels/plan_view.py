@@ -74,15 +74,15 @@ class SplitPlanView(QObject):
             return
         warnings = [*warnings, *self._merge_note()]
         if self.model.total_is_approximate():
-            self._show("\n".join([tr("About {n} export jobs; the exact plan is made when the export "
+            self._show("\n".join([tr("About {n} parts; the exact plan is made when the export "
                                      "starts.").format(n=format_int(self.rough_part_count()))] + warnings))
             return
         if total > PLAN_MAX_JOBS * limit:
-            self._show("\n".join([tr("About {n} export jobs: that is a lot; consider fewer levels or a "
+            self._show("\n".join([tr("About {n} parts: that is a lot; consider fewer levels or a "
                                      "smaller area.").format(n=format_int(self.rough_part_count()))] + warnings))
             return
         token = self._token
-        self._show(tr("Planning the split into export jobs…"))
+        self._show(tr("Planning the split into parts…"))
         self.ui.planLabel.setProperty("planning", True)
         from ...tasks.plan_task import start_plan
 
@@ -128,13 +128,13 @@ class SplitPlanView(QObject):
     def _text(self, plan, warnings: list[str]) -> str:
         lines = []
         if plan.part_count > 1:
-            lines.append(tr("{n} export jobs of at most {limit} tiles, {total} tiles in all:").format(
+            lines.append(tr("{n} parts of at most {limit} tiles, {total} tiles in all:").format(
                 n=format_int(plan.part_count), limit=format_int(plan.limit), total=format_int(plan.total_tiles)))
             for part in plan.parts[:PLAN_LINES]:
                 what = (tr("level {levels}") if len(part.levels) == 1 else tr("levels {levels}")).format(
                     levels=format_levels(part.levels))
                 piece = "" if part.whole_area else " " + tr("(part of the area)")
-                lines.append("  " + tr("job {n}: {what}, {tiles} tiles{piece}").format(
+                lines.append("  " + tr("part {n}: {what}, {tiles} tiles{piece}").format(
                     n=part.index + 1, what=what, tiles=format_int(part.tiles), piece=piece))
             if plan.part_count > PLAN_LINES:
                 lines.append("  " + tr("… and {n} more").format(n=format_int(plan.part_count - PLAN_LINES)))

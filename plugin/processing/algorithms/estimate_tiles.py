@@ -32,7 +32,7 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
         return self.tr(
             "Counts exactly how many tiles an export from the service at SERVICE_URL (AUTHCFG for a "
             "secured one) would hold at each level, for polygons (AREA: all features or the selected "
-            "ones; supersedes EXTENT), an EXTENT or the service's full extent, and how many export jobs "
+            "ones; supersedes EXTENT), an EXTENT or the service's full extent, and how many parts "
             "the server's tile limit requires. For map and image services it can also ask the server "
             "for its own size estimate (SERVER_ESTIMATE), which runs as a job on the server.\n\n"
             "Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE (a scale between two "
@@ -58,7 +58,7 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(
             OUTPUT, self.tr("Estimate (JSON)"), self.tr("JSON files (*.json)"), optional=True,
             createByDefault=True))
-        for name, label in (("TOTAL", self.tr("Total tiles")), ("JOBS_NEEDED", self.tr("Export jobs needed")),
+        for name, label in (("TOTAL", self.tr("Total tiles")), ("JOBS_NEEDED", self.tr("Parts needed")),
                             ("MAX_EXPORT_TILES", self.tr("Server tile limit per export")),
                             ("SERVER_TOTAL_BYTES", self.tr("Server estimate: bytes")),
                             ("SERVER_TOTAL_TILES", self.tr("Server estimate: tiles"))):

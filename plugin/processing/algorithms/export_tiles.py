@@ -33,7 +33,7 @@ SPLIT = "SPLIT"
 MERGE = "MERGE"
 OUTPUT = "OUTPUT"
 FORMATS = (None, "tpkx", "tpk")  # index of the FORMAT enum → the engine's format (None = automatic)
-EXPORT_SHARE = 0.85  # of the progress bar: export jobs; the rest is merging and preparing the layer
+EXPORT_SHARE = 0.85  # of the progress bar: the parts; the rest is merging and preparing the layer
 
 
 class ExportTilesAlgorithm(ServiceAreaAlgorithm):
@@ -102,7 +102,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             self.tr("Tile packages (*.vtpk *.tpkx *.tpk);;GeoPackage (*.gpkg);;MBTiles (*.mbtiles)")))
         self.addOutput(QgsProcessingOutputString("OUTPUT_FILES", self.tr("Output files")))
         self.addOutput(QgsProcessingOutputNumber("TILE_COUNT", self.tr("Tiles")))
-        self.addOutput(QgsProcessingOutputNumber("JOB_COUNT", self.tr("Export jobs")))
+        self.addOutput(QgsProcessingOutputNumber("JOB_COUNT", self.tr("Parts")))
 
     def prepareAlgorithm(self, parameters, context, feedback) -> bool:
         self.prepare_engine(parameters, context, with_store=True)  # an interrupted export resumes from the dock
