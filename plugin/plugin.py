@@ -10,6 +10,7 @@ without the engine; the drop handler checks file names only.
 """
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +51,7 @@ class ArcGISOfflineTilesPlugin:
         self.tasks = TaskKeeper()
         self._log_handler = None
         self._translator = None
+        self._watched_project: QgsProject | None = None
 
     # --- Processing (also called by QGIS without a GUI, e.g. qgis_process) -------------------
     def initProcessing(self) -> None:
@@ -80,7 +82,9 @@ class ArcGISOfflineTilesPlugin:
 
         self.drop_handler = PackageDropHandler(self.open_package)
         self.iface.registerCustomDropHandler(self.drop_handler)
-        QgsProject.instance().layersAdded.connect(self._layers_added)
+        if self._watched_project is None:  # once, whatever initGui/unload order QGIS or a test follows
+            self._watched_project = QgsProject.instance()
+            self._watched_project.layersAdded.connect(self._layers_added)
         # after start-up, outside QGIS's "Load plugins" time
         QTimer.singleShot(0, self._offer_earlier_exports)
 
@@ -124,7 +128,10 @@ class ArcGISOfflineTilesPlugin:
         return self.tasks.start(OpenPackageTask(path, message_bar=self.iface.messageBar()))
 
     def unload(self) -> None:
-        QgsProject.instance().layersAdded.disconnect(self._layers_added)
+        if self._watched_project is not None:
+            with suppress(TypeError, RuntimeError):  # already disconnected, or the project is gone
+                self._watched_project.layersAdded.disconnect(self._layers_added)
+            self._watched_project = None
         if self.drop_handler is not None:
             self.iface.unregisterCustomDropHandler(self.drop_handler)
             self.drop_handler = None

@@ -29,6 +29,16 @@ _BEARER = re.compile(r"(?i)(\bBearer\s+)[^\s,;\"'<>]+")
 
 
 _TRAILING_STOP = re.compile(r"\.+$")  # the templates put their own full stop after {reason}
+# A parameter may echo a server's or a file's bytes (a zip header, a member name): shown without
+# control characters and at most this long, so a hostile file cannot flood or garble a message.
+_BREAKS = re.compile(r"[\t\n\r]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+MAX_PARAM_CHARS = 500
+
+
+def _one_line(text: str) -> str:
+    text = _CONTROL.sub("?", _BREAKS.sub(" ", text))
+    return text if len(text) <= MAX_PARAM_CHARS else text[:MAX_PARAM_CHARS - 1] + "…"
 
 
 def redact(text: str) -> str:
@@ -47,6 +57,7 @@ class ArcGISOfflineTilesError(Exception):
     def __init__(self, template: str | None = None, details: str = "", **params: Any) -> None:
         if template is not None:
             self.template = template
+        params = {key: _one_line(value) if isinstance(value, str) else value for key, value in params.items()}
         reason = params.get("reason")
         if isinstance(reason, str):
             params["reason"] = _TRAILING_STOP.sub("", reason.strip())

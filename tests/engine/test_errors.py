@@ -68,3 +68,14 @@ def test_every_template_is_marked_for_translation():
     for value in templates:
         assert isinstance(value, ast.Call) and value.func.id == "QT_TRANSLATE_NOOP", ast.dump(value)
         assert value.args[0].value == "errors" and isinstance(value.args[1], ast.Constant)
+
+
+def test_a_hostile_echo_stays_one_readable_line():
+    """A zip header's bytes, a member name or a server's text end up in messages: line breaks, control
+    and bidi characters and megabytes of text must not garble or flood QGIS's message bar."""
+    echo = "header b'{\x00\x1b[31m\n\u202etxt.exe' differ " + "A" * 100_000
+    message = errors.PackageError(path="/data/alps.tpkx", reason=echo).user_message
+    assert message.startswith("The tile package /data/alps.tpkx cannot be read: header b'{??[31m ?txt.exe' differ")
+    assert len(message) < errors.MAX_PARAM_CHARS + 200
+    assert message.endswith("or choose another package.")  # what to do next is never cut off
+    assert not any(ord(ch) < 32 or 0x202A <= ord(ch) <= 0x202E for ch in message)

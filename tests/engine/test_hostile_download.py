@@ -201,7 +201,8 @@ def test_a_server_sending_a_trickle_ends_as_too_slow(fake_server, fake_clock, tm
 
 def test_the_overall_deadline_ends_a_download(fake_server, fake_clock, tmp_path, package_bytes):
     fake_server.route("/pkg", _trickle(package_bytes, every=0.005))
-    session = create_session(HttpConfig(retries=0, download_deadline=0.5), clock=fake_clock)
+    # 2 s: time enough for some bytes to arrive on a loaded machine, so a resume has something to keep
+    session = create_session(HttpConfig(retries=0, download_deadline=2.0), clock=fake_clock)
     started = time.monotonic()
     state = DownloadState(url=fake_server.url("/pkg"), target=str(tmp_path / "a.tpkx"))
     with pytest.raises(NetworkError) as info:

@@ -51,7 +51,9 @@ def exercise(path: Path, out_dir: Path) -> str:
         package_info(path)
         convert_package(path, out_dir / "out.auto")
     except PackageError as exc:
-        assert exc.user_message and "{" not in exc.user_message
+        # every placeholder filled (a file's bytes may hold braces), readable and bounded
+        assert exc.user_message and type(exc).template.format(**exc.params) and len(exc.user_message) < 2000
+        assert not any(ord(ch) < 32 for ch in exc.user_message)
         return "error"
     finally:
         for leftover in out_dir.glob("out.auto*"):
