@@ -665,8 +665,8 @@
     </message>
     <message>
         <location filename="../plugin/gui/levels_model.py" line="304"/>
-        <source>With this level the export needs {n} tiles, more than the server allows per export ({limit}); it will be split into several exports.</source>
-        <translation>Mit dieser Stufe braucht der Export {n} Kacheln, mehr als der Server je Export erlaubt ({limit}); er wird in mehrere Exporte aufgeteilt.</translation>
+        <source>With this level the export needs {n} tiles, more than the server allows per export ({limit}); it will be split into parts.</source>
+        <translation>Mit dieser Stufe braucht der Export {n} Kacheln, mehr als der Server je Export erlaubt ({limit}); er wird in Teile aufgeteilt.</translation>
     </message>
     <message>
         <location filename="../plugin/gui/levels_model.py" line="308"/>
@@ -1316,13 +1316,13 @@
     </message>
     <message>
         <location filename="../ui/dock.ui" line="652"/>
-        <source>When the export needs more tiles than the server allows in one export (its limit), run several exports that each fit</source>
-        <translation>Wenn der Export mehr Kacheln braucht, als der Server in einem Export erlaubt (sein Limit), mehrere Exporte ausführen, die jeweils passen</translation>
+        <source>When the export needs more tiles than the server allows in one server job (its limit), export it in parts that each fit</source>
+        <translation>Wenn der Export mehr Kacheln braucht, als der Server in einem Serverauftrag erlaubt (sein Limit), ihn in Teilen exportieren, die jeweils passen</translation>
     </message>
     <message>
         <location filename="../ui/dock.ui" line="655"/>
-        <source>Split i&amp;nto several exports</source>
-        <translation>In &amp;mehrere Exporte aufteilen</translation>
+        <source>Split i&amp;nto parts</source>
+        <translation>In &amp;mehrere Teile aufteilen</translation>
     </message>
     <message>
         <location filename="../ui/dock.ui" line="678"/>
@@ -1642,8 +1642,8 @@ OUTPUT ist eine JSON-Datei: {service, area, levels: [{level, scale, resolution, 
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="81"/>
-        <source>Split into several exports when over the server&apos;s tile limit</source>
-        <translation>In mehrere Exporte aufteilen, wenn das Kachellimit des Servers überschritten wird</translation>
+        <source>Split into parts when over the server&apos;s tile limit</source>
+        <translation>In Teile aufteilen, wenn das Kachellimit des Servers überschritten wird</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="83"/>

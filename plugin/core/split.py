@@ -1,4 +1,4 @@
-"""Splitting an export above the server's tile limit into several exports that each fit.
+"""Splitting an export above the server's tile limit into parts that each fit in one server job.
 
 Strategy (exact counts from :mod:`.tilecount`):
 

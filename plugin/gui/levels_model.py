@@ -322,7 +322,7 @@ class LevelsModel(QAbstractTableModel):
             running = self._cumulative.get(lod.level, 0)
             if self._split:
                 lines.append(tr("With this level the export needs {n} tiles, more than the server allows "
-                                "per export ({limit}); it will be split into several exports.").format(
+                                "per export ({limit}); it will be split into parts.").format(
                                     n=format_int(running), limit=format_int(self._limit)))
             else:
                 lines.append(tr("With this level the export needs {n} tiles, more than the server allows "

@@ -94,7 +94,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             COMPRESSION_QUALITY, self.tr("Compression quality (1–100, with optimize for size)"),
             number_type("Integer"), optional=True, minValue=1, maxValue=100))
         self.addParameter(QgsProcessingParameterBoolean(
-            SPLIT, self.tr("Split into several exports when over the server's tile limit"), defaultValue=True))
+            SPLIT, self.tr("Split into parts when over the server's tile limit"), defaultValue=True))
         self.addParameter(QgsProcessingParameterBoolean(
             MERGE, self.tr("Merge split exports into one file"), defaultValue=False))
         self.addParameter(QgsProcessingParameterFileDestination(
