@@ -1,4 +1,4 @@
-"""Main-thread stalls during a whole export driven by the jobs manager (the QGIS window never freezes).
+"""Main-thread stalls during a whole export driven by the exports manager (the QGIS window never freezes).
 
 A local emulator serves ``World_Map/MapServer``; the :class:`~plugin.gui.exports.ExportsController` exports a
 polygon at levels 0-9 (≥ 5,000 tiles) with everything a user gets: the server job, the download,
@@ -11,7 +11,7 @@ window could not repaint or react.
 
 Figures: ``ui_max_stall_ms`` (target < 50), ``ui_p99_stall_ms``, ``ui_stall_tiles`` (tiles exported),
 ``ui_stall_seconds`` (wall time of the export, from the click to the layer on the map), and under
-``ui_stall`` the worst ticks with the job's status at that moment.
+``ui_stall`` the worst ticks with the export's status at that moment.
 
 The emulator (``arcgis_emulator.emulator.Emulator``) runs in a child process at a lower CPU priority,
 as a real server runs on another machine: in this process its threads would share the interpreter's
@@ -220,7 +220,7 @@ def run(out_dir: Path) -> dict:
 
 
 def _measure(work: Path, emulator_class) -> dict:
-    """One export of POLYGON at LEVELS through the jobs manager, timed on the main thread."""
+    """One export of POLYGON at LEVELS through the exports manager, timed on the main thread."""
     app = _application()
     from qgis.core import QgsCoordinateReferenceSystem, QgsGeometry, QgsProject, QgsRectangle
     from qgis.PyQt.QtCore import QEventLoop, QTimer
@@ -279,10 +279,10 @@ def _measure(work: Path, emulator_class) -> dict:
         canvas.refresh()
         canvas.waitWhileRendering()
         app.processEvents()
-        job_id = ""
+        export_id = ""
 
         def status() -> str:
-            view = manager.job(job_id) if job_id else None
+            view = manager.view(export_id) if export_id else None
             return f"{view.state}: {view.status}" if view is not None else "starting"
 
         meter = _StallMeter(status)
@@ -301,7 +301,7 @@ def _measure(work: Path, emulator_class) -> dict:
                                 service_name="World_Map", area_label="Drawn polygon, 5 vertices")
         meter.start()
         started = time.perf_counter()
-        job_id = manager.start_export(request)
+        export_id = manager.start_export(request)
         counting_seen: list[bool] = []
 
         def adjust_area() -> None:  # the dock recounts on the main thread, then exactly in the background
@@ -315,7 +315,7 @@ def _measure(work: Path, emulator_class) -> dict:
         loop.exec()
         recount.stop()
         meter.stop()
-        view = manager.job(job_id)
+        view = manager.view(export_id)
         if view is None or view.state != ExportState.FINISHED or not finished_at:
             raise RuntimeError(f"the export did not finish: {view}")
         layer = project.mapLayer(view.layer_ids[0]) if view.layer_ids else None

@@ -1350,11 +1350,6 @@
         <translation>E&amp;xportieren</translation>
     </message>
     <message>
-        <location filename="../ui/dock.ui" line="707"/>
-        <source>Exports</source>
-        <translation>Exporte</translation>
-    </message>
-    <message>
         <location filename="../ui/dock.ui" line="794"/>
         <source>Open the plugin&apos;s usage guide</source>
         <translation>Die Anleitung des Plugins öffnen</translation>

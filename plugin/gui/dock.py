@@ -47,7 +47,7 @@ def help_url(root: Path = PLUGIN_ROOT) -> QUrl:
 
 
 class ArcGISOfflineTilesDockWidget(QgsDockWidget):
-    """The dock.  ``manager`` (a :class:`~.jobs.ExportsController`) is made here unless a test passes one."""
+    """The dock.  ``manager`` (a :class:`~.exports.ExportsController`) is made here unless a test passes one."""
 
     def __init__(self, iface, parent=None, *, manager=None, project: QgsProject | None = None,
                  keeper: TaskKeeper | None = None) -> None:
@@ -105,19 +105,18 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.tabs.setDocumentMode(True)
         index = ui.bodyLayout.indexOf(ui.scrollArea)
         ui.bodyLayout.removeWidget(ui.scrollArea)
-        ui.jobsGroup.hide()  # the form's old place for the list
         self.tabs.addTab(ui.scrollArea, tr("New export"))
         self.tabs.addTab(self.exports_panel, tr("Exports"))
         self.tabs.setTabToolTip(0, tr("Choose the service, the area and the levels, then export"))
         self.tabs.setTabToolTip(1, tr("Every export: its progress, and Cancel, Resume, Retry, Add to map"))
         ui.bodyLayout.insertWidget(index, self.tabs, 1)
-        self.manager.jobsChanged.connect(self._update_exports_tab)
-        self.manager.jobUpdated.connect(self._update_exports_tab)
+        self.manager.exportsChanged.connect(self._update_exports_tab)
+        self.manager.exportUpdated.connect(self._update_exports_tab)
         self._update_exports_tab()
 
-    def _update_exports_tab(self, *_job_id) -> None:
+    def _update_exports_tab(self, *_export_id) -> None:
         running = len(self.manager.running())
-        total = len(self.manager.jobs())
+        total = len(self.manager.exports())
         self.tabs.setTabText(1, tr("Exports ({n})").format(n=total) if total else tr("Exports"))
         self.tabs.setTabToolTip(1, tr("{running} running of {n} exports: their progress, and Cancel, Resume, "
                                       "Retry, Add to map").format(running=running, n=total))
@@ -194,7 +193,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         return self.export_panel.build_request()
 
     def export(self):
-        """Start the export through the jobs manager; returns the job id (``None`` when refused)."""
+        """Start the export through the exports manager; returns its export id (``None`` when refused)."""
         return self.export_panel.export()
 
     def _destination_folder(self) -> str:
@@ -202,7 +201,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         path = self.output_path()
         return str(output_folder(path)) if path else ""
 
-    def _export_started(self, _job_id: str) -> None:
+    def _export_started(self, _export_id: str) -> None:
         self.show_message(tr("Export started: follow it in the Exports tab."), Qgis.MessageLevel.Info)
 
     def _update_totals(self) -> None:
@@ -256,7 +255,7 @@ class ArcGISOfflineTilesDockWidget(QgsDockWidget):
         self.resume_offer.close()
         if self.manager is not None:
             # the manager may outlive this dock: a bound slot (not a lambda) is dropped with it, and here
-            for signal in (self.manager.jobsChanged, self.manager.jobUpdated):
+            for signal in (self.manager.exportsChanged, self.manager.exportUpdated):
                 with contextlib.suppress(TypeError, RuntimeError):
                     signal.disconnect(self._update_exports_tab)
             self.manager.shutdown()  # exports pause first (their server jobs and downloads are kept)

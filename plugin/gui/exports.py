@@ -1,20 +1,21 @@
-"""The jobs manager: starts exports as tasks, follows them, keeps them for a retry, resumes them.
+"""The exports manager: starts exports as tasks, follows them, keeps them for a retry, resumes them.
 
 ::
 
     manager = ExportsController(iface)                      # lists unfinished exports of earlier sessions
-    job_id = manager.start_export(request)           # an ExportTask in QGIS' task manager
-    manager.jobUpdated.connect(...)                   # progress / status text / state of one job
-    manager.cancel(job_id); manager.retry(job_id); manager.resume(job_id)
-    manager.resume(job_id, folder)                    # continue in another folder (its files move there)
+    export_id = manager.start_export(request)         # an ExportTask in QGIS' task manager
+    manager.exportUpdated.connect(...)                # progress / status text / state of one export
+    manager.view(export_id)                           # an ExportView: what the card shows
+    manager.cancel(export_id); manager.retry(export_id); manager.resume(export_id)
+    manager.resume(export_id, folder)                 # continue in another folder (its files move there)
     manager.scanned.connect(...)                      # the exports of earlier sessions have been read
-    manager.shutdown()                               # plugin unload: running exports pause
+    manager.shutdown()                                # plugin unload: running exports pause
 
 A cancel from QGIS's task list (or QGIS closing) pauses an export; :meth:`ExportsController.cancel` (the
 dock) abandons it (see :mod:`..tasks.export_task`).
 
-A job is one :class:`ExportRequest` (one export, however many server jobs it is split into).  Its id
-is the plan id of the core's part records, so an export that a QGIS restart interrupted is found
+An export is one :class:`ExportRequest`, however many parts (one server job each) it is split into.  Its
+id is the ``plan_id`` of the core's part records, so an export that a QGIS restart interrupted is found
 again by id.  Every method runs on the main thread and returns at once: the network, the disk, the
 merge and the conversion run in tasks.
 """
@@ -60,7 +61,7 @@ tr = translator("ExportsController")  # module strings: pylupdate files them und
 
 @dataclass(frozen=True)
 class ExportView:
-    """A snapshot of one job for the panel and the dock."""
+    """A snapshot of one export for the panel and the dock."""
 
     id: str
     state: str
@@ -113,7 +114,7 @@ class ExportView:
 
 
 @dataclass
-class _Job:
+class _Export:
     id: str
     request: ExportRequest
     state: str
@@ -131,7 +132,7 @@ class _Job:
     note: str = ""  # what the user should know about this export (e.g. the file was renamed)
 
     @classmethod
-    def of_earlier_session(cls, found: ResumableExport) -> _Job:
+    def of_earlier_session(cls, found: ResumableExport) -> _Export:
         """A paused export that an earlier QGIS session left unfinished, as the export store holds it."""
         request = found.request
         if not found.has_request_file and not request.authcfg:
@@ -156,11 +157,11 @@ class ExportsController(QObject, ResumeElsewhere):
     state, parts); ``project`` (default: the current project) gets the layers; ``message_bar`` (default:
     ``iface.messageBar()``) the notes; ``exporter_options`` go to every ``Exporter`` (e.g. a faster
     ``PollPolicy`` in tests).  The unfinished exports of earlier sessions are read in the
-    background: :meth:`resumable` lists them once ``jobsChanged`` has been emitted.
+    background: :meth:`resumable` lists them once ``exportsChanged`` has been emitted.
     """
 
-    jobsChanged = pyqtSignal()  # list changed (added/removed)
-    jobUpdated = pyqtSignal(str)  # record id: state/progress/status text changed
+    exportsChanged = pyqtSignal()  # list changed (added/removed)
+    exportUpdated = pyqtSignal(str)  # record id: state/progress/status text changed
     exportFinished = pyqtSignal(str, list)  # record id, output paths (after merge/load)
     exportFailed = pyqtSignal(str, str)  # record id, user message
     scanned = pyqtSignal()  # the unfinished exports of earlier sessions have been read (see resumable())
@@ -170,11 +171,11 @@ class ExportsController(QObject, ResumeElsewhere):
                  exporter_options: dict | None = None, keeper: TaskKeeper | None = None) -> None:
         super().__init__(parent)
         self.iface = iface
-        self.store_folder = str(store_folder) if store_folder else str(engine.job_store().folder)
+        self.store_folder = str(store_folder) if store_folder else str(engine.export_store().folder)
         self._project = project
         self._message_bar = message_bar
         self.exporter_options = dict(exporter_options or {})
-        self._jobs: dict[str, _Job] = {}
+        self._exports: dict[str, _Export] = {}
         self._keeper = keeper if keeper is not None else TaskKeeper()  # the plugin passes its own
         self._closed = False
         self.scanning = False
@@ -182,123 +183,123 @@ class ExportsController(QObject, ResumeElsewhere):
             self.refresh_resumable()
 
     # -- queries -----------------------------------------------------------------------------
-    def jobs(self) -> list[ExportView]:
-        """Running, recent and resumable jobs, newest first."""
-        return [job.view() for job in sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)]
+    def exports(self) -> list[ExportView]:
+        """Running, recent and resumable exports, newest first."""
+        return [export.view() for export in sorted(self._exports.values(), key=lambda e: e.created, reverse=True)]
 
-    def job(self, job_id: str) -> ExportView | None:
-        job = self._jobs.get(job_id)
-        return job.view() if job is not None else None
+    def view(self, export_id: str) -> ExportView | None:
+        export = self._exports.get(export_id)
+        return export.view() if export is not None else None
 
     def resumable(self) -> list[ExportView]:
-        """Jobs of earlier sessions that can resume (a server job or a ``.part`` download kept)."""
-        return [v for v in self.jobs() if v.from_earlier_session and v.can_resume and v.state == ExportState.PAUSED]
+        """Exports of earlier sessions that can resume (a server job or a ``.part`` download kept)."""
+        return [v for v in self.exports() if v.from_earlier_session and v.can_resume and v.state == ExportState.PAUSED]
 
     def running(self) -> list[ExportView]:
-        return [v for v in self.jobs() if v.active]
+        return [v for v in self.exports() if v.active]
 
     # -- actions -----------------------------------------------------------------------------
     def start_export(self, request: ExportRequest) -> str:
-        """Start an export in the background; returns its job id."""
+        """Start an export in the background; returns its export id."""
         wanted = request.output_path
         request = self._resolved(request)
-        job = _Job(id=uuid.uuid4().hex, request=request, state=ExportState.QUEUED, created=time.time(),
+        export = _Export(id=uuid.uuid4().hex, request=request, state=ExportState.QUEUED, created=time.time(),
                    status=tr("Queued"))
         if wanted and request.output_path != wanted:  # never renamed behind the user's back
-            job.note = tr("Saved as {new}: {old} exists or is being written").format(
+            export.note = tr("Saved as {new}: {old} exists or is being written").format(
                 new=Path(request.output_path).name, old=Path(wanted).name)
-        self._jobs[job.id] = job
-        self._start_task(job, resume=False)
-        self.jobsChanged.emit()
-        return job.id
+        self._exports[export.id] = export
+        self._start_task(export, resume=False)
+        self.exportsChanged.emit()
+        return export.id
 
-    def cancel(self, job_id: str) -> None:
+    def cancel(self, export_id: str) -> None:
         """Cancel: the server job is cancelled and no partial file is kept under the final name (a
         download under way keeps its ``.part`` file for a resume)."""
-        job = self._jobs.get(job_id)
-        if job is None:
+        export = self._exports.get(export_id)
+        if export is None:
             return
-        if job.task is not None and job.state in (ExportState.QUEUED, ExportState.RUNNING):
-            job.state, job.status = ExportState.CANCELLING, tr("Cancelling…")
-            self._update(job)
+        if export.task is not None and export.state in (ExportState.QUEUED, ExportState.RUNNING):
+            export.state, export.status = ExportState.CANCELLING, tr("Cancelling…")
+            self._update(export)
             try:
-                job.task.abandon()
+                export.task.abandon()
             except RuntimeError:  # the task object is already gone
-                job.task = None
-        elif job.can_resume and job.state in (ExportState.PAUSED, ExportState.FAILED, ExportState.CANCELLED):
-            self._discard_records(job)
-            job.state, job.status, job.can_resume = ExportState.CANCELLED, tr("Cancelled"), False
-            self._update(job)
+                export.task = None
+        elif export.can_resume and export.state in (ExportState.PAUSED, ExportState.FAILED, ExportState.CANCELLED):
+            self._discard_records(export)
+            export.state, export.status, export.can_resume = ExportState.CANCELLED, tr("Cancelled"), False
+            self._update(export)
 
-    def retry(self, job_id: str, folder: str | None = None) -> str:
-        """The same request again (area and settings kept), as a new job; returns its id ("" when the
+    def retry(self, export_id: str, folder: str | None = None) -> str:
+        """The same request again (area and settings kept), as a new export; returns its id ("" when the
         destination cannot take it: the card says why).  ``folder``: write there instead (the user
         changed *Save to* after a failure), under the same file name."""
-        job = self._jobs.get(job_id)
-        if job is None:
+        export = self._exports.get(export_id)
+        if export is None:
             return ""
-        if job.state.active:
-            return job.id
-        request = job.request if not folder else destination.moved_to(job.request, folder)
-        if self._destination_problem(job, request):
+        if export.state.active:
+            return export.id
+        request = export.request if not folder else destination.moved_to(export.request, folder)
+        if self._destination_problem(export, request):
             return ""
-        if job.can_resume:  # a fresh export replaces what the old one kept
-            self._discard_records(job)
-        del self._jobs[job_id]
+        if export.can_resume:  # a fresh export replaces what the old one kept
+            self._discard_records(export)
+        del self._exports[export_id]
         return self.start_export(request)
 
-    def resume(self, job_id: str, folder: str | None = None) -> str:
+    def resume(self, export_id: str, folder: str | None = None) -> str:
         """Continue a stopped export (in ``folder``: :class:`ResumeElsewhere`); returns why its folder cannot
         take it, as the card says ("" when it resumes or there is nothing to resume)."""
-        job = self._jobs.get(job_id)
-        if job is None or job.state.active or job.state == ExportState.FINISHED:
+        export = self._exports.get(export_id)
+        if export is None or export.state.active or export.state == ExportState.FINISHED:
             return ""
-        moving = self._relocate(job, folder) if folder else None
+        moving = self._relocate(export, folder) if folder else None
         if moving is not None:
             return moving
-        problem = self._destination_problem(job, job.request, resuming=True)
+        problem = self._destination_problem(export, export.request, resuming=True)
         if not problem:
-            job.state, job.status, job.error = ExportState.QUEUED, tr("Queued"), ""
-            self._start_task(job, resume=True)
-            self._update(job)
+            export.state, export.status, export.error = ExportState.QUEUED, tr("Queued"), ""
+            self._start_task(export, resume=True)
+            self._update(export)
         return problem
 
-    def discard(self, job_id: str) -> None:
-        """Forget a job: a running one is cancelled first; an unfinished one loses its server job and
+    def discard(self, export_id: str) -> None:
+        """Forget an export: a running one is cancelled first; an unfinished one loses its server jobs and
         partial files; a finished one only leaves the list (its files stay)."""
-        job = self._jobs.get(job_id)
-        if job is None:
+        export = self._exports.get(export_id)
+        if export is None:
             return
-        if job.state.active:
-            job.remove_when_done = True
-            self.cancel(job_id)
+        if export.state.active:
+            export.remove_when_done = True
+            self.cancel(export_id)
             return
-        if job.can_resume:
-            self._discard_records(job)
-        del self._jobs[job_id]
-        self.jobsChanged.emit()
+        if export.can_resume:
+            self._discard_records(export)
+        del self._exports[export_id]
+        self.exportsChanged.emit()
 
     def clear_finished(self) -> None:
-        """Drop the finished and cancelled jobs from the list (a cancelled one that kept its download
+        """Drop the finished and cancelled exports from the list (a cancelled one that kept its download
         for a resume stays: Remove discards it)."""
-        for job_id in [j.id for j in self._jobs.values() if j.view().can_clear]:
-            del self._jobs[job_id]
-        self.jobsChanged.emit()
+        for export_id in [e.id for e in self._exports.values() if e.view().can_clear]:
+            del self._exports[export_id]
+        self.exportsChanged.emit()
 
-    def add_to_map(self, job_id: str) -> None:
-        """Add a finished job's result to the map (prepared in the background)."""
-        job = self._jobs.get(job_id)
-        if job is None or job.outcome is None:
+    def add_to_map(self, export_id: str) -> None:
+        """Add a finished export's result to the map (prepared in the background)."""
+        export = self._exports.get(export_id)
+        if export is None or export.outcome is None:
             return
-        task = LoadLayerTask(job.outcome, project=self._project, message_bar=self._bar())
-        task.done.connect(partial(self._on_layer_loaded, job_id, task))
+        task = LoadLayerTask(export.outcome, project=self._project, message_bar=self._bar())
+        task.done.connect(partial(self._on_layer_loaded, export_id, task))
         self._keeper.start(task)
 
-    def open_folder(self, job_id: str) -> None:
-        job = self._jobs.get(job_id)
-        if job is None:
+    def open_folder(self, export_id: str) -> None:
+        export = self._exports.get(export_id)
+        if export is None:
             return
-        path = Path(job.outcome.main_path) if job.outcome is not None else Path(job.request.output_path)
+        path = Path(export.outcome.main_path) if export.outcome is not None else Path(export.request.output_path)
         folder = path if path.is_dir() else path.parent
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
@@ -315,31 +316,31 @@ class ExportsController(QObject, ResumeElsewhere):
         """Plugin unload / QGIS closing: running exports pause (server jobs and ``.part`` files are
         kept for a resume next time); every reference is dropped."""
         self._closed = True
-        for job in self._jobs.values():
-            task, job.task = job.task, None
+        for export in self._exports.values():
+            task, export.task = export.task, None
             if task is None:
                 continue
             with contextlib.suppress(RuntimeError):  # already finished and deleted
                 task.pause()
-        self._jobs.clear()
+        self._exports.clear()
 
     # -- internals ---------------------------------------------------------------------------
-    def _destination_problem(self, job: _Job, request: ExportRequest, *, resuming: bool = False) -> str:
+    def _destination_problem(self, export: _Export, request: ExportRequest, *, resuming: bool = False) -> str:
         """Check the folder before the server is asked for work again; a failure stays on the card."""
         problem = destination.folder_problem(request, resuming=resuming)
         if problem:
-            self._refuse(job, problem)
+            self._refuse(export, problem)
         return problem
 
-    def _refuse(self, job: _Job, problem: str) -> None:
-        job.error = job.status = problem
-        if job.state not in (ExportState.FAILED, ExportState.PAUSED, ExportState.CANCELLED):
-            job.state = ExportState.FAILED
-        self._update(job)
+    def _refuse(self, export: _Export, problem: str) -> None:
+        export.error = export.status = problem
+        if export.state not in (ExportState.FAILED, ExportState.PAUSED, ExportState.CANCELLED):
+            export.state = ExportState.FAILED
+        self._update(export)
 
     def _resolved(self, request: ExportRequest) -> ExportRequest:
-        return destination.resolved(request, [job.request.output_path for job in self._jobs.values()
-                                              if job.state.active])
+        return destination.resolved(request, [export.request.output_path for export in self._exports.values()
+                                              if export.state.active])
 
     def _config(self, authcfg: str) -> engine.EngineConfig:
         return replace(engine.engine_config(authcfg), store_folder=self.store_folder)
@@ -349,92 +350,92 @@ class ExportsController(QObject, ResumeElsewhere):
             return self._message_bar
         return self.iface.messageBar() if self.iface is not None else None
 
-    def _start_task(self, job: _Job, *, resume: bool) -> None:
-        task = ExportTask(job.id, job.request, self._config(job.request.authcfg), resume=resume,
-                          project=self._project, message_bar=self._bar(), created=job.created,
+    def _start_task(self, export: _Export, *, resume: bool) -> None:
+        task = ExportTask(export.id, export.request, self._config(export.request.authcfg), resume=resume,
+                          project=self._project, message_bar=self._bar(), created=export.created,
                           exporter_options=self.exporter_options)
-        job.task, job.begun = task, False
-        task.begun.connect(partial(self._on_begun, job.id, task))
-        task.progressChanged.connect(partial(self._on_progress, job.id, task))
-        task.statusMessage.connect(partial(self._on_status, job.id, task))
-        task.done.connect(partial(self._on_done, job.id, task))
+        export.task, export.begun = task, False
+        task.begun.connect(partial(self._on_begun, export.id, task))
+        task.progressChanged.connect(partial(self._on_progress, export.id, task))
+        task.statusMessage.connect(partial(self._on_status, export.id, task))
+        task.done.connect(partial(self._on_done, export.id, task))
         self._keeper.start(task)
 
-    def _discard_records(self, job: _Job) -> None:
-        task = DiscardTask(job.id, self._config(job.request.authcfg), self.exporter_options)
+    def _discard_records(self, export: _Export) -> None:
+        task = DiscardTask(export.id, self._config(export.request.authcfg), self.exporter_options)
         self._keeper.start(task)
 
-    def _current(self, job_id: str, task) -> _Job | None:
-        job = self._jobs.get(job_id)
-        if self._closed or job is None or job.task is not task:
+    def _current(self, export_id: str, task) -> _Export | None:
+        export = self._exports.get(export_id)
+        if self._closed or export is None or export.task is not task:
             return None
-        return job
+        return export
 
-    def _update(self, job: _Job) -> None:
-        self.jobUpdated.emit(job.id)
+    def _update(self, export: _Export) -> None:
+        self.exportUpdated.emit(export.id)
 
-    def _on_begun(self, job_id: str, task: ExportTask) -> None:
-        job = self._current(job_id, task)
-        if job is not None:
-            job.begun = True
-            if job.state == ExportState.QUEUED:
-                job.state = ExportState.RUNNING
-                self._update(job)
+    def _on_begun(self, export_id: str, task: ExportTask) -> None:
+        export = self._current(export_id, task)
+        if export is not None:
+            export.begun = True
+            if export.state == ExportState.QUEUED:
+                export.state = ExportState.RUNNING
+                self._update(export)
 
-    def _on_progress(self, job_id: str, task: ExportTask, value: float) -> None:
-        job = self._current(job_id, task)
-        if job is not None and job.state != ExportState.CANCELLING:
-            job.progress = max(0.0, min(1.0, value / 100.0))
-            if job.state == ExportState.QUEUED:
-                job.state = ExportState.RUNNING
-            self._update(job)
+    def _on_progress(self, export_id: str, task: ExportTask, value: float) -> None:
+        export = self._current(export_id, task)
+        if export is not None and export.state != ExportState.CANCELLING:
+            export.progress = max(0.0, min(1.0, value / 100.0))
+            if export.state == ExportState.QUEUED:
+                export.state = ExportState.RUNNING
+            self._update(export)
 
-    def _on_status(self, job_id: str, task: ExportTask, text: str) -> None:
-        job = self._current(job_id, task)
-        if job is not None and job.state != ExportState.CANCELLING:
-            job.status = text
-            self._update(job)
+    def _on_status(self, export_id: str, task: ExportTask, text: str) -> None:
+        export = self._current(export_id, task)
+        if export is not None and export.state != ExportState.CANCELLING:
+            export.status = text
+            self._update(export)
 
-    def _on_done(self, job_id: str, task: ExportTask, ok: bool) -> None:
-        job = self._current(job_id, task)
-        if job is None:
+    def _on_done(self, export_id: str, task: ExportTask, ok: bool) -> None:
+        export = self._current(export_id, task)
+        if export is None:
             return
-        job.task = None
+        export.task = None
         error = task.error
         paths: list[str] = []
         failed_message = ""
         if ok and task.outcome is not None:
-            job.state, job.progress, job.outcome = ExportState.FINISHED, 1.0, task.outcome
-            job.error, job.can_resume, job.from_earlier_session = "", False, False
-            job.layer_ids = tuple(task.layer_ids)
-            job.status = task.status_text
+            export.state, export.progress, export.outcome = ExportState.FINISHED, 1.0, task.outcome
+            export.error, export.can_resume, export.from_earlier_session = "", False, False
+            export.layer_ids = tuple(task.layer_ids)
+            export.status = task.status_text
             paths = list(task.outcome.paths)
         elif isinstance(error, CancelledError) and task.paused:
-            job.state, job.can_resume, job.status = ExportState.PAUSED, True, task.status_text
+            export.state, export.can_resume, export.status = ExportState.PAUSED, True, task.status_text
         elif isinstance(error, CancelledError) and task.can_resume:  # cancelled; the download started is kept
-            job.state, job.can_resume, job.status = ExportState.CANCELLED, True, task.status_text
+            export.state, export.can_resume, export.status = ExportState.CANCELLED, True, task.status_text
         elif isinstance(error, CancelledError) or error is None:
-            job.state, job.can_resume, job.status = ExportState.CANCELLED, False, tr("Cancelled")
-            if not job.begun and task.resume:  # never ran: the records it would resume are still there
-                self._discard_records(job)
+            export.state, export.can_resume, export.status = ExportState.CANCELLED, False, tr("Cancelled")
+            if not export.begun and task.resume:  # never ran: the records it would resume are still there
+                self._discard_records(export)
         else:
             failed_message = error_message(error)
-            job.state, job.error, job.can_resume = ExportState.FAILED, failed_message, task.can_resume
-            job.status = tr("Failed: {message}").format(message=failed_message)
-        self._update(job)
-        if job.remove_when_done:
-            self._jobs.pop(job_id, None)
-            self.jobsChanged.emit()
-        if job.state == ExportState.FINISHED:
-            self.exportFinished.emit(job_id, paths)
-        elif job.state == ExportState.FAILED:
-            self.exportFailed.emit(job_id, failed_message)
+            export.state, export.error, export.can_resume = ExportState.FAILED, failed_message, task.can_resume
+            export.status = tr("Failed: {message}").format(message=failed_message)
+        self._update(export)
+        if export.remove_when_done:
+            self._exports.pop(export_id, None)
+            self.exportsChanged.emit()
+        if export.state == ExportState.FINISHED:
+            self.exportFinished.emit(export_id, paths)
+        elif export.state == ExportState.FAILED:
+            self.exportFailed.emit(export_id, failed_message)
 
-    def _on_layer_loaded(self, job_id: str, task: LoadLayerTask, ok: bool) -> None:
-        job = self._jobs.get(job_id)
-        if job is not None and ok:
-            job.layer_ids = tuple(job.layer_ids) + tuple(task.layer_ids)
-            self._update(job)
+    def _on_layer_loaded(self, export_id: str, task: LoadLayerTask, ok: bool) -> None:
+        export = self._exports.get(export_id)
+        if export is not None and ok:
+            export.layer_ids = tuple(export.layer_ids) + tuple(task.layer_ids)
+            self._update(export)
 
     def _on_scanned(self, task: ScanTask, ok: bool) -> None:
         self.scanning = False
@@ -442,9 +443,9 @@ class ExportsController(QObject, ResumeElsewhere):
             return
         added = False
         for found in task.result or []:
-            if found.export_id not in self._jobs:
-                self._jobs[found.export_id] = _Job.of_earlier_session(found)
+            if found.export_id not in self._exports:
+                self._exports[found.export_id] = _Export.of_earlier_session(found)
                 added = True
         if added:
-            self.jobsChanged.emit()
+            self.exportsChanged.emit()
         self.scanned.emit()

@@ -1,4 +1,4 @@
-"""The list of exports in the dock: one compact card per job with its progress, status and actions.
+"""The list of exports in the dock: one compact card per export with its progress, status and actions.
 
 Cards stack vertically and wrap their text, so the panel stays usable in a narrow dock; when the
 panel is narrower than :data:`NARROW_WIDTH` the action buttons go on two columns, each with its icon
@@ -46,15 +46,15 @@ tr = translator("ExportsPanel")  # module strings: pylupdate files them under @d
 
 
 class ExportCard(QFrame):
-    """One job: title, area and levels, progress bar, status line, action buttons."""
+    """One export: title, area and levels, progress bar, status line, action buttons."""
 
-    def __init__(self, manager: ExportsController, job_id: str, parent: QWidget | None = None, *,
+    def __init__(self, manager: ExportsController, export_id: str, parent: QWidget | None = None, *,
                  retry=None, resume=None, resume_elsewhere=None) -> None:
         super().__init__(parent)
         self.manager = manager
-        self.job_id = job_id
+        self.export_id = export_id
         self.view: ExportView | None = None
-        self.setObjectName("jobCard")
+        self.setObjectName("exportCard")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)  # wrapped text needs room
 
@@ -114,14 +114,14 @@ class ExportCard(QFrame):
             button.setToolTip(tip)
             button.setAutoRaise(True)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.clicked.connect(lambda _checked=False, slot=slot: slot(self.job_id))
+            button.clicked.connect(lambda _checked=False, slot=slot: slot(self.export_id))
             self.buttons[name] = button
         if resume_elsewhere is not None:
             menu = QMenu(self)
             self.resume_elsewhere_action = menu.addAction(tr("Resume in Another Folder…"))
             self.resume_elsewhere_action.setToolTip(tr("Continue the export in another folder: what it has "
                                                        "downloaded moves there, and the result lands there"))
-            self.resume_elsewhere_action.triggered.connect(lambda _checked=False: resume_elsewhere(self.job_id))
+            self.resume_elsewhere_action.triggered.connect(lambda _checked=False: resume_elsewhere(self.export_id))
             self.buttons["resume"].setMenu(menu)
             self.buttons["resume"].setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         layout.addLayout(self.button_grid)
@@ -211,7 +211,7 @@ def state_text(state: str) -> str:
 
 
 class ExportsPanel(QWidget):
-    """Every job of ``manager``, newest first (see :class:`ExportCard`)."""
+    """Every export of ``manager``, newest first (see :class:`ExportCard`)."""
 
     def __init__(self, manager: ExportsController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -248,8 +248,8 @@ class ExportsPanel(QWidget):
         footer.addWidget(self.clear_button)
         outer.addLayout(footer)
         self._compact = False
-        manager.jobsChanged.connect(self.refresh)
-        manager.jobUpdated.connect(self.update_job)
+        manager.exportsChanged.connect(self.refresh)
+        manager.exportUpdated.connect(self.update_export)
         self.refresh()
 
     def resizeEvent(self, event) -> None:
@@ -261,37 +261,37 @@ class ExportsPanel(QWidget):
                 card.set_compact(compact)
             self._fit_height()
 
-    def retry(self, job_id: str) -> str:
+    def retry(self, export_id: str) -> str:
         folder = self.destination_folder() if self.destination_folder is not None else None
-        return self.manager.retry(job_id, folder or None)
+        return self.manager.retry(export_id, folder or None)
 
-    def resume(self, job_id: str) -> None:
+    def resume(self, export_id: str) -> None:
         """Resume; when the export's folder cannot take it any more, offer another folder at once."""
-        if self.manager.resume(job_id):
-            self.resume_elsewhere(job_id)
+        if self.manager.resume(export_id):
+            self.resume_elsewhere(export_id)
 
-    def resume_elsewhere(self, job_id: str) -> None:
+    def resume_elsewhere(self, export_id: str) -> None:
         """Ask for a folder and resume the export there (its files move with it)."""
-        view = self.manager.job(job_id)
+        view = self.manager.view(export_id)
         if view is None:
             return
         folder = self.choose_folder(tr("Resume the Export in the Folder"), str(target_folder(view.request)))
         if folder:
-            self.manager.resume(job_id, folder)
+            self.manager.resume(export_id, folder)
 
     def choose_folder(self, title: str, start: str) -> str:
         """The folder the user picks ("" when they cancel)."""
         return QFileDialog.getExistingDirectory(self, title, start)
 
-    def card(self, job_id: str) -> ExportCard | None:
-        return self.cards.get(job_id)
+    def card(self, export_id: str) -> ExportCard | None:
+        return self.cards.get(export_id)
 
     def refresh(self) -> None:
-        """Cards for the manager's jobs, in its order (newest first); cards are reused."""
-        views = self.manager.jobs()
+        """Cards for the manager's exports, in its order (newest first); cards are reused."""
+        views = self.manager.exports()
         wanted = {v.id for v in views}
-        for job_id in [i for i in self.cards if i not in wanted]:
-            card = self.cards.pop(job_id)
+        for export_id in [i for i in self.cards if i not in wanted]:
+            card = self.cards.pop(export_id)
             self.list_layout.removeWidget(card)
             card.deleteLater()
         for index, view in enumerate(views):
@@ -309,9 +309,9 @@ class ExportsPanel(QWidget):
         self._update_footer()
         self._fit_height()
 
-    def update_job(self, job_id: str) -> None:
-        card = self.cards.get(job_id)
-        view = self.manager.job(job_id)
+    def update_export(self, export_id: str) -> None:
+        card = self.cards.get(export_id)
+        view = self.manager.view(export_id)
         if card is None or view is None:
             if view is not None:
                 self.refresh()
@@ -323,7 +323,7 @@ class ExportsPanel(QWidget):
     def _fit_height(self) -> None:
         """Tall enough for the first :data:`MIN_CARDS_SHOWN` cards (one card tall, a second export was
         out of sight below a scroll bar)."""
-        cards = [self.cards[v.id] for v in self.manager.jobs()[:MIN_CARDS_SHOWN] if v.id in self.cards]
+        cards = [self.cards[v.id] for v in self.manager.exports()[:MIN_CARDS_SHOWN] if v.id in self.cards]
         spacing = self.list_layout.spacing()
         height = sum(card.sizeHint().height() + spacing for card in cards) if cards else \
             self.empty.sizeHint().height()

@@ -14,48 +14,48 @@ tr = translator("ExportsController")  # module strings: pylupdate files them und
 
 
 class ResumeElsewhere:
-    """The exports manager's *Resume in another folder* (mixed into ExportsController, whose jobs,
+    """The exports manager's *Resume in another folder* (mixed into ExportsController, whose exports,
     keeper and task starter it uses)."""
 
-    def _relocate(self, job, folder: str) -> str | None:
-        """Move the stopped export ``job`` into ``folder`` in the background, then resume it there;
+    def _relocate(self, export, folder: str) -> str | None:
+        """Move the stopped ``export`` into ``folder`` in the background, then resume it there;
         returns why it cannot ("" when the move has started; None: ``folder`` is the export's own)."""
         from .exports import ExportState
 
-        if destination.target_folder(destination.moved_to(job.request, folder)) == destination.target_folder(
-                job.request):
+        if destination.target_folder(destination.moved_to(export.request, folder)) == destination.target_folder(
+                export.request):
             return None
-        problem = destination.relocation_problem(job.request, folder)
+        problem = destination.relocation_problem(export.request, folder)
         if problem:
-            self._refuse(job, problem)
+            self._refuse(export, problem)
             return problem
-        request = destination.moved_to(job.request, folder)
-        task = RelocateTask(self.store_folder, job.id, folder, request.output_path)
-        task.done.connect(partial(self._on_relocated, job.id, task, request, job.state))
-        job.state, job.error = ExportState.QUEUED, ""
-        job.status = tr("Moving to {folder}…").format(folder=destination.target_folder(request))
+        request = destination.moved_to(export.request, folder)
+        task = RelocateTask(self.store_folder, export.id, folder, request.output_path)
+        task.done.connect(partial(self._on_relocated, export.id, task, request, export.state))
+        export.state, export.error = ExportState.QUEUED, ""
+        export.status = tr("Moving to {folder}…").format(folder=destination.target_folder(request))
         self._keeper.start(task)
-        self._update(job)
+        self._update(export)
         return ""
 
-    def _on_relocated(self, job_id: str, task: RelocateTask, request: ExportRequest, before, _ok: bool) -> None:
-        job = self._jobs.get(job_id)
-        if self._closed or job is None:
+    def _on_relocated(self, export_id: str, task: RelocateTask, request: ExportRequest, before, _ok: bool) -> None:
+        export = self._exports.get(export_id)
+        if self._closed or export is None:
             return
         moved = task.result  # set once the files moved, even if a cancel came in the meantime
         if moved is None:
-            job.state = before
-            job.error = job.status = error_message(task.error) if task.error is not None else tr("Cancelled")
-            self._update(job)
+            export.state = before
+            export.error = export.status = error_message(task.error) if task.error is not None else tr("Cancelled")
+            self._update(export)
             return
-        job.request = request
+        export.request = request
         if moved.left_behind:
-            job.note = tr("copied to {folder}; the old folder keeps {names}, which could not be removed").format(
+            export.note = tr("copied to {folder}; the old folder keeps {names}, which could not be removed").format(
                 folder=destination.target_folder(request), names=", ".join(p.name for p in moved.left_behind))
-        if job.remove_when_done:
-            job.state = before
-            self.discard(job_id)
+        if export.remove_when_done:
+            export.state = before
+            self.discard(export_id)
             return
-        job.status = tr("Queued")
-        self._start_task(job, resume=True)
-        self._update(job)
+        export.status = tr("Queued")
+        self._start_task(export, resume=True)
+        self._update(export)

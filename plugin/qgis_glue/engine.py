@@ -26,8 +26,8 @@ def plugin_version() -> str:
     return meta.get("general", "version", fallback="")
 
 
-def job_store() -> ExportStore:
-    return ExportStore(settings.job_store_folder())
+def export_store() -> ExportStore:
+    return ExportStore(settings.export_store_folder())
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def engine_config(authcfg: str = "", *, with_store: bool = True) -> EngineConfig
     """Everything the engine needs from QGIS, read now (call on the main thread)."""
     options = network_options()
     http = HttpConfig(version=plugin_version(), verify=options.verify, proxies=dict(options.proxies))
-    store = str(settings.job_store_folder()) if with_store else ""
+    store = str(settings.export_store_folder()) if with_store else ""
     return EngineConfig(http=http, credentials=credentials(authcfg), authcfg=authcfg, store_folder=store)
 
 

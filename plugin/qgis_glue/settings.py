@@ -17,14 +17,14 @@ def profile_folder() -> Path:
     return Path(QgsApplication.qgisSettingsDirPath()) / PROFILE_SUBFOLDER
 
 
-def job_store_folder() -> Path:
+def export_store_folder() -> Path:
     return profile_folder() / JOBS_SUBFOLDER
 
 
 def has_export_records() -> bool:
     """Whether the export store holds any record or request file (a directory listing, nothing parsed:
     the plugin asks this at QGIS start-up)."""
-    folder = job_store_folder()
+    folder = export_store_folder()
     try:
         return any(folder.glob(RECORD_PATTERN)) or any(folder.glob(f"*/{RECORD_PATTERN}"))
     except OSError:

@@ -173,7 +173,7 @@ class ExportTask(PluginTask):
     the layer(s) to ``project`` (default: the current project) when the request asks for it and pushes
     a note to ``message_bar`` (default: the QGIS window's); ``on_failure`` pushes what happened and
     what to do next.  :attr:`outcome`, :attr:`layer_ids`, :attr:`can_resume` and :attr:`status_text`
-    are read by the jobs manager once the task is done.
+    are read by the exports manager once the task is done.
     """
 
     def __init__(self, export_id: str, request: ExportRequest, config: EngineConfig, *, resume: bool = False,
@@ -405,7 +405,7 @@ class _TaskListener(PipelineListener):
             text=self._merge_text, done=done, total=total), "merge")
 
 
-# --- small tasks of the jobs manager ------------------------------------------------------------
+# --- small tasks of the exports manager ---------------------------------------------------------
 @dataclass(frozen=True)
 class ResumableExport:
     """An export an earlier session left unfinished."""

@@ -37,8 +37,8 @@ def clean_plugin_settings():
 
 
 @pytest.fixture
-def jobs_manager(qgis_iface, qgis_new_project, tmp_path):
-    """A jobs manager on an export store of its own (no exports of earlier test runs)."""
+def exports_manager(qgis_iface, qgis_new_project, tmp_path):
+    """An exports manager on an export store of its own (no exports of earlier test runs)."""
     from qgis.core import QgsProject
 
     from plugin.gui.exports import ExportsController
@@ -68,7 +68,7 @@ def shown_canvas(qgis_canvas, qgis_parent, qgis_new_project, qtbot):
 
 
 @pytest.fixture
-def dock_factory(qgis_iface, shown_canvas, qgis_new_project, clean_plugin_settings, jobs_manager, qtbot):
+def dock_factory(qgis_iface, shown_canvas, qgis_new_project, clean_plugin_settings, exports_manager, qtbot):
     """Build docks on the test canvas (``make()``); every dock is unloaded and deleted afterwards."""
     from qgis.core import QgsProject
 
@@ -77,7 +77,7 @@ def dock_factory(qgis_iface, shown_canvas, qgis_new_project, clean_plugin_settin
     qgis_canvas = shown_canvas
     made = []
 
-    def make(manager=jobs_manager):
+    def make(manager=exports_manager):
         dock = ArcGISOfflineTilesDockWidget(qgis_iface, manager=manager, project=QgsProject.instance())
         dock.resize(340, 900)
         made.append(dock)

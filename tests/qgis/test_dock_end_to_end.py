@@ -1,4 +1,4 @@
-"""The dock driven like a user, through the real jobs manager, against the emulator: connect, choose
+"""The dock driven like a user, through the real exports manager, against the emulator: connect, choose
 the area and levels, press Export, and find the result on the map (or the right message).
 
 Where a layer lands is checked against the service's own tiling scheme, read here from its
@@ -20,7 +20,7 @@ from plugin.core.tilecount import count_tiles
 from plugin.core.tiling import TilingScheme
 from plugin.gui.exports import ExportState
 from tests.qgis.conftest import connect
-from tests.qgis.jobs_helpers import (
+from tests.qgis.exports_helpers import (
     basic_auth_config,
     export_requests,
     messages,
@@ -37,9 +37,9 @@ WEB_MERCATOR = "EPSG:3857"
 def _export_and_wait(dock, qtbot, output):
     dock.ui.outputWidget.setFilePath(str(output))
     dock.recount_now()
-    job_id = dock.export()
-    assert job_id, dock.message_text()
-    return wait_state(qtbot, dock.manager, job_id, timeout=TIMEOUT_MS)
+    export_id = dock.export()
+    assert export_id, dock.message_text()
+    return wait_state(qtbot, dock.manager, export_id, timeout=TIMEOUT_MS)
 
 
 def _new_layer(before):
@@ -177,8 +177,8 @@ def test_failure_shows_a_message_and_the_cards_retry_exports_again(dock, qtbot, 
 
     before = set(QgsProject.instance().mapLayers())
     card.buttons["retry"].click()
-    retried = dock.manager.jobs()[0]
-    assert retried.id != view.id and dock.manager.job(view.id) is None  # the retry replaces the failed job
+    retried = dock.manager.exports()[0]
+    assert retried.id != view.id and dock.manager.view(view.id) is None  # the retry replaces the failed export
     again = wait_state(qtbot, dock.manager, retried.id, timeout=TIMEOUT_MS)
     assert again.state == ExportState.FINISHED, again.error
     assert again.request.area == view.request.area and again.request.levels == (1, 2)
@@ -198,11 +198,11 @@ def test_cancel_from_the_dock_cancels_the_server_job(dock, qtbot, emulator, show
     dock.model.set_checked_levels([1, 2])
     dock.ui.outputWidget.setFilePath(str(tmp_path / "cancelled.tpkx"))
     dock.recount_now()
-    job_id = dock.export()
+    export_id = dock.export()
     qtbot.waitUntil(lambda: any("/jobs/" in r.path for r in emulator.requests), timeout=TIMEOUT_MS)
-    card = dock.exports_panel.card(job_id)
+    card = dock.exports_panel.card(export_id)
     card.buttons["cancel"].click()
-    view = wait_state(qtbot, dock.manager, job_id, timeout=TIMEOUT_MS)
+    view = wait_state(qtbot, dock.manager, export_id, timeout=TIMEOUT_MS)
     assert view.state == ExportState.CANCELLED and not view.can_resume
     qtbot.waitUntil(lambda: any(r.path.endswith("/cancel") for r in emulator.requests), timeout=10_000)
     assert not (tmp_path / "cancelled.tpkx").exists()
@@ -220,12 +220,12 @@ def test_cancel_during_the_download_keeps_the_part_and_resume_completes_it(dock,
     emulator.inject("drop_download", after_bytes=4096, count=None)
     dock.ui.outputWidget.setFilePath(str(out))
     dock.recount_now()
-    job_id = dock.export()
+    export_id = dock.export()
     qtbot.waitUntil(lambda: part.exists() and part.stat().st_size >= 4096, timeout=TIMEOUT_MS)
-    assert dock.manager.job(job_id).state == ExportState.RUNNING  # the download is under way
+    assert dock.manager.view(export_id).state == ExportState.RUNNING  # the download is under way
 
-    dock.exports_panel.card(job_id).buttons["cancel"].click()
-    view = wait_state(qtbot, dock.manager, job_id, timeout=TIMEOUT_MS)
+    dock.exports_panel.card(export_id).buttons["cancel"].click()
+    view = wait_state(qtbot, dock.manager, export_id, timeout=TIMEOUT_MS)
     wait_idle(qtbot)
     assert view.state == ExportState.CANCELLED and view.can_resume
     kept = part.stat().st_size
@@ -238,11 +238,11 @@ def test_cancel_during_the_download_keeps_the_part_and_resume_completes_it(dock,
     assert any("downloaded are kept" in m for m in messages(qgis_iface, Qgis.MessageLevel.Info))
 
     emulator.clear_faults()
-    card = dock.exports_panel.card(job_id)
+    card = dock.exports_panel.card(export_id)
     assert card.buttons["resume"].isVisibleTo(card) and card.buttons["remove"].isVisibleTo(card)
     before = set(QgsProject.instance().mapLayers())
     card.buttons["resume"].click()
-    done = wait_state(qtbot, dock.manager, job_id, (ExportState.FINISHED, ExportState.FAILED), timeout=TIMEOUT_MS)
+    done = wait_state(qtbot, dock.manager, export_id, (ExportState.FINISHED, ExportState.FAILED), timeout=TIMEOUT_MS)
     assert done.state == ExportState.FINISHED, done.error
     assert f"bytes={kept}-" in [r.header("Range") for r in emulator.requests if r.header("Range")]
     assert len(export_requests(emulator)) == 1  # the same server job, not a new one

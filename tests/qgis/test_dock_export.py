@@ -1,4 +1,4 @@
-"""Options, output and the Export button: the request the dock hands to the jobs manager."""
+"""Options, output and the Export button: the request the dock hands to the exports manager."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -12,7 +12,7 @@ from plugin.core.request import ExportRequest
 from plugin.qgis_glue import settings
 from plugin.qgis_glue.areas import geometry_from_area
 from tests.qgis.conftest import connect
-from tests.qgis.jobs_helpers import opened_files_fixture  # noqa: F401 - the opened_files fixture
+from tests.qgis.exports_helpers import opened_files_fixture  # noqa: F401 - the opened_files fixture
 from tests.qgis.test_dock_area import draw_polygon
 
 
@@ -23,15 +23,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def started(jobs_manager, monkeypatch):
-    """The requests the dock hands to the jobs manager (nothing is exported)."""
+def started(exports_manager, monkeypatch):
+    """The requests the dock hands to the exports manager (nothing is exported)."""
     requests = []
 
     def start_export(request):
         requests.append(request)
-        return f"job-{len(requests)}"
+        return f"export-{len(requests)}"
 
-    monkeypatch.setattr(jobs_manager, "start_export", start_export)
+    monkeypatch.setattr(exports_manager, "start_export", start_export)
     return requests
 
 
@@ -186,7 +186,7 @@ def test_over_the_limit_without_splitting_is_refused_in_the_dock(dock, qtbot, em
     dock._update_totals()
     qtbot.waitUntil(lambda: not dock.planning, timeout=10000)
     assert "parts of at most 10 tiles" in dock.ui.planLabel.text()
-    assert dock.export() == "job-1"
+    assert dock.export() == "export-1"
     assert started[-1].split
 
 
@@ -235,9 +235,9 @@ def test_export_end_to_end_adds_the_layer(dock, qtbot, emulator, shown_canvas, t
     dock.ui.outputWidget.setFilePath(str(tmp_path / "vector.vtpk"))
     dock.recount_now()
     layers_before = set(QgsProject.instance().mapLayers())
-    job_id = dock.export()
-    assert job_id, dock.message_text()
-    assert dock.manager.job(job_id) is not None
+    export_id = dock.export()
+    assert export_id, dock.message_text()
+    assert dock.manager.view(export_id) is not None
     qtbot.waitUntil(lambda: bool(set(QgsProject.instance().mapLayers()) - layers_before), timeout=120000)
     new = [QgsProject.instance().mapLayer(i) for i in set(QgsProject.instance().mapLayers()) - layers_before]
     assert len(new) == 1 and new[0].isValid()
@@ -302,10 +302,10 @@ def test_tile_cache_exported_from_the_dock_is_added_to_the_map(dock, qtbot, emul
     dock.ui.outputWidget.setFilePath(str(tmp_path / "imagery"))
     dock.recount_now()
     layers_before = set(QgsProject.instance().mapLayers())
-    job_id = dock.export()
-    assert job_id, dock.message_text()
-    qtbot.waitUntil(lambda: dock.manager.job(job_id).state in ("finished", "failed"), timeout=120000)
-    assert dock.manager.job(job_id).state == "finished", dock.manager.job(job_id).error
+    export_id = dock.export()
+    assert export_id, dock.message_text()
+    qtbot.waitUntil(lambda: dock.manager.view(export_id).state in ("finished", "failed"), timeout=120000)
+    assert dock.manager.view(export_id).state == "finished", dock.manager.view(export_id).error
     folder = tmp_path / "imagery"
     assert (folder / "conf.xml").is_file() and any(folder.rglob("*.bundle"))  # Compact Cache V2 (.tpkx)
     qtbot.waitUntil(lambda: bool(set(QgsProject.instance().mapLayers()) - layers_before), timeout=60000)

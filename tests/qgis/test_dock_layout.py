@@ -13,7 +13,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from tests.qgis.conftest import connect
-from tests.qgis.jobs_helpers import make_request, wait_state
+from tests.qgis.exports_helpers import make_request, wait_state
 
 INTERACTIVE = (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QAbstractSlider, QAbstractItemView)
 # QGIS's composite widgets: their own tooltip shows over their inner buttons and fields
@@ -50,12 +50,12 @@ def test_the_total_stays_in_view_when_the_form_scrolls(dock, qtbot, emulator, sh
     assert "tiles in" in dock.ui.totalLabel.text()
 
 
-def test_every_control_of_the_dock_has_a_tooltip(dock, qtbot, emulator, jobs_manager, tmp_path):
-    # a job card too: its buttons are part of the dock
-    job_id = jobs_manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"),
+def test_every_control_of_the_dock_has_a_tooltip(dock, qtbot, emulator, exports_manager, tmp_path):
+    # an export card too: its buttons are part of the dock
+    export_id = exports_manager.start_export(make_request(emulator.service_url("World_Map", "MapServer"),
                                                     tmp_path / "a.tpkx", levels=(0,), add_to_map=False))
-    wait_state(qtbot, jobs_manager, job_id)
-    assert dock.exports_panel.card(job_id) is not None
+    wait_state(qtbot, exports_manager, export_id)
+    assert dock.exports_panel.card(export_id) is not None
     controls = [w for w in _form_widgets(dock).values() if isinstance(w, INTERACTIVE)]
     controls += [w for w in _form_widgets(dock).values() if type(w).__name__ in COMPOSITES]
     controls += list(dock.exports_panel.findChildren(QAbstractButton))
@@ -161,15 +161,15 @@ def test_every_column_of_the_levels_table_is_readable_at_300_and_600_px(dock, qt
     assert view.model().data(coarsest) == full  # QGIS's spelling, as everywhere
 
 
-def test_the_exports_list_shows_two_cards_whose_buttons_say_what_they_do(dock, qtbot, emulator, jobs_manager,
+def test_the_exports_list_shows_two_cards_whose_buttons_say_what_they_do(dock, qtbot, emulator, exports_manager,
                                                                         tmp_path):
     from qgis.PyQt.QtCore import Qt
 
     url = emulator.service_url("World_Map", "MapServer")
-    first = jobs_manager.start_export(make_request(url, tmp_path / "a.tpkx", levels=(0,), add_to_map=False))
-    second = jobs_manager.start_export(make_request(url, tmp_path / "b.tpkx", levels=(0,), add_to_map=False))
-    for job_id in (first, second):
-        wait_state(qtbot, jobs_manager, job_id)
+    first = exports_manager.start_export(make_request(url, tmp_path / "a.tpkx", levels=(0,), add_to_map=False))
+    second = exports_manager.start_export(make_request(url, tmp_path / "b.tpkx", levels=(0,), add_to_map=False))
+    for export_id in (first, second):
+        wait_state(qtbot, exports_manager, export_id)
     _narrow(dock, qtbot, 1400)
     dock.show_exports()
     qtbot.wait(50)

@@ -10,7 +10,7 @@ from plugin.core.tilecount import count_tiles
 from plugin.gui.levels_model import CUMULATIVE, LEVEL, OVER_LIMIT_BACKGROUND, SCALE, SIZE, TILES, ValueRole
 from plugin.gui.panels.levels_panel import default_levels
 from tests.qgis.conftest import connect
-from tests.qgis.jobs_helpers import wait_idle
+from tests.qgis.exports_helpers import wait_idle
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_levels_by_ground_resolution(map_dock, qtbot):
     assert round(finest.value()) == round(dock.service.tiling.lod(7).resolution)
 
 
-def test_levels_over_the_limit_are_marked_and_the_total_says_how_many_jobs(dock, qtbot, emulator, shown_canvas):
+def test_levels_over_the_limit_are_marked_and_the_total_says_how_many_parts(dock, qtbot, emulator, shown_canvas):
     emulator.configure("World_Map/MapServer", max_export_tiles=50)
     connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
     dock.area.set_extent(QgsRectangle(-1e6, 4.5e6, 2e6, 7e6), shown_canvas.mapSettings().destinationCrs())
@@ -121,11 +121,11 @@ def test_levels_over_the_limit_are_marked_and_the_total_says_how_many_jobs(dock,
     total = sum(counts[lv] for lv in range(first_over + 1))
     assert dock.planning  # computed in the background
     qtbot.waitUntil(lambda: not dock.planning, timeout=10000)
-    jobs = dock.levels_panel.plan_view.plan.part_count
-    assert jobs > 1
+    parts = dock.levels_panel.plan_view.plan.part_count
+    assert parts > 1
     assert dock.ui.totalLabel.text() == (f"{total:,} tiles in {first_over + 1} levels — the server allows 50 per "
-                                         f"export; {jobs} parts")
-    assert f"{jobs} parts of at most 50 tiles" in dock.ui.planLabel.text()
+                                         f"export; {parts} parts")
+    assert f"{parts} parts of at most 50 tiles" in dock.ui.planLabel.text()
 
     dock.ui.splitCheck.setChecked(False)
     dock._update_totals()

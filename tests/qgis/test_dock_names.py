@@ -10,7 +10,7 @@ from qgis.core import QgsProject
 from plugin.gui.exports import ExportState
 from plugin.qgis_glue import settings
 from tests.qgis.conftest import connect
-from tests.qgis.jobs_helpers import TIMEOUT_MS, export_requests, wait_state
+from tests.qgis.exports_helpers import TIMEOUT_MS, export_requests, wait_state
 
 
 @pytest.fixture
@@ -35,11 +35,11 @@ def test_save_to_proposes_a_fresh_name_from_the_service_the_area_and_the_levels(
     assert dock.output_path() == str(out / "World_Map_Italy_L0-4.tpkx")
     dock.recount_now()
     emulator.configure("World_Map/MapServer", job_steps=1000, job_step_delay_s=0.2)
-    job_id = dock.export()
-    assert dock.manager.job(job_id).request.output_path == str(out / "World_Map_Italy_L0-4.tpkx")
+    export_id = dock.export()
+    assert dock.manager.view(export_id).request.output_path == str(out / "World_Map_Italy_L0-4.tpkx")
     assert dock.output_path() == str(out / "World_Map_Italy_L0-4 (2).tpkx")  # the next export's own name
-    dock.manager.cancel(job_id)
-    wait_state(qtbot, dock.manager, job_id)
+    dock.manager.cancel(export_id)
+    wait_state(qtbot, dock.manager, export_id)
 
     connect(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"))
     assert Path(dock.output_path()).name.startswith("World_Imagery_Italy_L")  # not the previous service's
@@ -54,13 +54,13 @@ def test_a_name_the_user_typed_is_kept_and_a_rename_is_said_on_the_card(dock, qt
     dock.recount_now()
     dock.ui.areaSourceCombo.setCurrentIndex(0)
     emulator.configure("World_Map/MapServer", job_steps=1000, job_step_delay_s=0.2)
-    job_id = dock.export()
-    view = dock.manager.job(job_id)
+    export_id = dock.export()
+    view = dock.manager.view(export_id)
     assert view.request.output_path == str(out / "italy_map (2).tpkx")
-    card = dock.exports_panel.card(job_id)
+    card = dock.exports_panel.card(export_id)
     assert "italy_map (2).tpkx" in card.details.text() and "italy_map.tpkx exists" in card.details.text()
-    dock.manager.cancel(job_id)
-    wait_state(qtbot, dock.manager, job_id)
+    dock.manager.cancel(export_id)
+    wait_state(qtbot, dock.manager, export_id)
 
 
 def test_layers_are_named_after_their_export(dock, qtbot, emulator, shown_canvas, out):
@@ -71,8 +71,8 @@ def test_layers_are_named_after_their_export(dock, qtbot, emulator, shown_canvas
         dock.model.set_checked_levels(levels)
         dock.recount_now()
         before = set(QgsProject.instance().mapLayers())
-        job_id = dock.export()
-        view = wait_state(qtbot, dock.manager, job_id, timeout=TIMEOUT_MS)
+        export_id = dock.export()
+        view = wait_state(qtbot, dock.manager, export_id, timeout=TIMEOUT_MS)
         assert view.state == ExportState.FINISHED, view.error
         [layer_id] = set(QgsProject.instance().mapLayers()) - before
         names.append(QgsProject.instance().mapLayer(layer_id).name())

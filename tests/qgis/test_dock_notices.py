@@ -18,7 +18,7 @@ from qgis.core import Qgis, QgsApplication, QgsSettings
 from plugin.gui.exports import ExportState
 from plugin.tasks import base
 from tests.qgis.conftest import connect
-from tests.qgis.jobs_helpers import TIMEOUT_MS, messages, wait_state
+from tests.qgis.exports_helpers import TIMEOUT_MS, messages, wait_state
 
 SECONDS_KEY = base.SYSTEM_NOTIFICATION_KEY
 NEVER_S = 24 * 3600  # a threshold no test export reaches
@@ -54,9 +54,9 @@ def _finished_export(dock, qtbot, emulator, qgis_iface, tmp_path):
     dock.model.set_checked_levels([0, 1])
     dock.ui.outputWidget.setFilePath(str(tmp_path / "notice.tpkx"))
     dock.recount_now()
-    job_id = dock.export()
-    assert job_id, dock.message_text()
-    view = wait_state(qtbot, dock.manager, job_id, timeout=TIMEOUT_MS)
+    export_id = dock.export()
+    assert export_id, dock.message_text()
+    view = wait_state(qtbot, dock.manager, export_id, timeout=TIMEOUT_MS)
     assert view.state == ExportState.FINISHED, view.error
     return view
 

@@ -9,7 +9,7 @@ from qgis.PyQt.QtWidgets import QPushButton
 from plugin.core.exportstore import PAUSED, ExportStore
 from plugin.gui.exports import ExportState
 from tests.qgis.conftest import connect
-from tests.qgis.jobs_helpers import (
+from tests.qgis.exports_helpers import (
     close_qgis,
     export_requests,
     qgis_sessions_fixture,  # noqa: F401 - the qgis_sessions fixture
@@ -37,8 +37,8 @@ def test_an_export_cut_off_by_closing_qgis_resumes_from_the_dock_next_time(qgis_
     emulator.inject("drop_download", after_bytes=4096, count=None)  # a slow line: the download crawls
     dock.ui.outputWidget.setFilePath(str(out))
     dock.recount_now()
-    job_id = dock.export()
-    assert job_id, dock.message_text()
+    export_id = dock.export()
+    assert export_id, dock.message_text()
     qtbot.waitUntil(lambda: part.exists() and part.stat().st_size >= 4096, timeout=TIMEOUT_MS)
 
     close_qgis(first, qtbot)
@@ -61,12 +61,12 @@ def test_an_export_cut_off_by_closing_qgis_resumes_from_the_dock_next_time(qgis_
     assert dock.isUserVisible() and dock.tabs.currentWidget() is dock.exports_panel  # the Exports tab
     assert not _notes(bar)  # the note has done its job
 
-    card = dock.exports_panel.card(job_id)
+    card = dock.exports_panel.card(export_id)
     assert card is not None and card.buttons["resume"].isVisibleTo(card)
     assert "from an earlier session" in card.details.text()
     before = set(QgsProject.instance().mapLayers())
     card.buttons["resume"].click()
-    view = wait_state(qtbot, dock.manager, job_id, (ExportState.FINISHED, ExportState.FAILED), timeout=TIMEOUT_MS)
+    view = wait_state(qtbot, dock.manager, export_id, (ExportState.FINISHED, ExportState.FAILED), timeout=TIMEOUT_MS)
     assert view.state == ExportState.FINISHED, view.error
     assert f"bytes={kept}-" in [r.header("Range") for r in emulator.requests if r.header("Range")]
     assert len(export_requests(emulator)) == 1  # the server job of the first session
@@ -96,16 +96,17 @@ def test_a_pause_from_qgis_task_list_is_not_reported_as_a_failure(dock, qtbot, e
     dock.model.set_checked_levels([1, 2])
     dock.ui.outputWidget.setFilePath(str(tmp_path / "paused.tpkx"))
     dock.recount_now()
-    job_id = dock.export()
+    export_id = dock.export()
     qtbot.waitUntil(lambda: len(export_requests(emulator)) == 1, timeout=TIMEOUT_MS)
     task = next(t for t in QgsApplication.taskManager().activeTasks() if isinstance(t, ExportTask))
     statuses = []
     task.statusChanged.connect(statuses.append)
     task.cancel()  # what QGIS's task list does
-    view = wait_state(qtbot, dock.manager, job_id, states=(ExportState.PAUSED, ExportState.FAILED), timeout=TIMEOUT_MS)
+    view = wait_state(qtbot, dock.manager, export_id, states=(ExportState.PAUSED, ExportState.FAILED),
+                      timeout=TIMEOUT_MS)
     assert view.state == ExportState.PAUSED
     assert QgsTask.TaskStatus.Terminated not in statuses  # QGIS shows "Task failed" for a terminated task
     assert QgsTask.TaskStatus.Complete in statuses
-    card = dock.exports_panel.card(job_id)
+    card = dock.exports_panel.card(export_id)
     assert card.buttons["resume"].isVisibleTo(card)
-    dock.manager.discard(job_id)
+    dock.manager.discard(export_id)

@@ -16,30 +16,30 @@ from plugin.core.exportstore import ExportStore
 from plugin.gui.exports import ExportState
 from plugin.tasks.export_task import ExportTask
 from tests.qgis.conftest import connect
-from tests.qgis.jobs_helpers import export_requests, wait_state
+from tests.qgis.exports_helpers import export_requests, wait_state
 
 TIMEOUT_MS = 120_000
 KEPT_AT_LEAST = 4096  # bytes downloaded before the pause
 
 
 def _paused_mid_download(dock, qtbot, emulator, out: Path) -> tuple[str, int]:
-    """An export to ``out`` paused from QGIS's task list while its download crawls; (job id, bytes kept)."""
+    """An export to ``out`` paused from QGIS's task list while its download crawls; (export id, bytes kept)."""
     connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
     dock.use_canvas_extent()
     dock.model.set_checked_levels([1, 2, 3])
     dock.ui.outputWidget.setFilePath(str(out))
     dock.recount_now()
     emulator.inject("drop_download", after_bytes=KEPT_AT_LEAST, count=None)  # a slow line: the download crawls
-    job_id = dock.export()
-    assert job_id, dock.message_text()
+    export_id = dock.export()
+    assert export_id, dock.message_text()
     part = out.with_name(out.name + ".part")
     qtbot.waitUntil(lambda: part.exists() and part.stat().st_size >= KEPT_AT_LEAST, timeout=TIMEOUT_MS)
     task = next(t for t in QgsApplication.taskManager().activeTasks() if isinstance(t, ExportTask))
     task.cancel()  # QGIS's task list pauses an export
-    view = wait_state(qtbot, dock.manager, job_id, (ExportState.PAUSED, ExportState.FAILED), timeout=TIMEOUT_MS)
+    view = wait_state(qtbot, dock.manager, export_id, (ExportState.PAUSED, ExportState.FAILED), timeout=TIMEOUT_MS)
     assert view.state == ExportState.PAUSED, view.error
     emulator.clear_faults()
-    return job_id, part.stat().st_size
+    return export_id, part.stat().st_size
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_resume_offers_a_new_folder_when_the_old_one_cannot_be_written(dock, qtb
     old, new = tmp_path / "usb", tmp_path / "disk"
     old.mkdir()
     new.mkdir()
-    job_id, kept = _paused_mid_download(dock, qtbot, emulator, old / "field.tpkx")
+    export_id, kept = _paused_mid_download(dock, qtbot, emulator, old / "field.tpkx")
     unwritable.add(old)
     asked = []
 
@@ -72,11 +72,11 @@ def test_resume_offers_a_new_folder_when_the_old_one_cannot_be_written(dock, qtb
         return str(new)
 
     monkeypatch.setattr(dock.exports_panel, "choose_folder", choose_folder)
-    card = dock.exports_panel.card(job_id)
+    card = dock.exports_panel.card(export_id)
     card.buttons["resume"].click()
 
     assert asked == [("Resume the Export in the Folder", str(old))]  # offered at once, from the old folder
-    view = wait_state(qtbot, dock.manager, job_id, (ExportState.FINISHED, ExportState.FAILED), timeout=TIMEOUT_MS)
+    view = wait_state(qtbot, dock.manager, export_id, (ExportState.FINISHED, ExportState.FAILED), timeout=TIMEOUT_MS)
     assert view.state == ExportState.FINISHED, view.error
     assert f"bytes={kept}-" in [r.header("Range") for r in emulator.requests if r.header("Range")]  # continued
     assert len(export_requests(emulator)) == 1  # the same server job
@@ -89,16 +89,16 @@ def test_a_refused_resume_says_why_and_changes_nothing_when_no_folder_is_picked(
                                                                                 tmp_path, unwritable, monkeypatch):
     old = tmp_path / "usb"
     old.mkdir()
-    job_id, kept = _paused_mid_download(dock, qtbot, emulator, old / "field.tpkx")
+    export_id, kept = _paused_mid_download(dock, qtbot, emulator, old / "field.tpkx")
     unwritable.add(old)
     monkeypatch.setattr(dock.exports_panel, "choose_folder", lambda title, start: "")
-    card = dock.exports_panel.card(job_id)
+    card = dock.exports_panel.card(export_id)
     card.buttons["resume"].click()
-    view = dock.manager.job(job_id)
+    view = dock.manager.view(export_id)
     assert view.state == ExportState.PAUSED
     assert str(old) in card.status.text() and "Choose another folder to resume it in" in card.status.text()
     assert (old / "field.tpkx.part").stat().st_size == kept
-    dock.manager.discard(job_id)
+    dock.manager.discard(export_id)
 
 
 def test_resume_in_another_folder_after_the_old_one_is_gone(dock, qtbot, emulator, shown_canvas, tmp_path,
@@ -106,12 +106,12 @@ def test_resume_in_another_folder_after_the_old_one_is_gone(dock, qtbot, emulato
     old, new = tmp_path / "usb", tmp_path / "disk"
     old.mkdir()
     new.mkdir()
-    job_id, _kept = _paused_mid_download(dock, qtbot, emulator, old / "field.tpkx")
+    export_id, _kept = _paused_mid_download(dock, qtbot, emulator, old / "field.tpkx")
     shutil.rmtree(old)  # the drive was unplugged: the partial download is gone with it
     monkeypatch.setattr(dock.exports_panel, "choose_folder", lambda title, start: str(new))
-    card = dock.exports_panel.card(job_id)
+    card = dock.exports_panel.card(export_id)
     card.buttons["resume"].click()
-    view = wait_state(qtbot, dock.manager, job_id, (ExportState.FINISHED, ExportState.FAILED), timeout=TIMEOUT_MS)
+    view = wait_state(qtbot, dock.manager, export_id, (ExportState.FINISHED, ExportState.FAILED), timeout=TIMEOUT_MS)
     assert view.state == ExportState.FINISHED, view.error
     assert len(export_requests(emulator)) == 1  # the server's package is downloaded again, not rebuilt
     assert (new / "field.tpkx").is_file() and not old.exists()
@@ -123,12 +123,12 @@ def test_resume_in_another_folder_by_choice_refuses_a_folder_holding_the_name(do
     old.mkdir()
     new.mkdir()
     (new / "field.tpkx").write_bytes(b"the user's own file")
-    job_id, kept = _paused_mid_download(dock, qtbot, emulator, old / "field.tpkx")
+    export_id, kept = _paused_mid_download(dock, qtbot, emulator, old / "field.tpkx")
     monkeypatch.setattr(dock.exports_panel, "choose_folder", lambda title, start: str(new))
-    card = dock.exports_panel.card(job_id)
+    card = dock.exports_panel.card(export_id)
     card.resume_elsewhere_action.trigger()  # Resume ▸ Resume in Another Folder…
-    assert dock.manager.job(job_id).state == ExportState.PAUSED
+    assert dock.manager.view(export_id).state == ExportState.PAUSED
     assert "field.tpkx already exists in" in card.status.text()
     assert (new / "field.tpkx").read_bytes() == b"the user's own file"
     assert (old / "field.tpkx.part").stat().st_size == kept
-    dock.manager.discard(job_id)
+    dock.manager.discard(export_id)

@@ -14,22 +14,22 @@ from qgis.core import QgsRectangle
 from plugin.gui.exports import ExportState
 from plugin.gui.levels_model import format_int
 from tests.qgis.conftest import connect
-from tests.qgis.jobs_helpers import TIMEOUT_MS, export_requests, wait_state
+from tests.qgis.exports_helpers import TIMEOUT_MS, export_requests, wait_state
 from tests.qgis.test_dock_area import draw_polygon
 
 READ_ONLY = Path("/sys/kernel")  # a folder even root cannot create files in (sysfs)
 
 
 @pytest.fixture
-def started(jobs_manager, monkeypatch):
-    """The requests the dock hands to the jobs manager (nothing is exported)."""
+def started(exports_manager, monkeypatch):
+    """The requests the dock hands to the exports manager (nothing is exported)."""
     requests = []
 
     def start_export(request):
         requests.append(request)
-        return f"job-{len(requests)}"
+        return f"export-{len(requests)}"
 
-    monkeypatch.setattr(jobs_manager, "start_export", start_export)
+    monkeypatch.setattr(exports_manager, "start_export", start_export)
     return requests
 
 
@@ -149,7 +149,7 @@ def test_a_folder_that_cannot_be_written_is_refused_before_anything_is_submitted
     text = dock.message_text()
     assert str(read_only_folder) in text and "cannot be written to" in text
     assert "Free some disk space" not in text
-    assert export_requests(emulator) == [] and dock.manager.jobs() == []
+    assert export_requests(emulator) == [] and dock.manager.exports() == []
 
 
 def test_a_folder_without_room_for_the_estimate_is_refused_before_anything_is_submitted(dock, qtbot, emulator,
@@ -159,7 +159,7 @@ def test_a_folder_without_room_for_the_estimate_is_refused_before_anything_is_su
     assert dock.export() is None
     text = dock.message_text()
     assert str(tmp_path) in text and "needs about" in text and "free" in text
-    assert export_requests(emulator) == [] and dock.manager.jobs() == []
+    assert export_requests(emulator) == [] and dock.manager.exports() == []
 
 
 def test_retry_writes_into_the_folder_now_under_save_to(dock, qtbot, emulator, shown_canvas, tmp_path,
@@ -169,22 +169,22 @@ def test_retry_writes_into_the_folder_now_under_save_to(dock, qtbot, emulator, s
     second.mkdir()
     _ready(dock, qtbot, emulator.service_url("World_Map", "MapServer"), first / "basemap.tpkx")
     emulator.inject("job_fail", message="ERROR 999999: the cache is being rebuilt")
-    job_id = dock.export()
-    view = wait_state(qtbot, dock.manager, job_id)
+    export_id = dock.export()
+    view = wait_state(qtbot, dock.manager, export_id)
     assert view.state == ExportState.FAILED
     submitted = len(export_requests(emulator))
 
     dock.ui.outputWidget.setFilePath(str(read_only_folder / "x.tpkx"))
-    card = dock.exports_panel.card(job_id)
+    card = dock.exports_panel.card(export_id)
     card.buttons["retry"].click()
-    assert dock.manager.job(job_id) is not None  # refused: the card stays, saying why
+    assert dock.manager.view(export_id) is not None  # refused: the card stays, saying why
     assert str(read_only_folder) in card.status.text()
     assert len(export_requests(emulator)) == submitted
 
     dock.ui.outputWidget.setFilePath(str(second / "other.tpkx"))
     card.buttons["retry"].click()
-    retried = dock.manager.jobs()[0]
-    assert retried.id != job_id
+    retried = dock.manager.exports()[0]
+    assert retried.id != export_id
     assert retried.request.output_path == str(second / "basemap.tpkx")
     again = wait_state(qtbot, dock.manager, retried.id, timeout=TIMEOUT_MS)
     assert again.state == ExportState.FINISHED, again.error
@@ -257,9 +257,9 @@ def test_connect_counts_and_estimates_do_not_wait_for_a_running_export(dock, qtb
 
     emulator.configure("World_Imagery/ImageServer", job_steps=100_000, job_step_delay_s=0.2)  # it runs on
     _ready(dock, qtbot, emulator.service_url("World_Imagery", "ImageServer"), tmp_path / "long.tpkx")
-    job_id = dock.export()
+    export_id = dock.export()
     qtbot.waitUntil(lambda: len(export_requests(emulator)) == 1, timeout=TIMEOUT_MS)  # it holds the pool's thread
-    assert dock.manager.job(job_id).state == ExportState.RUNNING
+    assert dock.manager.view(export_id).state == ExportState.RUNNING
 
     connect(dock, qtbot, emulator.service_url("World_Map", "MapServer"))
     assert dock.service is not None and dock.service.name == "World_Map", dock.message_text()
@@ -272,6 +272,6 @@ def test_connect_counts_and_estimates_do_not_wait_for_a_running_export(dock, qtb
     dock.model.set_checked_levels([0, 1, 2])
     dock.ui.estimateButton.click()
     qtbot.waitUntil(lambda: "server estimate" in dock.ui.estimateLabel.text(), timeout=20_000)
-    assert dock.manager.job(job_id).state == ExportState.RUNNING  # all of it while the export still ran
-    dock.manager.cancel(job_id)
-    wait_state(qtbot, dock.manager, job_id)
+    assert dock.manager.view(export_id).state == ExportState.RUNNING  # all of it while the export still ran
+    dock.manager.cancel(export_id)
+    wait_state(qtbot, dock.manager, export_id)

@@ -12,7 +12,7 @@ from qgis.PyQt.QtGui import QColor, QPainter
 
 from plugin.gui.exports import ExportState
 from tests.qgis.conftest import connect
-from tests.qgis.jobs_helpers import TIMEOUT_MS, wait_state
+from tests.qgis.exports_helpers import TIMEOUT_MS, wait_state
 
 WIDTHS = (300, 600)
 DOCK_HEIGHT = 1500
@@ -76,7 +76,7 @@ def test_screenshots_of_the_dock_in_each_state(screenshots_dir, dock, qtbot, qgi
 
     emulator.configure("World_Imagery/ImageServer", job_steps=30, job_step_delay_s=0.0)  # a step per poll
     running = dock.export()
-    qtbot.waitUntil(lambda: dock.manager.job(running).progress > 0.01, timeout=60000)
+    qtbot.waitUntil(lambda: dock.manager.view(running).progress > 0.01, timeout=60000)
     _shoot(dock, qtbot, screenshots_dir, "exporting", exports_tab=True)
     dock.manager.cancel(running)
     wait_state(qtbot, dock.manager, running)
@@ -92,5 +92,5 @@ def test_screenshots_of_the_dock_in_each_state(screenshots_dir, dock, qtbot, qgi
     emulator.inject("job_fail", message="ERROR 001117: the cache is being rebuilt")
     failed = dock.export()
     assert wait_state(qtbot, dock.manager, failed, timeout=TIMEOUT_MS).state == ExportState.FAILED
-    dock.show_message(dock.manager.job(failed).error)
+    dock.show_message(dock.manager.view(failed).error)
     _shoot(dock, qtbot, screenshots_dir, "failed", exports_tab=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from qgis.core import QgsFeature, QgsGeometry, QgsProcessingFeedback, QgsVectorLayer
 
-from tests.qgis.jobs_helpers import (
+from tests.qgis.exports_helpers import (
     TRIANGLE,
-    jobs_env_fixture,  # noqa: F401 - the jobs_env fixture
+    jobs_env_fixture,  # noqa: F401 - the exports_env fixture
     make_request,
     wait_state,
 )
@@ -38,16 +38,16 @@ def _through_processing(url: str, out: Path, merge: bool, cache: bool) -> None:
         "MERGE": merge, "OUTPUT_KIND": 1 if cache else 0, "OUTPUT": str(out)}, feedback=QgsProcessingFeedback())
 
 
-def _through_the_dock(jobs_env, qtbot, url: str, out: Path, merge: bool, cache: bool) -> None:
+def _through_the_dock(exports_env, qtbot, url: str, out: Path, merge: bool, cache: bool) -> None:
     from plugin.core.tilecache import PACKAGE, TILE_CACHE
     from plugin.gui.exports import ExportState
 
-    factory, _store = jobs_env
+    factory, _store = exports_env
     manager = factory()
-    job_id = manager.start_export(make_request(url, out, levels=LEVELS, merge=merge, add_to_map=False,
+    export_id = manager.start_export(make_request(url, out, levels=LEVELS, merge=merge, add_to_map=False,
                                                output_kind=TILE_CACHE if cache else PACKAGE))
-    job = wait_state(qtbot, manager, job_id)
-    assert job.state == ExportState.FINISHED, job.error
+    view = wait_state(qtbot, manager, export_id)
+    assert view.state == ExportState.FINISHED, view.error
 
 
 def _names(folder: Path) -> list[str]:
@@ -61,7 +61,7 @@ def _names(folder: Path) -> list[str]:
     (("World_Vector", "VectorTileServer"), 8, True, False),  # split and merged into MBTiles
     (("World_Map", "MapServer"), 8, True, True),  # split tile caches merged into one cache folder
 ], ids=["single", "parts", "merged-gpkg", "merged-mbtiles", "merged-cache"])
-def test_dock_and_processing_give_the_same_file_names(provider, jobs_env, emulator, qtbot, tmp_path, service,
+def test_dock_and_processing_give_the_same_file_names(provider, exports_env, emulator, qtbot, tmp_path, service,
                                                       limit, merge, cache):
     if limit is not None:
         emulator.configure("/".join(service), max_export_tiles=limit)
@@ -72,7 +72,7 @@ def test_dock_and_processing_give_the_same_file_names(provider, jobs_env, emulat
     by_dock.mkdir()
 
     _through_processing(url, by_processing / f"field{suffix}", merge, cache)
-    _through_the_dock(jobs_env, qtbot, url, by_dock / f"field{suffix}", merge, cache)
+    _through_the_dock(exports_env, qtbot, url, by_dock / f"field{suffix}", merge, cache)
 
     names = _names(by_dock)
     assert names == _names(by_processing)
@@ -88,7 +88,7 @@ def test_dock_and_processing_give_the_same_file_names(provider, jobs_env, emulat
         assert ("field.mbtiles" if suffix == ".vtpk" else "field.gpkg") in names
 
 
-def test_neither_overwrites_an_earlier_export_and_processing_says_so(provider, jobs_env, emulator, qtbot, tmp_path):
+def test_neither_overwrites_an_earlier_export_and_processing_says_so(provider, exports_env, emulator, qtbot, tmp_path):
     """The rule both follow: a file of the export's name exists → ``name (2)``; never a silent overwrite."""
     import processing
 
@@ -102,7 +102,7 @@ def test_neither_overwrites_an_earlier_export_and_processing_says_so(provider, j
     result = processing.run("arcgisofflinetiles:exporttiles", {
         "SERVICE_URL": url, "AREA": _area_layer(), "LEVELS": "0,1", "OUTPUT": str(by_processing / "field.tpkx")},
         feedback=feedback)
-    _through_the_dock(jobs_env, qtbot, url, by_dock / "field.tpkx", False, False)
+    _through_the_dock(exports_env, qtbot, url, by_dock / "field.tpkx", False, False)
 
     assert _names(by_dock) == _names(by_processing) == ["field (2).tpkx", "field.tpkx"]
     assert result["OUTPUT"] == str(by_processing / "field (2).tpkx")

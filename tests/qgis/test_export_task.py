@@ -16,7 +16,7 @@ from plugin.tasks.base import TaskKeeper
 from plugin.tasks.estimate_task import start_estimate
 from plugin.tasks.export_task import ExportTask
 from plugin.tasks.service_task import fetch_service_task
-from tests.qgis.jobs_helpers import (
+from tests.qgis.exports_helpers import (
     FAST_POLL,
     SQUARE,
     TRIANGLE,
@@ -41,7 +41,7 @@ def keeper(qgis_iface, qgis_new_project, qtbot):
 
 def _task(emulator, tmp_path, qgis_iface, request: ExportRequest) -> ExportTask:
     config = replace(engine.engine_config(request.authcfg), store_folder=str(tmp_path / "jobs"))
-    return ExportTask("job-1", request, config, project=QgsProject.instance(), message_bar=qgis_iface.messageBar(),
+    return ExportTask("export-1", request, config, project=QgsProject.instance(), message_bar=qgis_iface.messageBar(),
                       exporter_options=FAST_POLL)
 
 
@@ -100,13 +100,13 @@ def test_the_export_record_lives_as_long_as_the_export(keeper, emulator, tmp_pat
     emulator.configure("World_Map/MapServer", job_steps=10, job_step_delay_s=0.1)
     task = _task(emulator, tmp_path, qgis_iface,
                  make_request(emulator.service_url("World_Map", "MapServer"), tmp_path / "file.tpkx", levels=(0, 1)))
-    record = tmp_path / "jobs" / "job-1.json"
+    record = tmp_path / "jobs" / "export-1.json"
     keeper.start(task)
     qtbot.waitUntil(lambda: "Server" in task.status_text, timeout=30_000)
     doc = json.loads(record.read_text())  # one record: the request, the state and the parts
     assert doc["state"] == "running" and doc["request"]["output_path"] == str(tmp_path / "file.tpkx")
-    assert [part["plan_id"] for part in doc["parts"]] == ["job-1"]
-    assert [r.plan_id for r in ExportStore(tmp_path / "jobs").records()] == ["job-1"]
+    assert [part["plan_id"] for part in doc["parts"]] == ["export-1"]
+    assert [r.plan_id for r in ExportStore(tmp_path / "jobs").records()] == ["export-1"]
     with qtbot.waitSignal(task.done, timeout=60_000):
         pass
     assert not record.exists() and ExportStore(tmp_path / "jobs").records() == []
@@ -127,10 +127,10 @@ def test_a_cancel_from_qgis_pauses_the_export_and_abandon_gives_it_up(keeper, em
     records = ExportStore(tmp_path / "jobs").records()
     assert [r.state for r in records] == [PAUSED] and records[0].job_id
     assert not any(r.path.endswith("/cancel") for r in emulator.requests), "the server job is kept"
-    assert json.loads((tmp_path / "jobs" / "job-1.json").read_text())["state"] == "paused"
+    assert json.loads((tmp_path / "jobs" / "export-1.json").read_text())["state"] == "paused"
     assert not out.exists()
 
-    again = ExportTask("job-1", request, task.config, resume=True, project=QgsProject.instance(),
+    again = ExportTask("export-1", request, task.config, resume=True, project=QgsProject.instance(),
                        message_bar=qgis_iface.messageBar(), exporter_options=FAST_POLL)
     keeper.start(again)
     qtbot.waitUntil(lambda: "Server" in again.status_text, timeout=30_000)
@@ -139,7 +139,7 @@ def test_a_cancel_from_qgis_pauses_the_export_and_abandon_gives_it_up(keeper, em
     assert any(r.path.endswith("/cancel") for r in emulator.requests)
     assert len(export_requests(emulator)) == 1  # the resume went on with the paused server job
     assert not out.exists() and not list(tmp_path.glob("tm.tpkx*"))
-    assert ExportStore(tmp_path / "jobs").records() == [] and not (tmp_path / "jobs" / "job-1.json").exists()
+    assert ExportStore(tmp_path / "jobs").records() == [] and not (tmp_path / "jobs" / "export-1.json").exists()
 
 
 def test_server_estimate_in_the_background(keeper, emulator, qtbot):

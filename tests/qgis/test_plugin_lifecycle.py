@@ -16,7 +16,7 @@ from qgis.core import QgsApplication, QgsSettings
 from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtWidgets import QAction, QDockWidget
 
-from tests.qgis.jobs_helpers import opened_files_fixture  # noqa: F401 - the opened_files fixture
+from tests.qgis.exports_helpers import opened_files_fixture  # noqa: F401 - the opened_files fixture
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = "arcgis_offline_tiles"

@@ -89,7 +89,7 @@ def test_an_interrupted_qgis_process_export_resumes_from_the_dock(deployed_profi
     finishes it with the same server job."""
     from plugin.core.exportstore import ExportStore
     from plugin.gui.exports import ExportState
-    from tests.qgis.jobs_helpers import export_requests, new_manager, wait_idle, wait_state
+    from tests.qgis.exports_helpers import export_requests, new_manager, wait_idle, wait_state
 
     emulator.configure("World_Map/MapServer", job_steps=30, job_step_delay_s=0.2)
     url = emulator.service_url("World_Map", "MapServer")
@@ -112,8 +112,8 @@ def test_an_interrupted_qgis_process_export_resumes_from_the_dock(deployed_profi
         [waiting] = manager.resumable()
         assert waiting.can_resume and Path(waiting.request.output_path) == out
         manager.resume(waiting.id)
-        job = wait_state(qtbot, manager, waiting.id)
-        assert job.state == ExportState.FINISHED, job.error
+        view = wait_state(qtbot, manager, waiting.id)
+        assert view.state == ExportState.FINISHED, view.error
     finally:
         manager.shutdown()
         wait_idle(qtbot)

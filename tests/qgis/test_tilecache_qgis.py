@@ -28,7 +28,7 @@ from plugin.qgis_glue.layers import open_package_layer
 from plugin.tasks.base import TaskKeeper
 from plugin.tasks.export_task import ExportTask
 from tests.conftest import require_shared
-from tests.qgis.jobs_helpers import FAST_POLL, make_request, painted_pixels, wait_idle
+from tests.qgis.exports_helpers import FAST_POLL, make_request, painted_pixels, wait_idle
 from tests.unit.packages.helpers import wm_doc
 
 gdal.UseExceptions()
@@ -129,7 +129,7 @@ def test_export_task_tile_cache_split_merged_and_added_to_the_map(emulator, tmp_
     request = make_request(url, tmp_path / "imagery", wkt=wkt, rectangle=True, levels=range(1, FINEST + 1),
                            fmt="tpk", output_kind=TILE_CACHE, merge=True)
     config = replace(engine.engine_config(""), store_folder=str(tmp_path / "jobs"))
-    task = ExportTask("job-cache", request, config, project=QgsProject.instance(),
+    task = ExportTask("export-cache", request, config, project=QgsProject.instance(),
                       message_bar=qgis_iface.messageBar(), exporter_options=FAST_POLL)
     keeper = TaskKeeper()
     try:
@@ -210,12 +210,12 @@ def test_abandoning_a_tile_cache_export_removes_its_folders_and_nothing_else(emu
     emulator.configure("World_Map/MapServer", max_export_tiles=10)
     info = exporter.fetch(emulator.service_url("World_Map", "MapServer"))
     plan = exporter.prepare(info, Area.from_extent(*BOX), range(1, FINEST + 1), output_kind=TILE_CACHE)
-    plan.id = "job-x"
+    plan.id = "export-x"
     result = exporter.run(plan, tmp_path / "out" / "cache")
     assert len(result.paths) > 1 and all((p / "conf.xml").is_file() for p in result.paths)
     mine = tmp_path / "out" / "notes"
     mine.mkdir()
     (mine / "keep.txt").write_text("mine")
-    abandon_export(store, "job-x")
+    abandon_export(store, "export-x")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["notes"]
     assert (mine / "keep.txt").read_text() == "mine" and store.records() == []

@@ -1,5 +1,5 @@
 """The Export button: checks what the user must fix, builds the :class:`ExportRequest` from the
-controller's state and the options, and hands it to the jobs manager."""
+controller's state and the options, and hands it to the exports manager."""
 from __future__ import annotations
 
 from qgis.PyQt.QtCore import QEvent, QObject, Qt
@@ -18,7 +18,7 @@ BUTTON_PADDING_PX = 24  # a push button's frame and margins around its text
 
 
 class ExportPanel(QObject):
-    """``ui.exportButton`` over the controller, the options panel and the jobs manager."""
+    """``ui.exportButton`` over the controller, the options panel and the exports manager."""
 
     def __init__(self, ui, controller, options, messages, manager, parent=None) -> None:
         super().__init__(parent)
@@ -30,7 +30,7 @@ class ExportPanel(QObject):
         self._idle_text = ui.exportButton.text()  # the form's own (translated) "Export"
         self._full_text = self._idle_text
         ui.exportButton.installEventFilter(self)  # the service's name is shortened to the button's width
-        self.started = None  # called with the job id of each export started (the dock shows the list)
+        self.started = None  # called with the export id of each export started (the dock shows the list)
         ui.exportButton.clicked.connect(self.export)
 
     def ready_for_server(self) -> bool:
@@ -82,7 +82,7 @@ class ExportPanel(QObject):
             area_label=selection.label if selection is not None else "", output_kind=self.options.output_kind())
 
     def export(self):
-        """Start the export through the jobs manager; returns the job id (``None`` when refused)."""
+        """Start the export through the exports manager; returns its export id (``None`` when refused)."""
         try:
             request = self.build_request()
         except ArcGISOfflineTilesError as exc:
@@ -103,11 +103,11 @@ class ExportPanel(QObject):
             self.messages.error(error_message(exc))
             return None
         settings.set_output_folder(str(folder))
-        job_id = self.manager.start_export(request)
+        export_id = self.manager.start_export(request)
         self.options.export_started(request.output_path)
         if self.started is not None:
-            self.started(job_id)
-        return job_id
+            self.started(export_id)
+        return export_id
 
     def needed_bytes(self, request: ExportRequest) -> int:
         """Room the export needs: the server's estimate, else a per-tile floor; a split export that is

@@ -187,9 +187,9 @@ class LevelsPanel(QObject):
             return escape(text + "; " + tr("1 part"))
         if self.ui.splitCheck.isChecked():
             plan = self.plan_view.plan
-            jobs = plan.part_count if plan is not None else self.plan_view.rough_part_count()
+            parts = plan.part_count if plan is not None else self.plan_view.rough_part_count()
             prefix = "" if plan is not None else "≈ "
-            return escape(text + "; " + prefix + plural(jobs, tr("{n} part"), tr("{n} parts")))
+            return escape(text + "; " + prefix + plural(parts, tr("{n} part"), tr("{n} parts")))
         return "{}<br><span style='color:{}'>{}</span>".format(escape(text), ERROR_COLOUR, escape(
             tr("Over the limit: tick fewer levels, choose a smaller area or turn on splitting.")))
 

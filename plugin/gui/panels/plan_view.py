@@ -1,4 +1,5 @@
-"""The split plan under the levels: how an export above the server's tile limit becomes server jobs.
+"""The split plan under the levels: how an export above the server's tile limit becomes parts,
+one server job each.
 
 Nothing is planned for an export within the limit (one server job); above it the plan is computed in
 the background (:mod:`...tasks.plan_task`, hundreds of milliseconds for a country) and shown when it
@@ -19,7 +20,7 @@ from ..levels_model import format_int
 
 tr = translator("ArcGISOfflineTilesDockWidget")
 
-PLAN_MAX_JOBS = 200  # beyond this the plan is not worth computing on every change: say "about n jobs"
+PLAN_MAX_PARTS = 200  # beyond this the plan is not worth computing on every change: say "about n parts"
 PLAN_LINES = 8
 
 
@@ -77,7 +78,7 @@ class SplitPlanView(QObject):
             self._show("\n".join([tr("About {n} parts; the exact plan is made when the export "
                                      "starts.").format(n=format_int(self.rough_part_count()))] + warnings))
             return
-        if total > PLAN_MAX_JOBS * limit:
+        if total > PLAN_MAX_PARTS * limit:
             self._show("\n".join([tr("About {n} parts: that is a lot; consider fewer levels or a "
                                      "smaller area.").format(n=format_int(self.rough_part_count()))] + warnings))
             return

@@ -1,4 +1,4 @@
-"""Shared helpers of the jobs tests (manager against the emulator)."""
+"""Shared helpers of the exports tests (the exports manager against the emulator)."""
 from __future__ import annotations
 
 import pytest
@@ -37,10 +37,10 @@ def new_manager(iface, store, **kwargs) -> ExportsController:
                       **kwargs)
 
 
-def wait_state(qtbot, manager: ExportsController, job_id: str, states=FINAL, timeout: int = TIMEOUT_MS):
-    qtbot.waitUntil(lambda: manager.job(job_id) is not None and manager.job(job_id).state in states,
+def wait_state(qtbot, manager: ExportsController, export_id: str, states=FINAL, timeout: int = TIMEOUT_MS):
+    qtbot.waitUntil(lambda: manager.view(export_id) is not None and manager.view(export_id).state in states,
                     timeout=timeout)
-    return manager.job(job_id)
+    return manager.view(export_id)
 
 
 def wait_idle(qtbot, timeout: int = TIMEOUT_MS) -> None:
@@ -53,9 +53,9 @@ def messages(iface, level) -> list[str]:
     return list(iface.messageBar().get_messages(level))
 
 
-def layers_named_after(job) -> list:
+def layers_named_after(view) -> list:
     project = QgsProject.instance()
-    return [project.mapLayer(layer_id) for layer_id in job.layer_ids if project.mapLayer(layer_id) is not None]
+    return [project.mapLayer(layer_id) for layer_id in view.layer_ids if project.mapLayer(layer_id) is not None]
 
 
 def export_requests(emulator) -> list:
@@ -81,7 +81,7 @@ def basic_auth_config(username: str, password: str) -> str:
     if not manager.masterPasswordIsSet():
         manager.setMasterPassword("tests-master-password", True)
     config = QgsAuthMethodConfig("Basic")
-    config.setName("emulator analyst (jobs)")
+    config.setName("emulator analyst (exports)")
     config.setConfig("username", username)
     config.setConfig("password", password)
     result = manager.storeAuthenticationConfig(config)
@@ -89,7 +89,7 @@ def basic_auth_config(username: str, password: str) -> str:
     return config.id()
 
 
-@pytest.fixture(name="jobs_env")
+@pytest.fixture(name="exports_env")
 def jobs_env_fixture(qgis_iface, qgis_new_project, tmp_path, qtbot):
     """A manager on a private export store; leftovers are paused and waited for at the end."""
     qgis_iface.messageBar().clear_messages()
