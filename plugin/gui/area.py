@@ -98,7 +98,7 @@ class AreaController(QObject):
         self._tool: PolygonMapTool | None = None
         self._rectangle_tool: QgsMapToolExtent | None = None
         self._previous_tool = None
-        self._cache: dict[str, tuple[QgsGeometry, Area]] = {}
+        self._cache: dict[str, Area] = {}  # the area in a service CRS, keyed by that CRS's WKT
         canvas.destinationCrsChanged.connect(self._redraw)
 
     # --- the area --------------------------------------------------------------------------
@@ -168,25 +168,18 @@ class AreaController(QObject):
         self.areaChanged.emit()
 
     # --- the service CRS -------------------------------------------------------------------
-    def service_geometry(self, target: QgsCoordinateReferenceSystem) -> QgsGeometry:
-        return QgsGeometry(self._moved(target)[0])
-
     def service_area(self, target: QgsCoordinateReferenceSystem) -> Area:
         """The core's :class:`Area` in ``target`` (cached until the area changes).
 
         Raises :class:`InvalidRequestError` when there is no area or nothing of it is left in ``target``.
         """
-        return self._moved(target)[1]
-
-    def _moved(self, target: QgsCoordinateReferenceSystem) -> tuple[QgsGeometry, Area]:
         if self._selection is None:
             raise InvalidRequestError(reason=tr("there is no area yet; draw one or take the map extent"))
         key = target.toWkt()
         if key not in self._cache:
             selection = self._selection
             moved = to_service_geometry(selection.geometry, selection.crs, target, self.project)
-            area = area_from_geometry(moved)
-            self._cache = {key: (moved, area)}
+            self._cache = {key: area_from_geometry(moved)}
         return self._cache[key]
 
     # --- drawing ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 ::
 
-    task = start_estimate(service, area_wkt, False, levels, authcfg=...,
+    task = start_estimate(service, area, levels, authcfg=...,   # area: the core's Area in the service CRS
                           on_result=lambda total_bytes, total_tiles: ..., on_error=show_message)
 
 The server runs an ``estimateExportTilesSize`` job, which can take a while; cancelling the task
@@ -15,15 +15,14 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
-from qgis.core import QgsGeometry
 from qgis.PyQt.QtCore import pyqtSignal
 
+from ..core.area import Area
 from ..core.errors import CancelledError
 from ..core.export import Progress
 from ..core.http import CancelToken
 from ..core.jobs import Estimate
 from ..core.request import service_label
-from ..qgis_glue.areas import area_from_geometry
 from ..qgis_glue.engine import EngineConfig, create_exporter, engine_config
 from ..qgis_glue.i18n import error_message, translator
 from .base import PluginTask, TaskKeeper
@@ -36,20 +35,19 @@ tr = translator("EstimateTask")  # module strings: pylupdate files them under @d
 
 
 class EstimateTask(PluginTask):
-    """``service`` is a ``ServiceInfo`` (no extra request) or its URL; the area is WKT in the service CRS."""
+    """``service`` is a ``ServiceInfo`` (no extra request) or its URL; ``area`` the core's :class:`Area` in the
+    service CRS, as the export gets it."""
 
     estimateReady = pyqtSignal(object, object)  # total bytes, total tiles (Python ints: may pass 2**31)
     estimateFailed = pyqtSignal(str)  # the user message
 
-    def __init__(self, config: EngineConfig, service: Any, area_wkt: str, area_is_rectangle: bool,
-                 levels: Any) -> None:
+    def __init__(self, config: EngineConfig, service: Any, area: Area, levels: Any) -> None:
         url = service if isinstance(service, str) else getattr(service, "url", "")
         name = getattr(service, "name", "") if not isinstance(service, str) else ""
         super().__init__(tr("Estimating the export size of {name}").format(name=name or service_label(url)))
         self.config = config
         self.service = service
-        self.area_wkt = area_wkt
-        self.area_is_rectangle = area_is_rectangle
+        self.area = area
         self.levels = tuple(sorted({int(level) for level in levels}))
         self.token = CancelToken()
         self.estimate: Estimate | None = None
@@ -64,12 +62,11 @@ class EstimateTask(PluginTask):
         service = self.service
         if isinstance(service, str):
             service = exporter.fetch(service, cancel=self.token)
-        area = area_from_geometry(QgsGeometry.fromWkt(self.area_wkt or ""), as_rectangle=self.area_is_rectangle)
 
         def progress(p: Progress) -> None:
             self.setProgress(100.0 * (p.fraction or 0.0))
 
-        return exporter.estimate(service, area, self.levels, cancel=self.token, progress=progress)
+        return exporter.estimate(service, self.area, self.levels, cancel=self.token, progress=progress)
 
     def on_success(self, result: Estimate) -> None:
         self.estimate = result
@@ -82,13 +79,13 @@ class EstimateTask(PluginTask):
         self.estimateFailed.emit(self.message)
 
 
-def start_estimate(service: Any, area_wkt: str, area_is_rectangle: bool, levels: Any, *, authcfg: str = "",
+def start_estimate(service: Any, area: Area, levels: Any, *, authcfg: str = "",
                    on_result: Callable[[int, int], None] | None = None,
                    on_error: Callable[[str], None] | None = None,
                    keeper: TaskKeeper | None = None) -> EstimateTask:
     """An :class:`EstimateTask` (settings and credentials read now, on the main thread), started in
     QGIS' task manager by ``keeper`` when one is given."""
-    task = EstimateTask(engine_config(authcfg, with_store=False), service, area_wkt, area_is_rectangle, levels)
+    task = EstimateTask(engine_config(authcfg, with_store=False), service, area, levels)
     if on_result is not None:
         task.estimateReady.connect(on_result)
     if on_error is not None:

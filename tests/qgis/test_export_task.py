@@ -144,7 +144,7 @@ def test_a_cancel_from_qgis_pauses_the_export_and_abandon_gives_it_up(keeper, em
 
 def test_server_estimate_in_the_background(keeper, emulator, qtbot):
     results, errors = [], []
-    task = start_estimate(emulator.service_url("World_Map", "MapServer"), WORLD, True, [0, 1, 2, 3],
+    task = start_estimate(emulator.service_url("World_Map", "MapServer"), area_from_wkt(WORLD, True), [0, 1, 2, 3],
                           on_result=lambda size, tiles: results.append((size, tiles)), on_error=errors.append,
                           keeper=keeper)
     qtbot.waitUntil(lambda: bool(results or errors), timeout=60_000)
@@ -154,7 +154,7 @@ def test_server_estimate_in_the_background(keeper, emulator, qtbot):
 
 def test_vector_services_have_no_server_estimate(keeper, emulator, qtbot):
     errors = []
-    start_estimate(emulator.service_url("World_Vector", "VectorTileServer"), TRIANGLE, False, [0, 1],
+    start_estimate(emulator.service_url("World_Vector", "VectorTileServer"), area_from_wkt(TRIANGLE), [0, 1],
                    on_result=lambda *_: pytest.fail("no estimate expected"), on_error=errors.append, keeper=keeper)
     qtbot.waitUntil(lambda: bool(errors), timeout=30_000)
     assert "vector" in errors[0].lower()
@@ -163,7 +163,7 @@ def test_vector_services_have_no_server_estimate(keeper, emulator, qtbot):
 def test_cancelled_estimate_cancels_the_server_job_and_calls_nothing(keeper, emulator, qtbot):
     emulator.configure("World_Map/MapServer", job_steps=40, job_step_delay_s=0.1)
     calls = []
-    task = start_estimate(emulator.service_url("World_Map", "MapServer"), WORLD, True, [0, 1],
+    task = start_estimate(emulator.service_url("World_Map", "MapServer"), area_from_wkt(WORLD, True), [0, 1],
                           on_result=lambda *a: calls.append(a), on_error=calls.append, keeper=keeper)
     qtbot.waitUntil(lambda: any("estimateExportTilesSize" in r.path for r in emulator.requests), timeout=30_000)
     with qtbot.waitSignal(task.done, timeout=30_000):

@@ -9,6 +9,7 @@ import contextlib
 from qgis.core import Qgis
 from qgis.PyQt.QtCore import QObject
 
+from ...core.area import Area
 from ...core.export import is_vector
 from ...qgis_glue.i18n import error_message, translator
 from ..levels_model import format_bytes, format_int
@@ -52,12 +53,10 @@ class EstimatePanel(QObject):
         if not self.ready_for_server():
             return False
         self.cancel()
-        area_geometry = c.area.service_geometry(c.service_crs)
         area = c.area.service_area(c.service_crs)
         levels = tuple(c.model.checked_levels())
         token = self._token
-        self._task = self._start_task(area_geometry.asWkt(), area.is_rectangle, levels,
-                                      lambda result, error: self._done(token, result, error))
+        self._task = self._start_task(area, levels, lambda result, error: self._done(token, result, error))
         if self._task is not None:
             self._task.progressChanged.connect(lambda value, token=token: self._progress(token, value))
         self.ui.estimateButton.setText(tr("Cancel estimate"))
@@ -65,11 +64,11 @@ class EstimatePanel(QObject):
         self.ui.estimateLabel.setText(tr("Asking the server…"))
         return True
 
-    def _start_task(self, area_wkt: str, is_rectangle: bool, levels: tuple[int, ...], done):
+    def _start_task(self, area: Area, levels: tuple[int, ...], done):
         from ...tasks.estimate_task import start_estimate
 
         c = self.controller
-        task = start_estimate(c.service, area_wkt, is_rectangle, levels, authcfg=c.authcfg,
+        task = start_estimate(c.service, area, levels, authcfg=c.authcfg,
                               on_result=lambda total_bytes, total_tiles: done((total_bytes, total_tiles), None),
                               on_error=lambda message: done(None, message), keeper=c.keeper)
         return task
