@@ -75,7 +75,6 @@ VTPK, TPKX, TPK = "vtpk", "tpkx", "tpk"
 STORAGE_FORMATS = {TPKX: "esriMapCacheStorageModeCompactV2", TPK: "esriMapCacheStorageModeCompact"}
 JPEG_FORMATS = frozenset({"JPEG", "JPG", "MIXED"})
 DEFAULT_QUALITY = 75
-MAX_GET_LENGTH = 1800
 MAX_RESPLITS = 2
 
 

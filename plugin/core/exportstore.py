@@ -109,7 +109,6 @@ class PartRecord:
     error: str = ""
     error_type: str = ""
     created: float = field(default_factory=time.time)
-    updated: float = field(default_factory=time.time)
     version: int = FORMAT_VERSION
 
     @property
@@ -231,12 +230,11 @@ class ExportEntry:
     request: dict | None = None
     state: ExportState = ExportState.RUNNING
     created: float = field(default_factory=time.time)
-    updated: float = field(default_factory=time.time)
     parts: list[PartRecord] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps({"format": EXPORT_FORMAT, "export_id": self.export_id, "request": self.request,
-                           "state": self.state.value, "created": self.created, "updated": self.updated,
+                           "state": self.state.value, "created": self.created,
                            "parts": [p.to_dict() for p in self.parts]}, indent=1, sort_keys=True)
 
     @classmethod
@@ -251,10 +249,10 @@ class ExportEntry:
         parts = doc.get("parts")
         if not isinstance(parts, list):
             raise ValueError("the parts are not a list")
-        created, updated = doc.get("created", 0.0), doc.get("updated", 0.0)
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (created, updated)):
+        created = doc.get("created", 0.0)  # an "updated" time earlier versions wrote is not read
+        if not isinstance(created, (int, float)) or isinstance(created, bool):
             raise ValueError("a time is not a number")
-        entry = cls(export_id, request, ExportState(doc.get("state", "running")), float(created), float(updated),
+        entry = cls(export_id, request, ExportState(doc.get("state", "running")), float(created),
                     [PartRecord.from_dict(p) for p in parts])
         if any((p.plan_id or p.id) != export_id for p in entry.parts):
             raise ValueError("a part belongs to another export")
@@ -341,7 +339,6 @@ class ExportStore:
     # -- part records ------------------------------------------------------------------------------
     def save(self, record: PartRecord) -> None:
         """Keep ``record`` in its export's file (the export of its plan id)."""
-        record.updated = time.time()
         try:
             export_id = record.plan_id or record.id
             if not is_safe_id(record.id) or not is_safe_id(export_id):
@@ -379,7 +376,6 @@ class ExportStore:
 
     # -- files ---------------------------------------------------------------------------------------
     def _write(self, entry: ExportEntry) -> None:
-        entry.updated = time.time()
         entry.parts.sort(key=lambda r: (r.part_index, r.created))
         atomic_write_text(self._path(entry.export_id), entry.to_json())
 

@@ -154,13 +154,9 @@ class AreaController(QObject):
         return n
 
     def clear(self) -> None:
-        self._selection = None
-        self._cache.clear()
-        self.clear_preview()
-        self._redraw()
-        self.areaChanged.emit()
+        self._set(None)
 
-    def _set(self, selection: AreaSelection) -> None:
+    def _set(self, selection: AreaSelection | None) -> None:
         self._selection = selection
         self._cache.clear()
         self.clear_preview()

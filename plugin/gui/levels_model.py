@@ -157,9 +157,6 @@ class LevelsModel(QAbstractTableModel):
         self._refresh_numbers()
         self.checkedLevelsChanged.emit()
 
-    def is_checked(self, level: int) -> bool:
-        return level in self._checked
-
     # --- totals ----------------------------------------------------------------------------
     def total_tiles(self) -> int:
         return sum(self._counts.get(level, 0) for level in self._checked)
@@ -169,12 +166,6 @@ class LevelsModel(QAbstractTableModel):
 
     def cumulative(self, level: int) -> int | None:
         return self._cumulative.get(level)
-
-    def over_limit_levels(self) -> list[int]:
-        """Ticked levels at which the running total exceeds the limit, and levels over it on their own."""
-        if not self._limit:
-            return []
-        return [level for level in self.levels if self._is_over(level)]
 
     def estimated_bytes(self) -> float | None:
         if self._bytes_per_tile is None or not self._counts:

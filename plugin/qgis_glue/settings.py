@@ -8,8 +8,9 @@ from qgis.core import QgsApplication, QgsSettings
 PREFIX = "arcgis_offline_tiles/"
 MAX_RECENT_SERVICES = 15
 PROFILE_SUBFOLDER = "arcgis_offline_tiles"
-JOBS_SUBFOLDER = "jobs"
+JOBS_SUBFOLDER = "jobs"  # the export store: the name earlier versions gave it, kept so that their exports resume
 RECORD_PATTERN = "*.json"
+CACHE_FOLDER_KEY = "conversion_cache_folder"
 
 
 def profile_folder() -> Path:
@@ -113,12 +114,9 @@ def set_area_source(index: int) -> None:
 
 
 def cache_folder() -> str:
-    """Where converted packages are kept ("" = next to the package)."""
-    return str(_settings().value(PREFIX + "conversion_cache_folder", ""))
-
-
-def set_cache_folder(path: str) -> None:
-    _set("conversion_cache_folder", path)
+    """Where converted packages are kept ("" = next to the package); set in QGIS's advanced settings
+    (``arcgis_offline_tiles/conversion_cache_folder``), the plugin never writes it."""
+    return str(_settings().value(PREFIX + CACHE_FOLDER_KEY, ""))
 
 
 def _key(url: str) -> str:

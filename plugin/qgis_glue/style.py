@@ -120,21 +120,6 @@ class StyleResources:
         return replace(self, sprite_png=best[1], sprite_json=best[2], sprite_name=best[3])
 
 
-@dataclass
-class StyleResult:
-    """What applying a style did: style rules, label rules, missing fonts, converter warnings."""
-
-    renderer_styles: int = 0
-    labeling_styles: int = 0
-    missing_fonts: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-    source: str = ""  # "package" (our conversion) or "qgis" (the vtpk provider's own default style)
-    outline_rules: int = 0  # outline-only rules added after their fill rules
-    exact_sizes: int = 0  # icon and pattern sizes recomputed from the sprite index
-    label_styles: int = 0  # label styles whose wrap length and baseline follow MapLibre
-    zoom_expressions: int = 0  # expressions that see MapLibre's zoom instead of QGIS's tile zoom
-
-
 # -- reading (worker-thread safe) ----------------------------------------------------------------
 def read_style_resources(pkg) -> StyleResources | None:
     """The style and sprites of an opened vector package, ``None`` when it has no usable style."""
@@ -254,12 +239,7 @@ def _screen_pixel_ratio() -> float:
     return float(screen.devicePixelRatio()) if screen is not None else 1.0
 
 
-def renderer_style_count(layer: QgsVectorTileLayer) -> int:
-    renderer = layer.renderer()
-    return len(renderer.styles()) if isinstance(renderer, QgsVectorTileBasicRenderer) else 0
-
-
-def apply_vector_style(layer: QgsVectorTileLayer, resources: StyleResources | None) -> StyleResult:
+def apply_vector_style(layer: QgsVectorTileLayer, resources: StyleResources | None) -> None:
     """Give ``layer`` the package's own style; missing fonts are logged once, by name.
 
     Natively opened vtpks get the same conversion: QGIS 3.40's vtpk layer starts with a generic
@@ -267,43 +247,33 @@ def apply_vector_style(layer: QgsVectorTileLayer, resources: StyleResources | No
     code path makes a package look the same in every QGIS version.  A package without a usable style
     falls back to QGIS' own default style loading.
     """
-    result = StyleResult()
     style = resources.style if resources is not None else None
     if resources is not None:
         resources = resources.for_pixel_ratio(_screen_pixel_ratio())
     if style is None:
         _qgis_default_style(layer)
-        result.source = "qgis"
+        return
+    converter = QgsMapBoxGlStyleConverter()
+    outcome = converter.convert(style, _conversion_context(resources))
+    if outcome != QgsMapBoxGlStyleConverter.Result.Success:
+        log.warning("The style of %s could not be converted (%s); QGIS' default style is used",
+                    layer.name(), converter.errorMessage())
+        _qgis_default_style(layer)
     else:
-        converter = QgsMapBoxGlStyleConverter()
-        outcome = converter.convert(style, _conversion_context(resources))
-        if outcome != QgsMapBoxGlStyleConverter.Result.Success:
-            log.warning("The style of %s could not be converted (%s); QGIS' default style is used",
-                        layer.name(), converter.errorMessage())
-            _qgis_default_style(layer)
-            result.source = "qgis"
-        else:
-            renderer, labeling = converter.renderer(), converter.labeling()
-            result.outline_rules, result.exact_sizes = draw_as_maplibre(renderer, style, resources)
-            result.label_styles = labels_as_maplibre(labeling, style)
-            result.zoom_expressions = zoom_as_maplibre(renderer, labeling)
-            layer.setRenderer(renderer)
-            layer.setLabeling(labeling)
-            result.source = "package"
-        # QGIS warns once per style layer about a missing font; we report fonts once ourselves.
-        result.warnings = tuple(w for w in converter.warnings() if "font" not in w.lower())
-        if result.warnings:
-            log.info("Converting the style of %s: %s", layer.name(), "; ".join(result.warnings))
-    result.renderer_styles = renderer_style_count(layer)
-    labeling = layer.labeling()
-    result.labeling_styles = len(labeling.styles()) if labeling is not None and hasattr(labeling, "styles") else 0
-    if style is not None:
-        result.missing_fonts = tuple(missing_fonts(style))
-        if result.missing_fonts:
-            log.warning("%s: the fonts %s are not installed; its labels use a substitute font. Install "
-                        "them and reopen the package to see the labels as designed.", layer.name(),
-                        ", ".join(result.missing_fonts))
-    return result
+        renderer, labeling = converter.renderer(), converter.labeling()
+        draw_as_maplibre(renderer, style, resources)
+        labels_as_maplibre(labeling, style)
+        zoom_as_maplibre(renderer, labeling)
+        layer.setRenderer(renderer)
+        layer.setLabeling(labeling)
+    # QGIS warns once per style layer about a missing font; we report fonts once ourselves.
+    warnings = [w for w in converter.warnings() if "font" not in w.lower()]
+    if warnings:
+        log.info("Converting the style of %s: %s", layer.name(), "; ".join(warnings))
+    missing = missing_fonts(style)
+    if missing:
+        log.warning("%s: the fonts %s are not installed; its labels use a substitute font. Install "
+                    "them and reopen the package to see the labels as designed.", layer.name(), ", ".join(missing))
 
 
 # -- the zoom MapLibre sees -------------------------------------------------------------------------------

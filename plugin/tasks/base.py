@@ -18,7 +18,7 @@ given to ``__init__``.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from qgis.core import QgsApplication, QgsSettings, QgsTask
 from qgis.PyQt.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
@@ -219,6 +219,15 @@ class TaskKeeper:
     @property
     def running(self) -> list[PluginTask]:
         return list(self._tasks)
+
+    def start_interactive(self, task: PluginTask, **handlers: Callable | None) -> PluginTask:
+        """Connect each signal of ``task`` named in ``handlers`` to its handler (``None`` is left out) and
+        start ``task`` on the keeper's own threads: short work the user waits for is never queued behind
+        exports."""
+        for signal, handler in handlers.items():
+            if handler is not None:
+                getattr(task, signal).connect(handler)
+        return self.start(task, interactive=True)
 
     def cancel_all(self) -> None:
         for task in list(self._tasks):

@@ -49,7 +49,5 @@ class TileCountTask(PluginTask):
 def start_count(scheme: Any, area: Any, levels: Any, *, keeper: TaskKeeper,
                 on_level: Callable[[int, int], None] | None = None) -> TileCountTask:
     task = TileCountTask(scheme, area, levels)
-    if on_level is not None:
-        task.levelCounted.connect(on_level)
-    keeper.start(task, interactive=True)  # never queued behind exports
+    keeper.start_interactive(task, levelCounted=on_level)
     return task

@@ -2,7 +2,7 @@
 
 ::
 
-    task = start_estimate(service, area, levels, authcfg=...,   # area: the core's Area in the service CRS
+    task = start_estimate(service, area, levels, keeper=keeper, authcfg=...,  # area: the core's Area
                           on_result=lambda total_bytes, total_tiles: ..., on_error=show_message)
 
 The server runs an ``estimateExportTilesSize`` job, which can take a while; cancelling the task
@@ -18,14 +18,13 @@ from typing import Any, Callable
 from qgis.PyQt.QtCore import pyqtSignal
 
 from ..core.area import Area
-from ..core.errors import CancelledError
 from ..core.export import Progress
-from ..core.http import CancelToken
 from ..core.jobs import Estimate
 from ..core.request import service_label
 from ..qgis_glue.engine import EngineConfig, create_exporter, engine_config
-from ..qgis_glue.i18n import error_message, translator
-from .base import PluginTask, TaskKeeper
+from ..qgis_glue.i18n import translator
+from .base import TaskKeeper
+from .service_task import ServerTask
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ log = logging.getLogger(__name__)
 tr = translator("EstimateTask")  # module strings: pylupdate files them under @default
 
 
-class EstimateTask(PluginTask):
+class EstimateTask(ServerTask):
     """``service`` is a ``ServiceInfo`` (no extra request) or its URL; ``area`` the core's :class:`Area` in the
     service CRS, as the export gets it."""
 
@@ -44,18 +43,11 @@ class EstimateTask(PluginTask):
     def __init__(self, config: EngineConfig, service: Any, area: Area, levels: Any) -> None:
         url = service if isinstance(service, str) else getattr(service, "url", "")
         name = getattr(service, "name", "") if not isinstance(service, str) else ""
-        super().__init__(tr("Estimating the export size of {name}").format(name=name or service_label(url)))
-        self.config = config
+        super().__init__(tr("Estimating the export size of {name}").format(name=name or service_label(url)), config)
         self.service = service
         self.area = area
         self.levels = tuple(sorted({int(level) for level in levels}))
-        self.token = CancelToken()
         self.estimate: Estimate | None = None
-        self.message = ""
-
-    def cancel(self) -> None:
-        self.token.cancel()
-        super().cancel()
 
     def work(self) -> Estimate:
         exporter = create_exporter(self.config)
@@ -72,24 +64,15 @@ class EstimateTask(PluginTask):
         self.estimate = result
         self.estimateReady.emit(int(result.total_bytes), int(result.total_tiles))
 
-    def on_failure(self, error: BaseException) -> None:
-        if isinstance(error, CancelledError) or self.token.cancelled:
-            return
-        self.message = error_message(error)
-        self.estimateFailed.emit(self.message)
+    def failed(self, message: str) -> None:
+        self.estimateFailed.emit(message)
 
 
-def start_estimate(service: Any, area: Area, levels: Any, *, authcfg: str = "",
+def start_estimate(service: Any, area: Area, levels: Any, *, keeper: TaskKeeper, authcfg: str = "",
                    on_result: Callable[[int, int], None] | None = None,
-                   on_error: Callable[[str], None] | None = None,
-                   keeper: TaskKeeper | None = None) -> EstimateTask:
-    """An :class:`EstimateTask` (settings and credentials read now, on the main thread), started in
-    QGIS' task manager by ``keeper`` when one is given."""
+                   on_error: Callable[[str], None] | None = None) -> EstimateTask:
+    """An :class:`EstimateTask` (settings and credentials read now, on the main thread), started by
+    ``keeper`` on its own threads."""
     task = EstimateTask(engine_config(authcfg, with_store=False), service, area, levels)
-    if on_result is not None:
-        task.estimateReady.connect(on_result)
-    if on_error is not None:
-        task.estimateFailed.connect(on_error)
-    if keeper is not None:
-        keeper.start(task, interactive=True)  # never queued behind exports
+    keeper.start_interactive(task, estimateReady=on_result, estimateFailed=on_error)
     return task

@@ -50,7 +50,6 @@ class OpenPackageTask(PluginTask):
         self._project = project
         self._message_bar = message_bar
         self.layer: QgsMapLayer | None = None
-        self.layer_id = ""
         self.source: LayerSource | None = None
 
     def work(self) -> LayerSource:
@@ -68,7 +67,7 @@ class OpenPackageTask(PluginTask):
         self.source = source
         project = self._project or QgsProject.instance()
         project.addMapLayer(layer)
-        self.layer, self.layer_id = layer, layer.id()
+        self.layer = layer
         how = tr("opened natively") if source.native else (
             tr("reusing its conversion {file}") if source.reused else tr("converted to {file}")).format(
             file=Path(source.converted).name)

@@ -53,9 +53,5 @@ def start_plan(scheme: Any, area: Any, levels: Any, limit: int, counts: dict[int
                on_result: Callable[[Any], None] | None = None,
                on_error: Callable[[str], None] | None = None) -> SplitPlanTask:
     task = SplitPlanTask(scheme, area, levels, limit, counts)
-    if on_result is not None:
-        task.planReady.connect(on_result)
-    if on_error is not None:
-        task.planFailed.connect(on_error)
-    keeper.start(task, interactive=True)  # never queued behind exports
+    keeper.start_interactive(task, planReady=on_result, planFailed=on_error)
     return task

@@ -2,7 +2,7 @@
 
 ::
 
-    task = fetch_service_task(url, authcfg, on_result=dock.show_service, on_error=dock.show_error)
+    task = fetch_service_task(url, authcfg, on_result=dock.show_service, on_error=dock.show_error, keeper=keeper)
     task.cancel()                                   # e.g. when the user types another URL
 
 ``on_result(ServiceInfo)`` / ``on_error(message)`` run on the main thread; a cancelled task calls
@@ -36,7 +36,32 @@ INTERACTIVE_BACKOFF_S = 0.5
 INTERACTIVE_CONNECT_TIMEOUT_S = 10.0
 
 
-class ServiceTask(PluginTask):
+class ServerTask(PluginTask):
+    """A short question to a server that the dock waits for (Connect, the size estimate).  ``cancel()``
+    also stops the request under way (``token``); a cancelled task says nothing, any other failure
+    leaves its user message in ``message`` and goes to :meth:`failed` (which emits the subclass's signal)."""
+
+    def __init__(self, description: str, config: EngineConfig) -> None:
+        super().__init__(description)
+        self.config = config
+        self.token = CancelToken()
+        self.message = ""
+
+    def cancel(self) -> None:
+        self.token.cancel()
+        super().cancel()
+
+    def on_failure(self, error: BaseException) -> None:
+        if isinstance(error, CancelledError) or self.token.cancelled:
+            return
+        self.message = error_message(error)
+        self.failed(self.message)
+
+    def failed(self, message: str) -> None:
+        """Main thread: the user message of a failure that was not a cancel."""
+
+
+class ServiceTask(ServerTask):
     """Fetches and parses a service description (``ServiceInfo``) with the engine's session.
 
     ``use_export_twin``: when the service does not allow export, Esri's export-enabled copy is read
@@ -47,17 +72,10 @@ class ServiceTask(PluginTask):
     serviceFailed = pyqtSignal(str)  # the user message
 
     def __init__(self, url: str, config: EngineConfig, *, use_export_twin: bool = False) -> None:
-        super().__init__(tr("Reading the service {url}").format(url=redact(url)))
+        super().__init__(tr("Reading the service {url}").format(url=redact(url)), config)
         self.url = url
-        self.config = config
         self.use_export_twin = use_export_twin
-        self.token = CancelToken()
         self.service: Any = None
-        self.message = ""
-
-    def cancel(self) -> None:
-        self.token.cancel()
-        super().cancel()
 
     def work(self) -> Any:
         exporter = create_exporter(self.config)
@@ -67,26 +85,18 @@ class ServiceTask(PluginTask):
         self.service = result
         self.serviceReady.emit(result)
 
-    def on_failure(self, error: BaseException) -> None:
-        if isinstance(error, CancelledError) or self.token.cancelled:
-            return
-        self.message = error_message(error)
-        self.serviceFailed.emit(self.message)
+    def failed(self, message: str) -> None:
+        self.serviceFailed.emit(message)
 
 
 def fetch_service_task(url: str, authcfg: str = "", *, on_result: Callable[[Any], None] | None = None,
                        on_error: Callable[[str], None] | None = None, use_export_twin: bool = False,
-                       keeper: TaskKeeper | None = None) -> ServiceTask:
-    """A :class:`ServiceTask` for ``url`` (settings and credentials read now, on the main thread),
-    started in QGIS' task manager by ``keeper`` when one is given."""
+                       keeper: TaskKeeper) -> ServiceTask:
+    """A :class:`ServiceTask` for ``url`` (settings and credentials read now, on the main thread), started
+    by ``keeper`` on its own threads."""
     config = engine_config(authcfg, with_store=False)
     http = replace(config.http, retries=INTERACTIVE_RETRIES, backoff=INTERACTIVE_BACKOFF_S,
                    connect_timeout=min(config.http.connect_timeout, INTERACTIVE_CONNECT_TIMEOUT_S))
     task = ServiceTask(url, replace(config, http=http), use_export_twin=use_export_twin)
-    if on_result is not None:
-        task.serviceReady.connect(on_result)
-    if on_error is not None:
-        task.serviceFailed.connect(on_error)
-    if keeper is not None:
-        keeper.start(task, interactive=True)  # never queued behind exports
+    keeper.start_interactive(task, serviceReady=on_result, serviceFailed=on_error)
     return task

@@ -106,6 +106,23 @@ def test_a_bad_record_is_set_aside_and_the_others_load(tmp_path, caplog, name, c
     assert "damaged" in caplog.text
 
 
+def test_a_record_with_the_update_times_earlier_versions_wrote_still_resumes(tmp_path):
+    """Earlier versions wrote an "updated" time in the export and in each part, which nothing read: such a
+    file is read as it is and written again without them."""
+    store = ExportStore(tmp_path / "store")
+    part = {**_doc(plan_id="e1", id="p1"), "updated": 5.0}
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "e1.json").write_text(json.dumps({
+        "format": 2, "export_id": "e1", "request": None, "state": "paused", "created": 1.0, "updated": 5.0,
+        "parts": [part]}))
+    assert [r.id for r in store.resumable()] == ["p1"] and store.export("e1").created == 1.0
+    record = store.load("p1")
+    record.state = CANCELLED
+    store.save(record)
+    doc = json.loads((tmp_path / "store" / "e1.json").read_text())
+    assert "updated" not in doc and "updated" not in doc["parts"][0] and doc["parts"][0]["state"] == CANCELLED
+
+
 def test_a_record_id_never_names_a_file_outside_the_store(tmp_path):
     store = ExportStore(tmp_path / "store")
     outside = tmp_path / "x.json"

@@ -23,6 +23,7 @@ from qgis.core import (
     QgsMapSettings,
     QgsRasterLayer,
     QgsRectangle,
+    QgsSettings,
     QgsVectorTileLayer,
 )
 from qgis.PyQt.QtCore import QByteArray, QSize
@@ -151,12 +152,17 @@ def declared_extent(path: Path, level: int) -> tuple[tuple[float, float, float, 
     return box, resolution
 
 
+def _set_cache_folder(path: str) -> None:
+    """What a user does in QGIS's advanced settings (the plugin never writes it)."""
+    QgsSettings().setValue(settings.PREFIX + settings.CACHE_FOLDER_KEY, path)
+
+
 @pytest.fixture
 def no_cache_setting():
     before = settings.cache_folder()
-    settings.set_cache_folder("")
+    _set_cache_folder("")
     yield
-    settings.set_cache_folder(before)
+    _set_cache_folder(before)
 
 
 # -- every real package ----------------------------------------------------------------------------
@@ -396,11 +402,11 @@ def test_conversion_is_redone_when_the_converter_changes(tmp_path, monkeypatch, 
 
 def test_cache_folder_setting_is_used(tmp_path, qgis_new_project):
     before = settings.cache_folder()
-    settings.set_cache_folder(str(tmp_path / "cache"))
+    _set_cache_folder(str(tmp_path / "cache"))
     try:
         source = prepare_layer_source(_package("tpkutils_alt_root_name.tpk"))
     finally:
-        settings.set_cache_folder(before)
+        _set_cache_folder(before)
     output = Path(source.converted)
     assert output.parent == tmp_path / "cache"
     assert output.name.startswith("tpkutils_alt_root_name-") and output.name.endswith(".qgis.gpkg")

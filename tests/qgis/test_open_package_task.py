@@ -47,7 +47,7 @@ def test_open_package_task_adds_the_layer_and_says_so(name, tmp_path, qtbot, bar
     assert _run(qtbot, task) == [True]
 
     layers = list(QgsProject.instance().mapLayers().values())
-    assert len(layers) == 1 and layers[0].id() == task.layer_id
+    assert len(layers) == 1 and layers[0].id() == task.layer.id()
     layer = layers[0]
     assert layer.isValid()
     assert isinstance(layer, QgsVectorTileLayer if name.endswith(".vtpk") else QgsRasterLayer)
@@ -104,7 +104,7 @@ def test_opening_into_a_given_project(tmp_path, qtbot, bar, qgis_new_project):
     shutil.copy(_package("tpkutils_alt_root_name.tpk"), package)
     task = OpenPackageTask(package, cache_dir=tmp_path, project=project, message_bar=bar)
     assert _run(qtbot, task) == [True]
-    assert list(project.mapLayers()) == [task.layer_id]
+    assert list(project.mapLayers()) == [task.layer.id()]
     assert QgsProject.instance().mapLayers() == {}
 
 
