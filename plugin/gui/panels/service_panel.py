@@ -25,7 +25,8 @@ def kind_label(kind: ServiceKind) -> str:
 def is_sign_in_message(text: str) -> bool:
     """Whether a (translated) error message asks for, or rejects, the sign-in."""
     required = error_message(AuthRequiredError())
-    refused = error_message(AuthFailedError(reason="\x00")).split("\x00")[0]
+    mark = "\ue000"  # a private-use character: kept as it is by the errors' parameter clean-up
+    refused = error_message(AuthFailedError(reason=mark)).split(mark)[0]
     return text == required or (bool(refused) and text.startswith(refused))
 
 
