@@ -39,7 +39,7 @@ class Row:
     area: str
     levels: str
     tiles: int
-    jobs: int
+    part_count: int
     file: Path
     seconds: float
 
@@ -166,7 +166,7 @@ def _run_mission(out_dir: Path) -> list[Row]:
             parts = [p for p in result["OUTPUT_FILES"].split(";") if p != result["OUTPUT"]]
             rows.append(Row(label, parts, area_label, params.get("LEVELS", ""), int(result["TILE_COUNT"]),
                             int(result["JOB_COUNT"]), Path(result["OUTPUT"]), seconds))
-            print(f"demo: {label}: {result['TILE_COUNT']} tiles in {result['JOB_COUNT']} job(s) → "
+            print(f"demo: {label}: {result['TILE_COUNT']} tiles in {result['JOB_COUNT']} part(s) → "
                   f"{Path(result['OUTPUT']).name}")
 
         # 1. vector package for a real country outline: estimate first, then export
@@ -175,7 +175,7 @@ def _run_mission(out_dir: Path) -> list[Row]:
             "SERVICE_URL": vector_url, "AREA": italy, "LEVELS": "2-6",
             "OUTPUT": str(out_dir / "italy-estimate.json")})
         print(f"demo: estimate for Italy, levels 2-6: {estimate['TOTAL']} tiles, "
-              f"{estimate['JOBS_NEEDED']} job(s)")
+              f"{estimate['JOBS_NEEDED']} part(s)")
         export("World_Vector (VectorTileServer)", vector_url, "polygon: Italy", {"AREA": italy, "LEVELS": "2-6"},
                "italy.vtpk")
 
@@ -189,7 +189,7 @@ def _run_mission(out_dir: Path) -> list[Row]:
                                                                            "FORMAT": 1, "OUTPUT_KIND": 1},
                "alps-cache")
 
-        # 3. above the server's limit: split into several jobs and merged into one file
+        # 3. above the server's limit: split into parts (a server job each) and merged into one file
         europe = "-11,32,34,62 [EPSG:4326]"
         export(f"World_Imagery (ImageServer, limit {DEMO_LIMIT})", imagery_url, "rectangle: Europe",
                {"EXTENT": europe, "LEVELS": "2-7", "SPLIT": True, "MERGE": True}, "europe.tpkx")
@@ -236,8 +236,8 @@ def _open_and_render(rows: list[Row], out_dir: Path) -> None:
 
 
 def _print_table(rows: list[Row], out_dir: Path) -> None:
-    header = ("service", "area", "levels", "tiles", "jobs", "file", "size", "seconds")
-    table = [header] + [(r.service, r.area, r.levels, f"{r.tiles:,}", str(r.jobs), r.file.name, _size(r.file),
+    header = ("service", "area", "levels", "tiles", "parts", "file", "size", "seconds")
+    table = [header] + [(r.service, r.area, r.levels, f"{r.tiles:,}", str(r.part_count), r.file.name, _size(r.file),
                          f"{r.seconds:.1f}") for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     print()

@@ -17,7 +17,7 @@ from arcgis_emulator import demo
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("italy.vtpk", "alps.tpkx", "alps.tpk")
 PICTURES = ("overview.png", "italy-vtpk.png", "alps-tpkx.png", "alps-tpk.png", "alps-cache.png", "europe-gpkg.png")
-HEADER = ("service", "area", "levels", "tiles", "jobs", "file", "size", "seconds")
+HEADER = ("service", "area", "levels", "tiles", "parts", "file", "size", "seconds")
 
 
 def run_demo(out: Path) -> subprocess.CompletedProcess:
@@ -66,7 +66,7 @@ def test_demo_exports_opens_and_renders_everything(tmp_path, qgis_app):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     # step 1: the estimate is printed and written, and matches the export
-    estimate = re.search(r"demo: estimate for Italy, levels 2-6: (\d+) tiles, (\d+) job\(s\)", done.stdout)
+    estimate = re.search(r"demo: estimate for Italy, levels 2-6: (\d+) tiles, (\d+) part\(s\)", done.stdout)
     assert estimate, done.stdout[-3000:]
     written = json.loads((out / "italy-estimate.json").read_text())
     assert written["total"] == int(estimate.group(1)) and written["jobs_needed"] == int(estimate.group(2))
@@ -89,11 +89,11 @@ def test_demo_exports_opens_and_renders_everything(tmp_path, qgis_app):
         assert pkg.kind == "cache" and pkg.tile_count == int(rows["alps-cache"]["tiles"].replace(",", ""))
         assert {(t.level, t.row, t.col) for t in pkg.iter_tiles()} == {(t.level, t.row, t.col)
                                                                        for t in package.iter_tiles()}
-    # step 3: above the limit, split into several jobs, merged into one GeoPackage
+    # step 3: above the limit, split into parts, merged into one GeoPackage
     europe = rows["europe.gpkg"]
-    assert int(europe["jobs"]) > 1 and europe["levels"] == "2-7"
+    assert int(europe["parts"]) > 1 and europe["levels"] == "2-7"
     parts = sorted(out.glob("europe_part*.tpkx"))
-    assert len(parts) == int(europe["jobs"])
+    assert len(parts) == int(europe["parts"])
     merged = QgsRasterLayer(str(out / "europe.gpkg"), "europe", "gdal")
     assert merged.isValid()
 
