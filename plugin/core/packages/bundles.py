@@ -133,12 +133,22 @@ class BundleIndex:
     def iter_tiles(self, views: bool = False) -> Iterator[tuple[int, int, bytes]]:
         """``(row, col, bytes)`` of every tile, read in file order with coalesced reads.
 
-        ``views=True`` yields ``memoryview`` slices of the read buffer instead of copies (for the
-        converters, which hand them straight to sqlite3).
+        ``views=True`` yields ``memoryview`` slices of the read buffer instead of copies.
+        """
+        row0, col0 = self.ref.row0, self.ref.col0
+        for chunk, slots, offs, sizes in self.iter_runs():
+            data = memoryview(chunk) if views else chunk
+            for slot, off, size in zip(slots, offs, sizes):
+                yield row0 + slot // PACKET, col0 + slot % PACKET, data[off:off + size]
+
+    def iter_runs(self) -> Iterator[tuple[bytes, list[int], list[int], list[int]]]:
+        """``(chunk, slots, offsets, sizes)`` per coalesced read, in file order: the tile of slot
+        ``slots[k]`` is ``chunk[offsets[k]:offsets[k] + sizes[k]]`` (empty V1 records are left out).
+
+        The converters take a run at a time: a tile costs them a list entry, not a generator step.
         """
         order = sorted(range(len(self.slots)), key=self.offsets.__getitem__)
         offsets, sizes, slots = self.offsets, self.sizes, self.slots
-        row0, col0 = self.ref.row0, self.ref.col0
         n = len(order)
         lead = 4 if self.prefixed else 0
         unpack = struct.unpack_from
@@ -160,18 +170,20 @@ class BundleIndex:
                 ahead = start + _PREFETCH_SPAN
                 self.data.prefetch(begin, ahead - begin)
             chunk = self.data.read_at(start, end - start)
-            view = memoryview(chunk)
-            for k in range(i, j):
-                idx = order[k]
-                off = offsets[idx] - start
-                size = sizes[idx]
-                if lead:
-                    size = self._checked(unpack("<I", view, off - 4)[0], size, offsets[idx])
-                    if not size:
-                        continue
-                slot = slots[idx]
-                piece = view[off:off + size]
-                yield row0 + slot // PACKET, col0 + slot % PACKET, piece if views else bytes(piece)
+            run = order[i:j]
+            run_offs = [offsets[k] - start for k in run]
+            run_sizes = [sizes[k] for k in run]
+            run_slots = [slots[k] for k in run]
+            if lead:
+                checked = [self._checked(unpack("<I", chunk, off - 4)[0], size, off + start)
+                           for off, size in zip(run_offs, run_sizes)]
+                if not all(checked):
+                    kept = [k for k, size in enumerate(checked) if size]
+                    run_offs = [run_offs[k] for k in kept]
+                    run_slots = [run_slots[k] for k in kept]
+                    checked = [checked[k] for k in kept]
+                run_sizes = checked
+            yield chunk, run_slots, run_offs, run_sizes
             i = j
 
 

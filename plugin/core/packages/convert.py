@@ -40,6 +40,7 @@ from ..errors import CancelledError, DiskError, PackageError
 from ..levels import format_levels
 from . import formats
 from ._sources import package_error
+from .bundles import PACKET
 from .mvt import MvtError, decode_layers, merge_vector_layers
 from .reader import TilePackage, open_package, translating
 from .schemes import is_web_mercator, scheme_to_dict, schemes_compatible, zoom_for_level
@@ -234,37 +235,36 @@ class _Copier:
 
         Tiles beyond ``max_row``/``max_col`` (outside the output's grid) are skipped and counted.
         """
-        report, sink, expander, vector = self.report, self.sink, self.expander, self.vector
-        headless, gzip_magic = formats.HEADLESS_PNG, b"\x1f\x8b"
+        report, sink = self.report, self.sink
+        headless_first = formats.HEADLESS_PNG[0]
+        # a run needs a look at each tile only when some tile may need rewriting or skipping
+        plain = not self.vector and self.expander is None
         batch: list[tuple] = []
-        append = batch.append
+        extend = batch.extend
         read = attempted = written = nbytes_in = nbytes_out = skipped = pending = 0
-        for row, col, view in pkg.iter_level_views(level):
-            data = view
-            read += 1
-            size = len(data)
-            nbytes_in += size
-            if row > max_row or col > max_col:
-                skipped += 1
-                continue
-            if vector:
-                if data[:2] != gzip_magic:
-                    data, rewritten = formats.ensure_gzip(bytes(data))
-                    report.regzipped += rewritten
-                    size = len(data)
-            elif data[:4] == headless:
-                fixed = formats.repair_png(bytes(data))
-                if fixed is not None:
-                    data = fixed
-                    size = len(data)
-                    report.repaired_png += 1
-            if expander is not None and formats.png_color_type(bytes(data[:26])) == 3:
-                data = expander(bytes(data))
-                size = len(data)
-                report.palette_expanded += 1
-            append((zoom, col, row if tms_top is None else tms_top - row, data))
-            nbytes_out += size
-            pending += size
+        for row0, col0, chunk, slots, offs, sizes in pkg.iter_level_runs(level):
+            view = memoryview(chunk)
+            read += len(slots)
+            run_bytes = sum(sizes)
+            nbytes_in += run_bytes
+            if (plain and row0 + PACKET - 1 <= max_row and col0 + PACKET - 1 <= max_col
+                    and headless_first not in map(chunk.__getitem__, offs)):
+                if tms_top is None:
+                    extend([(zoom, col0 + slot % PACKET, row0 + slot // PACKET, view[off:off + size])
+                            for slot, off, size in zip(slots, offs, sizes)])
+                else:
+                    top = tms_top - row0
+                    extend([(zoom, col0 + slot % PACKET, top - slot // PACKET, view[off:off + size])
+                            for slot, off, size in zip(slots, offs, sizes)])
+                nbytes_out += run_bytes
+                pending += run_bytes
+            else:
+                rows, out, off_grid = self._one_by_one(zoom, max_row, max_col, tms_top, row0, col0, view, slots,
+                                                       offs, sizes)
+                extend(rows)
+                nbytes_out += out
+                pending += out
+                skipped += off_grid
             if len(batch) >= BATCH or pending >= BATCH_BYTES:
                 attempted += len(batch)
                 written += sink.add(batch)
@@ -284,6 +284,43 @@ class _Copier:
         report.tiles_written += written
         report.per_level[level] = report.per_level.get(level, 0) + written
         _progress(self.progress, self.done, self.total)
+
+    def _one_by_one(self, zoom: int, max_row: int, max_col: int, tms_top: int | None, row0: int, col0: int,
+                    view: memoryview, slots: list[int], offs: list[int], sizes: list[int]) -> tuple[list, int, int]:
+        """The rows of a run whose tiles need a look each: ``(rows, bytes out, tiles off the grid)``.
+
+        Vector tiles not gzipped are re-gzipped, signature-less PNGs repaired, paletted PNGs expanded
+        on request, tiles beyond ``max_row``/``max_col`` skipped.
+        """
+        report, expander, vector = self.report, self.expander, self.vector
+        headless, gzip_magic = formats.HEADLESS_PNG, b"\x1f\x8b"
+        rows = []
+        out = off_grid = 0
+        for slot, off, stored in zip(slots, offs, sizes):
+            row, col = row0 + slot // PACKET, col0 + slot % PACKET
+            if row > max_row or col > max_col:
+                off_grid += 1
+                continue
+            data = view[off:off + stored]
+            size = stored
+            if vector:
+                if data[:2] != gzip_magic:
+                    data, rewritten = formats.ensure_gzip(bytes(data))
+                    report.regzipped += rewritten
+                    size = len(data)
+            elif data[:4] == headless:
+                fixed = formats.repair_png(bytes(data))
+                if fixed is not None:
+                    data = fixed
+                    size = len(data)
+                    report.repaired_png += 1
+            if expander is not None and formats.png_color_type(bytes(data[:26])) == 3:
+                data = expander(bytes(data))
+                size = len(data)
+                report.palette_expanded += 1
+            rows.append((zoom, col, row if tms_top is None else tms_top - row, data))
+            out += size
+        return rows, out, off_grid
 
 
 def _vector_layers(pkgs: Sequence[TilePackage], zooms: list[dict[int, int]]) -> list[dict]:

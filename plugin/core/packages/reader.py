@@ -275,12 +275,16 @@ class TilePackage:
                 for row, col, data in index.iter_tiles():
                     yield Tile(key[0], row, col, data)
 
-    def iter_level_views(self, level: int) -> Iterator[tuple[int, int, memoryview]]:
-        """``(row, col, memoryview)`` of every tile of ``level``, zero-copy (for the converters)."""
+    def iter_level_runs(self, level: int) -> Iterator[tuple[int, int, bytes, list[int], list[int], list[int]]]:
+        """``(row0, col0, chunk, slots, offsets, sizes)`` per coalesced read of ``level``'s bundles
+        (for the converters, see :meth:`.BundleIndex.iter_runs`): the tile at row
+        ``row0 + slot // 128`` and column ``col0 + slot % 128`` is ``chunk[offset:offset + size]``."""
         for key in self._keys(level):
             index = self._index(key)
+            row0, col0 = index.ref.row0, index.ref.col0
             with translating(f"{self.path}!{index.ref.name}"):
-                yield from index.iter_tiles(views=True)
+                for run in index.iter_runs():
+                    yield (row0, col0, *run)
 
     def largest_tile(self, level: int) -> tuple[int, int] | None:
         """``(row, col)`` of the biggest tile of ``level`` (the likeliest to hold every vector layer)."""

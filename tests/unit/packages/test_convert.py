@@ -187,6 +187,28 @@ def test_headless_png_repair_on_conversion(tmp_path):
     assert stored[(1, 1, 1)] == unrepairable  # not a PNG once repaired either: left as it was
 
 
+
+@pytest.mark.parametrize("fmt", ["mbtiles", "gpkg"])
+def test_tiles_of_a_whole_bundle_at_a_deep_level_are_copied_and_repaired(tmp_path, fmt):
+    """Bundles wholly inside the grid (level 8: 256 × 256 tiles) go in a run at a time: every tile
+    lands at its place, and a signature-less PNG among them is still repaired."""
+    good = [png(seed=seed) for seed in range(3)]
+    broken = good[0][4:]
+    tiles = [(8, 128 + r, c, good[(r + c) % 3]) for r in range(0, 128, 9) for c in range(0, 256, 7)]
+    tiles.append((8, 255, 255, good[1]))  # the last corner: both bundles inside the GeoPackage's grid too
+    tiles[-2] = (*tiles[-2][:3], broken)  # in the second bundle; the first has none
+    src, _ = _raster_tpkx(tmp_path, tiles=tiles)
+    out = tmp_path / f"deep.{fmt}"
+    report = convert_package(src, out, fmt)
+    assert report.tiles_written == len(tiles) and report.repaired_png == 1
+    table = "tiles" if fmt == "mbtiles" else _rows(out, "SELECT table_name FROM gpkg_contents")[0][0]
+    stored = {(z, x, y): bytes(d) for z, x, y, d in _rows(
+        out, f"SELECT zoom_level, tile_column, tile_row, tile_data FROM {table}")}
+    for z, r, c, data in tiles:
+        y = 255 - r if fmt == "mbtiles" else r
+        assert stored[(z, c, y)] == (good[0] if data is broken else data)
+
+
 def test_palette_expansion_hook(tmp_path):
     src, _ = _raster_tpkx(tmp_path, tiles=[(0, 0, 0, png(palette=True)), (1, 0, 0, png())])
     with pytest.raises(ValueError, match="palette_expander"):
