@@ -140,6 +140,27 @@ class _Export:
         return cls(id=found.export_id, request=request, state=ExportState.PAUSED, created=found.created,
                    progress=found.progress, status=found.status, can_resume=True, from_earlier_session=True)
 
+    def end(self, task: ExportTask, ok: bool) -> None:
+        """The state its ended task leaves the export in: finished, paused, cancelled (a download under
+        way kept for a resume, or nothing kept) or failed."""
+        self.task = None
+        error = task.error
+        if ok and task.outcome is not None:
+            self.state, self.progress, self.outcome = ExportState.FINISHED, 1.0, task.outcome
+            self.error, self.can_resume, self.from_earlier_session = "", False, False
+            self.layer_ids = tuple(task.layer_ids)
+            self.status = task.status_text
+        elif isinstance(error, CancelledError) and task.paused:
+            self.state, self.can_resume, self.status = ExportState.PAUSED, True, task.status_text
+        elif isinstance(error, CancelledError) and task.can_resume:  # cancelled; the download started is kept
+            self.state, self.can_resume, self.status = ExportState.CANCELLED, True, task.status_text
+        elif isinstance(error, CancelledError) or error is None:
+            self.state, self.can_resume, self.status = ExportState.CANCELLED, False, tr("Cancelled")
+        else:
+            message = error_message(error)
+            self.state, self.error, self.can_resume = ExportState.FAILED, message, task.can_resume
+            self.status = tr("Failed: {message}").format(message=message)
+
     def view(self) -> ExportView:
         paths = tuple(self.outcome.paths) if self.outcome is not None else ()
         return ExportView(id=self.id, state=self.state, progress=self.progress, status=self.status,
@@ -400,36 +421,17 @@ class ExportsController(QObject, ResumeElsewhere):
         export = self._current(export_id, task)
         if export is None:
             return
-        export.task = None
-        error = task.error
-        paths: list[str] = []
-        failed_message = ""
-        if ok and task.outcome is not None:
-            export.state, export.progress, export.outcome = ExportState.FINISHED, 1.0, task.outcome
-            export.error, export.can_resume, export.from_earlier_session = "", False, False
-            export.layer_ids = tuple(task.layer_ids)
-            export.status = task.status_text
-            paths = list(task.outcome.paths)
-        elif isinstance(error, CancelledError) and task.paused:
-            export.state, export.can_resume, export.status = ExportState.PAUSED, True, task.status_text
-        elif isinstance(error, CancelledError) and task.can_resume:  # cancelled; the download started is kept
-            export.state, export.can_resume, export.status = ExportState.CANCELLED, True, task.status_text
-        elif isinstance(error, CancelledError) or error is None:
-            export.state, export.can_resume, export.status = ExportState.CANCELLED, False, tr("Cancelled")
-            if not export.begun and task.resume:  # never ran: the records it would resume are still there
-                self._discard_records(export)
-        else:
-            failed_message = error_message(error)
-            export.state, export.error, export.can_resume = ExportState.FAILED, failed_message, task.can_resume
-            export.status = tr("Failed: {message}").format(message=failed_message)
+        export.end(task, ok)
+        if export.state == ExportState.CANCELLED and not export.can_resume and not export.begun and task.resume:
+            self._discard_records(export)  # never ran: the records it would resume are still there
         self._update(export)
         if export.remove_when_done:
             self._exports.pop(export_id, None)
             self.exportsChanged.emit()
         if export.state == ExportState.FINISHED:
-            self.exportFinished.emit(export_id, paths)
+            self.exportFinished.emit(export_id, list(export.outcome.paths))
         elif export.state == ExportState.FAILED:
-            self.exportFailed.emit(export_id, failed_message)
+            self.exportFailed.emit(export_id, export.error)
 
     def _on_layer_loaded(self, export_id: str, task: LoadLayerTask, ok: bool) -> None:
         export = self._exports.get(export_id)
