@@ -404,14 +404,14 @@
         <translation>Der Export braucht {n} Kacheln, der Server erlaubt aber {limit} je Export. Haken Sie weniger Stufen an, wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="1029"/>
-        <source>The folder {folder} does not exist; choose another place to save the package.</source>
-        <translation>Den Ordner {folder} gibt es nicht; wählen Sie einen anderen Speicherort für das Paket.</translation>
+        <location filename="../plugin/gui/export_destination.py" line="58"/>
+        <source>The folder {folder} no longer exists. Choose another folder to resume the export in: it continues there.</source>
+        <translation>Den Ordner {folder} gibt es nicht mehr. Wählen Sie einen anderen Ordner, in dem der Export fortgesetzt wird: er läuft dort weiter.</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/dock.py" line="1034"/>
-        <source>Export started: follow it under Exports.</source>
-        <translation>Export gestartet: verfolgen Sie ihn unter Exporte.</translation>
+        <location filename="../plugin/gui/dock.py" line="205"/>
+        <source>Export started: follow it in the Exports tab.</source>
+        <translation>Export gestartet: verfolgen Sie ihn im Reiter Exporte.</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="1046"/>
@@ -484,9 +484,9 @@
         <translation>Fortsetzen</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
-        <source>Continue the export where it stopped (server job and partial download are kept)</source>
-        <translation>Den Export dort fortsetzen, wo er angehalten wurde (Serverauftrag und bisheriger Download bleiben erhalten)</translation>
+        <location filename="../plugin/gui/exports_panel.py" line="93"/>
+        <source>Continue the export where it stopped (server job and partial download are kept); the arrow offers another folder</source>
+        <translation>Den Export dort fortsetzen, wo er angehalten wurde (Serverauftrag und bisheriger Download bleiben erhalten); der Pfeil bietet einen anderen Ordner an</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
@@ -494,9 +494,9 @@
         <translation>Wiederholen</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/jobs_panel.py" line="86"/>
-        <source>Start the same export again, with the same area and settings</source>
-        <translation>Denselben Export noch einmal starten, mit demselben Gebiet und denselben Einstellungen</translation>
+        <location filename="../plugin/gui/exports_panel.py" line="93"/>
+        <source>Start the same export again, with the same area and settings, into the folder under Save to</source>
+        <translation>Denselben Export noch einmal starten, mit demselben Gebiet und denselben Einstellungen, in den Ordner unter „Speichern unter“</translation>
     </message>
     <message>
         <location filename="../plugin/gui/jobs_panel.py" line="86"/>
@@ -619,11 +619,6 @@
         <translation>Haken Sie die zu exportierenden Stufen an</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/levels_model.py" line="200"/>
-        <source>Map scale of the level (1:n)</source>
-        <translation>Kartenmaßstab der Stufe (1:n)</translation>
-    </message>
-    <message>
         <location filename="../plugin/gui/levels_model.py" line="201"/>
         <source>Exact number of tiles the area touches at this level (≈: extrapolated for very deep levels)</source>
         <translation>Genaue Zahl der Kacheln, die das Gebiet in dieser Stufe berührt (≈: hochgerechnet für sehr feine Stufen)</translation>
@@ -644,9 +639,9 @@
         <translation>Größe eines Pixels in den Einheiten des Koordinatenbezugssystems des Dienstes</translation>
     </message>
     <message>
-        <location filename="../plugin/gui/levels_model.py" line="288"/>
-        <source>Level {level}, scale {scale}</source>
-        <translation>Stufe {level}, Maßstab {scale}</translation>
+        <location filename="../plugin/gui/levels_model.py" line="295"/>
+        <source>Level {level}, scale {scale}, {resolution} a pixel</source>
+        <translation>Stufe {level}, Maßstab {scale}, {resolution} je Pixel</translation>
     </message>
     <message>
         <location filename="../plugin/gui/levels_model.py" line="291"/>
@@ -692,11 +687,6 @@
         <location filename="../plugin/gui/service_picker.py" line="201"/>
         <source>Saved connections…</source>
         <translation>Gespeicherte Verbindungen…</translation>
-    </message>
-    <message>
-        <location filename="../plugin/gui/service_picker.py" line="201"/>
-        <source>No saved connections</source>
-        <translation>Keine gespeicherten Verbindungen</translation>
     </message>
     <message>
         <location filename="../plugin/gui/service_picker.py" line="230"/>
@@ -1058,6 +1048,191 @@
         <source>{name}: the export was cancelled during the download; the {size} already downloaded are kept. Resume continues it from the exports list, Remove deletes it.</source>
         <translation>{name}: Der Export wurde während des Downloads abgebrochen; die bereits heruntergeladenen {size} bleiben erhalten. „Fortsetzen“ in der Exportliste setzt ihn fort, „Entfernen“ löscht ihn.</translation>
     </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="108"/>
+        <source>New export</source>
+        <translation>Neuer Export</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="120"/>
+        <source>Exports</source>
+        <translation>Exporte</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="110"/>
+        <source>Choose the service, the area and the levels, then export</source>
+        <translation>Wählen Sie den Dienst, das Gebiet und die Stufen, dann exportieren Sie</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="111"/>
+        <source>Every export: its progress, and Cancel, Resume, Retry, Add to map</source>
+        <translation>Jeder Export: sein Fortschritt sowie Abbrechen, Fortsetzen, Wiederholen, Zur Karte hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="120"/>
+        <source>Exports ({n})</source>
+        <translation>Exporte ({n})</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/dock.py" line="121"/>
+        <source>{running} running of {n} exports: their progress, and Cancel, Resume, Retry, Add to map</source>
+        <translation>{running} von {n} Exporten laufen: ihr Fortschritt sowie Abbrechen, Fortsetzen, Wiederholen, Zur Karte hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/export_destination.py" line="64"/>
+        <source>The export cannot continue in {folder} ({reason}). Choose another folder to resume it in: what it has downloaded moves there.</source>
+        <translation>Der Export kann in {folder} nicht weiterlaufen ({reason}). Wählen Sie einen anderen Ordner, in dem er fortgesetzt wird: was er bereits heruntergeladen hat, wird dorthin verschoben.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/export_destination.py" line="80"/>
+        <source>{name} already exists in {folder}. Choose another folder, or move that file away first.</source>
+        <translation>{name} gibt es in {folder} bereits. Wählen Sie einen anderen Ordner oder verschieben Sie diese Datei zuerst.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/exports.py" line="230"/>
+        <source>Saved as {new}: {old} exists or is being written</source>
+        <translation>Gespeichert als {new}: {old} existiert bereits oder wird gerade geschrieben</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/exports_panel.py" line="121"/>
+        <source>Resume in Another Folder…</source>
+        <translation>In einem anderen Ordner fortsetzen…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/exports_panel.py" line="122"/>
+        <source>Continue the export in another folder: what it has downloaded moves there, and the result lands there</source>
+        <translation>Den Export in einem anderen Ordner fortsetzen: was er heruntergeladen hat, wird dorthin verschoben, und das Ergebnis landet dort</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/exports_panel.py" line="278"/>
+        <source>Resume the Export in the Folder</source>
+        <translation>Den Export in diesem Ordner fortsetzen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="207"/>
+        <source>Map scale of the level (1:n); in a narrow dock, in the row&apos;s tooltip</source>
+        <translation>Kartenmaßstab der Stufe (1:n); in einem schmalen Dock im Tooltip der Zeile</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="301"/>
+        <source>{n} tiles with the ticked levels down to this one</source>
+        <translation>{n} Kacheln mit den angehakten Stufen bis zu dieser</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/area_panel.py" line="71"/>
+        <source>The map is empty, so it has no extent to use: add a layer or zoom to where you work, or draw a rectangle or a polygon.</source>
+        <translation>Die Karte ist leer und hat daher keinen Ausschnitt, der sich verwenden ließe: fügen Sie einen Layer hinzu oder zoomen Sie dorthin, wo Sie arbeiten, oder zeichnen Sie ein Rechteck oder ein Polygon.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/estimate_panel.py" line="62"/>
+        <source>Cancel estimate</source>
+        <translation>Schätzung abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/estimate_panel.py" line="63"/>
+        <source>Stop the server&apos;s size estimate</source>
+        <translation>Die Größenschätzung des Servers stoppen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/estimate_panel.py" line="78"/>
+        <source>Asking the server… {p}%</source>
+        <translation>Frage den Server… {p}%</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/estimate_panel.py" line="90"/>
+        <source>Estimate si&amp;ze</source>
+        <translation>Größe schät&amp;zen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/estimate_panel.py" line="91"/>
+        <source>Ask the server how large the export would be (map and image services only; runs in the background)</source>
+        <translation>Den Server fragen, wie groß der Export würde (nur Karten- und Bilddienste; läuft im Hintergrund)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/export_panel.py" line="43"/>
+        <source>The address no longer names the connected service {name}: press Connect, or put its address back.</source>
+        <translation>Die Adresse nennt nicht mehr den verbundenen Dienst {name}: klicken Sie auf Verbinden oder stellen Sie seine Adresse wieder her.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/export_panel.py" line="134"/>
+        <source>The address names another service than the connected one: press Connect</source>
+        <translation>Die Adresse nennt einen anderen Dienst als den verbundenen: klicken Sie auf Verbinden</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/export_panel.py" line="143"/>
+        <source>the service</source>
+        <translation>dem Dienst</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/export_panel.py" line="145"/>
+        <source>E&amp;xport {tiles} tiles of {name}</source>
+        <translation>{tiles} Kacheln von {name} e&amp;xportieren</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/messages.py" line="43"/>
+        <source>Close this message</source>
+        <translation>Diese Meldung schließen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/options_panel.py" line="122"/>
+        <source>Tile cache (folder)</source>
+        <translation>Kachel-Cache (Ordner)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/options_panel.py" line="124"/>
+        <source>Save the tiles as an ArcGIS tile cache: a folder of bundles that QGIS, GDAL and ArcGIS open in place (map and image services)</source>
+        <translation>Die Kacheln als ArcGIS-Kachel-Cache speichern: ein Ordner mit Bundles, den QGIS, GDAL und ArcGIS direkt öffnen (Karten- und Bilddienste)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/options_panel.py" line="216"/>
+        <source>Save the tile cache in the folder</source>
+        <translation>Kachel-Cache im Ordner speichern</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/plan_view.py" line="108"/>
+        <source>The parts are kept as separate packages (Merge into one file is off).</source>
+        <translation>Die Teile bleiben getrennte Pakete („Zu einer Datei zusammenführen“ ist aus).</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/plan_view.py" line="113"/>
+        <source>The parts are merged into one MBTiles file, {name}, not a .vtpk: QGIS opens it, ArcGIS Field Maps does not. Untick Merge into one file to keep .vtpk parts.</source>
+        <translation>Die Teile werden zu einer MBTiles-Datei zusammengeführt, {name}, nicht zu einer .vtpk: QGIS öffnet sie, ArcGIS Field Maps nicht. Entfernen Sie den Haken bei „Zu einer Datei zusammenführen“, um die .vtpk-Teile zu behalten.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/plan_view.py" line="115"/>
+        <source>The parts are merged into one GeoPackage, {name}, not a {ext}: QGIS opens it, ArcGIS Field Maps does not. Untick Merge into one file to keep {ext} parts.</source>
+        <translation>Die Teile werden zu einem GeoPackage zusammengeführt, {name}, nicht zu einer {ext}: QGIS öffnet es, ArcGIS Field Maps nicht. Entfernen Sie den Haken bei „Zu einer Datei zusammenführen“, um die {ext}-Teile zu behalten.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/panels/service_panel.py" line="179"/>
+        <source>The address no longer names the connected service {name}: press Connect to use it. The levels and counts below are still those of {name}; nothing is exported until the address and the connected service match.</source>
+        <translation>Die Adresse nennt nicht mehr den verbundenen Dienst {name}: klicken Sie auf Verbinden, um sie zu verwenden. Die Stufen und Zahlen unten gehören noch zu {name}; exportiert wird erst, wenn Adresse und verbundener Dienst übereinstimmen.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/resume_elsewhere.py" line="36"/>
+        <source>Moving to {folder}…</source>
+        <translation>Verschiebe nach {folder}…</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/resume_elsewhere.py" line="53"/>
+        <source>copied to {folder}; the old folder keeps {names}, which could not be removed</source>
+        <translation>nach {folder} kopiert; im alten Ordner bleiben {names}, die nicht entfernt werden konnten</translation>
+    </message>
+    <message>
+        <location filename="../plugin/gui/service_picker.py" line="207"/>
+        <source>No saved connections (add one in the Data Source Manager)</source>
+        <translation>Keine gespeicherten Verbindungen (legen Sie eine in der Datenquellenverwaltung an)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/export_task.py" line="399"/>
+        <source>Merging {count} tile caches into {name}</source>
+        <translation>Führe {count} Kachel-Caches zu {name} zusammen</translation>
+    </message>
+    <message>
+        <location filename="../plugin/tasks/relocate_task.py" line="19"/>
+        <source>Moving an export to {folder}</source>
+        <translation>Verschiebe einen Export nach {folder}</translation>
+    </message>
 </context>
 <context>
     <name>ArcGISOfflineTilesDockBody</name>
@@ -1379,6 +1554,31 @@
         <source>Tiles of the ticked levels for the area, and how many parts they take</source>
         <translation>Kacheln der angehakten Stufen für das Gebiet und wie viele Teile sie erfordern</translation>
     </message>
+    <message>
+        <location filename="../ui/dock.ui" line="264"/>
+        <source>Drag a rectangle on the map; Esc cancels</source>
+        <translation>Ziehen Sie ein Rechteck auf der Karte auf; Esc bricht ab</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="558"/>
+        <source>From resolution</source>
+        <translation>Von Auflösung</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="568"/>
+        <source>Coarsest ground resolution to export, in the units of the service&apos;s coordinate system per pixel: the level at or beyond it is included</source>
+        <translation>Gröbste zu exportierende Bodenauflösung, in Einheiten des Koordinatenbezugssystems des Dienstes je Pixel: die Stufe auf oder jenseits davon ist dabei</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="581"/>
+        <source>To resolution</source>
+        <translation>Bis Auflösung</translation>
+    </message>
+    <message>
+        <location filename="../ui/dock.ui" line="591"/>
+        <source>Finest ground resolution to export (e.g. 0.5 m per pixel), in the units of the service&apos;s coordinate system: the level at or beyond it is included</source>
+        <translation>Feinste zu exportierende Bodenauflösung (z. B. 0,5 m je Pixel), in Einheiten des Koordinatenbezugssystems des Dienstes: die Stufe auf oder jenseits davon ist dabei</translation>
+    </message>
 </context>
 <context>
     <name>ArcGISOfflineTilesProvider</name>
@@ -1401,12 +1601,16 @@
         <translation>esri,arcgis,vtpk,tpkx,tpk,Kachelpaket,konvertieren,zusammenführen,geopackage,mbtiles</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/convert_package.py" line="55"/>
-        <source>Converts an Esri tile package (.vtpk, .tpkx, .tpk, or the conf.xml of a cache folder) into a GeoPackage or MBTiles file that any QGIS and GDAL version can open. Tiles are copied as they are, never re-encoded (Esri's signature-less PNGs are repaired).
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="53"/>
+        <source>Converts an Esri tile package (.vtpk, .tpkx, .tpk, or the conf.xml of a cache folder) into a GeoPackage or MBTiles file that any QGIS and GDAL version can open. Tiles are copied as they are, never re-encoded (Esri&apos;s signature-less PNGs are repaired).
 
 &lt;b&gt;Merging&lt;/b&gt;: list more packages in &lt;i&gt;Additional packages to merge&lt;/i&gt; to join the pieces of a split export into one file. All packages must share the tiling scheme; where two packages hold the same tile the first one wins and the duplicates are counted.
 
-&lt;b&gt;Format&lt;/b&gt;: GeoPackage holds raster tiles of any tiling scheme (Web Mercator, geographic, State Plane…). MBTiles holds Web Mercator tiles only, and is the only choice for vector tiles. &lt;i&gt;Automatic&lt;/i&gt; picks MBTiles for vector packages and GeoPackage for raster packages. The output file's extension is set to match the format.
+&lt;b&gt;Format&lt;/b&gt;: GeoPackage holds raster tiles of any tiling scheme (Web Mercator, geographic, State Plane…). MBTiles holds Web Mercator tiles only, and is the only choice for vector tiles. &lt;i&gt;Automatic&lt;/i&gt; picks MBTiles for vector packages and GeoPackage for raster packages. The output file&apos;s extension is set to match the format.
+
+&lt;b&gt;What travels with the tiles&lt;/b&gt;: a vector package&apos;s MapLibre style, sprites and glyphs are written beside the MBTiles (&lt;i&gt;name&lt;/i&gt;.style/style.json, named in the MBTiles metadata) for MapLibre-based and field apps, and a QGIS layer definition (&lt;i&gt;name&lt;/i&gt;.qlr) that opens the file with its full style in any QGIS, with or without this plugin. The package&apos;s name, description, levels, tile format and extent go into the output&apos;s metadata.
+
+&lt;b&gt;Sparse vector packages&lt;/b&gt;: Esri stores a vector tile only where it adds detail, and ArcGIS draws the nearest coarser tile, enlarged, everywhere else. MBTiles cannot say so, so the conversion writes a stand-in tile in each such place: the coarser tile&apos;s features cut to that place, down to the deepest level stored (identical stand-ins are stored once). TILE_COUNT counts the package&apos;s own tiles; the log gives the number of stand-ins.
 
 &lt;b&gt;Batch mode and qgis_process&lt;/b&gt;: one package per row (INPUT); for a merge give the extra packages as ADDITIONAL_INPUTS, in qgis_process by repeating the argument: &lt;code&gt;qgis_process run arcgisofflinetiles:convertpackage --INPUT=a.tpkx --ADDITIONAL_INPUTS=b.tpkx --ADDITIONAL_INPUTS=c.tpkx --FORMAT=0 --OUTPUT=merged.gpkg&lt;/code&gt;.
 
@@ -1416,6 +1620,10 @@ Outputs: OUTPUT (the file written) and TILE_COUNT (tiles written).</source>
 &lt;b&gt;Zusammenführen&lt;/b&gt;: Führen Sie unter &lt;i&gt;Weitere zusammenzuführende Pakete&lt;/i&gt; weitere Pakete auf, um die Teile eines aufgeteilten Exports zu einer Datei zusammenzuführen. Alle Pakete müssen dasselbe Kachelschema haben; enthalten zwei Pakete dieselbe Kachel, gilt die des ersten Pakets, und die Duplikate werden gezählt.
 
 &lt;b&gt;Format&lt;/b&gt;: GeoPackage nimmt Rasterkacheln jedes Kachelschemas auf (Web Mercator, geographisch, State Plane…). MBTiles nimmt nur Web-Mercator-Kacheln auf und ist die einzige Wahl für Vektorkacheln. &lt;i&gt;Automatisch&lt;/i&gt; wählt MBTiles für Vektorpakete und GeoPackage für Rasterpakete. Die Dateiendung der Ausgabedatei wird passend zum Format gesetzt.
+
+&lt;b&gt;Was mit den Kacheln reist&lt;/b&gt;: MapLibre-Stil, Sprites und Glyphen eines Vektorpakets werden neben die MBTiles geschrieben (&lt;i&gt;name&lt;/i&gt;.style/style.json, in den MBTiles-Metadaten genannt), für MapLibre-basierte Apps und Feld-Apps, dazu eine QGIS-Layerdefinition (&lt;i&gt;name&lt;/i&gt;.qlr), die die Datei in jedem QGIS mit ihrem vollen Stil öffnet, mit oder ohne dieses Plugin. Name, Beschreibung, Stufen, Kachelformat und Ausdehnung des Pakets gehen in die Metadaten der Ausgabe.
+
+&lt;b&gt;Dünn besetzte Vektorpakete&lt;/b&gt;: Esri speichert eine Vektorkachel nur dort, wo sie Details hinzufügt, und ArcGIS zeichnet überall sonst die nächste gröbere Kachel vergrößert. MBTiles kann das nicht ausdrücken, daher schreibt die Konvertierung an jede solche Stelle eine Ersatzkachel: die Objekte der gröberen Kachel, auf diese Stelle zugeschnitten, bis zur feinsten gespeicherten Stufe (gleiche Ersatzkacheln werden nur einmal gespeichert). TILE_COUNT zählt die eigenen Kacheln des Pakets; das Protokoll nennt die Zahl der Ersatzkacheln.
 
 &lt;b&gt;Stapelverarbeitung und qgis_process&lt;/b&gt;: ein Paket je Zeile (INPUT); für eine Zusammenführung geben Sie die weiteren Pakete als ADDITIONAL_INPUTS an, in qgis_process durch Wiederholen des Arguments: &lt;code&gt;qgis_process run arcgisofflinetiles:convertpackage --INPUT=a.tpkx --ADDITIONAL_INPUTS=b.tpkx --ADDITIONAL_INPUTS=c.tpkx --FORMAT=0 --OUTPUT=merged.gpkg&lt;/code&gt;.
 
@@ -1511,6 +1719,11 @@ Ausgaben: OUTPUT (die geschriebene Datei) und TILE_COUNT (geschriebene Kacheln).
         <source>{tiles} tiles written ({duplicates} duplicates skipped) in {seconds:.1f} s</source>
         <translation>{tiles} Kacheln geschrieben ({duplicates} Duplikate übersprungen) in {seconds:.1f} s</translation>
     </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/convert_package.py" line="159"/>
+        <source>{count} stand-in tiles written where the package draws a coarser tile enlarged ({seconds:.1f} s)</source>
+        <translation>{count} Ersatzkacheln geschrieben, wo das Paket eine gröbere Kachel vergrößert zeichnet ({seconds:.1f} s)</translation>
+    </message>
 </context>
 <context>
     <name>EstimateTilesAlgorithm</name>
@@ -1575,22 +1788,22 @@ Ausgaben: OUTPUT (die geschriebene Datei) und TILE_COUNT (geschriebene Kacheln).
         <translation>Stufe {level} (1:{scale:,.0f}): {tiles:,} Kacheln</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="113"/>
-        <source>Total: {total:,} tiles, {jobs} part(s)</source>
-        <translation>Insgesamt: {total:,} Kacheln; Teile: {jobs}</translation>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="118"/>
+        <source>Total: {total:,} tiles, {parts} part(s)</source>
+        <translation>Insgesamt: {total:,} Kacheln; Teile: {parts}</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="34"/>
+        <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="32"/>
         <source>Counts exactly how many tiles an export from the service at SERVICE_URL (AUTHCFG for a secured one) would hold at each level, for polygons (AREA: all features or the selected ones; supersedes EXTENT), an EXTENT or the service&apos;s full extent, and how many parts the server&apos;s tile limit requires. For map and image services it can also ask the server for its own size estimate (SERVER_ESTIMATE), which runs as a job on the server.
 
-Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE (a scale between two levels takes the coarser level for the minimum and the finer one for the maximum; bounds given the wrong way round are swapped), else every level the service caches.
+Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE (a scale between two levels takes the coarser level for the minimum and the finer one for the maximum; bounds given the wrong way round are swapped), else from COARSEST_RESOLUTION/FINEST_RESOLUTION (ground resolution in the service CRS&apos;s units per pixel, e.g. metres, by the same rule), else every level the service caches.
 
-OUTPUT is a JSON file: {service, area, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed, server_estimate}; area says what was counted (an extent, the polygon features or the full extent). The output values are TOTAL, JOBS_NEEDED, MAX_EXPORT_TILES, SERVER_TOTAL_BYTES, SERVER_TOTAL_TILES and LEVEL_TILES (the tiles per level as a JSON object, e.g. {&quot;0&quot;: 1, &quot;1&quot;: 4}). Cancelling while the server estimates cancels its job.</source>
+OUTPUT is a JSON file: {service, area, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed (the parts), server_estimate}; area says what was counted (an extent, the polygon features or the full extent). The output values are TOTAL, JOBS_NEEDED (the parts needed; the name stays for models and scripts), MAX_EXPORT_TILES, SERVER_TOTAL_BYTES, SERVER_TOTAL_TILES and LEVEL_TILES (the tiles per level as a JSON object, e.g. {&quot;0&quot;: 1, &quot;1&quot;: 4}). Cancelling while the server estimates cancels its job.</source>
         <translation>Zählt genau, wie viele Kacheln ein Export aus dem Dienst unter SERVICE_URL (AUTHCFG für einen gesicherten) auf jeder Stufe enthielte, für Polygone (AREA: alle Objekte oder die gewählten; hat Vorrang vor EXTENT), eine Ausdehnung EXTENT oder die volle Ausdehnung des Dienstes, und wie viele Teile das Kachellimit des Servers erfordert. Bei Karten- und Bilddiensten kann es den Server zusätzlich nach seiner eigenen Größenschätzung fragen (SERVER_ESTIMATE), die als Auftrag auf dem Server läuft.
 
-Die Stufen kommen aus LEVELS (z. B. 0-5,7), sonst aus MIN_SCALE/MAX_SCALE (ein Maßstab zwischen zwei Stufen nimmt beim Minimum die gröbere, beim Maximum die feinere Stufe; vertauschte Grenzen werden getauscht), sonst alle Stufen, die der Dienst vorhält.
+Die Stufen kommen aus LEVELS (z. B. 0-5,7), sonst aus MIN_SCALE/MAX_SCALE (ein Maßstab zwischen zwei Stufen nimmt beim Minimum die gröbere, beim Maximum die feinere Stufe; vertauschte Grenzen werden getauscht), sonst aus COARSEST_RESOLUTION/FINEST_RESOLUTION (Bodenauflösung in Einheiten des Dienst-KBS je Pixel, z. B. Meter, nach derselben Regel), sonst alle Stufen, die der Dienst vorhält.
 
-OUTPUT ist eine JSON-Datei: {service, area, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed, server_estimate}; area sagt, was gezählt wurde (eine Ausdehnung, die Polygonobjekte oder die volle Ausdehnung). Die Ausgabewerte sind TOTAL, JOBS_NEEDED, MAX_EXPORT_TILES, SERVER_TOTAL_BYTES, SERVER_TOTAL_TILES und LEVEL_TILES (die Kacheln je Stufe als JSON-Objekt, z. B. {&quot;0&quot;: 1, &quot;1&quot;: 4}). Ein Abbruch während der Serverschätzung bricht deren Auftrag ab.</translation>
+OUTPUT ist eine JSON-Datei: {service, area, levels: [{level, scale, resolution, tiles}], total, max_export_tiles, jobs_needed (die Teile), server_estimate}; area sagt, was gezählt wurde (eine Ausdehnung, die Polygonobjekte oder die volle Ausdehnung). Die Ausgabewerte sind TOTAL, JOBS_NEEDED (die nötigen Teile; der Name bleibt für Modelle und Skripte), MAX_EXPORT_TILES, SERVER_TOTAL_BYTES, SERVER_TOTAL_TILES und LEVEL_TILES (die Kacheln je Stufe als JSON-Objekt, z. B. {&quot;0&quot;: 1, &quot;1&quot;: 4}). Ein Abbruch während der Serverschätzung bricht deren Auftrag ab.</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="66"/>
@@ -1671,9 +1884,9 @@ OUTPUT ist eine JSON-Datei: {service, area, levels: [{level, scale, resolution, 
         <translation>Teile</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="145"/>
-        <source>Exported {tiles:,} tiles in {jobs} job(s): {files}</source>
-        <translation>{tiles:,} Kacheln exportiert (Aufträge: {jobs}): {files}</translation>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="162"/>
+        <source>Exported {tiles:,} tiles in {parts} part(s): {files}</source>
+        <translation>{tiles:,} Kacheln exportiert (Teile: {parts}): {files}</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/export_tiles.py" line="155"/>
@@ -1686,25 +1899,54 @@ OUTPUT ist eine JSON-Datei: {service, area, levels: [{level, scale, resolution, 
         <translation>{n} doppelte Kachel(n) beim Zusammenführen übersprungen</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/export_tiles.py" line="46"/>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="48"/>
         <source>Asks an ArcGIS tiled service at SERVICE_URL (vector tile service, tiled map service or tiled image service, on ArcGIS Enterprise or ArcGIS Online; AUTHCFG signs in to a secured one) to cut a tile package for an area with its exportTiles operation, waits for the server job and downloads the package (.vtpk for vector services, .tpkx or .tpk for map and image services).
 
-AREA (polygons; all features or only the selected ones) supersedes EXTENT; with neither, the service's full extent is exported. Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE (bounds given the wrong way round are swapped), else every level the service caches.
+AREA (polygons; all features or only the selected ones) supersedes EXTENT; with neither, the service&apos;s full extent is exported. Levels come from LEVELS (e.g. 0-5,7), else from MIN_SCALE/MAX_SCALE, else from COARSEST_RESOLUTION/FINEST_RESOLUTION (ground resolution in the service CRS&apos;s units per pixel, e.g. metres: a bound between two levels takes the level beyond it, so the levels cover the range; bounds given the wrong way round are swapped), else every level the service caches.
 
-FORMAT: automatic (.tpkx when the server supports it, else .tpk), tpkx or tpk; vector services always give .vtpk. OPTIMIZE_FOR_SIZE recompresses JPEG tiles at COMPRESSION_QUALITY (never above the service's own quality).
+FORMAT: automatic (.tpkx when the server supports it, else .tpk), tpkx or tpk; vector services always give .vtpk. OPTIMIZE_FOR_SIZE recompresses JPEG tiles at COMPRESSION_QUALITY (never above the service&apos;s own quality).
 
-SPLIT (default on) splits an export that exceeds the server's tile limit into several jobs (packages named …_partNNofMM); MERGE merges their packages into one GeoPackage (raster) or MBTiles (vector) file next to OUTPUT. An OUTPUT ending in .gpkg or .mbtiles always gives that converted file, even for a single package (the package is kept next to it). Cancelling cancels the server job.
+OUTPUT_KIND (map and image services): tile package (default), or tile cache (folder): the server&apos;s cache raster dataset (tilePackage=false), a folder with conf.xml, conf.cdi and _alllayers that ArcGIS Pro and GDAL open as a raster, stored as FORMAT says (Compact V2 for tpkx, Compact V1 for tpk). The folder is OUTPUT without its package suffix (…/basemap.tpkx → …/basemap); split parts are folders …_partNNofMM and MERGE merges them tile by tile into that folder. Vector tile services export packages only.
 
-Outputs: OUTPUT (the package, or the merged/converted file; the first package of a split export without MERGE), OUTPUT_FILES (every file, the merged/converted one first, separated by ';'), TILE_COUNT and JOB_COUNT.</source>
+SPLIT (default on) splits an export that exceeds the server&apos;s tile limit into parts, one server job each (packages named …_partNNofMM); MERGE merges their packages into one GeoPackage (raster) or MBTiles (vector) file next to OUTPUT. An OUTPUT ending in .gpkg or .mbtiles always gives that converted file, even for a single package (the package is kept next to it). An export never overwrites an earlier one: when a file of OUTPUT&apos;s name exists, it takes …name (2) and says so in the log (the dock does the same). Cancelling cancels the server job; an export that fails or is stopped during its download is kept in the plugin&apos;s list of exports, where it can be resumed.
+
+Outputs: OUTPUT (the package or tile cache folder, or the merged/converted file; the first one of a split export without MERGE), OUTPUT_FILES (every file, the merged/converted one first, separated by &apos;;&apos;), TILE_COUNT and JOB_COUNT (the number of parts; the name stays for models and scripts).</source>
         <translation>Bittet einen gekachelten ArcGIS-Dienst unter SERVICE_URL (Vektorkacheldienst, gekachelter Kartendienst oder gekachelter Bilddienst, auf ArcGIS Enterprise oder ArcGIS Online; AUTHCFG meldet sich bei einem gesicherten an), mit seiner Operation exportTiles ein Kachelpaket für ein Gebiet zu schneiden, wartet auf den Serverauftrag und lädt das Paket herunter (.vtpk für Vektordienste, .tpkx oder .tpk für Karten- und Bilddienste).
 
-AREA (Polygone; alle Objekte oder nur die gewählten) hat Vorrang vor EXTENT; ohne beide wird die volle Ausdehnung des Dienstes exportiert. Die Stufen kommen aus LEVELS (z. B. 0-5,7), sonst aus MIN_SCALE/MAX_SCALE (vertauschte Grenzen werden getauscht), sonst alle Stufen, die der Dienst vorhält.
+AREA (Polygone; alle Objekte oder nur die gewählten) hat Vorrang vor EXTENT; ohne beide wird die volle Ausdehnung des Dienstes exportiert. Die Stufen kommen aus LEVELS (z. B. 0-5,7), sonst aus MIN_SCALE/MAX_SCALE, sonst aus COARSEST_RESOLUTION/FINEST_RESOLUTION (Bodenauflösung in Einheiten des Dienst-KBS je Pixel, z. B. Meter: eine Grenze zwischen zwei Stufen nimmt die Stufe jenseits davon, sodass die Stufen den Bereich abdecken; vertauschte Grenzen werden getauscht), sonst alle Stufen, die der Dienst vorhält.
 
 FORMAT: automatisch (.tpkx, wenn der Server es unterstützt, sonst .tpk), tpkx oder tpk; Vektordienste liefern immer .vtpk. OPTIMIZE_FOR_SIZE komprimiert JPEG-Kacheln neu mit COMPRESSION_QUALITY (nie über der Qualität des Dienstes).
 
-SPLIT (standardmäßig an) teilt einen Export, der das Kachellimit des Servers überschreitet, in mehrere Aufträge (Pakete namens …_partNNofMM); MERGE führt ihre Pakete zu einer GeoPackage- (Raster) oder MBTiles-Datei (Vektor) neben OUTPUT zusammen. Ein OUTPUT, das auf .gpkg oder .mbtiles endet, liefert immer diese konvertierte Datei, auch für ein einzelnes Paket (das Paket bleibt daneben erhalten). Ein Abbruch bricht den Serverauftrag ab.
+OUTPUT_KIND (Karten- und Bilddienste): Kachelpaket (Standard) oder Kachel-Cache (Ordner): das Cache-Raster-Dataset des Servers (tilePackage=false), ein Ordner mit conf.xml, conf.cdi und _alllayers, den ArcGIS Pro und GDAL als Raster öffnen, gespeichert wie FORMAT es sagt (Compact V2 für tpkx, Compact V1 für tpk). Der Ordner ist OUTPUT ohne die Paketendung (…/basemap.tpkx → …/basemap); aufgeteilte Teile sind Ordner …_partNNofMM, und MERGE führt sie Kachel für Kachel in diesem Ordner zusammen. Vektorkacheldienste exportieren nur Pakete.
 
-Ausgaben: OUTPUT (das Paket oder die zusammengeführte/konvertierte Datei; bei einem geteilten Export ohne MERGE das erste Paket), OUTPUT_FILES (alle Dateien, die zusammengeführte/konvertierte zuerst, durch ';' getrennt), TILE_COUNT und JOB_COUNT.</translation>
+SPLIT (standardmäßig an) teilt einen Export, der das Kachellimit des Servers überschreitet, in Teile, je Teil ein Serverauftrag (Pakete namens …_partNNofMM); MERGE führt ihre Pakete zu einer GeoPackage- (Raster) oder MBTiles-Datei (Vektor) neben OUTPUT zusammen. Ein OUTPUT, das auf .gpkg oder .mbtiles endet, liefert immer diese konvertierte Datei, auch für ein einzelnes Paket (das Paket bleibt daneben erhalten). Ein Export überschreibt nie einen früheren: gibt es schon eine Datei mit dem Namen von OUTPUT, nimmt er …name (2) und sagt das im Protokoll (das Dock macht es genauso). Ein Abbruch bricht den Serverauftrag ab; ein Export, der fehlschlägt oder während seines Downloads gestoppt wird, bleibt in der Exportliste des Plugins, wo er fortgesetzt werden kann.
+
+Ausgaben: OUTPUT (das Paket oder der Kachel-Cache-Ordner oder die zusammengeführte/konvertierte Datei; bei einem aufgeteilten Export ohne MERGE das erste), OUTPUT_FILES (alle Dateien, die zusammengeführte/konvertierte zuerst, durch &apos;;&apos; getrennt), TILE_COUNT und JOB_COUNT (die Zahl der Teile; der Name bleibt für Modelle und Skripte).</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="89"/>
+        <source>Output kind (map and image services)</source>
+        <translation>Ausgabeart (Karten- und Bilddienste)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="89"/>
+        <source>Tile cache (folder)</source>
+        <translation>Kachel-Cache (Ordner)</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="151"/>
+        <source>What the export did is kept: resume it from the ArcGIS Offline Tiles panel&apos;s list of exports.</source>
+        <translation>Was der Export bereits erledigt hat, bleibt erhalten: setzen Sie ihn in der Exportliste des Bedienfelds ArcGIS Offline Tiles fort.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="227"/>
+        <source>{wanted} exists already; the export is saved as {chosen} (an export never overwrites one).</source>
+        <translation>{wanted} existiert bereits; der Export wird als {chosen} gespeichert (ein Export überschreibt nie eine vorhandene Datei).</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/export_tiles.py" line="239"/>
+        <source>Merging {n} tile caches into {name}…</source>
+        <translation>Führe {n} Kachel-Caches zu {name} zusammen…</translation>
     </message>
 </context>
 <context>
@@ -1738,12 +1980,12 @@ Ausgaben: OUTPUT (das Paket oder die zusammengeführte/konvertierte Datei; bei e
         <translation>esri,arcgis,vtpk,tpkx,tpk,Kachelpaket,Stufen,Kacheln,beschreiben,Info</translation>
     </message>
     <message>
-        <location filename="../plugin/processing/algorithms/package_info.py" line="39"/>
-        <source>Describes an Esri tile package without opening it as a layer: its kind (vtpk, tpkx, tpk or cache folder), tiling scheme (coordinate system, origin, tile size, levels), the levels that hold tiles with their tile counts, row and column ranges, resolution and sniffed tile formats, the data extent, whether a vector package carries a style, and the formats it can be converted to.
+        <location filename="../plugin/processing/algorithms/package_info.py" line="38"/>
+        <source>Describes an Esri tile package without opening it as a layer: its kind (vtpk, tpkx, tpk or cache folder), tiling scheme (coordinate system, origin, tile size, levels), the levels that hold tiles with their tile counts, row and column ranges, resolution and tile formats (counted over every tile from its first bytes, so a mixed cache shows each format), the data extent, whether a vector package carries a style, and the formats it can be converted to.
 
 Input: a .vtpk, .tpkx or .tpk file, the conf.xml of an exploded cache folder, or a tar of one.
 Output: a JSON file with the full description. The key numbers are also returned as outputs (TILE_COUNT, LEVEL_COUNT, MIN_LEVEL, MAX_LEVEL, KIND, CRS, VECTOR, HAS_STYLE), so models and qgis_process scripts can use them directly.</source>
-        <translation>Beschreibt ein Esri-Kachelpaket, ohne es als Layer zu öffnen: seine Art (vtpk, tpkx, tpk oder Cache-Ordner), das Kachelschema (Koordinatenbezugssystem, Ursprung, Kachelgröße, Stufen), die Stufen mit Kacheln samt Kachelanzahl, Zeilen- und Spaltenbereich, Auflösung und erkannten Kachelformaten, die Datenausdehnung, ob ein Vektorpaket einen Stil mitbringt, und die Formate, in die es konvertiert werden kann.
+        <translation>Beschreibt ein Esri-Kachelpaket, ohne es als Layer zu öffnen: seine Art (vtpk, tpkx, tpk oder Cache-Ordner), das Kachelschema (Koordinatenbezugssystem, Ursprung, Kachelgröße, Stufen), die Stufen mit Kacheln samt Kachelanzahl, Zeilen- und Spaltenbereich, Auflösung und Kachelformaten (über jede Kachel anhand ihrer ersten Bytes gezählt, sodass ein gemischter Cache jedes Format zeigt), die Datenausdehnung, ob ein Vektorpaket einen Stil mitbringt, und die Formate, in die es konvertiert werden kann.
 
 Eingabe: eine .vtpk-, .tpkx- oder .tpk-Datei, die conf.xml eines Cache-Ordners im Exploded-Format oder ein tar-Archiv davon.
 Ausgabe: eine JSON-Datei mit der vollständigen Beschreibung. Die wichtigsten Kennzahlen werden auch als Ausgaben geliefert (TILE_COUNT, LEVEL_COUNT, MIN_LEVEL, MAX_LEVEL, KIND, CRS, VECTOR, HAS_STYLE), sodass Modelle und qgis_process-Skripte sie direkt verwenden können.</translation>
@@ -1817,6 +2059,14 @@ Ausgabe: eine JSON-Datei mit der vollständigen Beschreibung. Die wichtigsten Ke
         <location filename="../plugin/processing/algorithms/package_info.py" line="99"/>
         <source>The description could not be written to {path}: {error}</source>
         <translation>Die Beschreibung konnte nicht in {path} geschrieben werden: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>QObject</name>
+    <message>
+        <location filename="../plugin/gui/levels_model.py" line="69"/>
+        <source>B</source>
+        <translation>B</translation>
     </message>
 </context>
 <context>
@@ -1905,6 +2155,26 @@ Ausgabe: eine JSON-Datei mit der vollständigen Beschreibung. Die wichtigsten Ke
         <location filename="../plugin/processing/algorithms/service_area.py" line="146"/>
         <source>The area layer has no polygon: choose a layer with polygons, or give an extent.</source>
         <translation>Der Gebietslayer hat kein Polygon: Wählen Sie einen Layer mit Polygonen oder geben Sie eine Ausdehnung an.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="87"/>
+        <source>Coarsest resolution (service CRS units per pixel), e.g. 1000</source>
+        <translation>Gröbste Auflösung (Einheiten des Dienst-KBS je Pixel), z. B. 1000</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="87"/>
+        <source>Finest resolution (service CRS units per pixel), e.g. 0.5</source>
+        <translation>Feinste Auflösung (Einheiten des Dienst-KBS je Pixel), z. B. 0.5</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="191"/>
+        <source>Give the levels by scale (MIN_SCALE/MAX_SCALE) or by resolution (COARSEST_RESOLUTION/FINEST_RESOLUTION), not both.</source>
+        <translation>Geben Sie die Stufen entweder über den Maßstab (MIN_SCALE/MAX_SCALE) oder über die Auflösung (COARSEST_RESOLUTION/FINEST_RESOLUTION) an, nicht beides.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/processing/algorithms/service_area.py" line="201"/>
+        <source>Levels {levels} by resolution: {coarse:.6g} to {fine:.6g} {unit} per pixel.</source>
+        <translation>Stufen {levels} nach Auflösung: {coarse:.6g} bis {fine:.6g} {unit} je Pixel.</translation>
     </message>
 </context>
 <context>
@@ -2073,6 +2343,46 @@ Ausgabe: eine JSON-Datei mit der vollständigen Beschreibung. Die wichtigsten Ke
         <location filename="../plugin/qgis_glue/layers.py" line="100"/>
         <source>The vector tile package {path} cannot be opened: its tiles are laid out in {crs}, not on the Web Mercator grid, so QGIS opens it only natively, from the zipped .vtpk file, and {reason}. Open the original .vtpk file as it was exported.</source>
         <translation>Das Vektorkachelpaket {path} kann nicht geöffnet werden: Seine Kacheln liegen in {crs}, nicht im Web-Mercator-Raster, daher öffnet QGIS es nur nativ, aus der gezippten .vtpk-Datei, und {reason}. Öffnen Sie die ursprüngliche .vtpk-Datei, so wie sie exportiert wurde.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="194"/>
+        <source>The proxy server needs a user name and password ({reason}). Enter them in QGIS under Settings &gt; Options &gt; Network &gt; Proxy (or ask your IT department for them), then retry.</source>
+        <translation>Der Proxyserver verlangt einen Benutzernamen und ein Passwort ({reason}). Geben Sie sie in QGIS unter Einstellungen &gt; Optionen &gt; Netzwerk &gt; Proxy ein (oder fragen Sie Ihre IT-Abteilung danach) und versuchen Sie es dann erneut.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="202"/>
+        <source>QGIS is set to use a SOCKS proxy, and reaching {host} through it needs the Python module PySocks, which this QGIS lacks. Install it (on Debian and Ubuntu the python3-socks package, elsewhere pip install PySocks in QGIS&apos;s Python), or choose an HTTP proxy in Settings &gt; Options &gt; Network, then retry.</source>
+        <translation>QGIS ist auf einen SOCKS-Proxy eingestellt, und um {host} darüber zu erreichen, wird das Python-Modul PySocks gebraucht, das diesem QGIS fehlt. Installieren Sie es (unter Debian und Ubuntu das Paket python3-socks, sonst pip install PySocks im Python von QGIS) oder wählen Sie unter Einstellungen &gt; Optionen &gt; Netzwerk einen HTTP-Proxy und versuchen Sie es dann erneut.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="212"/>
+        <source>The server at {host} sent an answer larger than {limit} ({reason}), which no ArcGIS service document is. Check that the address is an ArcGIS REST endpoint; if it is, ask the service&apos;s administrator.</source>
+        <translation>Der Server unter {host} hat eine Antwort gesendet, die größer als {limit} ist ({reason}); so groß ist kein ArcGIS-Dienstdokument. Prüfen Sie, ob die Adresse ein ArcGIS-REST-Endpunkt ist; wenn ja, fragen Sie die Administration des Dienstes.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="232"/>
+        <source>The folder {folder} cannot take the package ({reason}). Choose another folder under Save to; nothing was sent to the server.</source>
+        <translation>Der Ordner {folder} kann das Paket nicht aufnehmen ({reason}). Wählen Sie unter „Speichern unter“ einen anderen Ordner; an den Server wurde nichts gesendet.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="238"/>
+        <source>The folder {folder} does not exist. Choose another folder under Save to; nothing was sent to the server.</source>
+        <translation>Den Ordner {folder} gibt es nicht. Wählen Sie unter „Speichern unter“ einen anderen Ordner; an den Server wurde nichts gesendet.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="244"/>
+        <source>The folder {folder} cannot be written to ({reason}). Choose a folder you can write to under Save to; nothing was sent to the server.</source>
+        <translation>In den Ordner {folder} kann nicht geschrieben werden ({reason}). Wählen Sie unter „Speichern unter“ einen Ordner, in den Sie schreiben können; an den Server wurde nichts gesendet.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="250"/>
+        <source>The folder {folder} has {free} free, but the export needs about {need}. Free some disk space there or choose another folder under Save to; nothing was sent to the server.</source>
+        <translation>Im Ordner {folder} sind {free} frei, der Export braucht aber etwa {need}. Schaffen Sie dort Speicherplatz oder wählen Sie unter „Speichern unter“ einen anderen Ordner; an den Server wurde nichts gesendet.</translation>
+    </message>
+    <message>
+        <location filename="../plugin/core/errors.py" line="258"/>
+        <source>The export could not move to {folder} ({reason}). What it had downloaded is where it was; choose another folder, or resume it where it is.</source>
+        <translation>Der Export konnte nicht nach {folder} verschoben werden ({reason}). Was er heruntergeladen hatte, liegt noch am alten Ort; wählen Sie einen anderen Ordner oder setzen Sie ihn dort fort, wo er ist.</translation>
     </message>
 </context>
 </TS>

@@ -71,6 +71,8 @@ def test_the_dock_speaks_german(german, dock, qtbot, emulator):
     assert ui.serviceGroup.title() == "Dienst"
     assert ui.exportButton.text() == "E&xportieren"
     assert ui.totalLabel.text() == "Verbinden Sie sich mit einem Dienst, um seine Stufen zu sehen."
+    assert [dock.tabs.tabText(i) for i in range(dock.tabs.count())] == ["Neuer Export", "Exporte"]
+    assert ui.splitCheck.text() == "In &mehrere Teile aufteilen"
     assert [k for k, n in Counter(_mnemonics(dock)).items() if n > 1] == []
     connect(dock, qtbot, emulator.service_url("World_Vector", "VectorTileServer"))
     assert "Vektorkacheldienst" in ui.serviceSummaryLabel.text()

@@ -41,8 +41,9 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
             "(ground resolution in the service CRS's units per pixel, e.g. metres, by the same rule), else "
             "every level the service caches.\n\n"
             "OUTPUT is a JSON file: {service, area, levels: [{level, scale, resolution, tiles}], total, "
-            "max_export_tiles, jobs_needed, server_estimate}; area says what was counted (an extent, "
-            "the polygon features or the full extent). The output values are TOTAL, JOBS_NEEDED, "
+            "max_export_tiles, jobs_needed (the parts), server_estimate}; area says what was counted (an "
+            "extent, the polygon features or the full extent). The output values are TOTAL, JOBS_NEEDED "
+            "(the parts needed; the name stays for models and scripts), "
             "MAX_EXPORT_TILES, SERVER_TOTAL_BYTES, SERVER_TOTAL_TILES and LEVEL_TILES (the tiles per "
             "level as a JSON object, e.g. {\"0\": 1, \"1\": 4}). Cancelling while the server "
             "estimates cancels its job.")
@@ -78,10 +79,10 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
         exporter = engine.create_exporter(self.config)
         request = self.read_service_area(parameters, context, feedback, exporter)
         service, area, levels = request.service, request.area, request.levels
-        jobs_needed = None
+        parts_needed = None
         try:
             plan = exporter.prepare(service, area, levels, split=True)
-            counts, jobs_needed = plan.counts, plan.part_count
+            counts, parts_needed = plan.counts, plan.part_count
         except ExportNotAllowedError as exc:
             feedback.reportError(error_message(exc))
             counts = count_tiles(service.available_tiling, area, levels)
@@ -109,18 +110,18 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
                         "tiles": counts[level]} for level in sorted(counts)],
             "total": sum(counts.values()),
             "max_export_tiles": service.max_export_tiles,
-            "jobs_needed": jobs_needed,
+            "jobs_needed": parts_needed,  # the key models and scripts read
             "server_estimate": server,
         }
         for entry in doc["levels"]:
             feedback.pushInfo(self.tr("Level {level} (1:{scale:,.0f}): {tiles:,} tiles").format(**entry))
-        feedback.pushInfo(self.tr("Total: {total:,} tiles, {jobs} part(s)").format(
-            total=doc["total"], jobs=jobs_needed if jobs_needed is not None else "—"))
+        feedback.pushInfo(self.tr("Total: {total:,} tiles, {parts} part(s)").format(
+            total=doc["total"], parts=parts_needed if parts_needed is not None else "—"))
         out = self.parameterAsFileOutput(parameters, OUTPUT, context)
         if out:
             Path(out).write_text(json.dumps(doc, indent=2), encoding="utf-8")
         return {
-            OUTPUT: out, "TOTAL": doc["total"], "JOBS_NEEDED": jobs_needed,
+            OUTPUT: out, "TOTAL": doc["total"], "JOBS_NEEDED": parts_needed,
             "MAX_EXPORT_TILES": service.max_export_tiles,
             "SERVER_TOTAL_BYTES": server["total_bytes"] if server else None,
             "SERVER_TOTAL_TILES": server["total_tiles"] if server else None,

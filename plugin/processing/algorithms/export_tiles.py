@@ -15,6 +15,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
 )
+from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.errors import ArcGISOfflineTilesError
 from ...core.tilecache import PACKAGE, TILE_CACHE
@@ -65,8 +66,8 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             "tpkx, Compact V1 for tpk). The folder is OUTPUT without its package suffix (…/basemap.tpkx → "
             "…/basemap); split parts are folders …_partNNofMM and MERGE merges them tile by tile into that "
             "folder. Vector tile services export packages only.\n\n"
-            "SPLIT (default on) splits an export that exceeds the server's tile limit into several jobs "
-            "(packages named …_partNNofMM); MERGE merges their packages into one GeoPackage (raster) or "
+            "SPLIT (default on) splits an export that exceeds the server's tile limit into parts, one server "
+            "job each (packages named …_partNNofMM); MERGE merges their packages into one GeoPackage (raster) or "
             "MBTiles (vector) file next to OUTPUT. An OUTPUT ending in .gpkg or .mbtiles always gives "
             "that converted file, even for a single package (the package is kept next to it). "
             "An export never overwrites an earlier one: when a file of OUTPUT's name exists, it takes "
@@ -75,7 +76,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
             "kept in the plugin's list of exports, where it can be resumed.\n\n"
             "Outputs: OUTPUT (the package or tile cache folder, or the merged/converted file; the first one of a split "
             "export without MERGE), OUTPUT_FILES (every file, the merged/converted one first, separated "
-            "by ';'), TILE_COUNT and JOB_COUNT.")
+            "by ';'), TILE_COUNT and JOB_COUNT (the number of parts; the name stays for models and scripts).")
 
     def createInstance(self):
         return ExportTilesAlgorithm()
@@ -158,8 +159,8 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         if self.open_in_project is not None or context.willLoadLayerOnCompletion(self.requested_output):
             self.layer_source = self._prepare_layer(main, files, feedback)
         feedback.setProgress(100)
-        feedback.pushInfo(self.tr("Exported {tiles:,} tiles in {jobs} part(s): {files}").format(
-            tiles=outcome.tile_count, jobs=outcome.part_count, files=", ".join(files)))
+        feedback.pushInfo(self.tr("Exported {tiles:,} tiles in {parts} part(s): {files}").format(
+            tiles=outcome.tile_count, parts=outcome.part_count, files=", ".join(files)))
         self.results = {OUTPUT: main, "OUTPUT_FILES": ";".join(outcome.paths),
                         "TILE_COUNT": outcome.tile_count, "JOB_COUNT": outcome.part_count}
         return self.results
@@ -222,9 +223,11 @@ class _FeedbackListener:  # a core.pipeline.PipelineListener (duck-typed: the co
                 self.feedback.pushInfo(line)
 
     def renamed(self, wanted: Path, chosen: Path) -> None:
-        self.feedback.pushWarning(self.algorithm.tr(
-            "{wanted} exists already; the export is saved as {chosen} (an export never overwrites one).").format(
-                wanted=wanted.name, chosen=chosen.name))
+        # the algorithm's context, spelled out so that pylupdate files the text there too
+        self.feedback.pushWarning(QCoreApplication.translate("ExportTilesAlgorithm", "{wanted} exists already; the "
+                                                             "export is saved as {chosen} (an export never "
+                                                             "overwrites one).").format(
+            wanted=wanted.name, chosen=chosen.name))
 
     def part_progress(self, progress, fraction: float, part_fraction: float) -> None:
         self._check()
@@ -233,8 +236,8 @@ class _FeedbackListener:  # a core.pipeline.PipelineListener (duck-typed: the co
             self.feedback.setProgressText(progress.message)
 
     def merging(self, target: Path, count: int, caches: bool, fraction: float) -> None:
-        text = self.algorithm.tr("Merging {n} tile caches into {name}…") if caches else self.algorithm.tr(
-            "Merging {n} package(s) into {name}…")
+        text = (QCoreApplication.translate("ExportTilesAlgorithm", "Merging {n} tile caches into {name}…") if caches
+                else QCoreApplication.translate("ExportTilesAlgorithm", "Merging {n} package(s) into {name}…"))
         self.feedback.setProgressText(text.format(n=count, name=target.name))
         self.feedback.setProgress(100.0 * EXPORT_SHARE * fraction)
 
