@@ -109,6 +109,19 @@ class BundleIndex:
     def __len__(self) -> int:
         return len(self.slots)
 
+    def col_span(self) -> tuple[int, int]:
+        """The first and last column holding a tile (the bundle must hold one): the first and last
+        used slot of each row of slots, found by bisection."""
+        slots = self.slots
+        first, last = PACKET, -1
+        for row in range(slots[0] // PACKET, slots[-1] // PACKET + 1):
+            i = bisect_left(slots, row * PACKET)
+            j = bisect_left(slots, (row + 1) * PACKET, i)
+            if i < j:
+                first = min(first, slots[i] - row * PACKET)
+                last = max(last, slots[j - 1] - row * PACKET)
+        return self.ref.col0 + first, self.ref.col0 + last
+
     def find(self, row: int, col: int) -> int:
         slot = PACKET * (row - self.ref.row0) + (col - self.ref.col0)
         i = bisect_left(self.slots, slot)
@@ -199,26 +212,42 @@ def load_v2(ref: BundleRef, data: Range) -> BundleIndex:
         raise package_error(data.name, "it is not a Compact Cache V2 bundle (header: version "
                             f"{version}, offset size {offset_bytes}, user header at {user_header_offset}, "
                             f"index size {index_size})")
-    entries = array("Q", head[V2_HEADER:V2_FIXED])
-    if sys.byteorder != "little":
-        entries.byteswap()
+    index = head[V2_HEADER:V2_FIXED]
     # the non-empty slots: an entry's size is in its top 3 bytes; OR-ing those bytes of every entry
     # (as three big integers) leaves a non-zero byte exactly at the used slots, found without a
     # Python-level loop over all 16384 entries (most of a sparse bundle's are empty)
     sized = 0
     for byte in (5, 6, 7):
-        sized |= int.from_bytes(head[V2_HEADER + byte:V2_FIXED:8], "little")
-    used = list(compress(range(SLOTS), sized.to_bytes(SLOTS, "little")))
-    offsets = array("Q", [entries[slot] & _OFFSET_MASK for slot in used])
-    sizes = array("L", [entries[slot] >> 40 for slot in used])
+        sized |= int.from_bytes(index[byte::8], "little")
+    used_mask = sized.to_bytes(SLOTS, "little")
+    if used_mask.count(0):
+        entries = array("Q", index)
+        if sys.byteorder != "little":
+            entries.byteswap()
+        used = array("H", compress(range(SLOTS), used_mask))
+        offsets = array("Q", [entries[slot] & _OFFSET_MASK for slot in used])
+        sizes = array("L", [entries[slot] >> 40 for slot in used])
+    else:  # a full bundle: the 5 offset and 3 size bytes of each entry split by byte-slice copies
+        used = array("H", range(SLOTS))
+        sizes_raw = bytearray(SLOTS * 4)  # array "I": 4 bytes wherever QGIS runs
+        offsets_raw = bytearray(index)
+        for byte in range(3):
+            sizes_raw[byte::4] = index[5 + byte::8]
+            offsets_raw[5 + byte::8] = bytes(SLOTS)
+        offsets, sizes = array("Q", offsets_raw), array("I", sizes_raw)
+        if sys.byteorder != "little":
+            offsets.byteswap()
+            sizes.byteswap()
     limit = data.size
-    if used and (min(offsets) < V2_FIXED or max(map(add, offsets, sizes)) > limit):
+    # the largest offset plus the largest size bounds every record's end: exact only when it fails
+    if used and (min(offsets) < V2_FIXED or (max(offsets) + max(sizes) > limit
+                                            and max(map(add, offsets, sizes)) > limit)):
         slot, offset, size = next((slot, offset, size) for slot, offset, size in zip(used, offsets, sizes)
                                   if offset < V2_FIXED or offset + size > limit)
         raise package_error(data.name, f"the index entry of slot {slot} points at bytes "
                             f"{offset}..{offset + size}, outside the bundle's {limit} bytes "
                             "(truncated or corrupted)")
-    return BundleIndex(ref, data, array("H", used), offsets, sizes)
+    return BundleIndex(ref, data, used, offsets, sizes)
 
 
 def load_v1(ref: BundleRef, data: Range, bundlx: Range) -> BundleIndex:

@@ -134,11 +134,11 @@ class TilePackage:
                 if not len(index):
                     continue
                 rows = [index.ref.row0 + slot // PACKET for slot in (index.slots[0], index.slots[-1])]
-                cols = [index.ref.col0 + slot % PACKET for slot in index.slots]
-                acc = table.setdefault(key[0], [0, rows[0], rows[1], min(cols), max(cols), 0])
+                cols = index.col_span()
+                acc = table.setdefault(key[0], [0, rows[0], rows[1], cols[0], cols[1], 0])
                 acc[0] += len(index)
                 acc[1], acc[2] = min(acc[1], rows[0]), max(acc[2], rows[1])
-                acc[3], acc[4] = min(acc[3], *cols), max(acc[4], *cols)
+                acc[3], acc[4] = min(acc[3], cols[0]), max(acc[4], cols[1])
                 acc[5] += sum(index.sizes)
             self._levels = {level: LevelInfo(level, *values) for level, values in sorted(table.items())}
         return self._levels

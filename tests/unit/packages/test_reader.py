@@ -44,6 +44,38 @@ def test_v2_tiles_of_every_size_byte_are_found_and_the_empty_slots_skipped(tmp_p
         assert pkg.level_info(7).tiles == len(tiles)
 
 
+
+
+def test_level_extent_takes_the_columns_of_every_row(tmp_path):
+    # the narrowest and widest columns are on a middle row, in the second bundle of the level
+    first = {(5, 40): png(seed=1), (20, 60): png(seed=2)}
+    second = {(130, 140): png(seed=3), (200, 131): png(seed=4), (200, 250): png(seed=5), (255, 200): png(seed=6)}
+    path = write_zip(tmp_path / "e.tpkx", tpkx_members(wm_doc(), {"L08/R0000C0000.bundle": v2_bundle(first),
+                                                                  "L08/R0080C0080.bundle": v2_bundle(second)}))
+    with open_package(path) as pkg:
+        info = pkg.level_info(8)
+        assert (info.tiles, info.min_row, info.max_row, info.min_col, info.max_col) == (6, 5, 255, 40, 250)
+
+
+def test_v2_full_bundle_every_slot_read_and_a_record_past_the_end_refused(tmp_path):
+    # a bundle whose 16384 slots all hold a tile (the inside of any large export), sizes using all
+    # three size bytes; then the same bundle with one entry pointing past the end of the file
+    tiles = {(row, col): bytes([row, col]) * (1 + (row * 128 + col) % 5) for row in range(128) for col in range(128)}
+    tiles[(77, 3)] = b"x" * 70000
+    bundle = v2_bundle(tiles)
+    path = write_zip(tmp_path / "f.tpkx", tpkx_members(wm_doc(), {"L07/R0000C0000.bundle": bundle}))
+    with open_package(path) as pkg:
+        assert _tiles_of(pkg) == {(7, row, col): data for (row, col), data in tiles.items()}
+        info = pkg.level_info(7)
+        assert info.tiles == 16384 and (info.min_col, info.max_col, info.max_row) == (0, 127, 127)
+    cut = bytearray(bundle)
+    entry = 64 + 8 * (128 * 100 + 9)  # slot of row 100, column 9
+    cut[entry:entry + 8] = ((len(bundle) - 4) | (10 << 40)).to_bytes(8, "little")
+    bad = write_zip(tmp_path / "b.tpkx", tpkx_members(wm_doc(), {"L07/R0000C0000.bundle": bytes(cut)}))
+    with pytest.raises(PackageError, match="slot 12809 points at bytes .* outside the bundle"), open_package(bad) as pkg:
+        pkg.tile_count  # noqa: B018 - reading the index is the point
+
+
 def test_v2_esri_header_dialect_and_gap_before_first_tile(tmp_path):
     members = tpkx_members(wm_doc(), {
         "L01/R0000C0000.bundle": esri_dialect(v2_bundle(TILES)),
