@@ -20,6 +20,7 @@ import os
 import shutil
 import sqlite3
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -28,6 +29,11 @@ from ..errors import DiskError
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 65536  # fewer, fuller pages: tiles of a few KB pack several to a page
+# Rows per INSERT … VALUES (…), (…): a statement's fixed cost (binding, the program's start and end,
+# and a GeoPackage's AUTOINCREMENT bookkeeping) is paid once for 50 tiles instead of once per tile,
+# 2.2 µs of processor time per GeoPackage tile instead of 3.2.  200 parameters: well below the 999
+# that the oldest sqlite allows a statement.
+ROWS_PER_STATEMENT = 50
 PAYLOAD_DIGEST_BYTES = 16  # 128-bit hash names a shared payload: a collision is out of reach
 
 # OGC WKT of the two CRSs the pure core knows by heart (the definitions GDAL writes into a GeoPackage)
@@ -119,6 +125,7 @@ class TileSink:
             self.abort()
             raise _disk_error(exc, self.part) from exc
         self._cur = self.conn.cursor()
+        self._statements: dict[str, str] = {}  # one-row INSERT → its ROWS_PER_STATEMENT-row form
 
     def create_schema(self, cur: sqlite3.Cursor) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -128,15 +135,29 @@ class TileSink:
 
     def add(self, rows: list[tuple]) -> int:
         """Insert ``rows``; return how many were new (the others were duplicates)."""
-        try:
-            self._cur.executemany(self.insert_sql, rows)
-        except sqlite3.Error as exc:
-            raise _disk_error(exc, self.part) from exc
-        count = self._cur.rowcount
-        if count < 0:  # very old sqlite3 modules
-            count = len(rows)
+        count = self._insert(self.insert_sql, rows)
         self.inserted += count
         self._check_space()
+        return count
+
+    def _insert(self, sql: str, rows: list[tuple]) -> int:
+        """Run the one-row ``INSERT … VALUES (?, …)`` ``sql`` for every row, :data:`ROWS_PER_STATEMENT`
+        rows a statement; return how many rows went in (``INSERT OR IGNORE`` leaves duplicates out)."""
+        whole = len(rows) - len(rows) % ROWS_PER_STATEMENT
+        count = 0
+        try:
+            if whole:
+                many = self._statements.get(sql)
+                if many is None:
+                    many = self._statements[sql] = sql + ("," + sql[sql.rindex("("):]) * (ROWS_PER_STATEMENT - 1)
+                self._cur.executemany(many, [tuple(chain.from_iterable(rows[i:i + ROWS_PER_STATEMENT]))
+                                             for i in range(0, whole, ROWS_PER_STATEMENT)])
+                count += self._cur.rowcount if self._cur.rowcount >= 0 else whole  # very old sqlite3 modules
+            if whole < len(rows):
+                self._cur.executemany(sql, rows[whole:])
+                count += self._cur.rowcount if self._cur.rowcount >= 0 else len(rows) - whole
+        except sqlite3.Error as exc:
+            raise _disk_error(exc, self.part) from exc
         return count
 
     def _check_space(self) -> None:
@@ -239,12 +260,7 @@ class MBTilesSink(TileSink):
             tile_id = hashlib.blake2b(data, digest_size=PAYLOAD_DIGEST_BYTES).hexdigest()
             images.append((tile_id, data))
             placed.append((z, x, y, tile_id))
-        try:
-            self._cur.executemany("INSERT OR IGNORE INTO images (tile_id, tile_data) VALUES (?,?)", images)
-            new_images = self._cur.rowcount
-        except sqlite3.Error as exc:
-            raise _disk_error(exc, self.part) from exc
-        self.images += max(new_images, 0)
+        self.images += self._insert("INSERT OR IGNORE INTO images (tile_id, tile_data) VALUES (?,?)", images)
         return super().add(placed)
 
     def dedupe(self) -> None:

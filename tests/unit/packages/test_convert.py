@@ -245,6 +245,26 @@ def test_merge_deduplicates_and_keeps_the_first(tmp_path):
     assert report.tiles_written == 4 and report.duplicates == 1
 
 
+
+@pytest.mark.parametrize("fmt", ["mbtiles", "gpkg"])
+def test_merge_of_overlapping_parts_counts_every_duplicate_and_keeps_the_first(tmp_path, fmt):
+    # hundreds of tiles per part, so rows go in many to a statement: the duplicates among a
+    # statement's rows are left out and counted one by one
+    first = {(5, r, c): png(seed=r * 32 + c) for r in range(12) for c in range(32)}  # rows 0-11
+    second = {(5, r, c): png(seed=1000 + r * 32 + c) for r in range(8, 20) for c in range(32)}  # rows 8-19
+    a, _ = _raster_tpkx(tmp_path, "a.tpkx", [(*key, data) for key, data in first.items()])
+    b, _ = _raster_tpkx(tmp_path, "b.tpkx", [(*key, data) for key, data in second.items()])
+    out = tmp_path / f"m.{fmt}"
+    report = merge_packages([a, b], out, fmt)
+    assert report.tiles_read == 768 and report.duplicates == 128 and report.tiles_written == 640
+    table = "tiles" if fmt == "mbtiles" else _rows(out, "SELECT table_name FROM gpkg_contents")[0][0]
+    stored = {(z, x, y): bytes(d) for z, x, y, d in _rows(
+        out, f"SELECT zoom_level, tile_column, tile_row, tile_data FROM {table}")}
+    assert len(stored) == 640
+    for (z, r, c), data in {**second, **first}.items():  # the first part's tile wins where both have one
+        assert stored[(z, c, 31 - r if fmt == "mbtiles" else r)] == data
+
+
 def test_merge_refuses_different_schemes(tmp_path):
     a, _ = _raster_tpkx(tmp_path, "a.tpkx", [(0, 0, 0, png())])
     b, _ = _raster_tpkx(tmp_path, "b.tpkx", [(0, 0, 0, png())], doc=wm_doc(tile=512))
