@@ -150,8 +150,8 @@
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="417"/>
-        <source>Export allowed, up to {n} tiles per export</source>
-        <translation>Export erlaubt, bis zu {n} Kacheln je Export</translation>
+        <source>Export allowed, up to {n} tiles per server job</source>
+        <translation>Export erlaubt, bis zu {n} Kacheln je Serverauftrag</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="420"/>
@@ -245,8 +245,8 @@
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="689"/>
-        <source>the server allows {limit} per export</source>
-        <translation>der Server erlaubt {limit} je Export</translation>
+        <source>the server allows {limit} per server job</source>
+        <translation>der Server erlaubt {limit} je Serverauftrag</translation>
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="691"/>
@@ -400,8 +400,8 @@
     </message>
     <message>
         <location filename="../plugin/gui/dock.py" line="1022"/>
-        <source>The export needs {n} tiles but the server allows {limit} per export. Tick fewer levels, choose a smaller area or turn on splitting.</source>
-        <translation>Der Export braucht {n} Kacheln, der Server erlaubt aber {limit} je Export. Haken Sie weniger Stufen an, wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
+        <source>The export needs {n} tiles but the server allows {limit} per server job. Tick fewer levels, choose a smaller area or turn on splitting.</source>
+        <translation>Der Export braucht {n} Kacheln, der Server erlaubt aber {limit} je Serverauftrag. Haken Sie weniger Stufen an, wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
     </message>
     <message>
         <location filename="../plugin/gui/export_destination.py" line="58"/>
@@ -650,23 +650,23 @@
     </message>
     <message>
         <location filename="../plugin/gui/levels_model.py" line="294"/>
-        <source>This level alone needs more tiles than the server allows per export ({limit}); it will be exported in several parts.</source>
-        <translation>Diese Stufe allein braucht mehr Kacheln, als der Server je Export erlaubt ({limit}); sie wird in mehreren Teilen exportiert.</translation>
+        <source>This level alone needs more tiles than the server allows per server job ({limit}); it will be exported in several parts.</source>
+        <translation>Diese Stufe allein braucht mehr Kacheln, als der Server je Serverauftrag erlaubt ({limit}); sie wird in mehreren Teilen exportiert.</translation>
     </message>
     <message>
         <location filename="../plugin/gui/levels_model.py" line="298"/>
-        <source>This level alone needs more tiles than the server allows per export ({limit}). Choose a smaller area or turn on splitting.</source>
-        <translation>Diese Stufe allein braucht mehr Kacheln, als der Server je Export erlaubt ({limit}). Wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
+        <source>This level alone needs more tiles than the server allows per server job ({limit}). Choose a smaller area or turn on splitting.</source>
+        <translation>Diese Stufe allein braucht mehr Kacheln, als der Server je Serverauftrag erlaubt ({limit}). Wählen Sie ein kleineres Gebiet oder schalten Sie das Aufteilen ein.</translation>
     </message>
     <message>
         <location filename="../plugin/gui/levels_model.py" line="304"/>
-        <source>With this level the export needs {n} tiles, more than the server allows per export ({limit}); it will be split into parts.</source>
-        <translation>Mit dieser Stufe braucht der Export {n} Kacheln, mehr als der Server je Export erlaubt ({limit}); er wird in Teile aufgeteilt.</translation>
+        <source>With this level the export needs {n} tiles, more than the server allows per server job ({limit}); it will be split into parts.</source>
+        <translation>Mit dieser Stufe braucht der Export {n} Kacheln, mehr als der Server je Serverauftrag erlaubt ({limit}); er wird in Teile aufgeteilt.</translation>
     </message>
     <message>
         <location filename="../plugin/gui/levels_model.py" line="308"/>
-        <source>With this level the export needs {n} tiles, more than the server allows per export ({limit}). Untick levels or turn on splitting.</source>
-        <translation>Mit dieser Stufe braucht der Export {n} Kacheln, mehr als der Server je Export erlaubt ({limit}). Entfernen Sie Haken oder schalten Sie das Aufteilen ein.</translation>
+        <source>With this level the export needs {n} tiles, more than the server allows per server job ({limit}). Untick levels or turn on splitting.</source>
+        <translation>Mit dieser Stufe braucht der Export {n} Kacheln, mehr als der Server je Serverauftrag erlaubt ({limit}). Entfernen Sie Haken oder schalten Sie das Aufteilen ein.</translation>
     </message>
     <message>
         <location filename="../plugin/gui/service_picker.py" line="85"/>
@@ -1759,8 +1759,8 @@ Ausgaben: OUTPUT (die geschriebene Datei) und TILE_COUNT (geschriebene Kacheln).
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="61"/>
-        <source>Server tile limit per export</source>
-        <translation>Kachellimit des Servers je Export</translation>
+        <source>Server tile limit per server job</source>
+        <translation>Kachellimit des Servers je Serverauftrag</translation>
     </message>
     <message>
         <location filename="../plugin/processing/algorithms/estimate_tiles.py" line="61"/>
@@ -2206,8 +2206,8 @@ Ausgabe: eine JSON-Datei mit der vollständigen Beschreibung. Die wichtigsten Ke
     </message>
     <message>
         <location filename="../plugin/core/errors.py" line="111"/>
-        <source>The export needs {count} tiles but the server allows at most {limit} per export. Choose fewer levels or a smaller area, or let the plugin split the export.</source>
-        <translation>Der Export braucht {count} Kacheln, der Server erlaubt aber höchstens {limit} je Export. Wählen Sie weniger Stufen oder ein kleineres Gebiet, oder lassen Sie das Plugin den Export aufteilen.</translation>
+        <source>The export needs {count} tiles but the server allows at most {limit} per server job. Choose fewer levels or a smaller area, or let the plugin split the export.</source>
+        <translation>Der Export braucht {count} Kacheln, der Server erlaubt aber höchstens {limit} je Serverauftrag. Wählen Sie weniger Stufen oder ein kleineres Gebiet, oder lassen Sie das Plugin den Export aufteilen.</translation>
     </message>
     <message>
         <location filename="../plugin/core/errors.py" line="136"/>

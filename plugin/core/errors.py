@@ -130,7 +130,7 @@ class InvalidRequestError(ArcGISOfflineTilesError):
 class TooManyTilesError(ArcGISOfflineTilesError):
     template = QT_TRANSLATE_NOOP(
         "errors", "The export needs {count} tiles but the server allows at most {limit} per "
-        "export. Choose fewer levels or a smaller area, or let the plugin split the export.")
+        "server job. Choose fewer levels or a smaller area, or let the plugin split the export.")
 
 
 class JobError(ArcGISOfflineTilesError):

@@ -302,22 +302,22 @@ class LevelsModel(QAbstractTableModel):
                 n=format_int(self._cumulative[lod.level])))
         if self._limit and count is not None and count > self._limit:
             if self._split:
-                lines.append(tr("This level alone needs more tiles than the server allows per export "
+                lines.append(tr("This level alone needs more tiles than the server allows per server job "
                                 "({limit}); it will be exported in several parts.").format(
                                     limit=format_int(self._limit)))
             else:
-                lines.append(tr("This level alone needs more tiles than the server allows per export "
+                lines.append(tr("This level alone needs more tiles than the server allows per server job "
                                 "({limit}). Choose a smaller area or turn on splitting.").format(
                                     limit=format_int(self._limit)))
         elif self._limit and self._is_over(lod.level):
             running = self._cumulative.get(lod.level, 0)
             if self._split:
                 lines.append(tr("With this level the export needs {n} tiles, more than the server allows "
-                                "per export ({limit}); it will be split into parts.").format(
+                                "per server job ({limit}); it will be split into parts.").format(
                                     n=format_int(running), limit=format_int(self._limit)))
             else:
                 lines.append(tr("With this level the export needs {n} tiles, more than the server allows "
-                                "per export ({limit}). Untick levels or turn on splitting.").format(
+                                "per server job ({limit}). Untick levels or turn on splitting.").format(
                                     n=format_int(running), limit=format_int(self._limit)))
         return "\n".join(lines)
 

@@ -177,10 +177,10 @@ def test_over_the_limit_without_splitting_is_refused_in_the_dock(dock, qtbot, em
     dock.model.set_checked_levels([0, 1, 2, 3, 4, 5])
     dock.ui.splitCheck.setChecked(False)
     dock.recount_now()
-    assert "allows at most 10 per export" in dock.ui.planLabel.text()
+    assert "allows at most 10 per server job" in dock.ui.planLabel.text()
     assert dock.export() is None
     assert started == []
-    assert "the server allows 10 per export" in dock.message_text()
+    assert "the server allows 10 per server job" in dock.message_text()
 
     dock.ui.splitCheck.setChecked(True)
     dock._update_totals()

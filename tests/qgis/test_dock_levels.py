@@ -72,7 +72,7 @@ def test_ticking_levels_with_the_keyboard_updates_the_totals(map_dock, qtbot):
     total = counts[0] + counts[1] + counts[3]
     assert _cell(dock, 3, CUMULATIVE, ValueRole) == total
     assert _cell(dock, 2, CUMULATIVE, ValueRole) is None  # not ticked
-    assert dock.ui.totalLabel.text() == (f"{total:,} tiles in 3 levels — the server allows 100,000 per export; "
+    assert dock.ui.totalLabel.text() == (f"{total:,} tiles in 3 levels — the server allows 100,000 per server job; "
                                          "1 part")
     # the scale widgets follow the ticks
     assert dock.ui.minScaleWidget.scale() == pytest.approx(dock.model.lod(0).scale, rel=1e-6)
@@ -120,14 +120,14 @@ def test_levels_over_the_limit_are_marked_and_the_total_says_how_many_parts(dock
     dock._update_totals()
     assert [lv for lv in range(first_over + 1) if _marked(dock, lv)] == [first_over]  # of the ticked levels
     tooltip = _cell(dock, first_over, LEVEL, Qt.ItemDataRole.ToolTipRole)
-    assert "more than the server allows per export (50)" in tooltip and "split" in tooltip
+    assert "more than the server allows per server job (50)" in tooltip and "split" in tooltip
     total = sum(counts[lv] for lv in range(first_over + 1))
     assert dock.planning  # computed in the background
     qtbot.waitUntil(lambda: not dock.planning, timeout=10000)
     parts = dock.levels_panel.plan_view.plan.part_count
     assert parts > 1
     assert dock.ui.totalLabel.text() == (f"{total:,} tiles in {first_over + 1} levels — the server allows 50 per "
-                                         f"export; {parts} parts")
+                                         f"server job; {parts} parts")
     assert f"{parts} parts of at most 50 tiles" in dock.ui.planLabel.text()
 
     dock.ui.splitCheck.setChecked(False)

@@ -20,7 +20,7 @@ def test_connect_shows_type_crs_and_levels(dock, qtbot, emulator):
     assert "EPSG:3857" in summary
     assert "512×512 px, pbf" in summary
     assert "Levels 0–6 (1:295,828,768 to 1:4,622,324)" in summary  # QGIS's spelling of scales
-    assert "Export allowed, up to 100,000 tiles per export" in summary
+    assert "Export allowed, up to 100,000 tiles per server job" in summary
     assert "version 11.1" in summary
     assert dock.model.rowCount() == len(dock.service.available_lods)
     assert dock.message_text() == ""

@@ -92,7 +92,7 @@ class ExportPanel(QObject):
         total = self.controller.model.total_tiles()
         limit = self.controller.service.max_export_tiles or 0
         if not request.split and limit and total > limit:
-            self.messages.error(tr("The export needs {n} tiles but the server allows {limit} per export. Tick "
+            self.messages.error(tr("The export needs {n} tiles but the server allows {limit} per server job. Tick "
                                    "fewer levels, choose a smaller area or turn on splitting.").format(
                                        n=format_int(total), limit=format_int(limit)))
             return None

@@ -182,7 +182,7 @@ class LevelsPanel(QObject):
                               tiles=format_int(total))
         if not limit:
             return escape(text)
-        text += " — " + tr("the server allows {limit} per export").format(limit=format_int(limit))
+        text += " — " + tr("the server allows {limit} per server job").format(limit=format_int(limit))
         if total <= limit:
             return escape(text + "; " + tr("1 part"))
         if self.ui.splitCheck.isChecked():

@@ -43,7 +43,7 @@ def summary_html(info: ServiceInfo, crs: QgsCoordinateReferenceSystem) -> str:
             first=first.level, last=last.level, coarse=format_scale(first.scale), fine=format_scale(last.scale))),
     ]
     if info.export_allowed:
-        lines.append(escape(tr("Export allowed, up to {n} tiles per export").format(
+        lines.append(escape(tr("Export allowed, up to {n} tiles per server job").format(
             n=format_int(info.max_export_tiles or 0))))
     else:
         reason = tr("not allowed by the service (exportTilesAllowed is false)")

@@ -60,7 +60,7 @@ class EstimateTilesAlgorithm(ServiceAreaAlgorithm):
             OUTPUT, self.tr("Estimate (JSON)"), self.tr("JSON files (*.json)"), optional=True,
             createByDefault=True))
         for name, label in (("TOTAL", self.tr("Total tiles")), ("JOBS_NEEDED", self.tr("Parts needed")),
-                            ("MAX_EXPORT_TILES", self.tr("Server tile limit per export")),
+                            ("MAX_EXPORT_TILES", self.tr("Server tile limit per server job")),
                             ("SERVER_TOTAL_BYTES", self.tr("Server estimate: bytes")),
                             ("SERVER_TOTAL_TILES", self.tr("Server estimate: tiles"))):
             self.addOutput(QgsProcessingOutputNumber(name, label))
