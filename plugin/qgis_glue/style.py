@@ -52,6 +52,7 @@ from dataclasses import dataclass, replace
 from qgis.core import (
     Qgis,
     QgsContrastEnhancement,
+    QgsExpression,
     QgsFillSymbol,
     QgsGeometryGeneratorSymbolLayer,
     QgsMapBoxGlStyleConversionContext,
@@ -75,6 +76,8 @@ from qgis.PyQt.QtCore import QByteArray, Qt
 from qgis.PyQt.QtGui import QFontDatabase, QFontMetricsF, QGuiApplication, QImage
 
 from ..core.errors import PackageError
+from ..core.packages.glyphs import FontAdvances, read_font_advances
+from .label_lines import advances_from_font, maplibre_lines_expression
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,8 @@ class StyleResources:
     sprite_name: str = ""
     # every usable sheet as (pixel ratio, png, index json, name), in SPRITE_VARIANTS order
     sprite_sheets: tuple[tuple[float, bytes, str, str], ...] = ()
+    # glyph advances of the font stacks of the style's labels, as (stack joined by ",", advances)
+    fonts: tuple[tuple[str, FontAdvances], ...] = ()
 
     @property
     def style(self) -> dict:
@@ -147,7 +152,41 @@ def read_style_resources(pkg) -> StyleResources | None:
                     continue
                 sheets.append((SPRITE_RATIOS[variant], png, sprite_json, png_rel))
     first = sheets[0] if sheets else (0.0, None, None, "")
-    return StyleResources(json.dumps(style), first[1], first[2], first[3], tuple(sheets))
+    return StyleResources(json.dumps(style), first[1], first[2], first[3], tuple(sheets), _read_fonts(pkg, style))
+
+
+def _read_fonts(pkg, style: dict) -> tuple[tuple[str, FontAdvances], ...]:
+    """The glyph advances of every static ``text-font`` stack of the style's point labels (at most
+    MAX_FONT_STACKS; a missing or unusable glyph file leaves its characters out)."""
+    template = style.get("glyphs")
+
+    def read(path: str) -> bytes | None:
+        try:
+            return pkg.resource(path) if pkg.has_resource(path) else None
+        except PackageError as exc:
+            log.info("%s: glyph file %s is unusable (%s)", pkg.path, path, exc)
+            return None
+
+    fonts: dict[str, FontAdvances] = {}
+    for gl in style.get("layers") or []:
+        layout = gl.get("layout") if isinstance(gl, dict) else None
+        if not isinstance(layout, dict) or layout.get("symbol-placement", "point") != "point":
+            continue
+        stack = _static_stack(layout.get("text-font"))
+        if stack is None or ",".join(stack) in fonts or len(fonts) >= MAX_FONT_STACKS:
+            continue
+        advances = read_font_advances(read, stack, template) if isinstance(template, str) else None
+        if advances is not None:
+            fonts[",".join(stack)] = advances
+    return tuple(fonts.items())
+
+
+def _static_stack(value) -> list[str] | None:
+    if value is None:
+        value = DEFAULT_TEXT_FONT
+    if isinstance(value, list) and value and all(isinstance(name, str) for name in value):
+        return value if not any(name in _EXPRESSION_WORDS for name in value) else None
+    return None
 
 
 def _sprite_base(sprite) -> str:
@@ -262,7 +301,7 @@ def apply_vector_style(layer: QgsVectorTileLayer, resources: StyleResources | No
     else:
         renderer, labeling = converter.renderer(), converter.labeling()
         draw_as_maplibre(renderer, style, resources)
-        labels_as_maplibre(labeling, style)
+        labels_as_maplibre(labeling, style, dict(resources.fonts))
         zoom_as_maplibre(renderer, labeling)
         layer.setRenderer(renderer)
         layer.setLabeling(labeling)
@@ -612,6 +651,8 @@ def _exact_branch(match, sprites: dict) -> str:
 DEFAULT_TEXT_SIZE_PX = 16.0
 DEFAULT_TEXT_MAX_WIDTH_EM = 10.0
 DEFAULT_TEXT_LINE_HEIGHT_EM = 1.2
+DEFAULT_TEXT_FONT = ["Open Sans Regular", "Arial Unicode MS Regular"]
+MAX_FONT_STACKS = 32  # font stacks whose glyph advances are read (six small files each)
 _LOWER_CASE = "abcdefghijklmnopqrstuvwxyz"
 
 
@@ -620,12 +661,15 @@ _LOWER_CASE = "abcdefghijklmnopqrstuvwxyz"
 MAPLIBRE_GLYPH_OFFSET_EM = 17.0 / 24.0
 
 
-def labels_as_maplibre(labeling, style: dict) -> int:
+def labels_as_maplibre(labeling, style: dict, fonts: dict[str, FontAdvances] | None = None) -> int:
     """Wrap and place point labels as MapLibre does (see the module notes).
 
     ``text-max-width`` and ``text-line-height`` must be static; a zoom-dependent ``text-size`` keeps
     the converter's size expression, and the offset (``text-offset`` and the baseline shift, both in
-    ems) becomes an expression of it.  Returns how many label styles changed."""
+    ems) becomes an expression of it.  A label wider than ``text-max-width`` breaks into the lines
+    MapLibre draws, measured with the package's glyphs (``fonts``, by font stack joined with ",") or,
+    without them, with the label's own font (:mod:`.label_lines`).  Returns how many label styles
+    changed."""
     if labeling is None or not hasattr(labeling, "styles"):
         return 0
     gl_layers = {gl.get("id"): gl for gl in style.get("layers") or [] if isinstance(gl, dict)}
@@ -652,6 +696,8 @@ def labels_as_maplibre(labeling, style: dict) -> int:
             if letter > 0:
                 settings.autoWrapLength = max(1, int(max_width * size / letter))
                 settings.useMaxLineLengthForAutoWrap = True
+            _lines_as_maplibre(settings, layout, max_width, (fonts or {}).get(
+                ",".join(_static_stack(layout.get("text-font")) or [])))
         line_height = _static_number(layout.get("text-line-height"), DEFAULT_TEXT_LINE_HEIGHT_EM)
         if line_height is not None and line_height > 0 and metrics.height() > 0:
             text_format = settings.format()
@@ -667,6 +713,20 @@ def labels_as_maplibre(labeling, style: dict) -> int:
     if changed:
         labeling.setStyles(styles)
     return changed
+
+
+def _lines_as_maplibre(settings, layout: dict, max_width: float, font: FontAdvances | None) -> None:
+    """The label text breaks where MapLibre breaks it; QGIS's own wrapping (kept as the fallback of a
+    label with very many words) is switched off."""
+    spacing = _static_number(layout.get("text-letter-spacing"), 0.0)
+    if spacing is None or not settings.fieldName:
+        return
+    text = settings.fieldName if settings.isExpression else QgsExpression.quotedColumnRef(settings.fieldName)
+    if font is None:
+        font = advances_from_font(settings.format().font())
+    settings.fieldName = maplibre_lines_expression(text, font, max_width, spacing, settings.autoWrapLength)
+    settings.isExpression = True
+    settings.autoWrapLength = 0
 
 
 def _label_property(name: str):

@@ -10,8 +10,12 @@ from pathlib import Path
 
 import pytest
 from qgis.core import (
+    QgsExpression,
     QgsExpressionContext,
     QgsExpressionContextUtils,
+    QgsFeature,
+    QgsField,
+    QgsFields,
     QgsFillSymbol,
     QgsMapRendererSequentialJob,
     QgsMapSettings,
@@ -20,13 +24,13 @@ from qgis.core import (
     QgsRasterMarkerSymbolLayer,
     QgsRectangle,
 )
-from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
+from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, QVariant
 from qgis.PyQt.QtGui import QColor, QFont, QFontMetricsF, QImage
 
 from arcgis_emulator.writers import write_package
 from plugin.qgis_glue.layers import open_package_layer
 from plugin.qgis_glue.style import OUTLINE_SUFFIX, PIXEL_SIZE_MM
-from tests.unit.packages.helpers import WM_HALF, _field, _varint, wm_doc
+from tests.unit.packages.helpers import WM_HALF, _field, _varint, glyph_pbf, wm_doc
 
 EXTENT = 4096  # MVT tile extent
 VIEW_PX = 512  # one 512 px level-0 tile drawn 1:1 at 96 dpi
@@ -105,12 +109,13 @@ def _sprites() -> dict[str, bytes]:
     return {"sprites/sprite.png": _png(sheet), "sprites/sprite.json": json.dumps(index).encode()}
 
 
-def _vtpk(path: Path, style_layers: list[dict], tile: dict, sprites: dict | None = None) -> Path:
+def _vtpk(path: Path, style_layers: list[dict], tile: dict, sprites: dict | None = None,
+          fonts: dict[str, bytes] | None = None) -> Path:
     style = {"version": 8, "sprite": "../sprites/sprite", "glyphs": "../fonts/{fontstack}/{range}.pbf",
              "sources": {"esri": {"type": "vector", "url": "../../"}},
              "layers": [{"id": "background", "type": "background", "paint": {"background-color": "#ffffff"}}]
              + style_layers}
-    resources = {"styles/root.json": json.dumps(style).encode(), **(sprites or _sprites())}
+    resources = {"styles/root.json": json.dumps(style).encode(), **(sprites or _sprites()), **(fonts or {})}
     write_package("vtpk", path, wm_doc(tile=512, levels=1), [(0, 0, 0, _mvt(tile))], resources=resources)
     return path
 
@@ -392,13 +397,90 @@ def test_label_wider_than_text_max_width_wraps(native, text_size, tmp_path, qgis
                  {"poi": [("point", short, {"name": "Switzerland"}),
                           ("point", long, {"name": "Bosnia and Herz."})]})
     layer = open_package_layer(path, cache_dir=tmp_path, native=native)
-    styles = layer.labeling().styles()
-    assert styles[0].labelSettings().autoWrapLength < len("Bosnia and Herz.")  # 16 at 2 per em
+    # no glyph files in this package: measured with the label's font; the converter's 16 characters
+    # (2 per em) would keep it on one line
+    assert _label_text(layer, "Bosnia and Herz.").count("\n") == 1
     image = _render(layer)
     one_line = _text_rows(image, _px(short[1]) - 20, _px(short[1]) + 20)
     two_lines = _text_rows(image, _px(long[1]) - 30, _px(long[1]) + 30)
     assert one_line > 5
     assert two_lines > 1.6 * one_line  # "Bosnia and" / "Herz.", as MapLibre breaks it
+
+
+def _label_text(layer, name: str) -> str:
+    """The text the layer's first label style draws for a feature called ``name``."""
+    settings = layer.labeling().styles()[0].labelSettings()
+    fields = QgsFields()
+    fields.append(QgsField("name", QVariant.String))
+    feature = QgsFeature(fields)
+    feature["name"] = name
+    context = QgsExpressionContext()
+    context.setFields(fields)
+    context.setFeature(feature)
+    expression = QgsExpression(settings.fieldName if settings.isExpression
+                               else QgsExpression.quotedColumnRef(settings.fieldName))
+    text = expression.evaluate(context)
+    assert not expression.hasParserError() and not expression.hasEvalError(), expression.evalErrorString()
+    return text
+
+
+# Advances (px of a 24 px em) of a proportional font like Arial's, as a package's glyph file gives them.
+PROPORTIONAL = {" ": 7, ".": 7, "B": 16, "H": 17, "a": 13, "d": 13, "e": 13, "i": 5, "n": 13, "o": 13,
+                "r": 8, "s": 12, "z": 12, "K": 16, "U": 17, "t": 7, "g": 13, "m": 20}
+
+
+def _ink_columns(image: QImage, rows: range) -> int:
+    """How many pixel columns of ``rows`` hold dark (text) pixels."""
+    return sum(1 for x in range(VIEW_PX)
+               if any(QColor.fromRgba(image.pixel(x, y)).lightness() < 100 for y in rows))
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_labels_break_into_even_lines_as_maplibre_does(native, tmp_path, qgis_new_project):
+    """MapLibre balances a wrapped label's lines by the package's glyph advances: "Bosnia and Herz."
+    (169 px at 24 px) in 6 ems (144 px) is two lines of about 84 px, "Bosnia" / "and Herz.", where
+    QGIS fills the first line ("Bosnia and" / "Herz.")."""
+    size = 20
+    labels = {"id": "names", "type": "symbol", "source": "esri", "source-layer": "poi",
+              "layout": {"text-field": "{name}", "text-font": ["Test Regular"], "text-size": size,
+                         "text-max-width": 6},
+              "paint": {"text-color": "#000000"}}
+    font = glyph_pbf({ord(c): advance for c, advance in PROPORTIONAL.items()})
+    path = _vtpk(tmp_path / "labels.vtpk", [labels],
+                 {"poi": [("point", (EXTENT // 2, EXTENT // 2), {"name": "Bosnia and Herz."})]},
+                 fonts={"fonts/Test Regular/0-255.pbf": font})
+    layer = open_package_layer(path, cache_dir=tmp_path, native=native)
+    assert _label_text(layer, "Bosnia and Herz.") == "Bosnia\nand Herz."
+    assert _label_text(layer, "United Kingdom") == "United\nKingdom"
+    assert _label_text(layer, "Bosnia") == "Bosnia"  # narrower than 6 ems: one line
+    image = _render(layer)
+    inked = [y for y in range(VIEW_PX) if _ink_columns(image, range(y, y + 1))]
+    assert inked, "the label is drawn"
+    gap = next(i for i in range(1, len(inked)) if inked[i] > inked[i - 1] + 1)  # between the two lines
+    first, second = range(inked[0], inked[gap - 1] + 1), range(inked[gap], inked[-1] + 1)
+    # the upper line ("Bosnia") is the shorter one, as MapLibre draws it
+    assert _ink_columns(image, first) < 0.85 * _ink_columns(image, second)
+
+
+def test_label_lines_survive_saving_the_style(tmp_path, qgis_new_project):
+    """The line breaks are a plain expression of the style: a layer style saved and loaded elsewhere
+    (or a project opened without the plugin) keeps them."""
+    labels = {"id": "names", "type": "symbol", "source": "esri", "source-layer": "poi",
+              "layout": {"text-field": "{name}", "text-font": ["Test Regular"], "text-size": 12,
+                         "text-max-width": 6},
+              "paint": {"text-color": "#000000"}}
+    font = glyph_pbf({ord(c): advance for c, advance in PROPORTIONAL.items()})
+    path = _vtpk(tmp_path / "labels.vtpk", [labels],
+                 {"poi": [("point", (EXTENT // 2, EXTENT // 2), {"name": "Bosnia and Herz."})]},
+                 fonts={"fonts/Test Regular/0-255.pbf": font})
+    layer = open_package_layer(path, cache_dir=tmp_path, native=False)
+    qml = str(tmp_path / "style.qml")
+    layer.saveNamedStyle(qml)
+    other = open_package_layer(path, cache_dir=tmp_path / "other", native=False)
+    other.setLabeling(None)
+    message, ok = other.loadNamedStyle(qml)
+    assert ok, message
+    assert _label_text(other, "Bosnia and Herz.") == "Bosnia\nand Herz."
 
 
 @pytest.mark.parametrize("anchor", ["center", "top"])

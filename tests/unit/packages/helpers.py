@@ -398,3 +398,14 @@ def assert_no_holes(src, mbtiles, background_layer: str | None = None) -> dict:
         counts["background"] = len(extra) - len(drawn)
         assert not drawn, f"tiles where the package has none and draws no ancestor: {sorted(drawn)[:5]}"
     return counts
+
+
+def glyph_pbf(advances: dict[int, int], name: str = "Test Regular", start: int = 0) -> bytes:
+    """A glyph range file (fontnik's protobuf: glyphs → stacks → glyphs with id, bitmap, metrics and
+    advance) with the given advance per code point; bitmaps are 1×1 placeholders."""
+    glyphs = b"".join(
+        _field(3, 2, _field(1, 0, code) + _field(2, 2, b"\x00" * 49) + _field(3, 0, 1) + _field(4, 0, 1)
+               + _field(5, 0, 0) + _field(6, 0, _zz(-20)) + _field(7, 0, advance))
+        for code, advance in sorted(advances.items()))
+    stack = _field(1, 2, name.encode()) + _field(2, 2, f"{start}-{start + 255}".encode()) + glyphs
+    return _field(1, 2, stack)
