@@ -5,10 +5,13 @@ with the package's glyph advances (:mod:`plugin.core.packages.glyphs`); QGIS fil
 greedily ("Bosnia and / Herz." where MapLibre draws "Bosnia / and Herz.").  The labels cannot be
 broken in advance (their text is in the tiles), so :func:`maplibre_lines_expression` turns the label
 expression into one that inserts the line breaks MapLibre chooses: the advances travel in the
-expression as a string (one character per code point), and MapLibre's dynamic programme over the
-possible breaks is unrolled for up to :data:`MAX_BREAKS` of them (a label with more falls back to
-QGIS's ``wordwrap``).  Only functions QGIS 3.22 has are used, and no Python function is registered:
-the style keeps working in a project saved and opened without the plugin, or copied as a .qml.
+expression as a string (one character per code point); a label no wider than ``text-max-width``
+is only measured (~0.1 ms), a wider one runs MapLibre's choice in a few stages (every choice of up
+to :data:`MASK_BREAKS` possible breaks weighed at once, MapLibre's loop over them beyond; ~5 ms a
+label on QGIS 3.22, see the note on parsing below), and a label with more than :data:`MAX_BREAKS`
+possible breaks falls back to QGIS's ``wordwrap``.  Only functions QGIS 3.22 has are used, and no
+Python function is registered: the style keeps working in a project saved and opened without the
+plugin, or copied as a .qml.
 
 The expression equals :func:`plugin.core.packages.glyphs.line_breaks` (the tests compare them),
 except that it computes in double precision where MapLibre computes in float (two choices of
@@ -87,8 +90,10 @@ def _number(value: float) -> str:
 # therefore a chain of shallow stages, each binding one variable, kept as strings in one array
 # (@aot_code) and running the next with eval(); MapLibre's loop over the possible breaks is the STEP
 # stages running themselves again.
-_STAGES = ("main", "g", "n", "k", "x", "q", "xe", "b", "step", "step_o", "step_m", "step_s", "step_b",
-           "final_o", "final_m", "final_e")
+_STAGES = ("prepare", "x", "q", "choose", "weigh", "pick", "step", "step_b", "final_o", "final_e")
+# Up to this many possible breaks every choice of breaks is weighed in one stage (one parse, 2^n
+# choices); with more, MapLibre's loop runs a stage per possible break.
+MASK_BREAKS = 6
 
 
 def _run(stage: str) -> str:
@@ -126,8 +131,12 @@ def _advance(code: str, font: FontAdvances, spacing: str) -> str:
             f"ELSE {_number(font.fallback)} + {spacing} END")
 
 
+def _chosen(bit: str) -> str:
+    """Whether possible break ``bit`` is in the choice numbered @aot_mask."""
+    return f"floor(@aot_mask / 2 ^ {bit}) % 2 = 1"
+
+
 def _stages(font: FontAdvances, max_width_em: float, spacing_em: float, fallback_chars: int) -> list[str]:
-    spacing = _number(spacing_em * ONE_EM)
     max_width = _number(max_width_em * ONE_EM)
     character = "substr(@aot_t, @element + 1, 1)"
     fallback = f"wordwrap(@aot_t, {int(fallback_chars)})" if fallback_chars > 0 else "@aot_t"
@@ -142,42 +151,63 @@ def _stages(font: FontAdvances, max_width_em: float, spacing_em: float, fallback
               f"AND {_ideographic(character)} THEN {_number(IDEOGRAPHIC_PENALTY)} ELSE 0 END)")
     j = "array_length(@aot_b)"  # the possible break weighed now
     line = _trimmed("substr(@aot_t, @aot_e[@element] + 1, @aot_e[@element + 1] - @aot_e[@element])")
+    lines = f"array_to_string(array_foreach(generate_series(0, array_length(@aot_e) - 2), {line}), '\\n')"
+    special = QgsExpression.quotedString("[\n(\uff08)\uff09\u200b]")
     stages = {
-        # advances of every character, the target width, widths without whitespace, the possible breaks
-        "main": _bind("a", "array_foreach(generate_series(1, length(@aot_t)), "
-                      f"{_advance('ascii(substr(@aot_t, @element, 1))', font, spacing)})", "g"),
-        "g": _bind("g", f"array_sum(@aot_a) / max(1, ceil(array_sum(@aot_a) / {max_width}))", "n"),
-        "n": _bind("n", "array_foreach(generate_series(0, length(@aot_t) - 1), "
-                   f"CASE WHEN strpos({whitespace}, {character}) > 0 THEN 0 ELSE @aot_a[@element] END)", "k"),
-        "k": ("with_variable('aot_k', array_filter(generate_series(0, length(@aot_t) - 2), "
-              f"regexp_match({character}, {_BREAKABLE})), "
-              f"CASE WHEN array_length(@aot_k) > {MAX_BREAKS} THEN {fallback} ELSE {_run('x')} END)"),
-        # where each possible break is (x, without whitespace), its penalty, where the text ends
-        "x": _bind("x", "array_foreach(@aot_k, array_sum(array_slice(@aot_n, 0, @element)))", "q"),
-        "q": _bind("q", f"array_foreach(@aot_k, CASE WHEN {character} = '\\n' "
-                   f"THEN -1 * (({_number(NEWLINE_PENALTY)} + {others}) ^ 2) ELSE {others} ^ 2 END)", "xe"),
-        "xe": _bind("xe", "array_sum(@aot_n)", "b"),
-        "b": "with_variable('aot_b', array(), with_variable('aot_s', array(), " + _run("step") + "))",
+        # the target width, widths without whitespace, the possible breaks
+        "prepare": (f"with_variable('aot_g', array_sum(@aot_a) / max(1, ceil(array_sum(@aot_a) / {max_width})), "
+                    "with_variable('aot_n', array_foreach(generate_series(0, length(@aot_t) - 1), "
+                    f"CASE WHEN strpos({whitespace}, {character}) > 0 THEN 0 ELSE @aot_a[@element] END), "
+                    "with_variable('aot_k', array_filter(generate_series(0, length(@aot_t) - 2), "
+                    f"regexp_match({character}, {_BREAKABLE})), "
+                    f"CASE WHEN array_length(@aot_k) > {MAX_BREAKS} THEN {fallback} ELSE {_run('x')} END)))"),
+        # where each possible break is (x, without whitespace); penalties only for a text with a
+        # newline, a parenthesis or a zero width space
+        "x": ("with_variable('aot_x', array_foreach(@aot_k, array_sum(array_slice(@aot_n, 0, @element))), "
+              f"CASE WHEN regexp_match(@aot_t, {special}) THEN {_run('q')} "
+              f"ELSE with_variable('aot_q', array_foreach(@aot_k, 0), {_run('choose')}) END)"),
+        "q": ("with_variable('aot_q', array_foreach(@aot_k, CASE WHEN " + character + " = '\\n' "
+              f"THEN -1 * (({_number(NEWLINE_PENALTY)} + {others}) ^ 2) ELSE {others} ^ 2 END), "
+              f"{_run('choose')})"),
+        # a few possible breaks: the least bad of all choices (a bit per possible break), ties to the
+        # choice with the latest breaks, which is the one MapLibre's loop keeps
+        "choose": (f"CASE WHEN array_length(@aot_k) <= {MASK_BREAKS} THEN "
+                   "with_variable('aot_sels', array_foreach(generate_series(0, 2 ^ array_length(@aot_k) - 1), "
+                   "with_variable('aot_mask', @element, array_filter(generate_series(0, array_length(@aot_k) - 1), "
+                   f"{_chosen('@element')}))), {_run('weigh')}) "
+                   "ELSE with_variable('aot_b', array(), with_variable('aot_s', array(), "
+                   f"{_run('step')})) END"),
+        "weigh": _bind("o", "array_foreach(@aot_sels, with_variable('aot_sel', @element, "
+                       "coalesce(array_sum(array_foreach(generate_series(0, array_length(@aot_sel) - 1), "
+                       "(@aot_x[@aot_sel[@element]] - CASE WHEN @element = 0 THEN 0 "
+                       "ELSE @aot_x[@aot_sel[@element - 1]] END - @aot_g) ^ 2 + @aot_q[@aot_sel[@element]])), 0) + "
+                       + _last_line("array_sum(@aot_n) - CASE WHEN array_length(@aot_sel) = 0 THEN 0 "
+                                    "ELSE @aot_x[@aot_sel[-1]] END") + "))", "pick"),
+        "pick": ("with_variable('aot_min', array_min(@aot_o), "
+                 "with_variable('aot_e', array_cat(array(0), array_foreach(@aot_sels[array_last(array_filter("
+                 "generate_series(0, array_length(@aot_o) - 1), @aot_o[@element] = @aot_min))], "
+                 "@aot_k[@element] + 1), array(length(@aot_t))), "
+                 f"{lines}))"),
         # evaluateBreak for the next possible break: as a first line, or after each earlier break
         # (ties go to the later one); its badness (@aot_b) and chain of breaks (@aot_s, "3,9") are kept
-        "step": f"CASE WHEN {j} >= array_length(@aot_k) THEN {_run('final_o')} ELSE {_run('step_o')} END",
-        "step_o": _bind("o", f"array_cat(array((@aot_x[{j}] - @aot_g) ^ 2 + @aot_q[{j}]), "
-                        f"CASE WHEN {j} = 0 THEN array() ELSE array_foreach(generate_series(0, {j} - 1), "
-                        f"(@aot_x[{j}] - @aot_x[@element] - @aot_g) ^ 2 + @aot_q[{j}] + @aot_b[@element]) END)",
-                        "step_m"),
-        "step_m": _bind("m", _ARGMIN, "step_s"),
-        "step_s": _bind("s", f"array_append(@aot_s, CASE WHEN @aot_m = 0 THEN '' ELSE @aot_s[@aot_m - 1] || ',' END "
-                        f"|| to_string(to_int(@aot_k[{j}]) + 1))", "step_b"),
-        "step_b": _bind("b", "array_append(@aot_b, @aot_o[@aot_m])", "step"),
+        "step": (f"CASE WHEN {j} >= array_length(@aot_k) THEN {_run('final_o')} ELSE "
+                 f"with_variable('aot_o', array_cat(array((@aot_x[{j}] - @aot_g) ^ 2 + @aot_q[{j}]), "
+                 f"CASE WHEN {j} = 0 THEN array() ELSE array_foreach(generate_series(0, {j} - 1), "
+                 f"(@aot_x[{j}] - @aot_x[@element] - @aot_g) ^ 2 + @aot_q[{j}] + @aot_b[@element]) END), "
+                 f"{_run('step_b')}) END"),
+        "step_b": (f"with_variable('aot_m', {_ARGMIN}, with_variable('aot_s', array_append(@aot_s, "
+                   f"CASE WHEN @aot_m = 0 THEN '' ELSE @aot_s[@aot_m - 1] || ',' END "
+                   f"|| to_string(to_int(@aot_k[{j}]) + 1)), "
+                   f"with_variable('aot_b', array_append(@aot_b, @aot_o[@aot_m]), {_run('step')})))"),
         # the end of the text, the last line after the least bad break, the lines
-        "final_o": _bind("o", f"array_cat(array({_last_line('@aot_xe')}), "
+        "final_o": _bind("o", f"array_cat(array({_last_line('array_sum(@aot_n)')}), "
                          f"CASE WHEN {j} = 0 THEN array() ELSE array_foreach(generate_series(0, {j} - 1), "
-                         f"{_last_line('@aot_xe - @aot_x[@element]')} + @aot_b[@element]) END)", "final_m"),
-        "final_m": _bind("m", _ARGMIN, "final_e"),
-        "final_e": ("with_variable('aot_e', array_cat(array(0), CASE WHEN @aot_m = 0 THEN array() ELSE "
+                         f"{_last_line('array_sum(@aot_n) - @aot_x[@element]')} + @aot_b[@element]) END)", "final_e"),
+        "final_e": (f"with_variable('aot_m', {_ARGMIN}, "
+                    "with_variable('aot_e', array_cat(array(0), CASE WHEN @aot_m = 0 THEN array() ELSE "
                     "array_foreach(string_to_array(@aot_s[@aot_m - 1], ','), to_int(@element)) END, "
                     "array(length(@aot_t))), "
-                    f"array_to_string(array_foreach(generate_series(0, array_length(@aot_e) - 2), {line}), '\\n'))"),
+                    f"{lines}))"),
     }
     return [stages[name] for name in _STAGES]
 
@@ -192,8 +222,9 @@ def maplibre_lines_expression(text: str, font: FontAdvances, max_width_em: float
                                                                              fallback_chars))
     # a label no wider than text-max-width stays on one line (its only badness is its own); measured
     # here, so that only the labels MapLibre breaks run the stages
-    width = (f"array_sum(array_foreach(generate_series(1, length(@aot_t)), "
-             f"{_advance('ascii(substr(@aot_t, @element, 1))', font, _number(spacing_em * ONE_EM))}))")
+    advances = (f"array_foreach(generate_series(1, length(@aot_t)), "
+                f"{_advance('ascii(substr(@aot_t, @element, 1))', font, _number(spacing_em * ONE_EM))})")
     return (f"with_variable('aot_t', to_string({text}), CASE WHEN @aot_t IS NULL OR length(@aot_t) < 2 THEN @aot_t "
-            f"WHEN strpos(@aot_t, '\\n') = 0 AND {width} <= {_number(max_width_em * ONE_EM)} THEN {_trimmed('@aot_t')} "
-            f"ELSE with_variable('aot_code', array({stages}), {_run('main')}) END)")
+            f"ELSE with_variable('aot_a', {advances}, CASE WHEN strpos(@aot_t, '\\n') = 0 "
+            f"AND array_sum(@aot_a) <= {_number(max_width_em * ONE_EM)} THEN {_trimmed('@aot_t')} "
+            f"ELSE with_variable('aot_code', array({stages}), {_run('prepare')}) END) END)")
