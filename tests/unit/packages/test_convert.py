@@ -209,6 +209,19 @@ def test_tiles_of_a_whole_bundle_at_a_deep_level_are_copied_and_repaired(tmp_pat
         assert stored[(z, c, y)] == (good[0] if data is broken else data)
 
 
+
+def test_a_conversion_past_a_full_bundle_of_tiles_keeps_every_tile(tmp_path):
+    # more tiles than one full bundle: the writer changes its cache size on the way, no tile is lost
+    tiles = [(8, r, c, b"\x89PNG-%d-%d" % (r, c)) for r in range(129) for c in range(128)]
+    src, _ = _raster_tpkx(tmp_path, tiles=tiles)
+    for fmt in ("mbtiles", "gpkg"):
+        out = tmp_path / f"big.{fmt}"
+        report = convert_package(src, out, fmt)
+        assert report.tiles_written == len(tiles) == 16512
+        table = "tiles" if fmt == "mbtiles" else _rows(out, "SELECT table_name FROM gpkg_contents")[0][0]
+        assert _rows(out, f"SELECT count(DISTINCT tile_data) FROM {table}") == [(16512,)]
+
+
 def test_palette_expansion_hook(tmp_path):
     src, _ = _raster_tpkx(tmp_path, tiles=[(0, 0, 0, png(palette=True)), (1, 0, 0, png())])
     with pytest.raises(ValueError, match="palette_expander"):
