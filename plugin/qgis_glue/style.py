@@ -27,9 +27,13 @@ After the conversion these corrections make QGIS draw what MapLibre draws (:func
   style's expressions compute MapLibre's zoom from the map scale instead (:func:`zoom_as_maplibre`).
 * MapLibre starts a polygon ring's dashes one closing segment into the pattern and never clips a
   line to the view; the dash offset and an unclipped symbol do the same (:func:`_dashes_from_ring_start`).
-* MapLibre wraps a label wider than ``text-max-width`` ems; QGIS wraps by characters, and the
-  converter allows 2 per em (8 em → 16 characters, where a 12 px "United States of" is already
-  wider than 96 px).  The character count is recomputed from the label font's average letter width.
+* MapLibre breaks a label wider than ``text-max-width`` ems into lines of about equal width,
+  measured with the package's glyph advances ("Bosnia / and Herz."); QGIS fills the first line by
+  characters, and the converter allows 2 per em (8 em → 16 characters, where a 12 px "United States
+  of" is already wider than 96 px).  The label becomes an expression that inserts MapLibre's breaks
+  (:mod:`.label_lines`, measured with the package's glyphs, or the label's font without them);
+  QGIS's wrap, its character count recomputed from the font's average letter width, is kept only
+  for a label with very many words.
 * MapLibre puts a point label's baseline ``ascent - 17/24`` em below its anchor (plus half its
   line box for a top or bottom anchor) and its lines ``text-line-height`` (1.2) ems apart; QGIS
   centres the font's ascent + descent box there, about 0.13 em lower, with lines one font line
