@@ -42,6 +42,9 @@ _PLACEHOLDERS = range(60, 60 + 4 * 128 * 128, 4)
 
 BUNDLE_NAME = re.compile(r"^R([0-9a-f]{1,8}C[0-9a-f]{1,8})\.bundle$", re.IGNORECASE)
 LEVEL_NAME = re.compile(r"^L(\d{1,3})$", re.IGNORECASE)
+_USED_RUN = re.compile(rb"[^\x00]+")  # a run of used slots in a V2 index's mask
+_EMPTY_ROW = bytes(PACKET)
+_SLOT_BYTES = array("H", range(SLOTS)).tobytes()  # every slot number, for byte-slice copies of runs
 
 
 def bundle_origin(name: str) -> tuple[int, int] | None:
@@ -200,6 +203,25 @@ class BundleIndex:
             i = j
 
 
+def _used_spans(mask: bytes) -> list[tuple[int, int]]:
+    """``(start, end)`` of each run of non-zero bytes of a V2 index's slot mask, row by row of slots:
+    an empty row is one comparison, a row without gaps two strips (a regex over the whole mask is
+    slower, a byte at a time)."""
+    spans = []
+    for start in range(0, SLOTS, PACKET):
+        row = mask[start:start + PACKET]
+        if row == _EMPTY_ROW:
+            continue
+        first = PACKET - len(row.lstrip(b"\0"))
+        last = len(row.rstrip(b"\0"))
+        if row.count(0, first, last):
+            spans.extend((start + match.start(), start + match.end())
+                         for match in _USED_RUN.finditer(row, first, last))
+        else:
+            spans.append((start + first, start + last))
+    return spans
+
+
 def load_v2(ref: BundleRef, data: Range) -> BundleIndex:
     if data.size < V2_FIXED:
         raise package_error(data.name, f"the bundle is {data.size} bytes, shorter than its "
@@ -214,30 +236,31 @@ def load_v2(ref: BundleRef, data: Range) -> BundleIndex:
                             f"index size {index_size})")
     index = head[V2_HEADER:V2_FIXED]
     # the non-empty slots: an entry's size is in its top 3 bytes; OR-ing those bytes of every entry
-    # (as three big integers) leaves a non-zero byte exactly at the used slots, found without a
-    # Python-level loop over all 16384 entries (most of a sparse bundle's are empty)
+    # (as three big integers) leaves a non-zero byte exactly at the used slots.  Their runs (a row of
+    # a block of tiles is one) are found by one scan of that mask, and the used entries split into
+    # offsets and sizes by byte-slice copies: no Python-level step per slot, used or not
     sized = 0
     for byte in (5, 6, 7):
         sized |= int.from_bytes(index[byte::8], "little")
     used_mask = sized.to_bytes(SLOTS, "little")
     if used_mask.count(0):
-        entries = array("Q", index)
-        if sys.byteorder != "little":
-            entries.byteswap()
-        used = array("H", compress(range(SLOTS), used_mask))
-        offsets = array("Q", [entries[slot] & _OFFSET_MASK for slot in used])
-        sizes = array("L", [entries[slot] >> 40 for slot in used])
-    else:  # a full bundle: the 5 offset and 3 size bytes of each entry split by byte-slice copies
+        spans = _used_spans(used_mask)
+        used = array("H")
+        used.frombytes(b"".join([_SLOT_BYTES[2 * start:2 * end] for start, end in spans]))
+        entries = b"".join([index[8 * start:8 * end] for start, end in spans])
+    else:  # a full bundle
         used = array("H", range(SLOTS))
-        sizes_raw = bytearray(SLOTS * 4)  # array "I": 4 bytes wherever QGIS runs
-        offsets_raw = bytearray(index)
-        for byte in range(3):
-            sizes_raw[byte::4] = index[5 + byte::8]
-            offsets_raw[5 + byte::8] = bytes(SLOTS)
-        offsets, sizes = array("Q", offsets_raw), array("I", sizes_raw)
-        if sys.byteorder != "little":
-            offsets.byteswap()
-            sizes.byteswap()
+        entries = index
+    count = len(used)
+    sizes_raw = bytearray(count * 4)  # array "I": 4 bytes wherever QGIS runs
+    offsets_raw = bytearray(entries)
+    for byte in range(3):
+        sizes_raw[byte::4] = entries[5 + byte::8]
+        offsets_raw[5 + byte::8] = bytes(count)
+    offsets, sizes = array("Q", offsets_raw), array("I", sizes_raw)
+    if sys.byteorder != "little":
+        offsets.byteswap()
+        sizes.byteswap()
     limit = data.size
     # the largest offset plus the largest size bounds every record's end: exact only when it fails
     if used and (min(offsets) < V2_FIXED or (max(offsets) + max(sizes) > limit

@@ -45,6 +45,21 @@ def test_v2_tiles_of_every_size_byte_are_found_and_the_empty_slots_skipped(tmp_p
 
 
 
+def test_v2_runs_of_tiles_rows_with_gaps_and_full_rows_are_all_found(tmp_path):
+    # the shapes a split export's bundles take: a block of rows at the bundle's edge (one run a row),
+    # rows with gaps, a full row, the very first and last slots, and empty rows between them
+    positions = {(row, col) for row in range(40, 65) for col in range(52, 128)}
+    positions |= {(3, col) for col in range(0, 128, 3)} | {(4, col) for col in (1, 2, 60, 61, 62, 126)}
+    positions |= {(90, col) for col in range(128)} | {(0, 0), (127, 127)}
+    tiles = {pos: bytes([pos[0] % 251, pos[1] % 251]) * (1 + (pos[0] + pos[1]) % 7) for pos in positions}
+    path = write_zip(tmp_path / "r.tpkx", tpkx_members(wm_doc(), {"L07/R0000C0000.bundle": v2_bundle(tiles)}))
+    with open_package(path) as pkg:
+        assert _tiles_of(pkg) == {(7, row, col): data for (row, col), data in tiles.items()}
+        info = pkg.level_info(7)
+        assert (info.tiles, info.bytes) == (len(tiles), sum(map(len, tiles.values())))
+        assert (info.min_row, info.max_row, info.min_col, info.max_col) == (0, 127, 0, 127)
+
+
 
 def test_level_extent_takes_the_columns_of_every_row(tmp_path):
     # the narrowest and widest columns are on a middle row, in the second bundle of the level
