@@ -535,6 +535,8 @@ def merge_packages(srcs: Iterable[str | os.PathLike], dst: str | os.PathLike, fm
     expander = _expander(expand_palette, palette_expander)
     with ExitStack() as stack:
         pkgs = [stack.enter_context(open_package(path)) for path in paths]
+        for pkg in pkgs:
+            pkg.prefetch_indexes()
         _check_same_scheme(pkgs)
         empty_warnings = _check_copyable(pkgs)
         with translating(paths[0]):
