@@ -125,8 +125,10 @@ class TileSink:
             cur.execute("PRAGMA locking_mode=EXCLUSIVE")
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.execute(f"PRAGMA cache_size=-{CACHE_KB_SMALL}")
-            self.create_schema(cur)
+            # the schema goes in with the tiles, in one transaction: created statement by statement
+            # outside one, each table was written to the file on its own (a fixed cost of every merge)
             cur.execute("BEGIN")
+            self.create_schema(cur)
         except sqlite3.Error as exc:
             self.abort()
             raise _disk_error(exc, self.part) from exc
