@@ -237,8 +237,12 @@ class _Copier:
         """
         report, sink = self.report, self.sink
         headless_first = formats.HEADLESS_PNG[0]
-        # a run needs a look at each tile only when some tile may need rewriting or skipping
+        # a run needs a look at each tile only when some tile may need rewriting or skipping; none is
+        # skipped when the level's tiles all lie in the grid (a GeoPackage's grid is made to hold every
+        # tile, so its bundles at the edge of the data need no look either)
         plain = not self.vector and self.expander is None
+        info = pkg.level_info(level)
+        inside = info is not None and info.max_row <= max_row and info.max_col <= max_col
         batch: list[tuple] = []
         extend = batch.extend
         read = attempted = written = nbytes_in = nbytes_out = skipped = pending = 0
@@ -247,7 +251,7 @@ class _Copier:
             read += len(slots)
             run_bytes = sum(sizes)
             nbytes_in += run_bytes
-            if (plain and row0 + PACKET - 1 <= max_row and col0 + PACKET - 1 <= max_col
+            if (plain and (inside or (row0 + PACKET - 1 <= max_row and col0 + PACKET - 1 <= max_col))
                     and headless_first not in map(chunk.__getitem__, offs)):
                 if tms_top is None:
                     extend([(zoom, col0 + slot % PACKET, row0 + slot // PACKET, view[off:off + size])
