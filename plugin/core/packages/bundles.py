@@ -157,6 +157,11 @@ class BundleIndex:
             for slot, off, size in zip(slots, offs, sizes):
                 yield row0 + slot // PACKET, col0 + slot % PACKET, data[off:off + size]
 
+    def prefetch_start(self) -> None:
+        """Ask the disk for the bundle's first :data:`_PREFETCH_SPAN` bytes (a hint, before its turn
+        comes: :meth:`iter_runs` keeps the disk ahead of its own reads, but its first read waits)."""
+        self.data.prefetch(0, min(self.data.size, _PREFETCH_SPAN))
+
     def iter_runs(self) -> Iterator[tuple[bytes, list[int], list[int], list[int]]]:
         """``(chunk, slots, offsets, sizes)`` per coalesced read, in file order: the tile of slot
         ``slots[k]`` is ``chunk[offsets[k]:offsets[k] + sizes[k]]`` (empty V1 records are left out).

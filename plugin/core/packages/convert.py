@@ -666,6 +666,8 @@ def _copy_stored(pkgs: Sequence[TilePackage], output: _Output, copier: _Copier) 
     for number, (pkg, level_zoom) in enumerate(zip(pkgs, output.zooms)):
         if number:
             output.sink.dedupe()
+        if number + 1 < len(pkgs) and pkgs[number + 1].levels:  # the next part's first read need not wait
+            pkgs[number + 1].prefetch_level_start(pkgs[number + 1].levels[0])
         for level in pkg.levels:
             zoom = level_zoom.get(level)
             if zoom is None:

@@ -287,12 +287,23 @@ class TilePackage:
         """``(row0, col0, chunk, slots, offsets, sizes)`` per coalesced read of ``level``'s bundles
         (for the converters, see :meth:`.BundleIndex.iter_runs`): the tile at row
         ``row0 + slot // 128`` and column ``col0 + slot % 128`` is ``chunk[offset:offset + size]``."""
-        for key in self._keys(level):
+        keys = self._keys(level)
+        for number, key in enumerate(keys):
             index = self._index(key)
             row0, col0 = index.ref.row0, index.ref.col0
             with translating(f"{self.path}!{index.ref.name}"):
+                if number + 1 < len(keys):  # the next bundle's first read need not wait for the disk
+                    self._index(keys[number + 1]).prefetch_start()
                 for run in index.iter_runs():
                     yield (row0, col0, *run)
+
+    def prefetch_level_start(self, level: int) -> None:
+        """Ask the disk for the start of ``level``'s first bundle (a hint: see
+        :meth:`.BundleIndex.prefetch_start`), before :meth:`iter_level_runs` reads it."""
+        keys = self._keys(level)
+        if keys:
+            with translating(self.path):
+                self._index(keys[0]).prefetch_start()
 
     def largest_tile(self, level: int) -> tuple[int, int] | None:
         """``(row, col)`` of the biggest tile of ``level`` (the likeliest to hold every vector layer)."""
