@@ -14,8 +14,6 @@ from qgis.core import (
     QgsExpressionContext,
     QgsExpressionContextUtils,
     QgsFeature,
-    QgsField,
-    QgsFields,
     QgsFillSymbol,
     QgsMapRendererSequentialJob,
     QgsMapSettings,
@@ -23,8 +21,9 @@ from qgis.core import (
     QgsRasterFillSymbolLayer,
     QgsRasterMarkerSymbolLayer,
     QgsRectangle,
+    QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt, QVariant
+from qgis.PyQt.QtCore import QBuffer, QByteArray, QIODevice, QSize, Qt
 from qgis.PyQt.QtGui import QColor, QFont, QFontMetricsF, QImage
 
 from arcgis_emulator.writers import write_package
@@ -410,8 +409,7 @@ def test_label_wider_than_text_max_width_wraps(native, text_size, tmp_path, qgis
 def _label_text(layer, name: str) -> str:
     """The text the layer's first label style draws for a feature called ``name``."""
     settings = layer.labeling().styles()[0].labelSettings()
-    fields = QgsFields()
-    fields.append(QgsField("name", QVariant.String))
+    fields = QgsVectorLayer("Point?field=name:string", "names", "memory").fields()  # no QVariant: Qt 6 too
     feature = QgsFeature(fields)
     feature["name"] = name
     context = QgsExpressionContext()
