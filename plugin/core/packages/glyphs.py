@@ -24,6 +24,8 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .mvt import MvtError, protobuf_fields
+
 ONE_EM = 24.0  # MapLibre shapes text at 24 px and scales it afterwards (util::ONE_EM)
 RANGE_SIZE = 256  # code points per glyph file ("0-255.pbf", "256-511.pbf" …)
 # The code points whose advances are read and carried into the style: Latin, Greek, Cyrillic
@@ -35,7 +37,6 @@ MAX_GLYPHS_PER_FILE = 4 * RANGE_SIZE  # a file lists each of its 256 code points
 MAX_ADVANCE = 1023  # px at 24 px; anything wider is a broken file
 MAX_FONTS_PER_STACK = 8
 MAX_FIELDS = 1 << 16  # protobuf fields read per message, whatever the file claims
-_VARINT_BYTES = 10
 
 # MapLibre's word breaking characters (util::i18n::allowsWordBreaking): a line may end after them.
 WORD_BREAKS = frozenset({0x0A, 0x20, 0x26, 0x28, 0x29, 0x2B, 0x2D, 0x2F, 0xAD, 0xB7, 0x200B, 0x2010, 0x2013})
@@ -64,45 +65,12 @@ class _MalformedError(ValueError):
     pass
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    value, shift = 0, 0
-    for _ in range(_VARINT_BYTES):
-        if pos >= len(data):
-            raise _MalformedError("truncated varint")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-    raise _MalformedError("varint too long")
-
-
-def _fields(data: bytes):
-    """(number, wire type, value) of a protobuf message; a length-delimited value is its bytes."""
-    pos, count = 0, 0
-    while pos < len(data):
-        count += 1
+def _fields(data: bytes, span: tuple[int, int]):
+    """The MVT reader's protobuf walk over ``data[span]``, at most :data:`MAX_FIELDS` fields."""
+    for count, item in enumerate(protobuf_fields(data, *span), 1):
         if count > MAX_FIELDS:
             raise _MalformedError("too many fields")
-        key, pos = _varint(data, pos)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(data, pos)
-        elif wire == 2:
-            length, pos = _varint(data, pos)
-            if length > len(data) - pos:
-                raise _MalformedError("field longer than its message")
-            value, pos = data[pos:pos + length], pos + length
-        elif wire == 1:
-            value, pos = None, pos + 8
-        elif wire == 5:
-            value, pos = None, pos + 4
-        else:
-            raise _MalformedError(f"wire type {wire}")
-        if pos > len(data):
-            raise _MalformedError("truncated field")
-        yield number, wire, value
+        yield item
 
 
 def parse_glyph_advances(data: bytes) -> dict[int, int]:
@@ -112,23 +80,24 @@ def parse_glyph_advances(data: bytes) -> dict[int, int]:
         return {}
     advances: dict[int, int] = {}
     try:
-        for number, wire, stack in _fields(bytes(data)):
+        data = bytes(data)
+        for number, wire, stack in _fields(data, (0, len(data))):
             if number != 1 or wire != 2:
                 continue
-            for field, kind, glyph in _fields(stack):
+            for field, kind, glyph in _fields(data, stack):
                 if field != 3 or kind != 2:
                     continue
                 if len(advances) >= MAX_GLYPHS_PER_FILE:
                     return advances
                 code, advance = None, None
-                for key, key_wire, value in _fields(glyph):
+                for key, key_wire, value in _fields(data, glyph):
                     if key == 1 and key_wire == 0:
                         code = value
                     elif key == 7 and key_wire == 0:
                         advance = value
                 if code is not None and advance is not None and code <= 0xFFFF and advance <= MAX_ADVANCE:
                     advances[code] = advance
-    except _MalformedError:
+    except (_MalformedError, MvtError):
         return {}
     return advances
 

@@ -38,7 +38,7 @@ def _varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
             raise MvtError("varint longer than 10 bytes")
 
 
-def _fields(buf: bytes, pos: int, end: int):
+def protobuf_fields(buf: bytes, pos: int, end: int):
     """Yield ``(field number, wire type, value)``; length-delimited values come as ``(start, stop)``."""
     while pos < end:
         key, pos = _varint(buf, pos, end)
@@ -93,7 +93,7 @@ class MvtLayer:
 
 def _value_type(buf: bytes, span: tuple[int, int]) -> str:
     kind = "String"
-    for number, _wire, _value in _fields(buf, span[0], span[1]):
+    for number, _wire, _value in protobuf_fields(buf, span[0], span[1]):
         if number == 1:
             kind = "String"
         elif number == 7:
@@ -108,7 +108,7 @@ def _layer(buf: bytes, start: int, stop: int) -> MvtLayer:
     keys: list[str] = []
     values: list[tuple[int, int]] = []
     features: list[tuple[int, int]] = []
-    for number, wire, value in _fields(buf, start, stop):
+    for number, wire, value in protobuf_fields(buf, start, stop):
         if number == 1 and wire == 2:
             layer.name = _string(buf, value)
         elif number == 2 and wire == 2:
@@ -125,7 +125,7 @@ def _layer(buf: bytes, start: int, stop: int) -> MvtLayer:
     value_types: dict[int, str] = {}
     for fstart, fstop in features[:_MAX_FEATURES_FOR_FIELDS]:
         tags: list[int] = []
-        for number, wire, value in _fields(buf, fstart, fstop):
+        for number, wire, value in protobuf_fields(buf, fstart, fstop):
             if number == 2 and wire == 2:
                 tags.extend(_packed(buf, value[0], value[1]))
             elif number == 3 and wire == 0:
@@ -151,7 +151,7 @@ def decode_layers(data: bytes) -> list[MvtLayer]:
         except ValueError as exc:
             raise MvtError(str(exc)) from exc
     layers = []
-    for number, wire, value in _fields(data, 0, len(data)):
+    for number, wire, value in protobuf_fields(data, 0, len(data)):
         if number == 3 and wire == 2:
             layers.append(_layer(data, value[0], value[1]))
     return layers

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .formats import inflate, sniff
-from .mvt import MvtError, _fields, _packed, _varint
+from .mvt import MvtError, _packed, _varint, protobuf_fields
 
 # Clip buffer as a fraction of the extent: 1/64 of the tile (64 units at extent 4096), the
 # default of geojson-vt, which MapLibre uses to cut GeoJSON into tiles.
@@ -151,7 +151,7 @@ def decode_tile(data: bytes) -> list[Layer]:
             raise MvtError(str(exc)) from exc
     data = bytes(data)
     layers = []
-    for number, wire, value in _fields(data, 0, len(data)):
+    for number, wire, value in protobuf_fields(data, 0, len(data)):
         if number == 3 and wire == 2:
             layers.append(_decode_layer(data, value[0], value[1]))
     return layers
