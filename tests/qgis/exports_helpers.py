@@ -4,7 +4,6 @@ from __future__ import annotations
 import pytest
 from qgis.core import (
     QgsApplication,
-    QgsAuthMethodConfig,
     QgsMapRendererParallelJob,
     QgsMapSettings,
     QgsProject,
@@ -74,19 +73,6 @@ def painted_pixels(layer) -> int:
     job.waitForFinished()
     image = job.renderedImage()
     return sum(1 for x in range(0, 128, 4) for y in range(0, 128, 4) if image.pixelColor(x, y).alpha() > 0)
-
-
-def basic_auth_config(username: str, password: str) -> str:
-    manager = QgsApplication.authManager()
-    if not manager.masterPasswordIsSet():
-        manager.setMasterPassword("tests-master-password", True)
-    config = QgsAuthMethodConfig("Basic")
-    config.setName("emulator analyst (exports)")
-    config.setConfig("username", username)
-    config.setConfig("password", password)
-    result = manager.storeAuthenticationConfig(config)
-    assert result[0] if isinstance(result, tuple) else result
-    return config.id()
 
 
 @pytest.fixture(name="exports_env")

@@ -19,9 +19,8 @@ from plugin.core.area import Area
 from plugin.core.tilecount import count_tiles
 from plugin.core.tiling import TilingScheme
 from plugin.gui.exports import ExportState
-from tests.qgis.conftest import connect
+from tests.qgis.conftest import basic_auth_config, connect
 from tests.qgis.exports_helpers import (
-    basic_auth_config,
     export_requests,
     messages,
     opened_files_fixture,  # noqa: F401 - the opened_files fixture

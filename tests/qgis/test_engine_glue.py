@@ -1,23 +1,11 @@
 """The engine built from QGIS settings reaches the emulator, signs in through an auth config."""
 from __future__ import annotations
 
-from qgis.core import QgsApplication, QgsAuthMethodConfig
+from qgis.core import QgsApplication
 
 from plugin.core.area import Area
 from plugin.qgis_glue import engine
-
-
-def _basic_config(username, password):
-    manager = QgsApplication.authManager()
-    if not manager.masterPasswordIsSet():
-        manager.setMasterPassword("tests-master-password", True)
-    config = QgsAuthMethodConfig("Basic")
-    config.setName("emulator analyst")
-    config.setConfig("username", username)
-    config.setConfig("password", password)
-    result = manager.storeAuthenticationConfig(config)
-    assert result[0] if isinstance(result, tuple) else result
-    return config.id()
+from tests.qgis.conftest import basic_auth_config
 
 
 def test_version_comes_from_metadata():
@@ -31,7 +19,7 @@ def test_job_records_live_in_the_qgis_profile():
 
 
 def test_secured_service_is_read_with_the_auth_config(emulator):
-    authcfg = _basic_config("analyst", "field-work-2026")
+    authcfg = basic_auth_config("analyst", "field-work-2026")
     exporter = engine.create_exporter(engine.engine_config(authcfg, with_store=False))
     service = exporter.fetch(emulator.service_url("World_Map", "MapServer", folder="Secured"))
     assert service.name

@@ -11,9 +11,9 @@ from qgis.PyQt.QtCore import Qt
 from plugin.core.exportstore import ExportStore
 from plugin.gui.exports import ExportState
 from plugin.gui.exports_panel import ExportsPanel
+from tests.qgis.conftest import basic_auth_config
 from tests.qgis.exports_helpers import (
     SQUARE,
-    basic_auth_config,
     export_requests,
     jobs_env_fixture,  # noqa: F401 - the exports_env fixture
     make_request,

@@ -17,6 +17,7 @@ from qgis.core import (
 
 from plugin.core.area import Area
 from plugin.core.tilecount import count_tiles
+from tests.qgis.conftest import basic_auth_config
 
 MERCATOR = QgsCoordinateReferenceSystem("EPSG:3857")
 
@@ -260,22 +261,12 @@ def test_optimize_for_size_sends_the_quality_capped_at_the_service_own(provider,
 
 
 def test_secured_service_needs_and_takes_an_auth_config(provider, emulator, tmp_path):
-    from qgis.core import QgsAuthMethodConfig
-
     url = emulator.service_url("World_Map", "MapServer", folder="Secured")
     with pytest.raises(QgsProcessingException, match="(?i)sign in"):
         run("estimatetiles", {"SERVICE_URL": url, "LEVELS": "0-1", "OUTPUT": str(tmp_path / "e.json")})
-    manager = QgsApplication.authManager()
-    if not manager.masterPasswordIsSet():
-        manager.setMasterPassword("tests-master-password", True)
-    config = QgsAuthMethodConfig("Basic")
-    config.setName("emulator analyst")
-    config.setConfig("username", "analyst")
-    config.setConfig("password", "field-work-2026")
-    stored = manager.storeAuthenticationConfig(config)
-    assert stored[0] if isinstance(stored, tuple) else stored
+    authcfg = basic_auth_config("analyst", "field-work-2026")
     out = tmp_path / "secured.tpkx"
-    result = run("exporttiles", {"SERVICE_URL": url, "AUTHCFG": config.id(), "LEVELS": "0-1", "OUTPUT": str(out)})
+    result = run("exporttiles", {"SERVICE_URL": url, "AUTHCFG": authcfg, "LEVELS": "0-1", "OUTPUT": str(out)})
     assert out.exists() and result["TILE_COUNT"] == 5
 
 

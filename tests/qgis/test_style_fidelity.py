@@ -433,21 +433,24 @@ def _ink_columns(image: QImage, rows: range) -> int:
                if any(QColor.fromRgba(image.pixel(x, y)).lightness() < 100 for y in rows))
 
 
-@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
-def test_labels_break_into_even_lines_as_maplibre_does(native, tmp_path, qgis_new_project):
-    """MapLibre balances a wrapped label's lines by the package's glyph advances: "Bosnia and Herz."
-    (169 px at 24 px) in 6 ems (144 px) is two lines of about 84 px, "Bosnia" / "and Herz.", where
-    QGIS fills the first line ("Bosnia and" / "Herz.")."""
-    size = 20
+def _labels_vtpk(tmp_path, size: int):
+    """A package with one "Bosnia and Herz." point label (6 ems wide at most) and proportional glyphs."""
     labels = {"id": "names", "type": "symbol", "source": "esri", "source-layer": "poi",
               "layout": {"text-field": "{name}", "text-font": ["Test Regular"], "text-size": size,
                          "text-max-width": 6},
               "paint": {"text-color": "#000000"}}
     font = glyph_pbf({ord(c): advance for c, advance in PROPORTIONAL.items()})
-    path = _vtpk(tmp_path / "labels.vtpk", [labels],
+    return _vtpk(tmp_path / "labels.vtpk", [labels],
                  {"poi": [("point", (EXTENT // 2, EXTENT // 2), {"name": "Bosnia and Herz."})]},
                  fonts={"fonts/Test Regular/0-255.pbf": font})
-    layer = open_package_layer(path, cache_dir=tmp_path, native=native)
+
+
+@pytest.mark.parametrize("native", [None, False], ids=["as-qgis-prefers", "converted"])
+def test_labels_break_into_even_lines_as_maplibre_does(native, tmp_path, qgis_new_project):
+    """MapLibre balances a wrapped label's lines by the package's glyph advances: "Bosnia and Herz."
+    (169 px at 24 px) in 6 ems (144 px) is two lines of about 84 px, "Bosnia" / "and Herz.", where
+    QGIS fills the first line ("Bosnia and" / "Herz.")."""
+    layer = open_package_layer(_labels_vtpk(tmp_path, size=20), cache_dir=tmp_path, native=native)
     assert _label_text(layer, "Bosnia and Herz.") == "Bosnia\nand Herz."
     assert _label_text(layer, "United Kingdom") == "United\nKingdom"
     assert _label_text(layer, "Bosnia") == "Bosnia"  # narrower than 6 ems: one line
@@ -463,14 +466,7 @@ def test_labels_break_into_even_lines_as_maplibre_does(native, tmp_path, qgis_ne
 def test_label_lines_survive_saving_the_style(tmp_path, qgis_new_project):
     """The line breaks are a plain expression of the style: a layer style saved and loaded elsewhere
     (or a project opened without the plugin) keeps them."""
-    labels = {"id": "names", "type": "symbol", "source": "esri", "source-layer": "poi",
-              "layout": {"text-field": "{name}", "text-font": ["Test Regular"], "text-size": 12,
-                         "text-max-width": 6},
-              "paint": {"text-color": "#000000"}}
-    font = glyph_pbf({ord(c): advance for c, advance in PROPORTIONAL.items()})
-    path = _vtpk(tmp_path / "labels.vtpk", [labels],
-                 {"poi": [("point", (EXTENT // 2, EXTENT // 2), {"name": "Bosnia and Herz."})]},
-                 fonts={"fonts/Test Regular/0-255.pbf": font})
+    path = _labels_vtpk(tmp_path, size=12)
     layer = open_package_layer(path, cache_dir=tmp_path, native=False)
     qml = str(tmp_path / "style.qml")
     layer.saveNamedStyle(qml)
