@@ -173,15 +173,16 @@ def test_progress_every_time_still_ends_at_the_attempt_bound(fake_server, sessio
     _assert_spaced(fake_server, fake_clock)
 
 
-def _trickle(data: bytes, every: float):
+def _trickle(data: bytes, every: float, step: int = 1):
+    """The package, ``step`` bytes every ``every`` seconds."""
     def handler(request):
         resp = ranged_file_response(request, data)
         body = resp.get_data()
 
         def slowly():
-            for i in range(len(body)):
+            for i in range(0, len(body), step):
                 time.sleep(every)
-                yield body[i:i + 1]
+                yield body[i:i + step]
         out = Response(slowly(), status=resp.status_code, headers=dict(resp.headers))
         out.automatically_set_content_length = False
         return out
@@ -200,8 +201,10 @@ def test_a_server_sending_a_trickle_ends_as_too_slow(fake_server, fake_clock, tm
 
 
 def test_the_overall_deadline_ends_a_download(fake_server, fake_clock, tmp_path, package_bytes):
-    fake_server.route("/pkg", _trickle(package_bytes, every=0.005))
-    # 2 s: time enough for some bytes to arrive on a loaded machine, so a resume has something to keep
+    # 64 bytes every 5 ms: the whole package would take 16 s, and a 1 KB chunk arrives every 80 ms, so
+    # the 2 s deadline ends a download that has bytes to keep for a resume (one byte every 5 ms made a
+    # chunk take 5 s, and the deadline often came before the first one)
+    fake_server.route("/pkg", _trickle(package_bytes, every=0.005, step=64))
     session = create_session(HttpConfig(retries=0, download_deadline=2.0), clock=fake_clock)
     started = time.monotonic()
     state = DownloadState(url=fake_server.url("/pkg"), target=str(tmp_path / "a.tpkx"))
