@@ -107,6 +107,11 @@ class Range:
     def prefetch(self, offset: int, length: int) -> None:
         """Hint that ``[offset, offset + length)`` is read next (the disk can fetch it meanwhile)."""
 
+    def release(self, offset: int, length: int) -> None:
+        """Hint that ``[offset, offset + length)`` is not read again: the system may drop it from its
+        page cache (a big merge then holds a bounded amount of it, instead of the whole input, and
+        recycles that memory for the output it writes)."""
+
     def _check(self, offset: int, length: int) -> None:
         if offset < 0 or length < 0 or offset + length > self.size:
             raise package_error(
@@ -134,6 +139,9 @@ class _FileRange(Range):
 
     def prefetch(self, offset: int, length: int) -> None:
         self._handle.willneed(self._base + offset, length)
+
+    def release(self, offset: int, length: int) -> None:
+        self._handle.dontneed(self._base + offset, length)
 
 
 class _Inflated:
@@ -240,6 +248,12 @@ class _Handle:
         if hasattr(os, "posix_fadvise") and length > 0:
             with contextlib.suppress(OSError):  # only a hint
                 os.posix_fadvise(self._fd, offset, length, os.POSIX_FADV_WILLNEED)
+
+    def dontneed(self, offset: int, length: int) -> None:
+        """Let the page cache drop ``[offset, offset + length)`` (read already, not needed again)."""
+        if hasattr(os, "posix_fadvise") and length > 0:
+            with contextlib.suppress(OSError):  # only a hint
+                os.posix_fadvise(self._fd, offset, length, os.POSIX_FADV_DONTNEED)
 
     def close(self) -> None:
         self._file.close()

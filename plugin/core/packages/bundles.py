@@ -162,11 +162,13 @@ class BundleIndex:
         comes: :meth:`iter_runs` keeps the disk ahead of its own reads, but its first read waits)."""
         self.data.prefetch(0, min(self.data.size, _PREFETCH_SPAN))
 
-    def iter_runs(self) -> Iterator[tuple[bytes, list[int], list[int], list[int]]]:
+    def iter_runs(self, release: bool = False) -> Iterator[tuple[bytes, list[int], list[int], list[int]]]:
         """``(chunk, slots, offsets, sizes)`` per coalesced read, in file order: the tile of slot
         ``slots[k]`` is ``chunk[offsets[k]:offsets[k] + sizes[k]]`` (empty V1 records are left out).
 
         The converters take a run at a time: a tile costs them a list entry, not a generator step.
+        ``release=True`` tells the system each run's bytes are not read again once the caller asks for
+        the next (see :meth:`.Range.release`).
         """
         order = sorted(range(len(self.slots)), key=self.offsets.__getitem__)
         offsets, sizes, slots = self.offsets, self.sizes, self.slots
@@ -205,6 +207,8 @@ class BundleIndex:
                     checked = [checked[k] for k in kept]
                 run_sizes = checked
             yield chunk, run_slots, run_offs, run_sizes
+            if release:
+                self.data.release(start, end - start)
             i = j
 
 

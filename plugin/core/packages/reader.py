@@ -283,9 +283,10 @@ class TilePackage:
                 for row, col, data in index.iter_tiles():
                     yield Tile(key[0], row, col, data)
 
-    def iter_level_runs(self, level: int) -> Iterator[tuple[int, int, bytes, list[int], list[int], list[int]]]:
+    def iter_level_runs(self, level: int, release: bool = False,
+                        ) -> Iterator[tuple[int, int, bytes, list[int], list[int], list[int]]]:
         """``(row0, col0, chunk, slots, offsets, sizes)`` per coalesced read of ``level``'s bundles
-        (for the converters, see :meth:`.BundleIndex.iter_runs`): the tile at row
+        (for the converters, see :meth:`.BundleIndex.iter_runs`, and its ``release``): the tile at row
         ``row0 + slot // 128`` and column ``col0 + slot % 128`` is ``chunk[offset:offset + size]``."""
         keys = self._keys(level)
         for number, key in enumerate(keys):
@@ -294,7 +295,7 @@ class TilePackage:
             with translating(f"{self.path}!{index.ref.name}"):
                 if number + 1 < len(keys):  # the next bundle's first read need not wait for the disk
                     self._index(keys[number + 1]).prefetch_start()
-                for run in index.iter_runs():
+                for run in index.iter_runs(release):
                     yield (row0, col0, *run)
 
     def prefetch_level_start(self, level: int) -> None:

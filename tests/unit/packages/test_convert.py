@@ -4,14 +4,24 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import os
 import sqlite3
 import zlib
+from pathlib import Path
 
 import pytest
 
 from arcgis_emulator.writers import v2_bundle, write_package
 from plugin.core.errors import CancelledError, PackageError
-from plugin.core.packages import convert_package, formats, merge_packages, package_info, set_palette_expander
+from plugin.core.packages import (
+    convert,
+    convert_package,
+    formats,
+    merge_packages,
+    open_package,
+    package_info,
+    set_palette_expander,
+)
 from plugin.core.packages.sinks import WKT_3857, WKT_4326
 from tests.unit.packages.helpers import (
     assert_center_in_view,
@@ -276,6 +286,51 @@ def test_merge_of_overlapping_parts_counts_every_duplicate_and_keeps_the_first(t
     assert len(stored) == 640
     for (z, r, c), data in {**second, **first}.items():  # the first part's tile wins where both have one
         assert stored[(z, c, 31 - r if fmt == "mbtiles" else r)] == data
+
+
+def _spy_on_page_cache_hints(monkeypatch) -> list[tuple[str, int, int, int]]:
+    """Every ``posix_fadvise`` hint the code under test gives: ``(file name, offset, length, advice)``
+    (the hints still reach the system)."""
+    hints = []
+    real = os.posix_fadvise
+
+    def spy(fd, offset, length, advice):
+        hints.append((Path(os.readlink(f"/proc/self/fd/{fd}")).name, offset, length, advice))
+        return real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", spy)
+    return hints
+
+
+def _overlapping_parts(tmp_path):
+    first = [(5, r, c, png(seed=r * 32 + c)) for r in range(12) for c in range(32)]
+    second = [(5, r, c, png(seed=1000 + r * 32 + c)) for r in range(8, 20) for c in range(32)]
+    return [_raster_tpkx(tmp_path, "a.tpkx", first)[0], _raster_tpkx(tmp_path, "b.tpkx", second)[0]]
+
+
+@pytest.mark.skipif(not (hasattr(os, "posix_fadvise") and Path("/proc/self/fd").is_dir()),
+                    reason="page cache hints: POSIX systems with /proc")
+@pytest.mark.parametrize("fmt", ["mbtiles", "gpkg"])
+def test_a_big_merge_lets_the_system_drop_what_it_copied_and_writes_the_same_tiles(tmp_path, monkeypatch, fmt):
+    parts = _overlapping_parts(tmp_path)
+    hints = _spy_on_page_cache_hints(monkeypatch)
+    merge_packages(parts, tmp_path / f"small.{fmt}", fmt)
+    # a merge under RELEASE_READS_ABOVE leaves the page cache to the system: the user's files stay cached
+    assert hints and not [h for h in hints if h[3] == os.POSIX_FADV_DONTNEED]
+    hints.clear()
+    monkeypatch.setattr(convert, "RELEASE_READS_ABOVE", 0)  # what a merge of gigabytes does
+    report = merge_packages(parts, tmp_path / f"big.{fmt}", fmt)
+    assert report.tiles_written == 640 and report.duplicates == 128
+    big = tmp_path / f"big.{fmt}"
+    table = "tiles" if fmt == "mbtiles" else _rows(big, "SELECT table_name FROM gpkg_contents")[0][0]
+    query = f"SELECT zoom_level, tile_column, tile_row, tile_data FROM {table} ORDER BY 1, 2, 3"
+    assert _rows(big, query) == _rows(tmp_path / f"small.{fmt}", query)
+    for part in parts:  # every tile byte read was handed back, and nothing but the part's own bytes
+        released = [(offset, length) for name, offset, length, advice in hints
+                    if name == part.name and advice == os.POSIX_FADV_DONTNEED]
+        assert all(offset + length <= part.stat().st_size for offset, length in released)
+        with open_package(part) as pkg:
+            assert sum(length for _offset, length in released) >= pkg.tile_bytes > 0
 
 
 def test_merge_refuses_different_schemes(tmp_path):
