@@ -17,11 +17,14 @@ Figures: ``merge_us_per_tile_{gpkg,mbtiles}_{1e4,1e5,1e6}``, ``merge_per_tile_sp
 ``merge_peak_growth_mb_{gpkg,mbtiles}_1e6`` (target < 100) and
 ``merge_ratio_vs_cp_{gpkg,mbtiles}_1e6`` (target ≤ 1.5); everything per size under ``merge_scale``.
 
-The clock is wall time on a machine others share, so two figures say what the machine did meanwhile:
+The clock is wall time on a machine others share, so three figures say what the machine did meanwhile:
 ``cp_us_per_tile_{size}`` / ``cp_per_tile_spread`` (the same spread for ``cp``: the storage's own
 departure from flat, which no merge can do better than) and ``merge_cpu_us_per_tile_{fmt}_{size}`` /
 ``merge_cpu_per_tile_spread_{fmt}`` (the merging process's user + system CPU time, which other
-programs' load does not inflate the way it does the wall clock).
+programs' load does not inflate the way it does the wall clock) and ``sqlite_floor_us_per_tile_{size}`` /
+``sqlite_floor_per_tile_spread`` (sqlite alone, in C, writing as many rows of the tiles' mean size into a
+table like the GeoPackage's, one ``INSERT … SELECT``, then ``fsync``: what any merge through sqlite pays
+before it reads a byte of the parts, measured beside ``cp`` in the same run).
 """
 from __future__ import annotations
 
@@ -48,6 +51,7 @@ RUNS = {"1e4": 3, "1e5": 3, "1e6": 1}
 FILLER_BYTES = (600, 1400)  # random bytes in each tile's tEXt chunk: ~1 KB tiles
 COLOURS = 64
 CHILD_TIMEOUT_S = 3600
+FLOOR_POOL = 64  # distinct payloads the sqlite floor's rows cycle through (sqlite cannot share them)
 
 SERVICE_DOC = {
     "name": "MergeBench",
@@ -161,6 +165,43 @@ def _child(fmt: str, dst: str, parts: list[str]) -> None:
                       "rss_before_kb": before, "peak_kb": _status_kb("VmHWM")}))
 
 
+def _floor_child(tiles: int, tile_bytes: int, dst: str) -> None:
+    """In a fresh process: sqlite alone writes ``tiles`` rows of ``tile_bytes`` into a GeoPackage-like
+    tile table (the merge's pragmas, its table and unique index) in one statement run in C; print the
+    seconds, ``fsync`` included."""
+    import sqlite3
+
+    side = _block(tiles)[1]
+    started = time.perf_counter()
+    con = sqlite3.connect(dst, isolation_level=None)
+    for pragma in ("page_size=65536", "journal_mode=OFF", "synchronous=OFF", "locking_mode=EXCLUSIVE",
+                   "temp_store=MEMORY", "cache_size=-8192"):
+        con.execute(f"PRAGMA {pragma}")
+    con.execute("BEGIN")
+    con.execute("CREATE TABLE tiles (id INTEGER PRIMARY KEY AUTOINCREMENT, zoom_level INTEGER NOT NULL, "
+                "tile_column INTEGER NOT NULL, tile_row INTEGER NOT NULL, tile_data BLOB NOT NULL, "
+                "UNIQUE (zoom_level, tile_column, tile_row))")
+    con.execute("CREATE TEMP TABLE pool (k INTEGER PRIMARY KEY, b BLOB)")
+    con.execute(f"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {FLOOR_POOL - 1}) "
+                f"INSERT INTO pool SELECT i, randomblob({tile_bytes}) FROM n")
+    con.execute(f"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {tiles - 1}) "
+                "INSERT INTO tiles (zoom_level, tile_column, tile_row, tile_data) "
+                f"SELECT {LEVEL}, {ORIGIN[1]} + i % {side}, {ORIGIN[0]} + i / {side}, "
+                f"(SELECT b FROM pool WHERE k = i % {FLOOR_POOL}) FROM n")
+    con.execute("COMMIT")
+    con.close()
+    _fsync(Path(dst))
+    print(json.dumps({"seconds": time.perf_counter() - started}))
+
+
+def _floor(tiles: int, tile_bytes: int, dst: Path) -> float:
+    dst.unlink(missing_ok=True)
+    done = subprocess.run([sys.executable, "-m", "bench.bench_merge", "--floor", str(tiles), str(tile_bytes),
+                           str(dst)], cwd=REPO, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=True)
+    dst.unlink(missing_ok=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+
+
 def _cpu_seconds(usage) -> float:
     return usage.ru_utime + usage.ru_stime
 
@@ -200,17 +241,21 @@ def run(out_dir: Path) -> dict:
     for label, size in SIZES.items():
         manifest = build(cache, label, size)
         parts, tiles = manifest["parts"], manifest["tiles"]
-        series: dict[str, list] = {"cp": [], "gpkg": [], "mbtiles": []}
+        series: dict[str, list] = {"cp": [], "gpkg": [], "mbtiles": [], "floor": []}
         for _ in range(RUNS[label]):
             series["cp"].append(_cp(parts, work / "cp"))
             for fmt in ("gpkg", "mbtiles"):
                 result = _merge(fmt, parts, work / f"merged.{fmt}")
                 assert result["tiles"] == tiles, (result["tiles"], tiles)
                 series[fmt].append(result)
+            series["floor"].append(_floor(tiles, manifest["bytes"] // tiles, work / "floor.gpkg"))
         cp_s = statistics.median(series["cp"])
         row = {"tiles": tiles, "parts": len(parts), "part_bytes": manifest["bytes"], "cp_seconds": round(cp_s, 3),
                "runs": RUNS[label]}
         figures[f"cp_us_per_tile_{label}"] = round(cp_s / tiles * 1e6, 2)
+        floor_s = statistics.median(series["floor"])
+        row["sqlite_floor_seconds"] = round(floor_s, 3)
+        figures[f"sqlite_floor_us_per_tile_{label}"] = round(floor_s / tiles * 1e6, 2)
         for fmt in ("gpkg", "mbtiles"):
             seconds = statistics.median(r["seconds"] for r in series[fmt])
             cpu = statistics.median(r["cpu_seconds"] for r in series[fmt])
@@ -229,6 +274,8 @@ def run(out_dir: Path) -> dict:
         figures[f"merge_cpu_per_tile_spread_{fmt}"] = _spread([detail[label][fmt]["cpu_us_per_tile"]
                                                                for label in SIZES])
     figures["cp_per_tile_spread"] = _spread([figures[f"cp_us_per_tile_{label}"] for label in SIZES])
+    figures["sqlite_floor_per_tile_spread"] = _spread([figures[f"sqlite_floor_us_per_tile_{label}"]
+                                                       for label in SIZES])
     figures["merge_scale"] = detail
     return figures
 
@@ -240,3 +287,5 @@ def _spread(per_tile: list[float]) -> float:
 
 if __name__ == "__main__" and len(sys.argv) > 3 and sys.argv[1] == "--child":
     _child(sys.argv[2], sys.argv[3], sys.argv[4:])
+elif __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "--floor":
+    _floor_child(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
