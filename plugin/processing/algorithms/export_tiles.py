@@ -18,7 +18,6 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ...core.errors import ArcGISOfflineTilesError
-from ...core.tilecache import PACKAGE, TILE_CACHE
 from ...qgis_glue.enums import number_type
 from ...qgis_glue.i18n import error_message
 from .service_area import ServiceAreaAlgorithm
@@ -27,7 +26,6 @@ LOG = logging.getLogger(__name__)
 
 FORMAT = "FORMAT"
 OUTPUT_KIND = "OUTPUT_KIND"
-OUTPUT_KINDS = (PACKAGE, TILE_CACHE)  # index of the OUTPUT_KIND enum → the engine's output kind
 OPTIMIZE_FOR_SIZE = "OPTIMIZE_FOR_SIZE"
 COMPRESSION_QUALITY = "COMPRESSION_QUALITY"
 SPLIT = "SPLIT"
@@ -123,6 +121,7 @@ class ExportTilesAlgorithm(ServiceAreaAlgorithm):
         from ...core.export import is_vector
         from ...core.pipeline import ExportPipeline
         from ...core.request import ExportRequest
+        from ...core.tilecache import OUTPUT_KINDS  # the OUTPUT_KIND enum's order
         from ...qgis_glue import engine
         from ...qgis_glue.crs import service_crs_wkt
 
