@@ -271,7 +271,8 @@ def test_starting_qgis_imports_neither_the_engine_nor_the_dock(tmp_path):
     plugin_modules = {name.split(".plugin.", 1)[1] for name in loaded if ".plugin." in name}
     assert "requests" not in loaded and "urllib3" not in loaded
     heavy = {"core.http", "core.export", "core.jobs", "core.download", "core.service", "core.area",
-             "core.packages", "qgis_glue.engine", "qgis_glue.layers", "gui.dock", "tasks.export_task"}
+             "core.packages", "core.tilecache", "qgis_glue.engine", "qgis_glue.layers", "gui.dock",
+             "tasks.export_task"}
     assert plugin_modules & heavy == set(), sorted(plugin_modules)
     assert {"plugin", "processing.provider", "gui.drop_handler"} <= plugin_modules  # it did load
     assert report["dock"] is False  # no export to offer: the dock waits for the user
